@@ -1,0 +1,15 @@
+fn main() {
+	#[cfg(feature = "std")]
+	{
+		// The WASM build runs a nested cargo inside the target directory. When that directory lives
+		// outside the work tree, the builder cannot find the workspace's Cargo.lock on its own;
+		// point it there so the on-chain runtime is built from exactly the locked dependencies.
+		if std::env::var_os("WASM_BUILD_WORKSPACE_HINT").is_none() {
+			let manifest_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+			if let Some(workspace) = manifest_dir.parent() {
+				std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace);
+			}
+		}
+		substrate_wasm_builder::WasmBuilder::build_using_defaults();
+	}
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Everything CI checks: formatting, lints, the WASM build of the no_std crates, and every test,
+# including the integration tests that start real nodes on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+./scripts/setup.sh
+
+step() { echo; echo "==> $*"; }
+
+step "format"
+cargo fmt --all --check
+
+# The node first: the same command as a developer's first build, so its artifacts are shared.
+step "build cairn-node (release)"
+cargo build --release -p cairn-node
+
+step "clippy"
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+step "unit, property and pallet tests"
+cargo test --release --workspace --exclude cairn-tests
+
+step "integration tests (real nodes on 127.0.0.1)"
+# One network at a time: each test starts several nodes, and this machine has few cores.
+cargo test --release -p cairn-tests -- --test-threads 1
+
+step "polkadot.js client tests (real node on 127.0.0.1)"
+(cd tests/js && npm ci --no-audit --no-fund >/dev/null && npm test)

@@ -1,0 +1,246 @@
+//! Starting and stopping `cairn-node` processes.
+
+use std::{
+	io::{BufRead, BufReader, Write},
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+
+use anyhow::{bail, Context};
+use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
+use tokio::sync::watch;
+
+/// The `cairn-node` binary under test: `$CAIRN_NODE` if set, else the one next to this test's
+/// build directory (`target/<profile>/cairn-node`).
+pub fn node_binary() -> anyhow::Result<PathBuf> {
+	if let Some(path) = std::env::var_os("CAIRN_NODE") {
+		return Ok(PathBuf::from(path));
+	}
+	let exe = std::env::current_exe()?;
+	// target/<profile>/deps/<test binary>
+	let profile_dir = exe
+		.parent()
+		.and_then(Path::parent)
+		.context("the test binary is not inside a cargo target directory")?;
+	let binary = profile_dir.join("cairn-node");
+	if !binary.exists() {
+		bail!("{} does not exist: build it first (cargo build --release -p cairn-node)", binary.display());
+	}
+	Ok(binary)
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> anyhow::Result<u16> {
+	Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// How to start one node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+	/// `--chain`: `dev`, `local` or a path.
+	pub chain: String,
+	/// `--base-path`.
+	pub base_path: PathBuf,
+	/// A well-known development identity (`alice`, `bob`, …), which also makes it a validator.
+	pub identity: Option<String>,
+	/// The JSON-RPC port on 127.0.0.1.
+	pub rpc_port: u16,
+	/// The p2p port on 127.0.0.1.
+	pub p2p_port: u16,
+	/// Multiaddresses of bootnodes.
+	pub bootnodes: Vec<String>,
+	/// Any further arguments.
+	pub extra_args: Vec<String>,
+}
+
+impl NodeConfig {
+	/// A single-validator development chain (Alice) in `base_path`.
+	pub fn dev(base_path: &Path) -> Self {
+		Self::new("dev", base_path, Some("alice"))
+	}
+
+	/// A node of chain `chain` with free ports.
+	pub fn new(chain: &str, base_path: &Path, identity: Option<&str>) -> Self {
+		Self {
+			chain: chain.into(),
+			base_path: base_path.into(),
+			identity: identity.map(Into::into),
+			rpc_port: free_port().expect("127.0.0.1 has a free port"),
+			p2p_port: free_port().expect("127.0.0.1 has a free port"),
+			bootnodes: Vec::new(),
+			extra_args: Vec::new(),
+		}
+	}
+
+	fn args(&self) -> Vec<String> {
+		let mut args = vec![
+			"--chain".into(),
+			self.chain.clone(),
+			"--base-path".into(),
+			self.base_path.display().to_string(),
+			"--rpc-port".into(),
+			self.rpc_port.to_string(),
+			"--listen-addr".into(),
+			format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port),
+			"--no-prometheus".into(),
+			"--no-telemetry".into(),
+			"--no-mdns".into(),
+			"--rpc-cors".into(),
+			"all".into(),
+		];
+		if let Some(identity) = &self.identity {
+			args.push(format!("--{identity}"));
+		}
+		for bootnode in &self.bootnodes {
+			args.push("--bootnodes".into());
+			args.push(bootnode.clone());
+		}
+		args.extend(self.extra_args.iter().cloned());
+		args
+	}
+}
+
+/// A running `cairn-node` process. Dropping it stops the process.
+pub struct Node {
+	/// How it was started.
+	pub config: NodeConfig,
+	child: Option<Child>,
+	/// Every log line the node printed so far.
+	log: Arc<Mutex<Vec<String>>>,
+	/// Bumped for every new log line, so waiters can react to output instead of polling.
+	log_events: watch::Receiver<usize>,
+}
+
+impl Node {
+	/// Starts the node; its output is collected (and echoed with its name when `CAIRN_TEST_LOG`
+	/// is set).
+	pub fn start(config: NodeConfig) -> anyhow::Result<Self> {
+		let binary = node_binary()?;
+		let mut child = Command::new(&binary)
+			.args(config.args())
+			.env("RUST_LOG", std::env::var("CAIRN_NODE_LOG").unwrap_or_else(|_| "info".into()))
+			.stdin(Stdio::null())
+			.stdout(Stdio::null())
+			.stderr(Stdio::piped())
+			.spawn()
+			.with_context(|| format!("starting {}", binary.display()))?;
+		let stderr = child.stderr.take().context("stderr is piped")?;
+		let log = Arc::new(Mutex::new(Vec::new()));
+		let (events_tx, log_events) = watch::channel(0usize);
+		let name = config.identity.clone().unwrap_or_else(|| "node".into());
+		let echo = std::env::var_os("CAIRN_TEST_LOG").is_some();
+		let sink = log.clone();
+		std::thread::spawn(move || {
+			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+				if echo {
+					let _ = writeln!(std::io::stderr(), "[{name}] {line}");
+				}
+				let count = {
+					let mut lines = sink.lock().expect("log lock is never poisoned");
+					lines.push(line);
+					lines.len()
+				};
+				let _ = events_tx.send(count);
+			}
+		});
+		Ok(Self { config, child: Some(child), log, log_events })
+	}
+
+	/// The node's OS process id.
+	pub fn pid(&self) -> Option<u32> {
+		self.child.as_ref().map(Child::id)
+	}
+
+	/// The WebSocket JSON-RPC address.
+	pub fn rpc_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.config.rpc_port)
+	}
+
+	/// The last `n` log lines, for failure messages.
+	pub fn log_tail(&self, n: usize) -> String {
+		let lines = self.log.lock().expect("log lock is never poisoned");
+		lines[lines.len().saturating_sub(n)..].join("\n")
+	}
+
+	/// Waits until a log line contains `needle`.
+	pub async fn wait_for_log(&self, needle: &str, limit: Duration) -> anyhow::Result<String> {
+		let mut events = self.log_events.clone();
+		let mut seen = 0;
+		let search = async {
+			loop {
+				{
+					let lines = self.log.lock().expect("log lock is never poisoned");
+					if let Some(line) = lines[seen..].iter().find(|l| l.contains(needle)) {
+						return Ok(line.clone());
+					}
+					seen = lines.len();
+				}
+				if events.changed().await.is_err() {
+					bail!("the node exited before logging {needle:?}");
+				}
+			}
+		};
+		match tokio::time::timeout(limit, search).await {
+			Ok(found) => found,
+			Err(_) => bail!(
+				"no log line with {needle:?} within {limit:?}; last lines:\n{}",
+				self.log_tail(30)
+			),
+		}
+	}
+
+	/// Waits until the JSON-RPC server is up.
+	pub async fn wait_ready(&self) -> anyhow::Result<()> {
+		self.wait_for_log("Running JSON-RPC server", Duration::from_secs(120)).await.map(|_| ())
+	}
+
+	/// A fresh WebSocket client to the node.
+	pub async fn rpc(&self) -> anyhow::Result<WsClient> {
+		WsClientBuilder::default()
+			.request_timeout(Duration::from_secs(60))
+			.build(self.rpc_url())
+			.await
+			.with_context(|| format!("connecting to {}", self.rpc_url()))
+	}
+
+	/// This node's p2p address with its peer id, for other nodes' `--bootnodes`.
+	pub async fn multiaddr(&self) -> anyhow::Result<String> {
+		let rpc = self.rpc().await?;
+		let peer_id = crate::rpc::local_peer_id(&rpc).await?;
+		Ok(format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.config.p2p_port))
+	}
+
+	/// Stops the node with SIGTERM and waits for it to exit (SIGKILL after `grace`).
+	/// Returns whether it exited on its own within the grace period.
+	pub fn stop(&mut self, grace: Duration) -> anyhow::Result<bool> {
+		let Some(mut child) = self.child.take() else { return Ok(true) };
+		let pid = libc::pid_t::try_from(child.id()).context("pid fits pid_t")?;
+		// SAFETY: `pid` is our own child, which has not been reaped yet (we hold `child`).
+		unsafe { libc::kill(pid, libc::SIGTERM) };
+		let (exited_tx, exited_rx) = std::sync::mpsc::channel();
+		std::thread::spawn(move || {
+			let _ = exited_tx.send(child.wait());
+		});
+		match exited_rx.recv_timeout(grace) {
+			Ok(status) => {
+				status?;
+				Ok(true)
+			},
+			Err(_) => {
+				// SAFETY: as above; the waiting thread reaps it once it dies.
+				unsafe { libc::kill(pid, libc::SIGKILL) };
+				exited_rx.recv().context("the waiting thread reports the exit")??;
+				Ok(false)
+			},
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		let _ = self.stop(Duration::from_secs(20));
+	}
+}
