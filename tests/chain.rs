@@ -16,7 +16,8 @@ use jsonrpsee::{
 	rpc_params,
 };
 use serde_json::Value;
-use sp_core::{crypto::Ss58Codec, twox_128, H256};
+use sp_core::{crypto::Ss58Codec, H256};
+use sp_crypto_hashing::{blake2_128, twox_128};
 use sp_keyring::Sr25519Keyring;
 
 const STARTUP: Duration = Duration::from_secs(120);
@@ -279,7 +280,7 @@ async fn signed_transfer_is_finalized_with_its_events() -> anyhow::Result<()> {
 	let bob_key = [
 		twox_128(b"System").to_vec(),
 		twox_128(b"Account").to_vec(),
-		sp_core::blake2_128(&bob.to_account_id().encode()).to_vec(),
+		blake2_128(&bob.to_account_id().encode()).to_vec(),
 		bob.to_account_id().encode(),
 	]
 	.concat();

@@ -52,6 +52,8 @@ pub struct NodeConfig {
 	pub p2p_port: u16,
 	/// Multiaddresses of bootnodes.
 	pub bootnodes: Vec<String>,
+	/// The libp2p identity key (hex), fixed so a restarted node keeps its peer id.
+	pub node_key: String,
 	/// Any further arguments.
 	pub extra_args: Vec<String>,
 }
@@ -71,6 +73,9 @@ impl NodeConfig {
 			rpc_port: free_port().expect("127.0.0.1 has a free port"),
 			p2p_port: free_port().expect("127.0.0.1 has a free port"),
 			bootnodes: Vec::new(),
+			node_key: hex::encode(sp_crypto_hashing::blake2_256(
+				base_path.display().to_string().as_bytes(),
+			)),
 			extra_args: Vec::new(),
 		}
 	}
@@ -90,6 +95,8 @@ impl NodeConfig {
 			"--no-mdns".into(),
 			"--rpc-cors".into(),
 			"all".into(),
+			"--node-key".into(),
+			self.node_key.clone(),
 		];
 		if let Some(identity) = &self.identity {
 			args.push(format!("--{identity}"));
@@ -179,7 +186,10 @@ impl Node {
 					seen = lines.len();
 				}
 				if events.changed().await.is_err() {
-					bail!("the node exited before logging {needle:?}");
+					bail!(
+						"the node exited before logging {needle:?}; last lines:\n{}",
+						self.log_tail(30)
+					);
 				}
 			}
 		};
