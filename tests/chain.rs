@@ -74,7 +74,12 @@ async fn dev_chain_answers_standard_rpc() -> anyhow::Result<()> {
 	let chain: String = client.request("system_chain", rpc_params![]).await?;
 	assert_eq!(chain, "Cairn Development");
 	let best = rpc::header(&client, None).await?;
-	ensure!(best.number >= finalized.number, "best {} < finalized {}", best.number, finalized.number);
+	ensure!(
+		best.number >= finalized.number,
+		"best {} < finalized {}",
+		best.number,
+		finalized.number
+	);
 	let finalized_hash = rpc::finalized_head(&client).await?;
 	ensure!(rpc::header(&client, Some(finalized_hash)).await?.number >= 2);
 
@@ -144,7 +149,8 @@ async fn restarted_validator_keeps_its_chain_and_resyncs() -> anyhow::Result<()>
 	let dir = tempfile::tempdir()?;
 	let mut nodes = start_local_network(dir.path()).await?;
 	let alice = nodes[0].rpc().await?;
-	let before = within(STARTUP, "finality to reach block 3", rpc::wait_finalized(&alice, 3)).await?;
+	let before =
+		within(STARTUP, "finality to reach block 3", rpc::wait_finalized(&alice, 3)).await?;
 
 	// Stop Charlie cleanly and remember what he had.
 	let mut charlie = nodes.pop().context("three nodes")?;
@@ -182,9 +188,13 @@ async fn restarted_validator_keeps_its_chain_and_resyncs() -> anyhow::Result<()>
 	nodes.push(charlie);
 	for node in &nodes {
 		let client = node.rpc().await?;
-		within(STARTUP, "finality to resume after the restart", rpc::wait_finalized(&client, target))
-			.await
-			.with_context(|| format!("{}:\n{}", node.rpc_url(), node.log_tail(20)))?;
+		within(
+			STARTUP,
+			"finality to resume after the restart",
+			rpc::wait_finalized(&client, target),
+		)
+		.await
+		.with_context(|| format!("{}:\n{}", node.rpc_url(), node.log_tail(20)))?;
 	}
 	ensure!(target > before.number);
 	assert_same_blocks(&nodes, target).await?;

@@ -31,7 +31,8 @@ pub struct GrandpaDeps<B> {
 	/// Voting round state.
 	pub shared_voter_state: SharedVoterState,
 	/// Authority set.
-	pub shared_authority_set: SharedAuthoritySet<cairn_runtime::opaque::Hash, cairn_runtime::BlockNumber>,
+	pub shared_authority_set:
+		SharedAuthoritySet<cairn_runtime::opaque::Hash, cairn_runtime::BlockNumber>,
 	/// Stream of finality justifications.
 	pub justification_stream: GrandpaJustificationStream<Block>,
 	/// Executor for subscriptions.

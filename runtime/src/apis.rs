@@ -2,8 +2,8 @@
 
 use alloc::vec::Vec;
 use frame_support::{
-	traits::Get,
 	genesis_builder_helper::{build_state, get_preset},
+	traits::Get,
 	weights::Weight,
 };
 use pallet_grandpa::AuthorityId as GrandpaId;

@@ -27,7 +27,10 @@ pub fn node_binary() -> anyhow::Result<PathBuf> {
 		.context("the test binary is not inside a cargo target directory")?;
 	let binary = profile_dir.join("cairn-node");
 	if !binary.exists() {
-		bail!("{} does not exist: build it first (cargo build --release -p cairn-node)", binary.display());
+		bail!(
+			"{} does not exist: build it first (cargo build --release -p cairn-node)",
+			binary.display()
+		);
 	}
 	Ok(binary)
 }
@@ -238,13 +241,13 @@ impl Node {
 			Ok(status) => {
 				status?;
 				Ok(true)
-			},
+			}
 			Err(_) => {
 				// SAFETY: as above; the waiting thread reaps it once it dies.
 				unsafe { libc::kill(pid, libc::SIGKILL) };
 				exited_rx.recv().context("the waiting thread reports the exit")??;
 				Ok(false)
-			},
+			}
 		}
 	}
 }
