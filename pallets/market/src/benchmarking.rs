@@ -1,0 +1,414 @@
+//! Benchmarks of every call, the period opening and the fault sweep (frame-benchmarking v2).
+//!
+//! Each case sets up its worst case: the largest contracts, and faults to slash where a call
+//! settles finished periods.
+
+use super::*;
+use crate::{BenchmarkHelper, Pallet as Market};
+use alloc::{vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use pallet_providers::{ProviderRegistry, TIB};
+use sp_runtime::{traits::Saturating, SaturatedConversion};
+
+const SHARD_BYTES: u64 = 1 << 20;
+const SEED: u32 = 0;
+
+fn buyer<T: Config>(index: u32) -> T::AccountId {
+	let who: T::AccountId = account("buyer", index, SEED);
+	T::Currency::set_balance(&who, (1u64 << 60).saturated_into());
+	who
+}
+
+fn providers<T: Config>(count: u32) -> Vec<T::AccountId> {
+	(0..count)
+		.map(|index| {
+			let who: T::AccountId = account("provider", index, SEED);
+			if !T::Providers::is_active(&who) {
+				T::Providers::register_for_benchmark(&who, TIB, 1u32.into())
+					.expect("a funded account registers as a provider");
+			}
+			who
+		})
+		.collect()
+}
+
+fn root(index: u32) -> [u8; 32] {
+	let mut root = [0u8; 32];
+	root[..4].copy_from_slice(&index.to_le_bytes());
+	root[4] = 1;
+	root
+}
+
+fn duration<T: Config>() -> BlockNumberFor<T> {
+	T::MaxContractDuration::get().min(10_000u32.into())
+}
+
+fn ensure_period<T: Config>() {
+	if CurrentPeriod::<T>::get().is_none() {
+		if ProvingPeriod::<T>::get() == 0u32.into() {
+			ProvingPeriod::<T>::put(BlockNumberFor::<T>::from(10u32));
+		}
+		Market::<T>::open_period_if_due(frame_system::Pallet::<T>::block_number());
+	}
+	if VerifyingKey::<T>::get().is_empty() {
+		let key = T::BenchmarkHelper::verifying_key();
+		VerifyingKey::<T>::put(VerifyingKeyOf::<T>::truncate_from(key));
+	}
+}
+
+/// Move to the first block of the next period and open it (without sweeping).
+fn next_period<T: Config>() {
+	let current = CurrentPeriod::<T>::get().expect("a period is open");
+	let info = Periods::<T>::get(current).expect("the current period is recorded");
+	let start = info.start.saturating_add(info.length);
+	frame_system::Pallet::<T>::set_block_number(start);
+	Market::<T>::open_period_if_due(start);
+}
+
+/// A contract of `shards` shards from `owner` on `chosen` (one shard each), all confirmed.
+fn confirmed_contract<T: Config>(owner: &T::AccountId, chosen: &[T::AccountId]) -> ContractId {
+	let id = NextContractId::<T>::get();
+	let count = chosen.len() as u32;
+	let specs: Vec<ShardSpec> = (0..count)
+		.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+		.collect();
+	Market::<T>::create_contract(
+		RawOrigin::Signed(owner.clone()).into(),
+		BoundedVec::truncate_from(specs),
+		1,
+		(count - 1) as u8,
+		BoundedVec::truncate_from(chosen.to_vec()),
+		duration::<T>(),
+		1u32.into(),
+	)
+	.expect("funded buyer and active providers open a contract");
+	for (index, provider) in chosen.iter().enumerate() {
+		Market::<T>::confirm_shard(RawOrigin::Signed(provider.clone()).into(), id, index as u32)
+			.expect("the assigned provider confirms in time");
+	}
+	id
+}
+
+fn valid_proof<T: Config>(
+	provider: &T::AccountId,
+	contract: ContractId,
+	shard: ShardIndex,
+	period: PeriodIndex,
+) -> ProofOf<T> {
+	let inputs = Market::<T>::public_inputs_for(provider, contract, shard, period)
+		.expect("the shard is due in this period");
+	let proof = T::BenchmarkHelper::valid_proof(&VerifyingKey::<T>::get(), &inputs);
+	BoundedVec::truncate_from(proof)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn create_contract(s: Linear<1, { T::MaxShards::get() }>) {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let chosen = providers::<T>(s);
+		let specs: Vec<ShardSpec> = (0..s)
+			.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+			.collect();
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner),
+			BoundedVec::truncate_from(specs),
+			1,
+			(s - 1) as u8,
+			BoundedVec::truncate_from(chosen),
+			duration::<T>(),
+			1u32.into(),
+		);
+		assert!(Contracts::<T>::contains_key(NextContractId::<T>::get().saturating_sub(1)));
+	}
+
+	#[benchmark]
+	fn confirm_shard() -> Result<(), BenchmarkError> {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let chosen = providers::<T>(T::MaxShards::get());
+		let id = NextContractId::<T>::get();
+		let specs: Vec<ShardSpec> = (0..T::MaxShards::get())
+			.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+			.collect();
+		Market::<T>::create_contract(
+			RawOrigin::Signed(owner).into(),
+			BoundedVec::truncate_from(specs),
+			1,
+			(T::MaxShards::get() - 1) as u8,
+			BoundedVec::truncate_from(chosen.clone()),
+			duration::<T>(),
+			1u32.into(),
+		)?;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(chosen[0].clone()), id, 0);
+		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].status == ShardStatus::Active));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn reassign_shard() -> Result<(), BenchmarkError> {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let max = T::MaxShards::get();
+		let chosen = providers::<T>(max + 1);
+		let id = NextContractId::<T>::get();
+		let specs: Vec<ShardSpec> = (0..max)
+			.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+			.collect();
+		Market::<T>::create_contract(
+			RawOrigin::Signed(owner.clone()).into(),
+			BoundedVec::truncate_from(specs),
+			1,
+			(max - 1) as u8,
+			BoundedVec::truncate_from(chosen[..max as usize].to_vec()),
+			duration::<T>(),
+			1u32.into(),
+		)?;
+		let late = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::ConfirmWindow::get())
+			.saturating_add(1u32.into());
+		frame_system::Pallet::<T>::set_block_number(late);
+		let replacement = chosen[max as usize].clone();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, 0, replacement.clone());
+		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].provider == replacement));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn end_contract(s: Linear<1, { T::MaxShards::get() }>) {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let id = confirmed_contract::<T>(&owner, &providers::<T>(s));
+		// One finished period without proofs: ending settles a fault per shard.
+		next_period::<T>();
+		next_period::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+		assert!(!Contracts::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn submit_proof() {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let chosen = providers::<T>(T::MaxShards::get());
+		let id = confirmed_contract::<T>(&owner, &chosen);
+		// The proof also settles a skipped period: a fault and a slash.
+		next_period::<T>();
+		next_period::<T>();
+		let period = CurrentPeriod::<T>::get().expect("a period is open");
+		let proof = valid_proof::<T>(&chosen[0], id, 0, period);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(chosen[0].clone()), id, 0, period, proof);
+		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].last_proven == Some(period)));
+	}
+
+	#[benchmark]
+	fn submit_proofs(n: Linear<1, { T::MaxProofsPerBatch::get() }>) {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let chosen = providers::<T>(1);
+		let ids: Vec<ContractId> =
+			(0..n).map(|_| confirmed_contract::<T>(&owner, &chosen)).collect();
+		next_period::<T>();
+		next_period::<T>();
+		let period = CurrentPeriod::<T>::get().expect("a period is open");
+		let batch: Vec<_> = ids
+			.iter()
+			.map(|id| ProofSubmission {
+				contract: *id,
+				shard: 0,
+				period,
+				proof: valid_proof::<T>(&chosen[0], *id, 0, period),
+			})
+			.collect();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(chosen[0].clone()), BoundedVec::truncate_from(batch));
+		for id in ids {
+			assert!(
+				Contracts::<T>::get(id).is_some_and(|c| c.shards[0].last_proven == Some(period))
+			);
+		}
+	}
+
+	#[benchmark]
+	fn set_proving_period() {
+		#[extrinsic_call]
+		_(RawOrigin::Root, 7u32.into());
+		assert_eq!(ProvingPeriod::<T>::get(), 7u32.into());
+	}
+
+	#[benchmark]
+	fn set_verifying_key() {
+		let key = vec![1u8; T::MaxVerifyingKeyLen::get() as usize];
+		#[extrinsic_call]
+		_(RawOrigin::Root, BoundedVec::truncate_from(key));
+		assert_eq!(VerifyingKey::<T>::get().len() as u32, T::MaxVerifyingKeyLen::get());
+	}
+
+	#[benchmark]
+	fn open_period() {
+		ensure_period::<T>();
+		let current = CurrentPeriod::<T>::get().expect("a period is open");
+		let info = Periods::<T>::get(current).expect("the current period is recorded");
+		let start = info.start.saturating_add(info.length);
+		frame_system::Pallet::<T>::set_block_number(start);
+		Sweep::<T>::kill();
+		#[block]
+		{
+			Market::<T>::open_period_if_due(start);
+		}
+		assert_eq!(CurrentPeriod::<T>::get(), Some(current + 1));
+	}
+
+	#[benchmark]
+	fn sweep_contracts(
+		c: Linear<1, { T::SweepContractsPerBlock::get() }>,
+		s: Linear<1, { T::MaxShards::get() }>,
+	) {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let chosen = providers::<T>(s);
+		let ids: Vec<ContractId> =
+			(0..c).map(|_| confirmed_contract::<T>(&owner, &chosen)).collect();
+		next_period::<T>();
+		next_period::<T>();
+		let current = CurrentPeriod::<T>::get().expect("a period is open");
+		Sweep::<T>::put(SweepState { started_in: current, last_visited: None });
+		let now = frame_system::Pallet::<T>::block_number();
+		#[block]
+		{
+			Market::<T>::sweep_step(now);
+		}
+		for id in ids {
+			assert!(Contracts::<T>::get(id).is_some_and(|c| c
+				.shards
+				.iter()
+				.all(|shard| shard.settled_through + 1 == current)));
+		}
+	}
+
+	impl_benchmark_test_suite!(
+		Market,
+		crate::mock::ExtBuilder::default().build(),
+		crate::mock::Test
+	);
+
+	/// Native execution times of the benchmarks in the mock runtime, printed next to a balance
+	/// transfer measured the same way: the source of the provisional figures in `weights.rs`.
+	#[cfg(test)]
+	mod timings {
+		use super::SelectedBenchmark;
+		use crate::mock::{Balances, ExtBuilder, RuntimeOrigin, Test, BUYER, OTHER_BUYER};
+		use frame_benchmarking::{BenchmarkParameter, BenchmarkingSetup, Recording};
+		use std::time::{Duration, Instant};
+
+		const RUNS: usize = 101;
+
+		/// Makes the benchmark to run (the selector is not `Copy`).
+		type Select = fn() -> SelectedBenchmark;
+
+		#[derive(Default)]
+		struct Timer {
+			started: Option<Instant>,
+			elapsed: Duration,
+		}
+
+		impl Recording for Timer {
+			fn start(&mut self) {
+				self.started = Some(Instant::now());
+			}
+			fn stop(&mut self) {
+				if let Some(started) = self.started.take() {
+					self.elapsed = started.elapsed();
+				}
+			}
+		}
+
+		fn median(mut samples: Vec<u128>) -> u128 {
+			samples.sort_unstable();
+			samples[samples.len() / 2]
+		}
+
+		fn time(select: Select, components: &[(BenchmarkParameter, u32)]) -> u128 {
+			median(
+				(0..RUNS)
+					.map(|_| {
+						ExtBuilder::default().build().execute_with(|| {
+							let mut timer = Timer::default();
+							<SelectedBenchmark as BenchmarkingSetup<Test>>::instance(
+								&select(),
+								&mut timer,
+								components,
+								true,
+							)
+							.expect("the benchmark runs in the mock");
+							timer.elapsed.as_nanos()
+						})
+					})
+					.collect(),
+			)
+		}
+
+		fn transfer_baseline() -> u128 {
+			median(
+				(0..RUNS)
+					.map(|_| {
+						ExtBuilder::default().build().execute_with(|| {
+							let started = Instant::now();
+							Balances::transfer_allow_death(
+								RuntimeOrigin::signed(BUYER),
+								OTHER_BUYER,
+								10,
+							)
+							.expect("a funded account transfers");
+							started.elapsed().as_nanos()
+						})
+					})
+					.collect(),
+			)
+		}
+
+		#[test]
+		#[ignore = "prints timings; run with --ignored --nocapture"]
+		fn bench_timings() {
+			let baseline = transfer_baseline();
+			let cases: [(&str, Select); 10] = [
+				("create_contract", || SelectedBenchmark::create_contract),
+				("confirm_shard", || SelectedBenchmark::confirm_shard),
+				("reassign_shard", || SelectedBenchmark::reassign_shard),
+				("end_contract", || SelectedBenchmark::end_contract),
+				("submit_proof", || SelectedBenchmark::submit_proof),
+				("submit_proofs", || SelectedBenchmark::submit_proofs),
+				("set_proving_period", || SelectedBenchmark::set_proving_period),
+				("set_verifying_key", || SelectedBenchmark::set_verifying_key),
+				("open_period", || SelectedBenchmark::open_period),
+				("sweep_contracts", || SelectedBenchmark::sweep_contracts),
+			];
+			println!(
+				"benchmark | components | ns (median of {RUNS}) | baseline: balances transfer ns"
+			);
+			for (name, select) in cases {
+				let ranges = <SelectedBenchmark as BenchmarkingSetup<Test>>::components(&select());
+				let low: Vec<_> = ranges.iter().map(|(param, low, _)| (*param, *low)).collect();
+				println!("{name} | {low:?} | {} | {baseline}", time(select, &low));
+				for (index, (param, _, high)) in ranges.iter().enumerate() {
+					let mut at_high = low.clone();
+					at_high[index] = (*param, *high);
+					println!("{name} | {at_high:?} | {} | {baseline}", time(select, &at_high));
+				}
+			}
+		}
+	}
+}

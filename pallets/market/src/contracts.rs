@@ -1,0 +1,298 @@
+//! Contracts: creation with escrow, confirmation, reassignment and the end.
+
+use frame_support::{
+	defensive,
+	pallet_prelude::*,
+	traits::{
+		fungible::MutateHold,
+		tokens::{Fortitude, Precision, Restriction},
+	},
+	BoundedVec,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use pallet_providers::ProviderRegistry;
+use sp_runtime::{
+	traits::{CheckedAdd, CheckedMul, Saturating, Zero},
+	SaturatedConversion,
+};
+
+use crate::{
+	pallet::{
+		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, NextContractId,
+		Pallet, Periods, ProvidersOf, ShardSpecsOf,
+	},
+	Contract, ContractId, HoldReason, Shard, ShardIndex, ShardSpec, ShardStatus,
+};
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn do_create_contract(
+		owner: T::AccountId,
+		specs: ShardSpecsOf<T>,
+		k: u8,
+		m: u8,
+		providers: ProvidersOf<T>,
+		duration: BlockNumberFor<T>,
+		max_price: BalanceOf<T>,
+	) -> DispatchResult {
+		ensure!(k > 0, Error::<T>::ZeroDataShards);
+		ensure!(specs.len() == usize::from(k) + usize::from(m), Error::<T>::ShardCountMismatch);
+		ensure!(providers.len() == specs.len(), Error::<T>::ProviderCountMismatch);
+		ensure!(
+			!duration.is_zero() && duration <= T::MaxContractDuration::get(),
+			Error::<T>::InvalidDuration
+		);
+		for (position, provider) in providers.iter().enumerate() {
+			ensure!(!providers[..position].contains(provider), Error::<T>::DuplicateProvider);
+		}
+		for spec in specs.iter() {
+			Self::ensure_spec_valid(spec)?;
+		}
+
+		let now = frame_system::Pallet::<T>::block_number();
+		let deadline = now.saturating_add(T::ConfirmWindow::get());
+		let blocks: BalanceOf<T> = duration.saturated_into::<u64>().saturated_into();
+		let mut escrow = BalanceOf::<T>::zero();
+		let mut shards = BoundedVec::new();
+		for (spec, provider) in specs.into_iter().zip(providers) {
+			let price = Self::eligible_price(&provider, max_price)?;
+			escrow = escrow
+				.checked_add(&Self::shard_cost(price, spec.bytes, blocks)?)
+				.ok_or(Error::<T>::Overflow)?;
+			T::Providers::reserve_capacity(&provider, spec.bytes)?;
+			let shard = Shard {
+				spec,
+				provider,
+				price_per_byte_block: price,
+				status: ShardStatus::Pending { deadline },
+				repair: false,
+				settled_through: 0,
+				last_proven: None,
+				consecutive_faults: 0,
+			};
+			shards.try_push(shard).map_err(|_| Error::<T>::ShardCountMismatch)?;
+		}
+		T::Currency::hold(&HoldReason::ContractEscrow.into(), &owner, escrow)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		let id = NextContractId::<T>::get();
+		NextContractId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+		let end = now.saturating_add(duration);
+		for (index, shard) in shards.iter().enumerate() {
+			Self::deposit_event(Event::ShardAssigned {
+				contract: id,
+				shard: index as ShardIndex,
+				provider: shard.provider.clone(),
+				deadline,
+			});
+		}
+		Self::deposit_event(Event::ContractCreated {
+			contract: id,
+			owner: owner.clone(),
+			shards: shards.len() as u32,
+			escrow,
+			end,
+		});
+		let contract =
+			Contract { owner, k, m, start: now, end, escrow, paid: Zero::zero(), shards };
+		Contracts::<T>::insert(id, contract);
+		Ok(())
+	}
+
+	pub(crate) fn do_confirm_shard(
+		provider: T::AccountId,
+		id: ContractId,
+		index: ShardIndex,
+	) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let current = CurrentPeriod::<T>::get().ok_or(Error::<T>::NoProvingPeriod)?;
+		Contracts::<T>::try_mutate(id, |maybe_contract| -> DispatchResult {
+			let contract = maybe_contract.as_mut().ok_or(Error::<T>::ContractNotFound)?;
+			ensure!(now < contract.end, Error::<T>::ContractExpired);
+			let shard = Self::shard_mut(contract, index)?;
+			ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
+			let ShardStatus::Pending { deadline } = shard.status else {
+				return Err(Error::<T>::ShardNotPending.into());
+			};
+			ensure!(now <= deadline, Error::<T>::ConfirmationDeadlinePassed);
+			shard.status = ShardStatus::Active;
+			// Proven from the next period on: this one's seed is already public.
+			shard.settled_through = current;
+			shard.last_proven = None;
+			shard.consecutive_faults = 0;
+			let repaired = core::mem::replace(&mut shard.repair, false);
+			Self::deposit_event(Event::ShardConfirmed {
+				contract: id,
+				shard: index,
+				provider: provider.clone(),
+			});
+			if repaired {
+				Self::deposit_event(Event::ShardRepaired { contract: id, shard: index, provider });
+			}
+			Ok(())
+		})
+	}
+
+	pub(crate) fn do_reassign_shard(
+		owner: T::AccountId,
+		id: ContractId,
+		index: ShardIndex,
+		new_provider: T::AccountId,
+	) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
+		ensure!(contract.owner == owner, Error::<T>::NotContractOwner);
+		ensure!(now < contract.end, Error::<T>::ContractExpired);
+		ensure!(
+			!contract.shards.iter().any(|shard| shard.provider == new_provider),
+			Error::<T>::DuplicateProvider
+		);
+		let shard = Self::shard_mut(&mut contract, index)?;
+		let was_lost = match shard.status {
+			ShardStatus::Pending { deadline } if now > deadline => false,
+			ShardStatus::Lost => true,
+			_ => return Err(Error::<T>::ShardNotReassignable.into()),
+		};
+		let price = Self::eligible_price(&new_provider, shard.price_per_byte_block)?;
+		T::Providers::reserve_capacity(&new_provider, shard.spec.bytes)?;
+		// A lost shard's capacity was released when it was declared lost.
+		if !was_lost {
+			T::Providers::release_capacity(&shard.provider, shard.spec.bytes)?;
+		}
+		let from = core::mem::replace(&mut shard.provider, new_provider.clone());
+		shard.price_per_byte_block = price;
+		let deadline = now.saturating_add(T::ConfirmWindow::get());
+		shard.status = ShardStatus::Pending { deadline };
+		shard.repair = was_lost || shard.repair;
+		shard.last_proven = None;
+		shard.consecutive_faults = 0;
+		Contracts::<T>::insert(id, contract);
+		Self::deposit_event(Event::ShardReassigned {
+			contract: id,
+			shard: index,
+			from,
+			to: new_provider.clone(),
+		});
+		Self::deposit_event(Event::ShardAssigned {
+			contract: id,
+			shard: index,
+			provider: new_provider,
+			deadline,
+		});
+		Ok(())
+	}
+
+	/// End contract `id`. `caller` is `None` for the sweep, which ends expired contracts only.
+	pub(crate) fn do_end_contract(caller: Option<T::AccountId>, id: ContractId) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
+		let is_owner = caller.as_ref() == Some(&contract.owner);
+		let finished = Self::all_due_periods_closed(&contract, now);
+		ensure!(finished || is_owner, Error::<T>::ContractStillRunning);
+		let early = !finished;
+
+		if let Some(last_closed) = CurrentPeriod::<T>::get().and_then(|c| c.checked_sub(1)) {
+			Self::settle_contract(id, &mut contract, last_closed);
+		}
+		for shard in contract.shards.iter() {
+			if !matches!(shard.status, ShardStatus::Lost) {
+				if let Err(error) =
+					T::Providers::release_capacity(&shard.provider, shard.spec.bytes)
+				{
+					defensive!(error, "an assigned shard's capacity is reserved");
+				}
+			}
+		}
+		let refunded = T::Currency::release(
+			&HoldReason::ContractEscrow.into(),
+			&contract.owner,
+			contract.escrow,
+			Precision::BestEffort,
+		)?;
+		Contracts::<T>::remove(id);
+		Self::deposit_event(Event::ContractEnded {
+			contract: id,
+			paid: contract.paid,
+			refunded,
+			early,
+		});
+		Ok(())
+	}
+
+	/// Whether nothing more can be proven or faulted: the contract's end has passed and the
+	/// current period opened at or after it.
+	pub(crate) fn all_due_periods_closed(contract: &ContractOf<T>, now: BlockNumberFor<T>) -> bool {
+		if now < contract.end {
+			return false;
+		}
+		CurrentPeriod::<T>::get()
+			.and_then(Periods::<T>::get)
+			.is_none_or(|period| period.start >= contract.end)
+	}
+
+	/// Pay `amount` of the contract's escrow to `provider`; returns what was paid (the escrow
+	/// left, when less).
+	pub(crate) fn pay_from_escrow(
+		contract: &mut ContractOf<T>,
+		provider: &T::AccountId,
+		amount: BalanceOf<T>,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		let amount = amount.min(contract.escrow);
+		if amount.is_zero() {
+			return Ok(amount);
+		}
+		T::Currency::transfer_on_hold(
+			&HoldReason::ContractEscrow.into(),
+			&contract.owner,
+			provider,
+			amount,
+			Precision::Exact,
+			Restriction::Free,
+			Fortitude::Polite,
+		)
+		.map_err(|_| Error::<T>::EscrowShortfall)?;
+		contract.escrow = contract.escrow.saturating_sub(amount);
+		contract.paid = contract.paid.saturating_add(amount);
+		Ok(amount)
+	}
+
+	/// `price × bytes × blocks`, or [`Error::Overflow`].
+	pub(crate) fn shard_cost(
+		price: BalanceOf<T>,
+		bytes: u64,
+		blocks: BalanceOf<T>,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		let bytes: BalanceOf<T> = bytes.saturated_into();
+		price
+			.checked_mul(&bytes)
+			.and_then(|cost| cost.checked_mul(&blocks))
+			.ok_or_else(|| Error::<T>::Overflow.into())
+	}
+
+	pub(crate) fn shard_mut(
+		contract: &mut ContractOf<T>,
+		index: ShardIndex,
+	) -> Result<&mut crate::pallet::ShardOf<T>, DispatchError> {
+		contract.shards.get_mut(index as usize).ok_or_else(|| Error::<T>::ShardNotFound.into())
+	}
+
+	fn eligible_price(
+		provider: &T::AccountId,
+		limit: BalanceOf<T>,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		ensure!(T::Providers::is_active(provider), Error::<T>::ProviderNotActive);
+		let price =
+			T::Providers::price_per_byte_block(provider).ok_or(Error::<T>::ProviderNotActive)?;
+		ensure!(price <= limit, Error::<T>::PriceAboveLimit);
+		Ok(price)
+	}
+
+	fn ensure_spec_valid(spec: &ShardSpec) -> DispatchResult {
+		ensure!(spec.bytes > 0, Error::<T>::EmptyShard);
+		ensure!(spec.bytes <= cairn_primitives::tree::MAX_SHARD_BYTES, Error::<T>::ShardTooLarge);
+		ensure!(
+			cairn_primitives::field::fr_from_le_bytes(&spec.root).is_ok(),
+			Error::<T>::RootNotFieldElement
+		);
+		Ok(())
+	}
+}

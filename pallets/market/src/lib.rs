@@ -1,0 +1,569 @@
+//! # Market pallet
+//!
+//! Cairn's storage market: a buyer opens a contract for the `k + m` erasure-coded shards of a file,
+//! each kept by a distinct provider from `pallet-providers`; the full price is held in escrow from
+//! the buyer (a balance hold, [`HoldReason::ContractEscrow`]) and paid out to providers one proof
+//! at a time.
+//!
+//! ## Life of a contract
+//! 1. [`Pallet::create_contract`]: shard roots, BLAKE3 digests and sizes, the providers, the
+//!    duration and the highest acceptable price. Each shard is priced at its provider's asked price;
+//!    `price × bytes × duration` of every shard is held from the buyer and the providers' capacity is
+//!    reserved.
+//! 2. [`Pallet::confirm_shard`]: each provider confirms, within [`Config::ConfirmWindow`] blocks,
+//!    that it received the shard and checked its root. A shard not confirmed in time can be moved to
+//!    another provider with [`Pallet::reassign_shard`].
+//! 3. Every proving period of [`ProvingPeriod`] blocks, each confirmed shard is challenged: the
+//!    seed is the randomness ([`Config::Randomness`]) taken at the block that opens the period, and
+//!    the challenged leaves and the binding value come from `cairn_primitives::challenge`, the same
+//!    functions the prover runs off chain. [`Pallet::submit_proof`] (or the batch
+//!    [`Pallet::submit_proofs`]) checks the proof through [`Config::ProofVerifier`] against
+//!    [`VerifyingKey`] and pays `price × bytes × P` from escrow to the provider (less for a period
+//!    cut short by the contract's end).
+//! 4. A shard without a valid proof in a finished period is a fault: the sweep in `on_initialize`
+//!    (bounded to [`Config::SweepContractsPerBlock`] contracts per block) slashes
+//!    [`Config::FaultSlash`] of the provider's stake to the buyer, once per missed period. After
+//!    [`Config::MaxConsecutiveFaults`] faults in a row the shard is lost; the buyer repairs it with
+//!    [`Pallet::reassign_shard`], and the new provider is paid from the remaining escrow.
+//! 5. At the end (or earlier, by the owner) [`Pallet::end_contract`] settles the finished periods,
+//!    frees the providers' capacity and returns the unspent escrow to the buyer. The sweep ends
+//!    expired contracts by itself.
+//!
+//! ```ignore
+//! let shards = BoundedVec::truncate_from(vec![ShardSpec { root, blake3, bytes: 1 << 20 }; 6]);
+//! Market::create_contract(buyer, shards, 4, 2, providers, 10_000, max_price)?;
+//! Market::confirm_shard(provider, contract, 0)?;
+//! // In each period, once its seed is known:
+//! Market::submit_proof(provider, contract, 0, period, proof)?;
+//! ```
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod contracts;
+#[cfg(test)]
+mod mock;
+mod proving;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+/// Proving period of a genesis that does not set one, in blocks.
+pub const DEFAULT_PROVING_PERIOD: u32 = 100;
+
+/// What benchmarks need from the runtime: a verifying key and proofs that the configured
+/// [`ProofVerifier`] accepts.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper {
+	/// A verifying key to install.
+	fn verifying_key() -> alloc::vec::Vec<u8>;
+	/// A proof of `public_inputs` valid under `verifying_key`.
+	fn valid_proof(verifying_key: &[u8], public_inputs: &PublicInputs) -> alloc::vec::Vec<u8>;
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
+			Randomness,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use pallet_providers::ProviderRegistry;
+	use sp_core::H256;
+	use sp_runtime::{traits::Zero, Perbill};
+
+	/// The balance type of the escrow currency.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A shard as stored.
+	pub type ShardOf<T> =
+		Shard<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+	/// The shards of a contract.
+	pub type ShardsOf<T> = BoundedVec<ShardOf<T>, <T as Config>::MaxShards>;
+	/// A contract as stored.
+	pub type ContractOf<T> = Contract<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		ShardsOf<T>,
+	>;
+	/// The shard specifications of a new contract.
+	pub type ShardSpecsOf<T> = BoundedVec<ShardSpec, <T as Config>::MaxShards>;
+	/// The providers of a new contract, one per shard.
+	pub type ProvidersOf<T> =
+		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxShards>;
+	/// The bytes of one proof.
+	pub type ProofOf<T> = BoundedVec<u8, <T as Config>::MaxProofLen>;
+	/// A batch of proofs.
+	pub type ProofBatchOf<T> =
+		BoundedVec<ProofSubmission<<T as Config>::MaxProofLen>, <T as Config>::MaxProofsPerBatch>;
+	/// A verifying key's bytes.
+	pub type VerifyingKeyOf<T> = BoundedVec<u8, <T as Config>::MaxVerifyingKeyLen>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the market pallet.
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency whose balance holds keep the buyers' escrow.
+		type Currency: Inspect<Self::AccountId>
+			+ InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The runtime's hold reasons, of which [`HoldReason`] is a part.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// The provider registry: eligibility, prices, capacity, faults and slashing.
+		type Providers: ProviderRegistry<Self::AccountId, BalanceOf<Self>>;
+		/// Source of the challenge seeds (BABE VRF randomness in the runtime).
+		type Randomness: Randomness<H256, BlockNumberFor<Self>>;
+		/// Checks proofs of storage against [`VerifyingKey`].
+		type ProofVerifier: ProofVerifier;
+		/// Challenged leaves per shard and period; must equal the proving circuit's count.
+		#[pallet::constant]
+		type ChallengeCount: Get<u32>;
+		/// Most shards (`k + m`) in one contract.
+		#[pallet::constant]
+		type MaxShards: Get<u32>;
+		/// Longest contract, in blocks.
+		#[pallet::constant]
+		type MaxContractDuration: Get<BlockNumberFor<Self>>;
+		/// Blocks a provider has to confirm an assigned shard.
+		#[pallet::constant]
+		type ConfirmWindow: Get<BlockNumberFor<Self>>;
+		/// Share of a provider's stake slashed to the buyer for each missed period of a shard.
+		#[pallet::constant]
+		type FaultSlash: Get<Perbill>;
+		/// Consecutive missed periods after which a shard is declared lost.
+		#[pallet::constant]
+		type MaxConsecutiveFaults: Get<u32>;
+		/// Contracts the fault sweep visits per block at most.
+		#[pallet::constant]
+		type SweepContractsPerBlock: Get<u32>;
+		/// Proving periods whose seeds and bounds are kept.
+		#[pallet::constant]
+		type PeriodHistory: Get<u32>;
+		/// Longest proof, in bytes.
+		#[pallet::constant]
+		type MaxProofLen: Get<u32>;
+		/// Most proofs in one [`Pallet::submit_proofs`] call.
+		#[pallet::constant]
+		type MaxProofsPerBatch: Get<u32>;
+		/// Longest verifying key, in bytes.
+		#[pallet::constant]
+		type MaxVerifyingKeyLen: Get<u32>;
+		/// Weights of this pallet's calls and hooks, from its benchmarks.
+		type WeightInfo: WeightInfo;
+		/// Verifying key and proofs for benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A buyer's escrow for its storage contracts, paid out per accepted proof.
+		ContractEscrow,
+	}
+
+	/// The id the next contract gets.
+	#[pallet::storage]
+	pub type NextContractId<T> = StorageValue<_, ContractId, ValueQuery>;
+
+	/// Every open contract.
+	#[pallet::storage]
+	pub type Contracts<T: Config> = StorageMap<_, Twox64Concat, ContractId, ContractOf<T>>;
+
+	/// Length in blocks of the proving periods opened from now on.
+	#[pallet::storage]
+	pub type ProvingPeriod<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+	/// The key proofs are verified against.
+	#[pallet::storage]
+	pub type VerifyingKey<T: Config> = StorageValue<_, VerifyingKeyOf<T>, ValueQuery>;
+
+	/// The current proving period (none before the first block).
+	#[pallet::storage]
+	pub type CurrentPeriod<T> = StorageValue<_, PeriodIndex, OptionQuery>;
+
+	/// The latest [`Config::PeriodHistory`] proving periods: bounds and challenge seeds.
+	#[pallet::storage]
+	pub type Periods<T: Config> =
+		StorageMap<_, Twox64Concat, PeriodIndex, PeriodInfo<BlockNumberFor<T>>>;
+
+	/// The fault sweep in progress, if any.
+	#[pallet::storage]
+	pub type Sweep<T> = StorageValue<_, SweepState, OptionQuery>;
+
+	/// Genesis: the proving period and the verifying key.
+	#[pallet::genesis_config]
+	pub struct GenesisConfig<T: Config> {
+		/// Length of a proving period in blocks (more than zero).
+		pub proving_period: BlockNumberFor<T>,
+		/// The verifying key's bytes (empty: no proof is accepted until root sets one).
+		pub verifying_key: Vec<u8>,
+	}
+
+	impl<T: Config> Default for GenesisConfig<T> {
+		/// [`DEFAULT_PROVING_PERIOD`] blocks and no verifying key.
+		fn default() -> Self {
+			Self { proving_period: DEFAULT_PROVING_PERIOD.into(), verifying_key: Vec::new() }
+		}
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			assert!(!self.proving_period.is_zero(), "the genesis proving period must be positive");
+			let key = VerifyingKeyOf::<T>::try_from(self.verifying_key.clone())
+				.expect("the genesis verifying key must fit MaxVerifyingKeyLen");
+			ProvingPeriod::<T>::put(self.proving_period);
+			VerifyingKey::<T>::put(key);
+		}
+	}
+
+	/// Events of the market pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A contract was opened and its escrow held.
+		ContractCreated {
+			/// The new contract.
+			contract: ContractId,
+			/// The buyer.
+			owner: T::AccountId,
+			/// Number of shards.
+			shards: u32,
+			/// Escrow held.
+			escrow: BalanceOf<T>,
+			/// First block after the contract.
+			end: BlockNumberFor<T>,
+		},
+		/// A shard was assigned to a provider, which must confirm it by `deadline`.
+		ShardAssigned {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// Last block to confirm.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A provider confirmed that it stores a shard; it is proven from the next period on.
+		ShardConfirmed {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider.
+			provider: T::AccountId,
+		},
+		/// A shard was moved to another provider (unconfirmed in time, or lost).
+		ShardReassigned {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The previous provider.
+			from: T::AccountId,
+			/// The new provider.
+			to: T::AccountId,
+		},
+		/// A lost shard is stored again: its new provider confirmed it.
+		ShardRepaired {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The new provider.
+			provider: T::AccountId,
+		},
+		/// A proving period opened; its seed fixes every shard's challenges.
+		PeriodOpened {
+			/// The period.
+			period: PeriodIndex,
+			/// Its first block.
+			start: BlockNumberFor<T>,
+			/// Its length in blocks.
+			length: BlockNumberFor<T>,
+			/// The challenge seed.
+			seed: [u8; 32],
+		},
+		/// A proof was verified and paid.
+		ProofAccepted {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The period proven.
+			period: PeriodIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// Paid from escrow.
+			payment: BalanceOf<T>,
+		},
+		/// A proof of a batch was refused.
+		ProofRejected {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The period it claimed to prove.
+			period: PeriodIndex,
+			/// The submitter.
+			provider: T::AccountId,
+			/// Why.
+			reason: DispatchError,
+		},
+		/// A shard had no valid proof in `missed` finished periods (through `through`).
+		ShardFaulted {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// Missed periods counted now.
+			missed: u32,
+			/// The last period settled.
+			through: PeriodIndex,
+			/// Stake moved to the buyer.
+			slashed: BalanceOf<T>,
+		},
+		/// A shard missed too many periods in a row and waits for repair.
+		ShardLost {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider that lost it.
+			provider: T::AccountId,
+		},
+		/// A contract ended; its unspent escrow went back to the owner.
+		ContractEnded {
+			/// The contract.
+			contract: ContractId,
+			/// Paid to providers over its life.
+			paid: BalanceOf<T>,
+			/// Returned to the owner.
+			refunded: BalanceOf<T>,
+			/// Whether the owner ended it before its end block.
+			early: bool,
+		},
+		/// Root changed the length of the proving periods opened from now on.
+		ProvingPeriodSet {
+			/// The new length in blocks.
+			blocks: BlockNumberFor<T>,
+		},
+		/// Root replaced the verifying key.
+		VerifyingKeySet {
+			/// Length of the new key in bytes.
+			length: u32,
+		},
+	}
+
+	/// Errors of the market pallet.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// `k` must be at least one.
+		ZeroDataShards,
+		/// The number of shards is not `k + m`.
+		ShardCountMismatch,
+		/// The number of providers is not the number of shards.
+		ProviderCountMismatch,
+		/// A provider appears twice in one contract.
+		DuplicateProvider,
+		/// A shard has zero bytes.
+		EmptyShard,
+		/// A shard exceeds the largest tree the circuit proves.
+		ShardTooLarge,
+		/// A shard root is not a canonical BN254 field element.
+		RootNotFieldElement,
+		/// The duration is zero or above [`Config::MaxContractDuration`].
+		InvalidDuration,
+		/// A provider may not take new shards (unregistered, exiting or under-staked).
+		ProviderNotActive,
+		/// A provider asks more than the buyer's limit (or, for a reassignment, than the shard's
+		/// agreed price).
+		PriceAboveLimit,
+		/// The buyer's free balance cannot cover the escrow.
+		InsufficientBalance,
+		/// An amount overflowed.
+		Overflow,
+		/// No contract with this id.
+		ContractNotFound,
+		/// No shard with this index in the contract.
+		ShardNotFound,
+		/// Only the shard's assigned provider may do this.
+		NotShardProvider,
+		/// Only the contract's owner may do this.
+		NotContractOwner,
+		/// The shard is not waiting for confirmation.
+		ShardNotPending,
+		/// The confirmation deadline has passed.
+		ConfirmationDeadlinePassed,
+		/// The shard can only be reassigned when unconfirmed after its deadline, or lost.
+		ShardNotReassignable,
+		/// The contract has reached its end.
+		ContractExpired,
+		/// The contract is still running (or its last period may still be proven).
+		ContractStillRunning,
+		/// The shard is not confirmed (or is lost): it has nothing to prove.
+		ShardNotActive,
+		/// No proving period has opened yet.
+		NoProvingPeriod,
+		/// The period is over: proofs are accepted only during their own period.
+		ProofTooLate,
+		/// The period has not opened yet.
+		PeriodNotOpen,
+		/// The period opened at or after the contract's end: nothing is due.
+		PeriodAfterContractEnd,
+		/// The shard was confirmed during this period; it is due from the next one on.
+		ShardNotDueYet,
+		/// The shard is already proven for this period.
+		AlreadyProven,
+		/// No verifying key is set.
+		NoVerifyingKey,
+		/// The proof does not verify.
+		InvalidProof,
+		/// The escrow held is smaller than the contract's record (should never happen).
+		EscrowShortfall,
+		/// A proving period must last at least one block.
+		ZeroProvingPeriod,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let mut weight = Self::open_period_if_due(now);
+			weight = weight.saturating_add(Self::sweep_step(now));
+			weight
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Open a contract for `shards` kept by `providers` (one each, all distinct, in order) for
+		/// `duration` blocks, holding the full price from the signer. `k` data and `m` parity shards;
+		/// every provider's price per byte per block must be at most `max_price`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::create_contract(shards.len() as u32))]
+		pub fn create_contract(
+			origin: OriginFor<T>,
+			shards: ShardSpecsOf<T>,
+			k: u8,
+			m: u8,
+			providers: ProvidersOf<T>,
+			duration: BlockNumberFor<T>,
+			max_price: BalanceOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_create_contract(owner, shards, k, m, providers, duration, max_price)
+		}
+
+		/// Confirm, as the assigned provider, that the shard is stored and its root checked.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::confirm_shard())]
+		pub fn confirm_shard(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			shard: ShardIndex,
+		) -> DispatchResult {
+			let provider = ensure_signed(origin)?;
+			Self::do_confirm_shard(provider, contract, shard)
+		}
+
+		/// Move a shard that was not confirmed in time, or was lost, to `new_provider` (owner only).
+		/// The new provider's price may not exceed the shard's agreed price.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::reassign_shard())]
+		pub fn reassign_shard(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			shard: ShardIndex,
+			new_provider: T::AccountId,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_reassign_shard(owner, contract, shard, new_provider)
+		}
+
+		/// End a contract: by anyone once it expired and its last period closed, or early by its
+		/// owner. Finished periods are settled (faults slashed to the owner), capacity is freed and
+		/// the unspent escrow returns to the owner. Proofs are paid when accepted, so nothing else
+		/// is owed to providers.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::end_contract(T::MaxShards::get()))]
+		pub fn end_contract(origin: OriginFor<T>, contract: ContractId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_end_contract(Some(who), contract)
+		}
+
+		/// Prove, as the shard's provider, that it stores the shard in the current `period`.
+		/// Pays `price × bytes × P` from escrow when the proof verifies.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::submit_proof())]
+		pub fn submit_proof(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			shard: ShardIndex,
+			period: PeriodIndex,
+			proof: ProofOf<T>,
+		) -> DispatchResult {
+			let provider = ensure_signed(origin)?;
+			let inputs = Self::public_inputs_for(&provider, contract, shard, period)?;
+			let key = VerifyingKey::<T>::get();
+			ensure!(T::ProofVerifier::verify(&key, &inputs, &proof), Error::<T>::InvalidProof);
+			Self::accept_proof(&provider, contract, shard, period).map(|_| ())
+		}
+
+		/// Submit several proofs at once (verified together when the verifier supports it). Each
+		/// proof is accepted and paid, or rejected with a [`Event::ProofRejected`] event; the call
+		/// itself fails only for a bad origin.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::submit_proofs(proofs.len() as u32))]
+		pub fn submit_proofs(origin: OriginFor<T>, proofs: ProofBatchOf<T>) -> DispatchResult {
+			let provider = ensure_signed(origin)?;
+			Self::do_submit_proofs(provider, proofs);
+			Ok(())
+		}
+
+		/// Set the length of the proving periods opened from now on (root only).
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::set_proving_period())]
+		pub fn set_proving_period(
+			origin: OriginFor<T>,
+			blocks: BlockNumberFor<T>,
+		) -> DispatchResult {
+			ensure_root(origin)?;
+			ensure!(!blocks.is_zero(), Error::<T>::ZeroProvingPeriod);
+			ProvingPeriod::<T>::put(blocks);
+			Self::deposit_event(Event::ProvingPeriodSet { blocks });
+			Ok(())
+		}
+
+		/// Replace the verifying key (root only). Proofs are checked against the new key at once.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::set_verifying_key())]
+		pub fn set_verifying_key(origin: OriginFor<T>, key: VerifyingKeyOf<T>) -> DispatchResult {
+			ensure_root(origin)?;
+			let length = key.len() as u32;
+			VerifyingKey::<T>::put(key);
+			Self::deposit_event(Event::VerifyingKeySet { length });
+			Ok(())
+		}
+	}
+}

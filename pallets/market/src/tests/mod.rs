@@ -1,0 +1,194 @@
+//! Tests of the market, by topic, with shared helpers and the invariants checked after each test.
+
+mod admin;
+mod contracts;
+mod faults;
+mod proofs;
+
+use std::collections::BTreeMap;
+
+use frame_support::{assert_ok, traits::fungible::InspectHold, BoundedVec};
+
+use crate::{
+	mock::*, proving::account_bytes, ContractId, Contracts, Event, HoldReason, PeriodIndex,
+	Periods, PublicInputs, ShardIndex, ShardSpec, ShardStatus, VerifyingKey,
+};
+
+/// The market's invariants, checked after every test:
+/// - the escrow held from each buyer equals the unpaid value of its open contracts;
+/// - each provider's used capacity and shard count equal the shards assigned to it (lost shards
+///   excluded), so capacity is never counted twice;
+/// - each provider's held stake equals its recorded stake.
+pub fn assert_invariants() {
+	let mut escrow_by_owner: BTreeMap<AccountId, Balance> = BTreeMap::new();
+	let mut used_by_provider: BTreeMap<AccountId, (u64, u32)> = BTreeMap::new();
+	for (_, contract) in Contracts::<Test>::iter() {
+		*escrow_by_owner.entry(contract.owner).or_default() += contract.escrow;
+		for shard in contract.shards.iter().filter(|shard| shard.status != ShardStatus::Lost) {
+			let entry = used_by_provider.entry(shard.provider).or_default();
+			entry.0 += shard.spec.bytes;
+			entry.1 += 1;
+		}
+	}
+	for account in [BUYER, OTHER_BUYER, STRANGER, POOR_BUYER]
+		.into_iter()
+		.chain((0..PROVIDER_COUNT).map(provider))
+	{
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::ContractEscrow.into(), &account),
+			escrow_by_owner.get(&account).copied().unwrap_or_default(),
+			"escrow held from {account} differs from its contracts' unpaid value"
+		);
+	}
+	for (who, info) in pallet_providers::Providers::<Test>::iter() {
+		let (used, shards) = used_by_provider.get(&who).copied().unwrap_or_default();
+		assert_eq!((info.used, info.shards), (used, shards), "capacity of provider {who}");
+		assert_eq!(
+			Balances::balance_on_hold(&pallet_providers::HoldReason::ProviderStake.into(), &who),
+			info.stake,
+			"held stake of provider {who}"
+		);
+	}
+}
+
+/// A root that is a valid field element (top byte clear), distinct per shard.
+pub fn root(n: u8) -> [u8; 32] {
+	let mut root = [n.wrapping_add(1); 32];
+	root[31] = 0;
+	root
+}
+
+/// `count` shards of `bytes` each.
+pub fn specs(count: u8, bytes: u64) -> BoundedVec<ShardSpec, ConstU32Shards> {
+	BoundedVec::truncate_from(
+		(0..count).map(|n| ShardSpec { root: root(n), blake3: [n; 32], bytes }).collect(),
+	)
+}
+
+/// Bound of a contract's shards in the mock.
+pub type ConstU32Shards = frame_support::traits::ConstU32<8>;
+
+/// Providers `first .. first + count`.
+pub fn providers(first: u64, count: u64) -> BoundedVec<AccountId, ConstU32Shards> {
+	BoundedVec::truncate_from((first..first + count).map(provider).collect())
+}
+
+/// Shard size used by most tests.
+pub const SHARD_BYTES: u64 = 1_000;
+/// Contract duration used by most tests.
+pub const DURATION: u64 = 100;
+
+/// Create a 2 + 1 contract for `BUYER` on providers 0, 1, 2; returns its id.
+pub fn create_default_contract() -> ContractId {
+	let id = crate::NextContractId::<Test>::get();
+	assert_ok!(Market::create_contract(
+		RuntimeOrigin::signed(BUYER),
+		specs(3, SHARD_BYTES),
+		2,
+		1,
+		providers(0, 3),
+		DURATION,
+		PROVIDER_PRICE
+	));
+	id
+}
+
+/// Create the default contract and confirm all its shards.
+pub fn create_confirmed_contract() -> ContractId {
+	let id = create_default_contract();
+	for n in 0..3 {
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(n)), id, n as ShardIndex));
+	}
+	id
+}
+
+/// The first block of period `period` with the genesis period length (period 0 opens at 1).
+pub fn period_start(period: PeriodIndex) -> u64 {
+	1 + u64::from(period) * PROVING_PERIOD
+}
+
+/// The public inputs of a proof, computed here from the primitives (not through the pallet).
+pub fn inputs_for(
+	prover: AccountId,
+	contract: ContractId,
+	shard: ShardIndex,
+	period: PeriodIndex,
+) -> PublicInputs {
+	let spec = Contracts::<Test>::get(contract).unwrap().shards[shard as usize].spec.clone();
+	let seed = Periods::<Test>::get(period).expect("period is recorded").seed;
+	PublicInputs {
+		root: spec.root,
+		indices: cairn_primitives::challenge::challenge_indices(
+			&seed,
+			contract,
+			shard,
+			period,
+			CHALLENGES,
+			cairn_primitives::tree::leaf_count(spec.bytes),
+		),
+		binding: cairn_primitives::challenge::binding(
+			&account_bytes(&prover),
+			contract,
+			shard,
+			period,
+		),
+	}
+}
+
+/// A proof the mock verifier accepts for these inputs under the current key.
+pub fn proof_of(inputs: &PublicInputs) -> BoundedVec<u8, frame_support::traits::ConstU32<256>> {
+	BoundedVec::truncate_from(MacVerifier::proof(&VerifyingKey::<Test>::get(), inputs))
+}
+
+/// A valid proof by `prover` for `shard` of `contract` in `period`.
+pub fn valid_proof(
+	prover: AccountId,
+	contract: ContractId,
+	shard: ShardIndex,
+	period: PeriodIndex,
+) -> BoundedVec<u8, frame_support::traits::ConstU32<256>> {
+	proof_of(&inputs_for(prover, contract, shard, period))
+}
+
+/// Submit a valid proof for the shard's own provider.
+pub fn prove(contract: ContractId, shard: ShardIndex, period: PeriodIndex) {
+	let prover = Contracts::<Test>::get(contract).unwrap().shards[shard as usize].provider;
+	assert_ok!(Market::submit_proof(
+		RuntimeOrigin::signed(prover),
+		contract,
+		shard,
+		period,
+		valid_proof(prover, contract, shard, period)
+	));
+}
+
+/// The market's events so far.
+pub fn market_events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Market(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+/// The providers pallet's slash events so far, as (provider, amount, beneficiary).
+pub fn slashes() -> Vec<(AccountId, Balance, AccountId)> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Providers(pallet_providers::Event::ProviderSlashed {
+				provider,
+				amount,
+				beneficiary,
+			}) => Some((provider, amount, beneficiary)),
+			_ => None,
+		})
+		.collect()
+}
+
+/// The recorded stake of a provider.
+pub fn stake_of(who: AccountId) -> Balance {
+	pallet_providers::Providers::<Test>::get(who).map_or(0, |info| info.stake)
+}

@@ -1,0 +1,173 @@
+//! The records of the market: shards, contracts, proving periods, and what a proof must show.
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use scale_info::TypeInfo;
+
+/// Identifies a storage contract; assigned in creation order.
+pub type ContractId = u64;
+/// Position of a shard in its contract (`0 .. k + m`).
+pub type ShardIndex = u32;
+/// Number of a proving period; period 0 opens at the first block.
+pub type PeriodIndex = u32;
+
+/// What the buyer commits to for one shard.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct ShardSpec {
+	/// Poseidon Merkle root of the shard: a BN254 field element, little-endian.
+	pub root: [u8; 32],
+	/// BLAKE3 digest of the shard's bytes, for integrity checks on download.
+	pub blake3: [u8; 32],
+	/// Length of the shard in bytes.
+	pub bytes: u64,
+}
+
+/// Where a shard stands.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum ShardStatus<BlockNumber> {
+	/// Assigned; the provider must confirm that it stores the shard by `deadline`.
+	Pending {
+		/// Last block at which the provider may confirm.
+		deadline: BlockNumber,
+	},
+	/// Confirmed: proven every period, paid per proof.
+	Active,
+	/// Missed too many consecutive periods; waits for reassignment to a new provider.
+	Lost,
+}
+
+/// One shard of a contract and the provider that keeps it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct Shard<AccountId, Balance, BlockNumber> {
+	/// What was committed.
+	pub spec: ShardSpec,
+	/// The provider assigned to the shard.
+	pub provider: AccountId,
+	/// The price agreed with that provider, per byte per block.
+	pub price_per_byte_block: Balance,
+	/// Where the shard stands.
+	pub status: ShardStatus<BlockNumber>,
+	/// Whether the current assignment repairs a lost shard.
+	pub repair: bool,
+	/// Every period up to and including this one is settled: proven, or counted as a fault.
+	/// Set to the period of confirmation, so the first period due is the next one.
+	pub settled_through: PeriodIndex,
+	/// The latest period with an accepted proof.
+	pub last_proven: Option<PeriodIndex>,
+	/// Faults since the last accepted proof.
+	pub consecutive_faults: u32,
+}
+
+/// A storage contract: shards, their providers, and the buyer's escrow.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct Contract<AccountId, Balance, BlockNumber, Shards> {
+	/// The buyer: pays, receives slashes and refunds, and may reassign shards or end early.
+	pub owner: AccountId,
+	/// Data shards: any `k` shards rebuild the file.
+	pub k: u8,
+	/// Parity shards.
+	pub m: u8,
+	/// Block of creation.
+	pub start: BlockNumber,
+	/// First block after the contract: periods opening at or after it are not due.
+	pub end: BlockNumber,
+	/// Escrow still held from the owner for this contract.
+	pub escrow: Balance,
+	/// Paid to providers so far.
+	pub paid: Balance,
+	/// The `k + m` shards.
+	pub shards: Shards,
+}
+
+/// One proving period.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct PeriodInfo<BlockNumber> {
+	/// The block that opened it.
+	pub start: BlockNumber,
+	/// Its length in blocks.
+	pub length: BlockNumber,
+	/// The challenge seed: randomness taken at `start`.
+	pub seed: [u8; 32],
+}
+
+/// Where the fault sweep stands.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct SweepState {
+	/// The period that was current when this pass started; the pass settles every contract
+	/// through the period before it (or later).
+	pub started_in: PeriodIndex,
+	/// The last contract visited, if any.
+	pub last_visited: Option<ContractId>,
+}
+
+/// One proof in a batch.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxProofLen))]
+pub struct ProofSubmission<MaxProofLen: frame_support::traits::Get<u32>> {
+	/// The contract.
+	pub contract: ContractId,
+	/// The shard in it.
+	pub shard: ShardIndex,
+	/// The period proven.
+	pub period: PeriodIndex,
+	/// The proof bytes.
+	pub proof: BoundedVec<u8, MaxProofLen>,
+}
+
+/// What a proof of storage proves, recomputed on chain: the shard's root, the challenged leaf
+/// indices, and the binding value that ties the proof to one provider, contract, shard and period.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PublicInputs {
+	/// Poseidon Merkle root of the shard (little-endian field element).
+	pub root: [u8; 32],
+	/// The challenged leaf indices, in challenge order.
+	pub indices: Vec<u64>,
+	/// `cairn_primitives::challenge::binding` of the provider, contract, shard and period.
+	pub binding: [u8; 32],
+}
+
+/// Checks proofs of storage against a verifying key. The runtime plugs in the Groth16 verifier.
+pub trait ProofVerifier {
+	/// Whether `proof` proves `public_inputs` under `verifying_key`.
+	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool;
+
+	/// Whether every proof of the batch is valid. A verifier may check them together (random
+	/// linear combination); a `false` says only that at least one is invalid.
+	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> bool {
+		batch.iter().all(|(inputs, proof)| Self::verify(verifying_key, inputs, proof))
+	}
+}
+
+/// A verifier that accepts no proof, for a chain whose proof system is not configured yet: shards
+/// can be stored and confirmed, but every period is a fault until a real verifier is plugged in.
+pub struct RejectAllProofs;
+
+impl ProofVerifier for RejectAllProofs {
+	fn verify(_verifying_key: &[u8], _public_inputs: &PublicInputs, _proof: &[u8]) -> bool {
+		false
+	}
+}

@@ -1,0 +1,37 @@
+//! Definitions that Cairn's runtime, prover and storage engine must agree on, bit for bit.
+//!
+//! - [`poseidon`]: circom-compatible Poseidon over the BN254 scalar field (x^5 S-box), widths 3
+//!   and 5, with an optimized native permutation and the plain parameters the R1CS gadget uses.
+//! - [`tree`]: the 4-ary Poseidon Merkle tree that commits a shard (62-byte leaves).
+//! - [`challenge`]: the challenged leaf indices and the binding value of a proof (`no_std`, also
+//!   run by the runtime).
+//! - [`field`]: checked conversions between bytes and field elements.
+//!
+//! ```
+//! use cairn_primitives::{challenge, tree};
+//!
+//! let leaves = [[7u8; tree::LEAF_BYTES], [9u8; tree::LEAF_BYTES]];
+//! let shard: Vec<u8> = leaves.concat();
+//! assert_eq!(tree::leaf_count(shard.len() as u64), 2);
+//!
+//! let seed = [1u8; 32];
+//! let indices = challenge::challenge_indices(&seed, 5, 0, 3, 4, 2);
+//! assert_eq!(indices.len(), 4);
+//! assert!(indices.iter().all(|index| *index < 2));
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+// `thiserror` without its `std` feature (the crate builds for `no_std` targets); its derive refers
+// to the crate as `thiserror`.
+extern crate thiserror_no_std as thiserror;
+
+pub mod challenge;
+mod error;
+pub mod field;
+pub mod poseidon;
+pub mod tree;
+
+pub use ark_bn254::Fr;
+pub use error::Error;

@@ -1,0 +1,209 @@
+//! The RocksDB shard store: round trips, proofs, accounting, errors and corruption.
+
+use std::path::Path;
+
+use cairn_primitives::{challenge, tree};
+use cairn_storage::commitment::commit;
+use cairn_storage::store::{
+	RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig, CHUNK_BYTES,
+};
+use cairn_storage::StorageError;
+use proptest::prelude::*;
+
+fn sample(len: usize, seed: u64) -> Vec<u8> {
+	let mut bytes = vec![0u8; len];
+	let mut hasher = blake3::Hasher::new();
+	hasher.update(&seed.to_le_bytes());
+	hasher.finalize_xof().fill(&mut bytes);
+	bytes
+}
+
+fn open(path: &Path, capacity_bytes: u64) -> RocksShardStore {
+	RocksShardStore::open(path, StoreConfig { capacity_bytes }).expect("opens").0
+}
+
+/// Flips one bit of the stored chunk value holding `offset`, with the store closed.
+fn flip_stored_byte(path: &Path, id: ShardId, offset: usize) {
+	let db = rocksdb::DB::open_default(path).expect("opens raw");
+	let mut key = vec![b'c'];
+	key.extend_from_slice(&id.contract.to_be_bytes());
+	key.extend_from_slice(&id.index.to_be_bytes());
+	key.extend_from_slice(&((offset / CHUNK_BYTES) as u32).to_be_bytes());
+	let mut value = db.get(&key).expect("reads").expect("chunk exists");
+	value[offset % CHUNK_BYTES] ^= 0x10;
+	db.put(&key, value).expect("writes");
+}
+
+#[test]
+fn put_read_list_delete_and_reopen() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let shards: Vec<(ShardId, Vec<u8>)> = [0usize, 1, 62, CHUNK_BYTES, CHUNK_BYTES + 1, 700_001]
+		.iter()
+		.enumerate()
+		.map(|(index, len)| (ShardId::new(9, index as u32), sample(*len, index as u64)))
+		.collect();
+	let total: u64 = shards.iter().map(|(_, bytes)| bytes.len() as u64).sum();
+	{
+		let store = open(dir.path(), 10 << 20);
+		for (id, bytes) in &shards {
+			let expected = commit(bytes).expect("commits").0;
+			let stored = store
+				.put(*id, bytes.len() as u64, &mut &bytes[..], Some(&expected.root))
+				.expect("stores");
+			assert_eq!(stored, expected);
+		}
+		assert_eq!(store.usage().used, total);
+	}
+	let (store, report) =
+		RocksShardStore::open(dir.path(), StoreConfig { capacity_bytes: 10 << 20 })
+			.expect("reopens");
+	assert!(report.removed_pending.is_empty());
+	assert_eq!(report.committed, shards.len() as u64);
+	assert_eq!(store.usage().used, total);
+	for (id, bytes) in &shards {
+		let mut whole = Vec::new();
+		std::io::copy(&mut ShardReader::new(&store, *id).expect("exists"), &mut whole)
+			.expect("reads");
+		assert_eq!(&whole, bytes);
+		if bytes.len() > 10 {
+			let (offset, len) = (bytes.len() / 3, bytes.len() / 2);
+			let range = store.read_range(*id, offset as u64, len as u64).expect("reads range");
+			assert_eq!(range, bytes[offset..offset + len]);
+		}
+	}
+	let listed = store.list(None, 100).expect("lists");
+	assert_eq!(
+		listed.iter().map(|shard| shard.id).collect::<Vec<_>>(),
+		shards.iter().map(|(id, _)| *id).collect::<Vec<_>>()
+	);
+	let page = store.list(Some(shards[1].0), 2).expect("lists");
+	assert_eq!(
+		page.iter().map(|shard| shard.id).collect::<Vec<_>>(),
+		vec![shards[2].0, shards[3].0]
+	);
+	let (gone, gone_bytes) = &shards[5];
+	store.delete(*gone).expect("deletes");
+	assert!(
+		matches!(store.read_range(*gone, 0, 1), Err(StorageError::UnknownShard(id)) if id == *gone)
+	);
+	assert!(matches!(store.delete(*gone), Err(StorageError::UnknownShard(_))));
+	assert_eq!(store.usage().used, total - gone_bytes.len() as u64);
+	// The id is free again after a delete.
+	store.put(*gone, 5, &mut &[1u8; 5][..], None).expect("stores again");
+}
+
+#[test]
+fn bad_puts_are_refused_and_leave_nothing() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let store = open(dir.path(), 1000);
+	let id = ShardId::new(1, 0);
+	let data = sample(600, 1);
+	assert!(matches!(
+		store.put(id, 600, &mut &data[..400], None),
+		Err(StorageError::LengthMismatch { declared: 600, delivered: 400, .. })
+	));
+	assert!(matches!(
+		store.put(id, 500, &mut &data[..], None),
+		Err(StorageError::LengthMismatch { declared: 500, .. })
+	));
+	let wrong_root = commit(&data[..599]).expect("commits").0.root;
+	assert!(matches!(
+		store.put(id, 600, &mut &data[..], Some(&wrong_root)),
+		Err(StorageError::RootMismatch { .. })
+	));
+	assert_eq!(store.usage().used, 0);
+	assert!(matches!(store.commitment(id), Err(StorageError::UnknownShard(_))));
+	store.put(id, 600, &mut &data[..], None).expect("stores");
+	assert!(matches!(
+		store.put(id, 600, &mut &data[..], None),
+		Err(StorageError::AlreadyStored(_))
+	));
+	assert!(matches!(
+		store.put(ShardId::new(1, 1), 401, &mut &data[..401], None),
+		Err(StorageError::CapacityExceeded { requested: 401, used: 600, capacity: 1000 })
+	));
+	store.put(ShardId::new(1, 1), 400, &mut &data[..400], None).expect("fits exactly");
+	assert!(matches!(store.read_range(id, 590, 11), Err(StorageError::InvalidRange { .. })));
+	assert!(matches!(store.read_range(id, u64::MAX, 2), Err(StorageError::InvalidRange { .. })));
+	assert!(matches!(
+		store.read_range(ShardId::new(2, 0), 0, 1),
+		Err(StorageError::UnknownShard(_))
+	));
+	assert!(matches!(
+		store.challenge_proofs(ShardId::new(2, 0), &[0]),
+		Err(StorageError::UnknownShard(_))
+	));
+	assert!(matches!(
+		store.put(ShardId::new(3, 0), u64::MAX, &mut &data[..], None),
+		Err(StorageError::ShardTooLarge { .. })
+	));
+}
+
+#[test]
+fn stored_proofs_verify_for_challenges_real_leaves_and_padding() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let store = open(dir.path(), 1 << 30);
+	// 200 whole kept subtrees and a partial one: the proofs read across chunk boundaries.
+	let len = 200 * 64 * tree::LEAF_BYTES + 1000;
+	let bytes = sample(len, 5);
+	let id = ShardId::new(4, 2);
+	let commitment = store.put(id, len as u64, &mut &bytes[..], None).expect("stores");
+	let leaves = tree::leaf_count(len as u64);
+	let mut indices = challenge::challenge_indices(&[3; 32], 4, 2, 7, 32, leaves);
+	indices.extend([0, 1, leaves - 2, leaves - 1, leaves, leaves + 100, (1 << 22) - 1]);
+	let proofs = store.challenge_proofs(id, &indices).expect("proves");
+	for (index, proof) in indices.iter().zip(&proofs) {
+		assert!(tree::verify(&commitment.root, proof), "index {index}");
+		let start = (*index as usize * tree::LEAF_BYTES).min(len);
+		let end = (start + tree::LEAF_BYTES).min(len);
+		assert_eq!(&proof.leaf[..end - start], &bytes[start..end]);
+	}
+}
+
+#[test]
+fn corrupt_chunk_is_reported_on_read_and_on_prove() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let id = ShardId::new(6, 1);
+	let bytes = sample(3 * CHUNK_BYTES + 50, 6);
+	{
+		let store = open(dir.path(), 1 << 30);
+		store.put(id, bytes.len() as u64, &mut &bytes[..], None).expect("stores");
+	}
+	let offset = 2 * CHUNK_BYTES + 7;
+	flip_stored_byte(dir.path(), id, offset);
+	let store = open(dir.path(), 1 << 30);
+	assert!(matches!(
+		store.read_range(id, 0, bytes.len() as u64),
+		Err(StorageError::Corrupt { chunk: 2, .. })
+	));
+	assert_eq!(
+		store.read_range(id, 0, 2 * CHUNK_BYTES as u64).expect("untouched chunks read"),
+		bytes[..2 * CHUNK_BYTES]
+	);
+	let leaf = (offset / tree::LEAF_BYTES) as u64;
+	assert!(matches!(
+		store.challenge_proofs(id, &[leaf]),
+		Err(StorageError::Corrupt { chunk: 2, .. })
+	));
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(12))]
+
+	#[test]
+	fn any_flipped_stored_byte_is_caught_by_its_chunk_checksum(len in 1usize..200_000, pick in any::<prop::sample::Index>()) {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let id = ShardId::new(8, 0);
+		let bytes = sample(len, len as u64);
+		{
+			let store = open(dir.path(), 1 << 30);
+			store.put(id, len as u64, &mut &bytes[..], None)?;
+		}
+		let offset = pick.index(len);
+		flip_stored_byte(dir.path(), id, offset);
+		let store = open(dir.path(), 1 << 30);
+		let expected_chunk = (offset / CHUNK_BYTES) as u64;
+		let caught = matches!(store.read_range(id, 0, len as u64), Err(StorageError::Corrupt { chunk, .. }) if chunk == expected_chunk);
+		prop_assert!(caught);
+	}
+}
