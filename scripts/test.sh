@@ -22,6 +22,9 @@ cargo build --release -p cairn-node
 step "clippy"
 cargo clippy --release "${packages[@]}" --all-targets -- -D warnings
 
+step "no_std: challenge rules and proof verifier build for the WASM runtime"
+cargo build --release -p cairn-primitives -p cairn-prover --no-default-features --target wasm32v1-none
+
 step "unit, property and circuit tests"
 cargo test --release -p cairn-primitives -p cairn-prover
 
