@@ -87,11 +87,14 @@ pub async fn subscribe_new_heads(rpc: &WsClient) -> anyhow::Result<Subscription<
 	Ok(rpc.subscribe("chain_subscribeNewHeads", rpc_params![], "chain_unsubscribeNewHeads").await?)
 }
 
-/// Waits (on the finalized-heads subscription) until the finalized head reaches `number`.
-pub async fn wait_finalized(rpc: &WsClient, number: u32) -> anyhow::Result<Header> {
-	let mut heads = subscribe_finalized(rpc).await?;
+/// Reads headers from `heads` until one is at least at `number`.
+async fn next_head_at_least(
+	mut heads: Subscription<Value>,
+	number: u32,
+	what: &str,
+) -> anyhow::Result<Header> {
 	loop {
-		let value = heads.next().await.context("finalized-heads subscription closed")??;
+		let value = heads.next().await.with_context(|| format!("{what} subscription closed"))??;
 		let header = parse_header(&value)?;
 		if header.number >= number {
 			return Ok(header);
@@ -99,20 +102,20 @@ pub async fn wait_finalized(rpc: &WsClient, number: u32) -> anyhow::Result<Heade
 	}
 }
 
+/// Waits (on the finalized-heads subscription) until the finalized head reaches `number`.
+pub async fn wait_finalized(rpc: &WsClient, number: u32) -> anyhow::Result<Header> {
+	let heads = subscribe_finalized(rpc).await?;
+	next_head_at_least(heads, number, "finalized-heads").await
+}
+
 /// Waits (on the new-heads subscription) until the best block reaches `number`.
 pub async fn wait_best(rpc: &WsClient, number: u32) -> anyhow::Result<Header> {
-	let mut heads = subscribe_new_heads(rpc).await?;
+	let heads = subscribe_new_heads(rpc).await?;
 	let current = header(rpc, None).await?;
 	if current.number >= number {
 		return Ok(current);
 	}
-	loop {
-		let value = heads.next().await.context("new-heads subscription closed")??;
-		let header = parse_header(&value)?;
-		if header.number >= number {
-			return Ok(header);
-		}
-	}
+	next_head_at_least(heads, number, "new-heads").await
 }
 
 /// The genesis hash.
