@@ -5,7 +5,10 @@ fn main() {
 		// outside the work tree, the builder cannot find the workspace's Cargo.lock on its own;
 		// point it there so the on-chain runtime is built from exactly the locked dependencies.
 		if std::env::var_os("WASM_BUILD_WORKSPACE_HINT").is_none() {
-			let manifest_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+			// Read at run time: a build script compiled in another checkout of this workspace is reused.
+			let manifest_dir = std::path::PathBuf::from(
+				std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+			);
 			if let Some(workspace) = manifest_dir.parent() {
 				std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace);
 			}

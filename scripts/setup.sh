@@ -10,6 +10,8 @@ done
 # Node.js runs the polkadot.js client tests.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Headless Chromium runs the explorer page's browser test.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	sudo=""

@@ -8,10 +8,6 @@ source scripts/env.sh
 
 step() { echo; echo "==> $*"; }
 
-# The crates CI builds, lints and tests. `cairn-storage` and the pallets are not in this list yet:
-# see docs/ARCHITECTURE.md, "Status".
-packages=(-p cairn-node -p cairn-runtime -p cairn-primitives -p cairn-prover -p cairn-tests)
-
 step "format"
 cargo fmt --all --check
 
@@ -19,18 +15,21 @@ cargo fmt --all --check
 step "build cairn-node (release)"
 cargo build --release -p cairn-node
 
-step "clippy"
-cargo clippy --release "${packages[@]}" --all-targets -- -D warnings
+# Lints and tests select the same packages (the whole workspace), so that cargo resolves the same
+# features for both and builds every dependency once.
+step "clippy (every crate and target)"
+cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "no_std: challenge rules and proof verifier build for the WASM runtime"
 cargo build --release -p cairn-primitives -p cairn-prover --no-default-features --target wasm32v1-none
 
-step "unit, property and circuit tests"
-cargo test --release -p cairn-primitives -p cairn-prover
+step "tests: unit, property, circuit, pallet, storage crash and node integration tests"
+# One test at a time: the integration tests start networks of nodes, and this machine has few
+# cores.
+cargo test --release --workspace -- --test-threads 1
 
-step "integration tests (real nodes on 127.0.0.1)"
-# One network at a time: each test starts several nodes, and this machine has few cores.
-cargo test --release -p cairn-tests -- --test-threads 1
+step "pallet benchmarks run as tests (real Groth16 proofs in the market's)"
+cargo test --release -p pallet-providers -p pallet-market --features runtime-benchmarks
 
-step "polkadot.js client tests (real node on 127.0.0.1)"
+step "polkadot.js client and explorer browser tests (real node on 127.0.0.1, headless Chromium)"
 (cd tests/js && npm ci --no-audit --no-fund >/dev/null && npm test)

@@ -11,12 +11,8 @@ use anyhow::{ensure, Context};
 use cairn_runtime::{RuntimeCall, RuntimeEvent};
 use cairn_tests::{rpc, tx, within, Node, NodeConfig};
 use codec::Encode;
-use jsonrpsee::{
-	core::client::{ClientT, SubscriptionClientT},
-	rpc_params,
-};
+use jsonrpsee::{core::client::ClientT, rpc_params};
 use serde_json::Value;
-use sp_core::{crypto::Ss58Codec, H256};
 use sp_crypto_hashing::{blake2_128, twox_128};
 use sp_keyring::Sr25519Keyring;
 
@@ -212,57 +208,18 @@ async fn signed_transfer_is_finalized_with_its_events() -> anyhow::Result<()> {
 	let alice = Sr25519Keyring::Alice;
 	let bob = Sr25519Keyring::Bob;
 	let amount: cairn_runtime::Balance = 42 * cairn_runtime::currency::UNITS;
-	let (spec_version, transaction_version) = rpc::runtime_versions(&client).await?;
-	let context = tx::ChainContext {
-		genesis: rpc::genesis_hash(&client).await?,
-		spec_version,
-		transaction_version,
-	};
-	let alice_ss58 = alice.to_account_id().to_ss58check();
-	let nonce = rpc::next_nonce(&client, &alice_ss58).await?;
+	let context = tx::ChainContext::fetch(&client).await?;
 	let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
 		dest: bob.to_account_id().into(),
 		value: amount,
 	});
-	let extrinsic = tx::signed_extrinsic(call, &alice.pair(), nonce, context);
-	let extrinsic_hex = format!("0x{}", hex::encode(&extrinsic));
-
-	let mut status = client
-		.subscribe::<Value, _>(
-			"author_submitAndWatchExtrinsic",
-			rpc_params![extrinsic_hex.clone()],
-			"author_unwatchExtrinsic",
-		)
-		.await?;
-	let finalized_in: H256 = within(STARTUP, "the transfer to be finalized", async {
-		loop {
-			let update = status.next().await.context("status subscription closed")??;
-			if let Some(hash) = update.get("finalized") {
-				return Ok(serde_json::from_value(hash.clone())?);
-			}
-			for failure in ["invalid", "dropped", "usurped", "finalityTimeout"] {
-				ensure!(update.get(failure).is_none() && update != failure, "transfer {update}");
-			}
-		}
-	})
+	let tx::Included { block: finalized_in, events: ours } = within(
+		STARTUP,
+		"the transfer to be finalized",
+		tx::submit(&client, context, alice, call, tx::Until::Finalized),
+	)
 	.await?;
 
-	// Find the extrinsic in its block and the events of that extrinsic.
-	let block: Value = client.request("chain_getBlock", rpc_params![finalized_in]).await?;
-	let index = block["block"]["extrinsics"]
-		.as_array()
-		.context("extrinsics")?
-		.iter()
-		.position(|x| x.as_str() == Some(extrinsic_hex.as_str()))
-		.context("the finalized block contains the transfer")?;
-	let key = [twox_128(b"System"), twox_128(b"Events")].concat();
-	let events: Vec<frame_system::EventRecord<RuntimeEvent, H256>> =
-		rpc::storage(&client, &key, Some(finalized_in)).await?.context("events are stored")?;
-	let ours: Vec<_> = events
-		.into_iter()
-		.filter(|e| e.phase == frame_system::Phase::ApplyExtrinsic(u32::try_from(index).unwrap()))
-		.map(|e| e.event)
-		.collect();
 	let transfer = RuntimeEvent::Balances(pallet_balances::Event::Transfer {
 		from: alice.to_account_id(),
 		to: bob.to_account_id(),

@@ -10,6 +10,28 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	#[clap(flatten)]
+	pub explorer: ExplorerParams,
+}
+
+/// The built-in block explorer page.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExplorerParams {
+	/// Serve the block explorer page on this port of 127.0.0.1.
+	#[arg(long, value_name = "PORT", default_value_t = 9955)]
+	pub explorer_port: u16,
+
+	/// Do not serve the block explorer page.
+	#[arg(long)]
+	pub no_explorer: bool,
+}
+
+impl ExplorerParams {
+	/// The port to serve the explorer on, if it is served.
+	pub fn port(&self) -> Option<u16> {
+		(!self.no_explorer).then_some(self.explorer_port)
+	}
 }
 
 /// Maintenance subcommands; without one, the node runs.

@@ -179,6 +179,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 /// Builds and starts a full node: networking, RPC, and (for validators) BABE and GRANDPA voting.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
+	explorer_port: Option<u16>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -283,6 +284,10 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		})
 	};
 
+	if let Some(port) = explorer_port {
+		spawn_explorer(&task_manager, port, &rpc_url(&config));
+	}
+
 	sc_service::spawn_tasks(sc_service::SpawnTasksParams {
 		network: network.clone(),
 		client: client.clone(),
@@ -365,4 +370,37 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	}
 
 	Ok(task_manager)
+}
+
+/// The WebSocket address of the node's RPC server, as a browser on this machine reaches it.
+fn rpc_url(config: &Configuration) -> String {
+	let listen = config
+		.rpc
+		.addr
+		.as_ref()
+		.and_then(|endpoints| endpoints.first())
+		.map(|endpoint| endpoint.listen_addr)
+		.unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], config.rpc.port)));
+	let host = if listen.ip().is_unspecified() {
+		std::net::IpAddr::from([127, 0, 0, 1])
+	} else {
+		listen.ip()
+	};
+	format!("ws://{}", std::net::SocketAddr::new(host, listen.port()))
+}
+
+/// Serves the explorer page on `127.0.0.1:port`; a port in use is reported, not fatal.
+fn spawn_explorer(task_manager: &TaskManager, port: u16, rpc_url: &str) {
+	let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+	match crate::explorer::Explorer::bind(address, rpc_url) {
+		Ok(explorer) => {
+			let address = explorer.local_addr().unwrap_or(address);
+			log::info!("Cairn explorer on http://{address}/");
+			task_manager.spawn_handle().spawn("cairn-explorer", None, explorer.serve());
+		}
+		Err(error) => log::warn!(
+			"Cairn explorer not served on {address}: {error} (choose another --explorer-port, or \
+			 --no-explorer)"
+		),
+	}
 }

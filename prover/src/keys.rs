@@ -23,6 +23,11 @@ use sp_crypto_hashing::blake2_256;
 
 use crate::{Curve, Error, MAX_CHALLENGES};
 
+/// The verifying key of the deterministic development setup with
+/// [`DEFAULT_CHALLENGES`](crate::DEFAULT_CHALLENGES) challenges, as `keygen` writes it: what the
+/// development and local chains verify proofs against. A test regenerates it and compares.
+pub const DEV_VERIFYING_KEY: &[u8] = include_bytes!("../keys/verifying.key");
+
 /// First bytes of every key file.
 pub const KEY_MAGIC: [u8; 8] = *b"CAIRNKEY";
 /// Format version this build writes and reads.

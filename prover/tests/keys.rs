@@ -37,6 +37,20 @@ fn dev_setup_is_reproducible() {
 }
 
 #[test]
+fn embedded_development_key_is_the_dev_setup() {
+	let keys = dev_setup(cairn_prover::DEFAULT_CHALLENGES).expect("setup");
+	let expected =
+		keys::verifying_key_to_bytes(keys.verifying_key(), cairn_prover::DEFAULT_CHALLENGES)
+			.expect("encodes");
+	assert!(
+		keys::DEV_VERIFYING_KEY == expected.as_slice(),
+		"prover/keys/verifying.key is stale: regenerate it with `keygen --out prover/keys`"
+	);
+	let verifier = VerifierKey::from_bytes(keys::DEV_VERIFYING_KEY).expect("decodes");
+	assert_eq!(verifier.challenges(), cairn_prover::DEFAULT_CHALLENGES);
+}
+
+#[test]
 fn bad_key_files_are_typed_errors() {
 	let keys = test_keys();
 	let file =

@@ -4,7 +4,7 @@ use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
 	parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64, ConstU8, Randomness, VariantCountOf},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
@@ -12,15 +12,18 @@ use frame_support::{
 };
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{BlakeTwo256, Hash as _, One},
+	Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
-	currency::EXISTENTIAL_DEPOSIT,
-	time::{EPOCH_DURATION_IN_SLOTS, MILLISECS_PER_BLOCK, SLOT_DURATION},
-	AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, SS58_PREFIX, VERSION,
+	currency::{EXISTENTIAL_DEPOSIT, UNITS},
+	time::{DAYS, EPOCH_DURATION_IN_SLOTS, MILLISECS_PER_BLOCK, MINUTES, SLOT_DURATION},
+	AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Providers,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, System, SS58_PREFIX, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -123,4 +126,69 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Stake a provider holds for every TiB of capacity it offers.
+	pub const MinStakePerTib: Balance = 100 * UNITS;
+	/// Blocks between a provider's `begin_exit` and its `withdraw`.
+	pub const ProviderUnbondingPeriod: BlockNumber = 10 * MINUTES;
+	/// Largest capacity one provider may offer: 1 PiB.
+	pub const MaxProviderCapacity: u64 = 1 << 50;
+}
+
+impl pallet_providers::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinStakePerTib = MinStakePerTib;
+	type UnbondingPeriod = ProviderUnbondingPeriod;
+	type MaxCapacity = MaxProviderCapacity;
+	type MaxPeerIdLen = ConstU32<64>;
+	type MaxMultiaddrLen = ConstU32<128>;
+	type MaxMultiaddrs = ConstU32<8>;
+	type WeightInfo = pallet_providers::weights::SubstrateWeight<Runtime>;
+}
+
+/// Challenge seeds: BABE's VRF output of the parent block, which no provider knows before that
+/// block is authored. Only block 1 has no VRF parent; its seed falls back to the parent hash.
+pub struct ChallengeRandomness;
+
+impl Randomness<Hash, BlockNumber> for ChallengeRandomness {
+	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
+		let (randomness, known_since) =
+			pallet_babe::ParentBlockRandomness::<Runtime>::random(subject);
+		let seed =
+			randomness.unwrap_or_else(|| BlakeTwo256::hash_of(&(subject, System::parent_hash())));
+		(seed, known_since)
+	}
+}
+
+parameter_types! {
+	/// Longest storage contract: a year.
+	pub const MaxContractDuration: BlockNumber = 365 * DAYS;
+	/// Blocks a provider has to confirm an assigned shard.
+	pub const ConfirmWindow: BlockNumber = 5 * MINUTES;
+	/// Share of a provider's stake slashed to the buyer per missed proving period of a shard.
+	pub const FaultSlash: Perbill = Perbill::from_percent(1);
+}
+
+impl pallet_market::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Providers;
+	type Randomness = ChallengeRandomness;
+	type ProofVerifier = pallet_market::Groth16Verifier;
+	// The proving circuit's challenge count; keys for another count do not verify.
+	type ChallengeCount = ConstU32<{ cairn_prover::DEFAULT_CHALLENGES as u32 }>;
+	type MaxShards = ConstU32<32>;
+	type MaxContractDuration = MaxContractDuration;
+	type ConfirmWindow = ConfirmWindow;
+	type FaultSlash = FaultSlash;
+	type MaxConsecutiveFaults = ConstU32<3>;
+	type SweepContractsPerBlock = ConstU32<16>;
+	type PeriodHistory = ConstU32<16>;
+	type MaxProofLen = ConstU32<512>;
+	type MaxProofsPerBatch = ConstU32<16>;
+	type MaxVerifyingKeyLen = ConstU32<16384>;
+	type WeightInfo = pallet_market::weights::SubstrateWeight<Runtime>;
 }

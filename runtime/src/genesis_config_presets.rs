@@ -3,8 +3,8 @@
 //! The well-known development accounts are funded so that providers and buyers can act at once.
 
 use crate::{
-	currency::UNITS, AccountId, BabeConfig, Balance, BalancesConfig, RuntimeGenesisConfig,
-	SudoConfig, BABE_GENESIS_EPOCH_CONFIG,
+	currency::UNITS, AccountId, BabeConfig, Balance, BalancesConfig, MarketConfig,
+	RuntimeGenesisConfig, SudoConfig, BABE_GENESIS_EPOCH_CONFIG,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -13,6 +13,9 @@ use sp_consensus_babe::AuthorityId as BabeId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::Sr25519Keyring;
+
+/// Proving period of the development and local chains: short, so tests see several periods.
+pub const DEV_PROVING_PERIOD: crate::BlockNumber = 10;
 
 /// What every endowed development account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNITS;
@@ -34,6 +37,12 @@ fn testnet_genesis(
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		market: MarketConfig {
+			proving_period: DEV_PROVING_PERIOD,
+			// The deterministic development key: anyone can prove against it, so it is for
+			// development and test chains only (production keys come from a ceremony).
+			verifying_key: cairn_prover::keys::DEV_VERIFYING_KEY.to_vec(),
+		},
 	})
 }
 

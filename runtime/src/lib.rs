@@ -213,4 +213,10 @@ mod runtime {
 
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(7)]
+	pub type Providers = pallet_providers;
+
+	#[runtime::pallet_index(8)]
+	pub type Market = pallet_market;
 }

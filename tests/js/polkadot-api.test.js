@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { startDevNode } from './node-harness.js';
+import { startDevNode, signAndFinalize } from './node-harness.js';
 
 let node;
 let api;
@@ -53,21 +53,7 @@ test('a signed transfer is finalized and its events are followed', async () => {
     for (const { event } of records) seen.push(`${event.section}.${event.method}`);
   });
 
-  const { blockHash, events } = await new Promise((resolve, reject) => {
-    let unsubscribe;
-    api.tx.balances.transferKeepAlive(bob.address, amount)
-      .signAndSend(alice, ({ status, events, dispatchError }) => {
-        if (dispatchError) {
-          reject(new Error(`dispatch error: ${dispatchError.toString()}`));
-        } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-          reject(new Error(`transaction ${status.type}`));
-        } else if (status.isFinalized) {
-          if (unsubscribe) unsubscribe();
-          resolve({ blockHash: status.asFinalized, events });
-        }
-      })
-      .then((u) => { unsubscribe = u; }, reject);
-  });
+  const { blockHash, events } = await signAndFinalize(api.tx.balances.transferKeepAlive(bob.address, amount), alice);
   unsubscribeEvents();
 
   const names = events.map(({ event }) => `${event.section}.${event.method}`);

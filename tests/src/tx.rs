@@ -1,8 +1,17 @@
 //! Builds and signs Cairn extrinsics with the runtime's own types, as any Rust client would.
 
-use cairn_runtime::{RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic};
+use anyhow::{ensure, Context};
+use cairn_runtime::{RuntimeCall, RuntimeEvent, SignedPayload, TxExtension, UncheckedExtrinsic};
 use codec::Encode;
+use jsonrpsee::{
+	core::client::{ClientT, SubscriptionClientT},
+	rpc_params,
+	ws_client::WsClient,
+};
+use serde_json::Value;
 use sp_core::{sr25519, Pair, H256};
+use sp_crypto_hashing::twox_128;
+use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Era, MultiAddress, MultiSignature};
 
 /// What an immortal transaction commits to besides its call.
@@ -56,4 +65,99 @@ pub fn signed_extrinsic(
 		tx_ext,
 	)
 	.encode()
+}
+
+/// A transaction's outcome once it is in a block.
+#[derive(Debug, Clone)]
+pub struct Included {
+	/// The block that holds it.
+	pub block: H256,
+	/// The events of the extrinsic, in order.
+	pub events: Vec<RuntimeEvent>,
+}
+
+/// How far to follow a submitted transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+	/// Until a best block includes it.
+	InBlock,
+	/// Until a finalized block includes it.
+	Finalized,
+}
+
+impl ChainContext {
+	/// Reads the genesis hash and the runtime's versions from a node.
+	pub async fn fetch(rpc: &WsClient) -> anyhow::Result<Self> {
+		let genesis = crate::rpc::genesis_hash(rpc).await?;
+		let (spec_version, transaction_version) = crate::rpc::runtime_versions(rpc).await?;
+		Ok(Self { genesis, spec_version, transaction_version })
+	}
+}
+
+/// Signs `call` by a development account with its next nonce, submits it, follows it `until`
+/// and returns its block and events. Fails if the pool refuses or drops it, or if it fails.
+pub async fn submit(
+	rpc: &WsClient,
+	context: ChainContext,
+	signer: Sr25519Keyring,
+	call: RuntimeCall,
+	until: Until,
+) -> anyhow::Result<Included> {
+	let account = signer.to_account_id();
+	let ss58 = sp_core::crypto::Ss58Codec::to_ss58check(&account);
+	let nonce = crate::rpc::next_nonce(rpc, &ss58).await?;
+	let extrinsic = signed_extrinsic(call, &signer.pair(), nonce, context);
+	submit_extrinsic(rpc, &extrinsic, until).await
+}
+
+/// Submits an encoded extrinsic and follows it (see [`submit`]).
+pub async fn submit_extrinsic(
+	rpc: &WsClient,
+	extrinsic: &[u8],
+	until: Until,
+) -> anyhow::Result<Included> {
+	let extrinsic_hex = format!("0x{}", hex::encode(extrinsic));
+	let mut status = rpc
+		.subscribe::<Value, _>(
+			"author_submitAndWatchExtrinsic",
+			rpc_params![extrinsic_hex.clone()],
+			"author_unwatchExtrinsic",
+		)
+		.await?;
+	let wanted = match until {
+		Until::InBlock => "inBlock",
+		Until::Finalized => "finalized",
+	};
+	let block: H256 = loop {
+		let update = status.next().await.context("transaction status subscription closed")??;
+		if let Some(hash) = update.get(wanted) {
+			break serde_json::from_value(hash.clone())?;
+		}
+		for failure in ["invalid", "dropped", "usurped", "finalityTimeout"] {
+			ensure!(update.get(failure).is_none() && update != failure, "transaction {update}");
+		}
+	};
+
+	// The extrinsic's position in its block, then its events.
+	let body: Value = rpc.request("chain_getBlock", rpc_params![block]).await?;
+	let index = body["block"]["extrinsics"]
+		.as_array()
+		.context("block without extrinsics")?
+		.iter()
+		.position(|x| x.as_str() == Some(extrinsic_hex.as_str()))
+		.context("the block does not contain the transaction")?;
+	let phase = frame_system::Phase::ApplyExtrinsic(u32::try_from(index)?);
+	let key = [twox_128(b"System"), twox_128(b"Events")].concat();
+	let records: Vec<frame_system::EventRecord<RuntimeEvent, H256>> =
+		crate::rpc::storage(rpc, &key, Some(block)).await?.context("events are stored")?;
+	let events: Vec<RuntimeEvent> =
+		records.into_iter().filter(|record| record.phase == phase).map(|r| r.event).collect();
+	if let Some(RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+		dispatch_error, ..
+	})) = events.iter().find(|event| {
+		matches!(event, RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. }))
+	}) {
+		anyhow::bail!("extrinsic failed in {block:?}: {dispatch_error:?}");
+	}
+	Ok(Included { block, events })
 }

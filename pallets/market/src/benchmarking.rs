@@ -37,11 +37,8 @@ fn providers<T: Config>(count: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
-fn root(index: u32) -> [u8; 32] {
-	let mut root = [0u8; 32];
-	root[..4].copy_from_slice(&index.to_le_bytes());
-	root[4] = 1;
-	root
+fn root<T: Config>(index: u32) -> [u8; 32] {
+	T::BenchmarkHelper::shard_root(index, SHARD_BYTES)
 }
 
 fn duration<T: Config>() -> BlockNumberFor<T> {
@@ -75,7 +72,7 @@ fn confirmed_contract<T: Config>(owner: &T::AccountId, chosen: &[T::AccountId]) 
 	let id = NextContractId::<T>::get();
 	let count = chosen.len() as u32;
 	let specs: Vec<ShardSpec> = (0..count)
-		.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+		.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
 		.collect();
 	Market::<T>::create_contract(
 		RawOrigin::Signed(owner.clone()).into(),
@@ -116,7 +113,7 @@ mod benchmarks {
 		let owner = buyer::<T>(0);
 		let chosen = providers::<T>(s);
 		let specs: Vec<ShardSpec> = (0..s)
-			.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+			.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
 			.collect();
 		#[extrinsic_call]
 		_(
@@ -138,7 +135,7 @@ mod benchmarks {
 		let chosen = providers::<T>(T::MaxShards::get());
 		let id = NextContractId::<T>::get();
 		let specs: Vec<ShardSpec> = (0..T::MaxShards::get())
-			.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+			.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
 			.collect();
 		Market::<T>::create_contract(
 			RawOrigin::Signed(owner).into(),
@@ -163,7 +160,7 @@ mod benchmarks {
 		let chosen = providers::<T>(max + 1);
 		let id = NextContractId::<T>::get();
 		let specs: Vec<ShardSpec> = (0..max)
-			.map(|index| ShardSpec { root: root(index), blake3: [7; 32], bytes: SHARD_BYTES })
+			.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
 			.collect();
 		Market::<T>::create_contract(
 			RawOrigin::Signed(owner.clone()).into(),

@@ -68,6 +68,7 @@ impl<T: Config> Pallet<T> {
 				settled_through: 0,
 				last_proven: None,
 				consecutive_faults: 0,
+				proofs: 0,
 			};
 			shards.try_push(shard).map_err(|_| Error::<T>::ShardCountMismatch)?;
 		}

@@ -41,6 +41,7 @@
 
 extern crate alloc;
 
+pub use groth16::Groth16Verifier;
 pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
@@ -48,6 +49,7 @@ pub use weights::WeightInfo;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod contracts;
+mod groth16;
 #[cfg(test)]
 mod mock;
 mod proving;
@@ -65,6 +67,9 @@ pub const DEFAULT_PROVING_PERIOD: u32 = 100;
 pub trait BenchmarkHelper {
 	/// A verifying key to install.
 	fn verifying_key() -> alloc::vec::Vec<u8>;
+	/// The root of the benchmark's shard number `index` of `bytes` bytes, whose data
+	/// [`Self::valid_proof`] can open.
+	fn shard_root(index: u32, bytes: u64) -> [u8; 32];
 	/// A proof of `public_inputs` valid under `verifying_key`.
 	fn valid_proof(verifying_key: &[u8], public_inputs: &PublicInputs) -> alloc::vec::Vec<u8>;
 }

@@ -1,5 +1,7 @@
 //! A test runtime: balances, the real providers pallet and the market, with a deterministic
-//! randomness source and a verifier that checks a MAC of the public inputs.
+//! randomness source. Under the mock's [`DEV_KEY`] proofs are MACs of the public inputs (cheap, for
+//! the many unit tests); under a real key file they are Groth16 proofs checked by
+//! [`crate::Groth16Verifier`], as in the runtime.
 
 use codec::Encode;
 use frame_support::{
@@ -10,7 +12,7 @@ use frame_support::{
 use sp_core::H256;
 use sp_runtime::{BuildStorage, Perbill};
 
-use crate::{self as pallet_market, ProofVerifier, PublicInputs};
+use crate::{self as pallet_market, Groth16Verifier, ProofVerifier, PublicInputs};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
@@ -34,7 +36,8 @@ pub const PROVING_PERIOD: u64 = 10;
 pub const CONFIRM_WINDOW: u64 = 5;
 pub const MAX_FAULTS: u32 = 3;
 pub const SWEEP_PER_BLOCK: u32 = 2;
-pub const CHALLENGES: u32 = 4;
+/// As in the runtime: the proving circuit's challenge count.
+pub const CHALLENGES: u32 = cairn_prover::DEFAULT_CHALLENGES as u32;
 pub const MAX_DURATION: u64 = 1_000;
 pub const DEV_KEY: &[u8] = b"mock verifying key";
 
@@ -108,13 +111,125 @@ impl ProofVerifier for MacVerifier {
 	}
 }
 
-#[cfg(feature = "runtime-benchmarks")]
-impl crate::BenchmarkHelper for MacVerifier {
-	fn verifying_key() -> Vec<u8> {
-		DEV_KEY.to_vec()
+/// [`Groth16Verifier`] under a `cairn-prover` key file, [`MacVerifier`] under any other key.
+pub struct MockVerifier;
+impl MockVerifier {
+	fn is_mac_key(verifying_key: &[u8]) -> bool {
+		!verifying_key.starts_with(&cairn_prover::keys::KEY_MAGIC)
 	}
-	fn valid_proof(verifying_key: &[u8], inputs: &PublicInputs) -> Vec<u8> {
-		Self::proof(verifying_key, inputs)
+}
+impl ProofVerifier for MockVerifier {
+	fn verify(verifying_key: &[u8], inputs: &PublicInputs, proof: &[u8]) -> bool {
+		if Self::is_mac_key(verifying_key) {
+			MacVerifier::verify(verifying_key, inputs, proof)
+		} else {
+			Groth16Verifier::verify(verifying_key, inputs, proof)
+		}
+	}
+	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> Vec<bool> {
+		if Self::is_mac_key(verifying_key) {
+			MacVerifier::verify_batch(verifying_key, batch)
+		} else {
+			Groth16Verifier::verify_batch(verifying_key, batch)
+		}
+	}
+}
+
+/// Real Groth16 proving with the deterministic development keys, shared by the tests and
+/// benchmarks that use real proofs.
+pub mod groth16 {
+	use std::{
+		collections::HashMap,
+		sync::{Mutex, OnceLock},
+	};
+
+	use cairn_primitives::{field::fr_to_le_bytes, tree::MemoryTree};
+	use cairn_prover::{
+		keys::DEV_VERIFYING_KEY,
+		prover::{dev_setup, Prover},
+		statement::Statement,
+		DEFAULT_CHALLENGES,
+	};
+	use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+
+	use crate::PublicInputs;
+
+	/// The development prover (its setup takes a few seconds, once per test binary).
+	pub fn prover() -> &'static Prover {
+		static PROVER: OnceLock<Prover> = OnceLock::new();
+		PROVER.get_or_init(|| {
+			let keys = dev_setup(DEFAULT_CHALLENGES).expect("development setup");
+			Prover::new(keys).expect("prover of the development keys")
+		})
+	}
+
+	/// The development verifying key file, as the runtime's genesis installs it.
+	pub fn verifying_key() -> Vec<u8> {
+		DEV_VERIFYING_KEY.to_vec()
+	}
+
+	fn trees() -> &'static Mutex<HashMap<[u8; 32], MemoryTree>> {
+		static TREES: OnceLock<Mutex<HashMap<[u8; 32], MemoryTree>>> = OnceLock::new();
+		TREES.get_or_init(Default::default)
+	}
+
+	/// Deterministic shard contents for `seed`.
+	pub fn shard_data(seed: u32, bytes: u64) -> Vec<u8> {
+		let mut rng = ChaCha20Rng::seed_from_u64(seed.into());
+		let mut data = vec![0u8; bytes as usize];
+		rand_chacha::rand_core::RngCore::fill_bytes(&mut rng, &mut data);
+		data
+	}
+
+	/// Commit to `data`; remembers the tree so that [`prove`] can open it later.
+	pub fn commit(data: &[u8]) -> [u8; 32] {
+		let tree = MemoryTree::from_shard(data).expect("a shard within the tree's size");
+		let root = fr_to_le_bytes(&tree.root());
+		trees().lock().expect("tree cache").insert(root, tree);
+		root
+	}
+
+	/// A Groth16 proof of `inputs` for a shard committed with [`commit`]. Proofs are kept, so a
+	/// benchmark repeated over the same state proves once.
+	pub fn prove(inputs: &PublicInputs) -> Vec<u8> {
+		static PROOFS: OnceLock<Mutex<HashMap<Vec<u8>, Vec<u8>>>> = OnceLock::new();
+		let cache_key = codec::Encode::encode(&(inputs.root, inputs.binding, &inputs.indices));
+		let proofs = PROOFS.get_or_init(Default::default);
+		if let Some(proof) = proofs.lock().expect("proof cache").get(&cache_key) {
+			return proof.clone();
+		}
+		let trees = trees().lock().expect("tree cache");
+		let tree = trees.get(&inputs.root).expect("the shard was committed with `commit`");
+		let statement = Statement::new(&inputs.root, &inputs.binding, inputs.indices.clone())
+			.expect("the pallet's public inputs form a statement");
+		let mut rng = ChaCha20Rng::from_seed(inputs.binding);
+		let proof =
+			prover().prove(tree, &statement, &mut rng).expect("proving").to_bytes().to_vec();
+		proofs.lock().expect("proof cache").insert(cache_key, proof.clone());
+		proof
+	}
+}
+
+/// Benchmarks verify real Groth16 proofs, so that the weights include verification.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct Groth16Benchmarks;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper for Groth16Benchmarks {
+	fn verifying_key() -> Vec<u8> {
+		groth16::verifying_key()
+	}
+	fn shard_root(index: u32, bytes: u64) -> [u8; 32] {
+		use std::{collections::HashMap, sync::Mutex};
+		static ROOTS: Mutex<Option<HashMap<(u32, u64), [u8; 32]>>> = Mutex::new(None);
+		let mut roots = ROOTS.lock().expect("root cache");
+		*roots
+			.get_or_insert_with(HashMap::new)
+			.entry((index, bytes))
+			.or_insert_with(|| groth16::commit(&groth16::shard_data(index, bytes)))
+	}
+	fn valid_proof(_verifying_key: &[u8], inputs: &PublicInputs) -> Vec<u8> {
+		groth16::prove(inputs)
 	}
 }
 
@@ -123,7 +238,7 @@ impl pallet_market::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = Providers;
 	type Randomness = BlockRandomness;
-	type ProofVerifier = MacVerifier;
+	type ProofVerifier = MockVerifier;
 	type ChallengeCount = ConstU32<CHALLENGES>;
 	type MaxShards = ConstU32<8>;
 	type MaxContractDuration = MaxContractDuration;
@@ -137,7 +252,7 @@ impl pallet_market::Config for Test {
 	type MaxVerifyingKeyLen = ConstU32<1024>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = MacVerifier;
+	type BenchmarkHelper = Groth16Benchmarks;
 }
 
 /// The `n`-th provider account.

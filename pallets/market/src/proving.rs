@@ -232,6 +232,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(shard.last_proven != Some(period), Error::<T>::AlreadyProven);
 		shard.last_proven = Some(period);
 		shard.consecutive_faults = 0;
+		shard.proofs = shard.proofs.saturating_add(1);
 		let blocks = info.length.min(end.saturating_sub(info.start));
 		let blocks: BalanceOf<T> = blocks.saturated_into::<u64>().saturated_into();
 		let (price, bytes) = (shard.price_per_byte_block, shard.spec.bytes);
@@ -272,12 +273,12 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.map(|(submission, inputs)| (inputs.clone(), submission.proof.as_slice()))
 			.collect();
-		let all_valid = !batch.is_empty() && T::ProofVerifier::verify_batch(&key, &batch);
-		for ((submission, inputs), _) in prepared.iter().zip(batch.iter()) {
+		let verdicts = T::ProofVerifier::verify_batch(&key, &batch);
+		for (position, (submission, _)) in prepared.iter().enumerate() {
 			let (contract, shard, period) =
 				(submission.contract, submission.shard, submission.period);
-			let valid = all_valid || T::ProofVerifier::verify(&key, inputs, &submission.proof);
-			let outcome = if valid {
+			// A verifier that returned fewer verdicts than proofs accepted none of the rest.
+			let outcome = if verdicts.get(position).copied().unwrap_or(false) {
 				// All or nothing per proof: a failed acceptance leaves no partial settlement.
 				with_storage_layer(|| Self::accept_proof(&provider, contract, shard, period))
 					.map(|_| ())

@@ -70,6 +70,8 @@ pub struct Shard<AccountId, Balance, BlockNumber> {
 	pub last_proven: Option<PeriodIndex>,
 	/// Faults since the last accepted proof.
 	pub consecutive_faults: u32,
+	/// Proofs accepted for this shard over the contract's life, whichever provider made them.
+	pub proofs: u32,
 }
 
 /// A storage contract: shards, their providers, and the buyer's escrow.
@@ -155,19 +157,9 @@ pub trait ProofVerifier {
 	/// Whether `proof` proves `public_inputs` under `verifying_key`.
 	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool;
 
-	/// Whether every proof of the batch is valid. A verifier may check them together (random
-	/// linear combination); a `false` says only that at least one is invalid.
-	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> bool {
-		batch.iter().all(|(inputs, proof)| Self::verify(verifying_key, inputs, proof))
-	}
-}
-
-/// A verifier that accepts no proof, for a chain whose proof system is not configured yet: shards
-/// can be stored and confirmed, but every period is a fault until a real verifier is plugged in.
-pub struct RejectAllProofs;
-
-impl ProofVerifier for RejectAllProofs {
-	fn verify(_verifying_key: &[u8], _public_inputs: &PublicInputs, _proof: &[u8]) -> bool {
-		false
+	/// The verdict on each proof of the batch, in order. A verifier may check them together
+	/// (random linear combination) and look at single proofs only when that check fails.
+	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> Vec<bool> {
+		batch.iter().map(|(inputs, proof)| Self::verify(verifying_key, inputs, proof)).collect()
 	}
 }

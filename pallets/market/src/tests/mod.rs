@@ -3,6 +3,7 @@
 mod admin;
 mod contracts;
 mod faults;
+mod groth16;
 mod proofs;
 
 use std::collections::BTreeMap;

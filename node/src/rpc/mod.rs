@@ -1,5 +1,8 @@
 //! The node's RPC extensions beyond the standard Substrate set (which `sc-service` adds itself):
-//! account nonces, fee queries, BABE epoch authorship and GRANDPA finality.
+//! account nonces, fee queries, BABE epoch authorship, GRANDPA finality, and the storage market
+//! ([`market`]).
+
+pub mod market;
 
 use std::sync::Arc;
 
@@ -61,6 +64,7 @@ pub fn create_full<C, P, SC, B>(
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
 where
 	C: ProvideRuntimeApi<Block>
+		+ sc_client_api::StorageProvider<Block, B>
 		+ HeaderBackend<Block>
 		+ HeaderMetadata<Block, Error = BlockChainError>
 		+ Send
@@ -74,6 +78,7 @@ where
 	SC: SelectChain<Block> + Clone + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
+	use market::{Market, MarketApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use sc_consensus_babe_rpc::{Babe, BabeApiServer};
 	use sc_consensus_grandpa_rpc::{Grandpa, GrandpaApiServer};
@@ -83,6 +88,7 @@ where
 	let mut module = RpcModule::new(());
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
+	module.merge(Market::<C, B>::new(client.clone()).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(
 		Babe::new(client, babe.babe_worker_handle, babe.keystore, select_chain).into_rpc(),

@@ -1,0 +1,62 @@
+//! The market's production [`ProofVerifier`]: Groth16 over BN254 from `cairn-prover`.
+
+use alloc::vec::Vec;
+
+use cairn_prover::{
+	statement::Statement,
+	verifier::{self, BatchVerdict, StorageProof, VerifierKey},
+};
+
+use crate::{ProofVerifier, PublicInputs};
+
+/// Verifies proofs made by `cairn-prover` against a verifying key file stored on chain.
+///
+/// A key that does not decode, a proof that does not decode, or public inputs that do not fit the
+/// key (wrong challenge count, values outside the field) all count as an invalid proof.
+pub struct Groth16Verifier;
+
+fn statement(inputs: &PublicInputs) -> Option<Statement> {
+	Statement::new(&inputs.root, &inputs.binding, inputs.indices.clone()).ok()
+}
+
+impl ProofVerifier for Groth16Verifier {
+	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool {
+		let (Ok(key), Some(statement), Ok(proof)) = (
+			VerifierKey::from_bytes(verifying_key),
+			statement(public_inputs),
+			StorageProof::from_bytes(proof),
+		) else {
+			return false;
+		};
+		verifier::verify(&key, &proof, &statement).unwrap_or(false)
+	}
+
+	/// One random-linear-combination check for the whole batch; only when it fails is each proof
+	/// checked on its own, to tell the invalid ones apart.
+	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> Vec<bool> {
+		let Ok(key) = VerifierKey::from_bytes(verifying_key) else {
+			return batch.iter().map(|_| false).collect();
+		};
+		// Items that do not even decode stay invalid; the others go into one batch.
+		let mut valid = alloc::vec![false; batch.len()];
+		let mut positions = Vec::with_capacity(batch.len());
+		let mut items = Vec::with_capacity(batch.len());
+		for (position, (inputs, proof)) in batch.iter().enumerate() {
+			if let (Ok(proof), Some(statement)) =
+				(StorageProof::from_bytes(proof), statement(inputs))
+			{
+				positions.push(position);
+				items.push((proof, statement));
+			}
+		}
+		let invalid = match verifier::verify_batch(&key, &items) {
+			Ok(BatchVerdict::AllValid) => Vec::new(),
+			Ok(BatchVerdict::Invalid(invalid)) => invalid,
+			Err(_) => (0..items.len()).collect(),
+		};
+		for (item, position) in positions.into_iter().enumerate() {
+			valid[position] = !invalid.contains(&item);
+		}
+		valid
+	}
+}

@@ -1,0 +1,296 @@
+//! The storage market on a real dev chain, driven only through JSON-RPC: providers register, a
+//! buyer stores an erasure-coded file with them, they confirm, prove the challenged leaves with
+//! real Groth16 proofs, and are paid; the `cairn_*` methods show the result.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context};
+use cairn_primitives::{field::fr_to_le_bytes, tree::MemoryTree};
+use cairn_prover::{
+	prover::{dev_setup, Prover},
+	statement::ProofRequest,
+	DEFAULT_CHALLENGES,
+};
+use cairn_runtime::{currency::UNITS, BlockNumber, RuntimeCall, RuntimeEvent};
+use cairn_storage::{
+	commitment::commit,
+	encoding::{encode_stream, CodingParams, Encryption, EncryptionKey},
+};
+use cairn_tests::{
+	rpc,
+	tx::{self, ChainContext, Until},
+	within, Node, NodeConfig,
+};
+use codec::Encode;
+use frame_support::BoundedVec;
+use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
+use pallet_market::{ContractId, PeriodIndex, PeriodInfo, ProofSubmission, ShardSpec};
+use rand_chacha::{
+	rand_core::{RngCore, SeedableRng},
+	ChaCha20Rng,
+};
+use serde_json::Value;
+use sp_core::{crypto::Ss58Codec, H256};
+use sp_crypto_hashing::{twox_128, twox_64};
+use sp_keyring::Sr25519Keyring;
+
+const STARTUP: Duration = Duration::from_secs(120);
+/// Long enough for several blocks and a proof.
+const STEP: Duration = Duration::from_secs(90);
+
+const PROVIDERS: [Sr25519Keyring; 3] =
+	[Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave];
+const BUYER: Sr25519Keyring = Sr25519Keyring::Ferdie;
+const PRICE: u128 = 1;
+
+fn market_key(item: &[u8]) -> Vec<u8> {
+	[twox_128(b"Market"), twox_128(item)].concat()
+}
+
+async fn current_period(rpc: &WsClient, at: H256) -> anyhow::Result<Option<PeriodIndex>> {
+	rpc::storage(rpc, &market_key(b"CurrentPeriod"), Some(at)).await
+}
+
+async fn period_info(
+	rpc: &WsClient,
+	period: PeriodIndex,
+	at: H256,
+) -> anyhow::Result<PeriodInfo<BlockNumber>> {
+	let encoded = period.encode();
+	let key = [market_key(b"Periods"), twox_64(&encoded).to_vec(), encoded].concat();
+	rpc::storage(rpc, &key, Some(at)).await?.context("the period is recorded")
+}
+
+/// Waits for the first best block whose current period is after `period`.
+async fn wait_period_after(
+	rpc: &WsClient,
+	period: PeriodIndex,
+) -> anyhow::Result<(PeriodIndex, H256)> {
+	let mut heads = rpc::subscribe_new_heads(rpc).await?;
+	loop {
+		let head = heads.next().await.context("new-heads subscription closed")??;
+		let number = rpc::parse_header(&head)?.number;
+		let hash = rpc::block_hash(rpc, number).await?.context("a best block has a hash")?;
+		if let Some(current) = current_period(rpc, hash).await? {
+			if current > period {
+				return Ok((current, hash));
+			}
+		}
+	}
+}
+
+/// A random file, encrypted and coded 2 + 1, with each shard's Poseidon tree.
+fn coded_file(bytes: usize) -> anyhow::Result<(Vec<Vec<u8>>, Vec<ShardSpec>)> {
+	let mut file = vec![0u8; bytes];
+	ChaCha20Rng::seed_from_u64(7).fill_bytes(&mut file);
+	let key = EncryptionKey::from_bytes([9; 32]);
+	let mut shards = vec![Vec::new(); 3];
+	encode_stream(
+		CodingParams::new(2, 1)?,
+		Encryption::with_random_nonce(&key),
+		&file[..],
+		&mut shards,
+	)?;
+	let specs = shards
+		.iter()
+		.map(|shard| {
+			let (commitment, _) = commit(shard)?;
+			Ok(ShardSpec {
+				root: fr_to_le_bytes(&commitment.root),
+				blake3: commitment.blake3,
+				bytes: commitment.bytes,
+			})
+		})
+		.collect::<anyhow::Result<Vec<_>>>()?;
+	Ok((shards, specs))
+}
+
+fn has_event(events: &[RuntimeEvent], matches: impl Fn(&RuntimeEvent) -> bool) -> bool {
+	events.iter().any(matches)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result<()> {
+	// The proving keys take a few seconds: make them while the chain starts.
+	let prover = tokio::task::spawn_blocking(|| Prover::new(dev_setup(DEFAULT_CHALLENGES)?));
+	let (shards, specs) = coded_file(96 * 1024)?;
+
+	let dir = tempfile::tempdir()?;
+	let node = Node::start(NodeConfig::dev(dir.path()))?;
+	node.wait_ready().await?;
+	let client = node.rpc().await?;
+	within(STARTUP, "the first block", rpc::wait_best(&client, 1)).await?;
+	let context = ChainContext::fetch(&client).await?;
+
+	// Three providers register.
+	let registrations = PROVIDERS.iter().map(|provider| {
+		let call = RuntimeCall::Providers(pallet_providers::Call::register_provider {
+			stake: 1_000 * UNITS,
+			capacity: 1 << 40,
+			price_per_byte_block: PRICE,
+			peer_id: BoundedVec::truncate_from(provider.to_account_id().encode()),
+			multiaddrs: BoundedVec::new(),
+		});
+		tx::submit(&client, context, *provider, call, Until::InBlock)
+	});
+	for included in
+		within(STEP, "registrations", async { futures::future::try_join_all(registrations).await })
+			.await?
+	{
+		ensure!(
+			has_event(&included.events, |e| matches!(
+				e,
+				RuntimeEvent::Providers(pallet_providers::Event::ProviderRegistered { .. })
+			)),
+			"no ProviderRegistered among {:?}",
+			included.events
+		);
+	}
+
+	// The buyer opens a 2 + 1 contract over them.
+	let duration: BlockNumber = 300;
+	let call = RuntimeCall::Market(pallet_market::Call::create_contract {
+		shards: BoundedVec::truncate_from(specs.clone()),
+		k: 2,
+		m: 1,
+		providers: BoundedVec::truncate_from(
+			PROVIDERS.iter().map(|provider| provider.to_account_id()).collect::<Vec<_>>(),
+		),
+		duration,
+		max_price: PRICE,
+	});
+	let created =
+		within(STEP, "the contract", tx::submit(&client, context, BUYER, call, Until::InBlock))
+			.await?;
+	let contract: ContractId = created
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Market(pallet_market::Event::ContractCreated {
+				contract, owner, ..
+			}) if *owner == BUYER.to_account_id() => Some(*contract),
+			_ => None,
+		})
+		.with_context(|| format!("no ContractCreated among {:?}", created.events))?;
+
+	// Each provider confirms its shard.
+	let confirmations = PROVIDERS.iter().enumerate().map(|(index, provider)| {
+		let call = RuntimeCall::Market(pallet_market::Call::confirm_shard {
+			contract,
+			shard: index as u32,
+		});
+		tx::submit(&client, context, *provider, call, Until::InBlock)
+	});
+	let confirmed =
+		within(STEP, "confirmations", async { futures::future::try_join_all(confirmations).await })
+			.await?;
+	let mut confirmed_in = 0;
+	for included in &confirmed {
+		ensure!(
+			has_event(&included.events, |e| matches!(
+				e,
+				RuntimeEvent::Market(pallet_market::Event::ShardConfirmed { .. })
+			)),
+			"no ShardConfirmed among {:?}",
+			included.events
+		);
+		let period = current_period(&client, included.block).await?.context("a period")?;
+		confirmed_in = confirmed_in.max(period);
+	}
+
+	// The next period challenges every shard; each provider proves its own.
+	let (period, opened_at) =
+		within(STEP, "the next proving period", wait_period_after(&client, confirmed_in)).await?;
+	let info = period_info(&client, period, opened_at).await?;
+	let prover = prover.await??;
+	let proofs = PROVIDERS
+		.iter()
+		.enumerate()
+		.map(|(index, provider)| {
+			let tree = MemoryTree::from_shard(&shards[index])?;
+			let request = ProofRequest {
+				seed: info.seed,
+				provider: provider.to_account_id().into(),
+				contract,
+				shard: index as u32,
+				period,
+				root: specs[index].root,
+				shard_bytes: specs[index].bytes,
+			};
+			let statement = request.statement(DEFAULT_CHALLENGES)?;
+			let mut rng = ChaCha20Rng::seed_from_u64(index as u64);
+			let proof = prover.prove(&tree, &statement, &mut rng)?;
+			Ok(BoundedVec::truncate_from(proof.to_bytes().to_vec()))
+		})
+		.collect::<anyhow::Result<Vec<_>>>()?;
+
+	// Bob and Charlie submit one proof each, Dave through the batch call.
+	let mut submissions = Vec::new();
+	for (index, (provider, proof)) in PROVIDERS.iter().zip(proofs).enumerate() {
+		let shard = index as u32;
+		let call = if *provider == Sr25519Keyring::Dave {
+			RuntimeCall::Market(pallet_market::Call::submit_proofs {
+				proofs: BoundedVec::truncate_from(vec![ProofSubmission {
+					contract,
+					shard,
+					period,
+					proof,
+				}]),
+			})
+		} else {
+			RuntimeCall::Market(pallet_market::Call::submit_proof {
+				contract,
+				shard,
+				period,
+				proof,
+			})
+		};
+		submissions.push(tx::submit(&client, context, *provider, call, Until::InBlock));
+	}
+	let proven =
+		within(STEP, "the proofs", async { futures::future::try_join_all(submissions).await })
+			.await?;
+	let view: Value = client.request("cairn_contract", rpc_params![contract]).await?;
+	let end = BlockNumber::try_from(view["end"].as_u64().context("end")?)?;
+	let period_blocks = info.length.min(end - info.start);
+	let mut paid = 0u128;
+	for (index, included) in proven.iter().enumerate() {
+		let payment = included
+			.events
+			.iter()
+			.find_map(|event| match event {
+				RuntimeEvent::Market(pallet_market::Event::ProofAccepted {
+					shard,
+					payment,
+					..
+				}) if *shard == index as u32 => Some(*payment),
+				_ => None,
+			})
+			.with_context(|| format!("no ProofAccepted among {:?}", included.events))?;
+		let expected = PRICE * u128::from(specs[index].bytes) * u128::from(period_blocks);
+		ensure!(payment == expected, "shard {index} paid {payment}, expected {expected}");
+		paid += payment;
+	}
+
+	// The `cairn_*` methods show the same story.
+	let view: Value = client.request("cairn_contract", rpc_params![contract]).await?;
+	ensure!(view["owner"] == BUYER.to_account_id().to_ss58check_with_version(2207u16.into()));
+	ensure!(view["paid"] == paid.to_string(), "paid {} vs {paid}", view["paid"]);
+	let shards_view = view["shards"].as_array().context("shards")?;
+	ensure!(shards_view.len() == 3);
+	for shard in shards_view {
+		ensure!(shard["status"] == "active" && shard["proofs"] == 1, "shard {shard}");
+	}
+	let providers: Vec<Value> = client.request("cairn_providers", rpc_params![]).await?;
+	ensure!(providers.len() == 3, "providers {providers:?}");
+	ensure!(providers.iter().all(|p| p["shards"] == 1), "providers {providers:?}");
+	let owned: Vec<Value> = client
+		.request("cairn_contracts", rpc_params![BUYER.to_account_id().to_ss58check()])
+		.await?;
+	ensure!(owned.len() == 1 && owned[0]["id"] == contract, "contracts {owned:?}");
+	let events: Vec<Value> = client.request("cairn_events", rpc_params![proven[0].block]).await?;
+	ensure!(events.iter().any(|event| event["name"] == "ProofAccepted"), "cairn_events {events:?}");
+	let bad = client.request::<Value, _>("cairn_contracts", rpc_params!["not-an-address"]).await;
+	ensure!(bad.is_err(), "a malformed owner is refused");
+	Ok(())
+}
