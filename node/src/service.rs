@@ -16,7 +16,8 @@ use sp_runtime::traits::Block as BlockT;
 use crate::rpc;
 
 /// Host functions the runtime may call.
-pub type HostFunctions = sp_io::SubstrateHostFunctions;
+pub type HostFunctions =
+	(sp_io::SubstrateHostFunctions, pallet_market::host::cairn_proofs::HostFunctions);
 /// The executor of the WASM runtime.
 pub type RuntimeExecutor = sc_executor::WasmExecutor<HostFunctions>;
 /// The full client.

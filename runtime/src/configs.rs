@@ -177,7 +177,8 @@ impl pallet_market::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = Providers;
 	type Randomness = ChallengeRandomness;
-	type ProofVerifier = pallet_market::Groth16Verifier;
+	// Verified natively by the node (host function), not in WASM.
+	type ProofVerifier = pallet_market::HostGroth16Verifier;
 	// The proving circuit's challenge count; keys for another count do not verify.
 	type ChallengeCount = ConstU32<{ cairn_prover::DEFAULT_CHALLENGES as u32 }>;
 	type MaxShards = ConstU32<32>;

@@ -245,7 +245,7 @@ where
 			.transpose()?;
 		let mut contracts = self.all_contracts(self.at(at))?;
 		contracts.retain(|(_, contract)| owner.as_ref().is_none_or(|who| contract.owner == *who));
-		contracts.sort_by(|a, b| b.0.cmp(&a.0));
+		contracts.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
 		contracts.truncate(MAX_CONTRACTS);
 		Ok(contracts.iter().map(|(id, contract)| contract_json(*id, contract)).collect())
 	}

@@ -42,6 +42,7 @@
 extern crate alloc;
 
 pub use groth16::Groth16Verifier;
+pub use host::HostGroth16Verifier;
 pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
@@ -50,6 +51,7 @@ pub use weights::WeightInfo;
 mod benchmarking;
 mod contracts;
 mod groth16;
+pub mod host;
 #[cfg(test)]
 mod mock;
 mod proving;

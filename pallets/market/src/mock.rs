@@ -1,7 +1,7 @@
 //! A test runtime: balances, the real providers pallet and the market, with a deterministic
 //! randomness source. Under the mock's [`DEV_KEY`] proofs are MACs of the public inputs (cheap, for
 //! the many unit tests); under a real key file they are Groth16 proofs checked by
-//! [`crate::Groth16Verifier`], as in the runtime.
+//! [`crate::HostGroth16Verifier`], as in the runtime.
 
 use codec::Encode;
 use frame_support::{
@@ -12,7 +12,7 @@ use frame_support::{
 use sp_core::H256;
 use sp_runtime::{BuildStorage, Perbill};
 
-use crate::{self as pallet_market, Groth16Verifier, ProofVerifier, PublicInputs};
+use crate::{self as pallet_market, HostGroth16Verifier, ProofVerifier, PublicInputs};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
@@ -111,7 +111,8 @@ impl ProofVerifier for MacVerifier {
 	}
 }
 
-/// [`Groth16Verifier`] under a `cairn-prover` key file, [`MacVerifier`] under any other key.
+/// [`HostGroth16Verifier`] (as in the runtime; natively here) under a `cairn-prover` key file,
+/// [`MacVerifier`] under any other key.
 pub struct MockVerifier;
 impl MockVerifier {
 	fn is_mac_key(verifying_key: &[u8]) -> bool {
@@ -123,14 +124,14 @@ impl ProofVerifier for MockVerifier {
 		if Self::is_mac_key(verifying_key) {
 			MacVerifier::verify(verifying_key, inputs, proof)
 		} else {
-			Groth16Verifier::verify(verifying_key, inputs, proof)
+			HostGroth16Verifier::verify(verifying_key, inputs, proof)
 		}
 	}
 	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> Vec<bool> {
 		if Self::is_mac_key(verifying_key) {
 			MacVerifier::verify_batch(verifying_key, batch)
 		} else {
-			Groth16Verifier::verify_batch(verifying_key, batch)
+			HostGroth16Verifier::verify_batch(verifying_key, batch)
 		}
 	}
 }

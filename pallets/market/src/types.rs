@@ -142,7 +142,7 @@ pub struct ProofSubmission<MaxProofLen: frame_support::traits::Get<u32>> {
 
 /// What a proof of storage proves, recomputed on chain: the shard's root, the challenged leaf
 /// indices, and the binding value that ties the proof to one provider, contract, shard and period.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub struct PublicInputs {
 	/// Poseidon Merkle root of the shard (little-endian field element).
 	pub root: [u8; 32],
