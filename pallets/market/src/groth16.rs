@@ -15,14 +15,37 @@ use crate::{ProofVerifier, PublicInputs};
 /// key (wrong challenge count, values outside the field) all count as an invalid proof.
 pub struct Groth16Verifier;
 
+/// The verifying key, decoded and prepared. Preparing (decompression, subgroup checks, one
+/// pairing) costs more than a verification, so a native build keeps the last key it prepared;
+/// the result is the same either way.
+#[cfg(feature = "std")]
+fn prepared_key(bytes: &[u8]) -> Option<VerifierKey> {
+	use std::sync::Mutex;
+	static LAST: Mutex<Option<(Vec<u8>, VerifierKey)>> = Mutex::new(None);
+	let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+	if let Some((cached, key)) = last.as_ref() {
+		if cached.as_slice() == bytes {
+			return Some(key.clone());
+		}
+	}
+	let key = VerifierKey::from_bytes(bytes).ok()?;
+	*last = Some((bytes.to_vec(), key.clone()));
+	Some(key)
+}
+
+#[cfg(not(feature = "std"))]
+fn prepared_key(bytes: &[u8]) -> Option<VerifierKey> {
+	VerifierKey::from_bytes(bytes).ok()
+}
+
 fn statement(inputs: &PublicInputs) -> Option<Statement> {
 	Statement::new(&inputs.root, &inputs.binding, inputs.indices.clone()).ok()
 }
 
 impl ProofVerifier for Groth16Verifier {
 	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool {
-		let (Ok(key), Some(statement), Ok(proof)) = (
-			VerifierKey::from_bytes(verifying_key),
+		let (Some(key), Some(statement), Ok(proof)) = (
+			prepared_key(verifying_key),
 			statement(public_inputs),
 			StorageProof::from_bytes(proof),
 		) else {
@@ -34,7 +57,7 @@ impl ProofVerifier for Groth16Verifier {
 	/// One random-linear-combination check for the whole batch; only when it fails is each proof
 	/// checked on its own, to tell the invalid ones apart.
 	fn verify_batch(verifying_key: &[u8], batch: &[(PublicInputs, &[u8])]) -> Vec<bool> {
-		let Ok(key) = VerifierKey::from_bytes(verifying_key) else {
+		let Some(key) = prepared_key(verifying_key) else {
 			return batch.iter().map(|_| false).collect();
 		};
 		// Items that do not even decode stay invalid; the others go into one batch.
