@@ -19,6 +19,8 @@ cargo build --release -p cairn-node
 # features for both and builds every dependency once.
 step "clippy (every crate and target)"
 cargo clippy --release --workspace --all-targets -- -D warnings
+cargo clippy --release -p pallet-providers -p pallet-market --features runtime-benchmarks \
+	--all-targets -- -D warnings
 
 step "no_std: challenge rules and proof verifier build for the WASM runtime"
 cargo build --release -p cairn-primitives -p cairn-prover --no-default-features --target wasm32v1-none

@@ -304,85 +304,26 @@ mod benchmarks {
 	);
 
 	/// Native execution times of the benchmarks in the mock runtime, printed next to a balance
-	/// transfer measured the same way: the source of the provisional figures in `weights.rs`.
+	/// transfer measured the same way: the source of the figures in `weights.rs`.
 	#[cfg(test)]
 	mod timings {
 		use super::SelectedBenchmark;
 		use crate::mock::{Balances, ExtBuilder, RuntimeOrigin, Test, BUYER, OTHER_BUYER};
-		use frame_benchmarking::{BenchmarkParameter, BenchmarkingSetup, Recording};
-		use std::time::{Duration, Instant};
 
-		const RUNS: usize = 101;
-
-		/// Makes the benchmark to run (the selector is not `Copy`).
-		type Select = fn() -> SelectedBenchmark;
-
-		#[derive(Default)]
-		struct Timer {
-			started: Option<Instant>,
-			elapsed: Duration,
-		}
-
-		impl Recording for Timer {
-			fn start(&mut self) {
-				self.started = Some(Instant::now());
-			}
-			fn stop(&mut self) {
-				if let Some(started) = self.started.take() {
-					self.elapsed = started.elapsed();
-				}
-			}
-		}
-
-		fn median(mut samples: Vec<u128>) -> u128 {
-			samples.sort_unstable();
-			samples[samples.len() / 2]
-		}
-
-		fn time(select: Select, components: &[(BenchmarkParameter, u32)]) -> u128 {
-			median(
-				(0..RUNS)
-					.map(|_| {
-						ExtBuilder::default().build().execute_with(|| {
-							let mut timer = Timer::default();
-							<SelectedBenchmark as BenchmarkingSetup<Test>>::instance(
-								&select(),
-								&mut timer,
-								components,
-								true,
-							)
-							.expect("the benchmark runs in the mock");
-							timer.elapsed.as_nanos()
-						})
-					})
-					.collect(),
-			)
-		}
-
-		fn transfer_baseline() -> u128 {
-			median(
-				(0..RUNS)
-					.map(|_| {
-						ExtBuilder::default().build().execute_with(|| {
-							let started = Instant::now();
-							Balances::transfer_allow_death(
-								RuntimeOrigin::signed(BUYER),
-								OTHER_BUYER,
-								10,
-							)
-							.expect("a funded account transfers");
-							started.elapsed().as_nanos()
-						})
-					})
-					.collect(),
-			)
+		/// The harness both pallets share.
+		mod bench_timing {
+			include!("../../bench_timing.rs");
 		}
 
 		#[test]
 		#[ignore = "prints timings; run with --ignored --nocapture"]
 		fn bench_timings() {
-			let baseline = transfer_baseline();
-			let cases: [(&str, Select); 10] = [
+			let ext = || ExtBuilder::default().build();
+			let baseline = bench_timing::call_ns(&ext, || {
+				Balances::transfer_allow_death(RuntimeOrigin::signed(BUYER), OTHER_BUYER, 10)
+					.expect("a funded account transfers");
+			});
+			let cases: [bench_timing::Case<SelectedBenchmark>; 10] = [
 				("create_contract", || SelectedBenchmark::create_contract),
 				("confirm_shard", || SelectedBenchmark::confirm_shard),
 				("reassign_shard", || SelectedBenchmark::reassign_shard),
@@ -394,19 +335,7 @@ mod benchmarks {
 				("open_period", || SelectedBenchmark::open_period),
 				("sweep_contracts", || SelectedBenchmark::sweep_contracts),
 			];
-			println!(
-				"benchmark | components | ns (median of {RUNS}) | baseline: balances transfer ns"
-			);
-			for (name, select) in cases {
-				let ranges = <SelectedBenchmark as BenchmarkingSetup<Test>>::components(&select());
-				let low: Vec<_> = ranges.iter().map(|(param, low, _)| (*param, *low)).collect();
-				println!("{name} | {low:?} | {} | {baseline}", time(select, &low));
-				for (index, (param, _, high)) in ranges.iter().enumerate() {
-					let mut at_high = low.clone();
-					at_high[index] = (*param, *high);
-					println!("{name} | {at_high:?} | {} | {baseline}", time(select, &at_high));
-				}
-			}
+			bench_timing::print_timings::<Test, _>(ext, &cases, "balances transfer", baseline);
 		}
 	}
 }

@@ -222,7 +222,8 @@ impl crate::BenchmarkHelper for Groth16Benchmarks {
 	}
 	fn shard_root(index: u32, bytes: u64) -> [u8; 32] {
 		use std::{collections::HashMap, sync::Mutex};
-		static ROOTS: Mutex<Option<HashMap<(u32, u64), [u8; 32]>>> = Mutex::new(None);
+		type Roots = HashMap<(u32, u64), [u8; 32]>;
+		static ROOTS: Mutex<Option<Roots>> = Mutex::new(None);
 		let mut roots = ROOTS.lock().expect("root cache");
 		*roots
 			.get_or_insert_with(HashMap::new)

@@ -166,7 +166,7 @@ impl<'a> Encryption<'a> {
 }
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 	let mut filled = 0;
 	while filled < buf.len() {
 		match reader.read(&mut buf[filled..]) {

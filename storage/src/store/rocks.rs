@@ -1,7 +1,7 @@
 //! The RocksDB shard store engine.
 
 use std::collections::HashSet;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,6 +14,7 @@ use crate::commitment::{
 	empty_root, prove, ProofSource, ShardCommitment, TreeBuilder, UpperLevels, MAX_SHARD_BYTES,
 	REHASHED_LEVELS,
 };
+use crate::encoding::erasure::read_full;
 use crate::error::{Result, StorageError};
 
 /// Chunks gathered into one (unsynced) write batch while a shard streams in.
@@ -261,19 +262,6 @@ fn delete_shard_keys(batch: &mut WriteBatch, id: ShardId) {
 		batch.delete_range(start, end);
 	}
 	batch.delete(layout::id_key(layout::META, id));
-}
-
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-	let mut filled = 0;
-	while filled < buf.len() {
-		match reader.read(&mut buf[filled..]) {
-			Ok(0) => break,
-			Ok(read) => filled += read,
-			Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-			Err(error) => return Err(error),
-		}
-	}
-	Ok(filled)
 }
 
 impl ShardStore for RocksShardStore {
