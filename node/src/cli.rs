@@ -68,4 +68,61 @@ pub enum Subcommand {
 
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Storage contracts as a buyer sees them, read from a running node.
+	Client(ClientCmd),
+
+	/// A provider's record, read from a running node.
+	Provider(ProviderCmd),
+}
+
+/// The node whose JSON-RPC a `client` or `provider` command reads.
+const DEFAULT_RPC: &str = "ws://127.0.0.1:9944";
+
+/// `cairn-node client …`.
+#[derive(Debug, clap::Args)]
+pub struct ClientCmd {
+	/// WebSocket JSON-RPC address of the node to ask.
+	#[arg(long, global = true, value_name = "URL", default_value = DEFAULT_RPC)]
+	pub rpc: String,
+
+	#[command(subcommand)]
+	pub action: ClientAction,
+}
+
+/// What `client` shows.
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientAction {
+	/// List contracts, newest first (all, or those of one owner).
+	Ls {
+		/// Only contracts of this account (SS58).
+		#[arg(long)]
+		owner: Option<String>,
+	},
+	/// One contract: escrow, payments and each shard's provider, status and proofs.
+	Status {
+		/// The contract id.
+		contract: u64,
+	},
+}
+
+/// `cairn-node provider …`.
+#[derive(Debug, clap::Args)]
+pub struct ProviderCmd {
+	/// WebSocket JSON-RPC address of the node to ask.
+	#[arg(long, global = true, value_name = "URL", default_value = DEFAULT_RPC)]
+	pub rpc: String,
+
+	#[command(subcommand)]
+	pub action: ProviderAction,
+}
+
+/// What `provider` shows.
+#[derive(Debug, clap::Subcommand)]
+pub enum ProviderAction {
+	/// A provider's stake, capacity, shards, price, faults and addresses.
+	Status {
+		/// The provider's account (SS58).
+		account: String,
+	},
 }

@@ -109,6 +109,8 @@ pub fn run() -> sc_cli::Result<()> {
 				Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
 			})
 		}
+		Some(Subcommand::Client(cmd)) => crate::client::run_client(cmd).map_err(Into::into),
+		Some(Subcommand::Provider(cmd)) => crate::client::run_provider(cmd).map_err(Into::into),
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))

@@ -9,6 +9,7 @@
 
 mod chain_spec;
 mod cli;
+mod client;
 mod command;
 mod explorer;
 mod rpc;

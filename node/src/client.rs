@@ -1,0 +1,271 @@
+//! `cairn-node client …` and `cairn-node provider …`: command-line views of the storage market,
+//! read from a running node over its JSON-RPC (`cairn_*` methods).
+
+use std::fmt::Write as _;
+
+use jsonrpsee::{
+	core::client::ClientT,
+	rpc_params,
+	ws_client::{WsClient, WsClientBuilder},
+};
+use serde_json::Value;
+
+use crate::cli::{ClientAction, ClientCmd, ProviderAction, ProviderCmd};
+
+/// Planck per CAIRN.
+const PLANCK_PER_CAIRN: u128 = 1_000_000_000_000;
+
+/// Why a command failed, in words for its user.
+pub type Error = String;
+
+/// Runs a `client` subcommand.
+pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
+	block_on(async {
+		let rpc = connect(&cmd.rpc).await?;
+		let text = match &cmd.action {
+			ClientAction::Ls { owner } => {
+				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
+				contract_list(&list(contracts, "cairn_contracts")?)
+			}
+			ClientAction::Status { contract } => {
+				let found = request(&rpc, "cairn_contract", rpc_params![contract]).await?;
+				if found.is_null() {
+					return Err(format!("contract {contract} not found"));
+				}
+				contract_status(&found)
+			}
+		};
+		print!("{text}");
+		Ok(())
+	})
+}
+
+/// Runs a `provider` subcommand.
+pub fn run_provider(cmd: &ProviderCmd) -> Result<(), Error> {
+	block_on(async {
+		let rpc = connect(&cmd.rpc).await?;
+		let ProviderAction::Status { account } = &cmd.action;
+		let providers =
+			list(request(&rpc, "cairn_providers", rpc_params![]).await?, "cairn_providers")?;
+		let provider = providers
+			.iter()
+			.find(|provider| provider["account"].as_str() == Some(account.as_str()))
+			.ok_or_else(|| format!("{account} is not a registered provider"))?;
+		print!("{}", provider_status(provider));
+		Ok(())
+	})
+}
+
+fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+	tokio::runtime::Builder::new_current_thread()
+		.enable_all()
+		.build()
+		.map_err(|error| format!("cannot start the async runtime: {error}"))?
+		.block_on(work)
+}
+
+async fn connect(url: &str) -> Result<WsClient, Error> {
+	WsClientBuilder::default()
+		.build(url)
+		.await
+		.map_err(|error| format!("cannot reach the node at {url}: {error}"))
+}
+
+async fn request(
+	rpc: &WsClient,
+	method: &str,
+	params: jsonrpsee::core::params::ArrayParams,
+) -> Result<Value, Error> {
+	rpc.request(method, params).await.map_err(|error| format!("{method}: {error}"))
+}
+
+fn list(value: Value, method: &str) -> Result<Vec<Value>, Error> {
+	match value {
+		Value::Array(items) => Ok(items),
+		other => Err(format!("{method}: expected a list, got {other}")),
+	}
+}
+
+/// `1234500000000` planck → `1.2345 CAIRN`.
+pub fn cairn(planck: &Value) -> String {
+	let Some(planck) = planck.as_str().and_then(|text| text.parse::<u128>().ok()) else {
+		return "?".into();
+	};
+	let whole = planck / PLANCK_PER_CAIRN;
+	let fraction = planck % PLANCK_PER_CAIRN;
+	if fraction == 0 {
+		return format!("{whole} CAIRN");
+	}
+	let digits = format!("{fraction:012}");
+	format!("{whole}.{} CAIRN", digits.trim_end_matches('0'))
+}
+
+/// Bytes in binary units: `3145728` → `3.0 MiB`.
+pub fn bytes(count: &Value) -> String {
+	let Some(count) = count.as_u64() else { return "?".into() };
+	const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+	let mut value = count as f64;
+	let mut unit = 0;
+	while value >= 1024.0 && unit + 1 < UNITS.len() {
+		value /= 1024.0;
+		unit += 1;
+	}
+	if unit == 0 {
+		format!("{count} B")
+	} else {
+		format!("{value:.1} {}", UNITS[unit])
+	}
+}
+
+fn number(value: &Value) -> String {
+	value.as_u64().map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn text(value: &Value) -> &str {
+	value.as_str().unwrap_or("?")
+}
+
+fn proofs(contract: &Value) -> u64 {
+	contract["shards"]
+		.as_array()
+		.map(|shards| shards.iter().filter_map(|shard| shard["proofs"].as_u64()).sum())
+		.unwrap_or(0)
+}
+
+fn contract_list(contracts: &[Value]) -> String {
+	if contracts.is_empty() {
+		return "no contracts\n".into();
+	}
+	let mut out = format!(
+		"{:>6}  {:<48}  {:>10}  {:>5}  {:>9}  {:>6}  {:>20}  {:>20}\n",
+		"id", "owner", "size", "k+m", "ends at", "proofs", "escrow left", "paid"
+	);
+	for contract in contracts {
+		let _ = writeln!(
+			out,
+			"{:>6}  {:<48}  {:>10}  {:>5}  {:>9}  {:>6}  {:>20}  {:>20}",
+			number(&contract["id"]),
+			text(&contract["owner"]),
+			bytes(&contract["bytes"]),
+			format!("{}+{}", number(&contract["k"]), number(&contract["m"])),
+			number(&contract["end"]),
+			proofs(contract),
+			cairn(&contract["escrow"]),
+			cairn(&contract["paid"]),
+		);
+	}
+	out
+}
+
+fn contract_status(contract: &Value) -> String {
+	let mut out = String::new();
+	let _ = writeln!(out, "contract     {}", number(&contract["id"]));
+	let _ = writeln!(out, "owner        {}", text(&contract["owner"]));
+	let _ = writeln!(
+		out,
+		"coding       {} data + {} parity shards, {}",
+		number(&contract["k"]),
+		number(&contract["m"]),
+		bytes(&contract["bytes"])
+	);
+	let _ = writeln!(
+		out,
+		"blocks       {} to {}",
+		number(&contract["start"]),
+		number(&contract["end"])
+	);
+	let _ = writeln!(out, "escrow left  {}", cairn(&contract["escrow"]));
+	let _ = writeln!(out, "paid         {}", cairn(&contract["paid"]));
+	let _ = writeln!(
+		out,
+		"\n{:>5}  {:<48}  {:<8}  {:>10}  {:>6}  {:>11}  {:>6}",
+		"shard", "provider", "status", "size", "proofs", "last proven", "faults"
+	);
+	for shard in contract["shards"].as_array().map(Vec::as_slice).unwrap_or_default() {
+		let mut status = text(&shard["status"]).to_string();
+		if shard["repair"].as_bool() == Some(true) {
+			status.push_str(" (repair)");
+		}
+		let _ = writeln!(
+			out,
+			"{:>5}  {:<48}  {:<8}  {:>10}  {:>6}  {:>11}  {:>6}",
+			number(&shard["index"]),
+			text(&shard["provider"]),
+			status,
+			bytes(&shard["bytes"]),
+			number(&shard["proofs"]),
+			number(&shard["lastProven"]),
+			number(&shard["consecutiveFaults"]),
+		);
+	}
+	out
+}
+
+fn provider_status(provider: &Value) -> String {
+	let mut out = String::new();
+	let _ = writeln!(out, "provider     {}", text(&provider["account"]));
+	let mut status = text(&provider["status"]).to_string();
+	if let Some(unlock_at) = provider["unlockAt"].as_u64() {
+		let _ = write!(status, " (withdrawable from block {unlock_at})");
+	}
+	let _ = writeln!(out, "status       {status}");
+	let _ = writeln!(out, "stake        {}", cairn(&provider["stake"]));
+	let _ = writeln!(
+		out,
+		"capacity     {} ({} used by {} shards)",
+		bytes(&provider["capacity"]),
+		bytes(&provider["used"]),
+		number(&provider["shards"])
+	);
+	let _ = writeln!(
+		out,
+		"price        {} planck per byte per block",
+		text(&provider["pricePerByteBlock"])
+	);
+	let _ = writeln!(out, "faults       {}", number(&provider["faults"]));
+	let _ = writeln!(out, "peer id      {}", text(&provider["peerId"]));
+	for address in provider["multiaddrs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+		let _ = writeln!(out, "address      {}", text(address));
+	}
+	out
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use serde_json::json;
+
+	#[test]
+	fn amounts_and_sizes_read_like_a_wallet() {
+		assert_eq!(cairn(&json!("1000000000000000")), "1000 CAIRN");
+		assert_eq!(cairn(&json!("3145728")), "0.000003145728 CAIRN");
+		assert_eq!(cairn(&json!("1500000000000")), "1.5 CAIRN");
+		assert_eq!(cairn(&json!(12)), "?");
+		assert_eq!(bytes(&json!(1000)), "1000 B");
+		assert_eq!(bytes(&json!(3u64 << 20)), "3.0 MiB");
+		assert_eq!(bytes(&json!(1u64 << 40)), "1.0 TiB");
+	}
+
+	#[test]
+	fn a_contract_prints_one_line_per_shard() {
+		let contract = json!({
+			"id": 4, "owner": "owner", "k": 2, "m": 1, "start": 3, "end": 303,
+			"escrow": "1000", "paid": "0", "bytes": 3072,
+			"shards": [
+				{ "index": 0, "provider": "a", "status": "active", "bytes": 1024, "proofs": 2,
+				  "lastProven": 5, "consecutiveFaults": 0, "repair": false },
+				{ "index": 1, "provider": "b", "status": "lost", "bytes": 1024, "proofs": 0,
+				  "lastProven": null, "consecutiveFaults": 3, "repair": false },
+				{ "index": 2, "provider": "c", "status": "pending", "bytes": 1024, "proofs": 0,
+				  "lastProven": null, "consecutiveFaults": 0, "repair": true },
+			],
+		});
+		let text = contract_status(&contract);
+		assert!(text.contains("2 data + 1 parity shards, 3.0 KiB"), "{text}");
+		assert!(text.lines().any(|line| line.contains(" a ") && line.contains("active")));
+		assert!(text.contains("pending (repair)"));
+		let list = contract_list(&[contract]);
+		assert_eq!(list.lines().count(), 2);
+		assert!(list.lines().nth(1).unwrap().contains("2+1"));
+	}
+}
