@@ -159,8 +159,18 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 		);
 	}
 
-	// The buyer opens a 2 + 1 contract over them.
+	// A quote for the file's three shards: the three providers, at their price.
 	let duration: BlockNumber = 300;
+	let shard_bytes = specs[0].bytes;
+	let quote: Value = client.request("cairn_quote", rpc_params![shard_bytes, 3, duration]).await?;
+	let expected_escrow = 3 * PRICE * u128::from(shard_bytes) * u128::from(duration);
+	ensure!(quote["escrow"] == expected_escrow.to_string(), "quote {quote}");
+	ensure!(quote["providers"].as_array().map(Vec::len) == Some(3), "quote {quote}");
+	let too_many = client.request::<Value, _>("cairn_quote", rpc_params![shard_bytes, 4, duration]);
+	let error = too_many.await.err().context("four shards need four providers")?;
+	ensure!(error.to_string().contains("3 eligible providers"), "{error}");
+
+	// The buyer opens a 2 + 1 contract over them.
 	let call = RuntimeCall::Market(pallet_market::Call::create_contract {
 		shards: BoundedVec::truncate_from(specs.clone()),
 		k: 2,
@@ -184,6 +194,14 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 			_ => None,
 		})
 		.with_context(|| format!("no ContractCreated among {:?}", created.events))?;
+	ensure!(
+		created.events.iter().any(|event| matches!(
+			event,
+			RuntimeEvent::Market(pallet_market::Event::ContractCreated { escrow, .. })
+				if *escrow == expected_escrow
+		)),
+		"the contract holds the quoted escrow"
+	);
 
 	// Each provider confirms its shard.
 	let confirmations = PROVIDERS.iter().enumerate().map(|(index, provider)| {

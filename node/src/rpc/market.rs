@@ -48,6 +48,19 @@ pub trait MarketApi {
 	/// The Cairn pallets' events of a block.
 	#[method(name = "events")]
 	fn events(&self, at: Option<Hash>) -> RpcResult<Vec<Value>>;
+
+	/// What keeping `shards` shards of `shard_bytes` bytes each for `duration` blocks costs now:
+	/// the cheapest eligible providers (active, stake covering their capacity, room for a shard),
+	/// one per shard, the highest of their prices (a `max_price` for `create_contract`) and the
+	/// escrow the contract would hold.
+	#[method(name = "quote")]
+	fn quote(
+		&self,
+		shard_bytes: u64,
+		shards: u32,
+		duration: BlockNumber,
+		at: Option<Hash>,
+	) -> RpcResult<Value>;
 }
 
 /// Serves [`MarketApiServer`] from a client's state.
@@ -254,6 +267,85 @@ where
 		let key = pallet_market::Contracts::<Runtime>::hashed_key_for(id);
 		let contract: Option<ContractOf<Runtime>> = self.value(self.at(at), key)?;
 		Ok(contract.map(|contract| contract_json(id, &contract)))
+	}
+
+	fn quote(
+		&self,
+		shard_bytes: u64,
+		shards: u32,
+		duration: BlockNumber,
+		at: Option<Hash>,
+	) -> RpcResult<Value> {
+		use frame_support::traits::Get;
+		let max_shards: u32 = <Runtime as pallet_market::Config>::MaxShards::get();
+		if shards == 0 || shards > max_shards {
+			return Err(invalid_params(format!("shards must be 1 to {max_shards}, not {shards}")));
+		}
+		if shard_bytes == 0 || shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
+			return Err(invalid_params(format!(
+				"a shard must hold 1 to {} bytes, not {shard_bytes}",
+				cairn_primitives::tree::MAX_SHARD_BYTES
+			)));
+		}
+		let max_duration: BlockNumber =
+			<Runtime as pallet_market::Config>::MaxContractDuration::get();
+		if duration == 0 || duration > max_duration {
+			return Err(invalid_params(format!(
+				"duration must be 1 to {max_duration} blocks, not {duration}"
+			)));
+		}
+		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
+		let mut eligible: Vec<(u128, Vec<u8>, ProviderInfoOf<Runtime>)> = self
+			.pairs::<ProviderInfoOf<Runtime>>(self.at(at), prefix)?
+			.into_iter()
+			.filter(|(_, info)| {
+				info.status == ProviderStatus::Active
+					&& info.stake
+						>= pallet_providers::Pallet::<Runtime>::required_stake(info.capacity)
+					&& info.free_capacity() >= shard_bytes
+			})
+			.map(|(key, info)| (info.price_per_byte_block, key, info))
+			.collect();
+		if eligible.len() < shards as usize {
+			return Err(ErrorObject::owned(
+				2,
+				format!(
+					"{} eligible providers with room for a {shard_bytes}-byte shard; {shards} needed",
+					eligible.len()
+				),
+				None::<()>,
+			));
+		}
+		// Cheapest first; ties in storage order.
+		eligible.sort_by_key(|(price, _, _)| *price);
+		eligible.truncate(shards as usize);
+		let mut escrow: u128 = 0;
+		let mut chosen = Vec::with_capacity(eligible.len());
+		for (price, key, _) in &eligible {
+			let account = key
+				.len()
+				.checked_sub(32)
+				.and_then(|start| AccountId::decode(&mut &key[start..]).ok())
+				.ok_or_else(|| internal("provider key without an account"))?;
+			let cost = price
+				.checked_mul(u128::from(shard_bytes))
+				.and_then(|cost| cost.checked_mul(u128::from(duration)))
+				.ok_or_else(|| invalid_params("the price of this contract overflows".into()))?;
+			escrow = escrow
+				.checked_add(cost)
+				.ok_or_else(|| invalid_params("the price of this contract overflows".into()))?;
+			chosen
+				.push(json!({ "account": ss58(&account), "pricePerByteBlock": price.to_string() }));
+		}
+		let max_price = eligible.iter().map(|(price, _, _)| *price).max().unwrap_or_default();
+		Ok(json!({
+			"shardBytes": shard_bytes,
+			"shards": shards,
+			"duration": duration,
+			"providers": chosen,
+			"maxPrice": max_price.to_string(),
+			"escrow": escrow.to_string(),
+		}))
 	}
 
 	fn events(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
