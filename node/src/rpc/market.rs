@@ -105,6 +105,14 @@ fn multiaddr(bytes: &[u8]) -> String {
 		.unwrap_or_else(|_| hex(bytes))
 }
 
+/// The account of a `Providers` storage key (Blake2_128Concat: the account's 32 bytes end it).
+fn provider_account(key: &[u8]) -> RpcResult<AccountId> {
+	key.len()
+		.checked_sub(32)
+		.and_then(|start| AccountId::decode(&mut &key[start..]).ok())
+		.ok_or_else(|| internal("provider key without an account"))
+}
+
 fn provider_json(account: &AccountId, info: &ProviderInfoOf<Runtime>) -> Value {
 	let (status, unlock_at) = match info.status {
 		ProviderStatus::Active => ("active", None),
@@ -234,15 +242,7 @@ where
 		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
 		self.pairs::<ProviderInfoOf<Runtime>>(self.at(at), prefix)?
 			.into_iter()
-			.map(|(key, info)| {
-				// Blake2_128Concat: the account's 32 bytes end the key.
-				let account = key
-					.len()
-					.checked_sub(32)
-					.and_then(|start| AccountId::decode(&mut &key[start..]).ok())
-					.ok_or_else(|| internal("provider key without an account"))?;
-				Ok(provider_json(&account, &info))
-			})
+			.map(|(key, info)| Ok(provider_json(&provider_account(&key)?, &info)))
 			.collect()
 	}
 
@@ -295,16 +295,14 @@ where
 			)));
 		}
 		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
-		let mut eligible: Vec<(u128, Vec<u8>, ProviderInfoOf<Runtime>)> = self
+		let mut eligible: Vec<(u128, Vec<u8>)> = self
 			.pairs::<ProviderInfoOf<Runtime>>(self.at(at), prefix)?
 			.into_iter()
 			.filter(|(_, info)| {
-				info.status == ProviderStatus::Active
-					&& info.stake
-						>= pallet_providers::Pallet::<Runtime>::required_stake(info.capacity)
+				pallet_providers::Pallet::<Runtime>::takes_new_shards(info)
 					&& info.free_capacity() >= shard_bytes
 			})
-			.map(|(key, info)| (info.price_per_byte_block, key, info))
+			.map(|(key, info)| (info.price_per_byte_block, key))
 			.collect();
 		if eligible.len() < shards as usize {
 			return Err(ErrorObject::owned(
@@ -317,16 +315,12 @@ where
 			));
 		}
 		// Cheapest first; ties in storage order.
-		eligible.sort_by_key(|(price, _, _)| *price);
+		eligible.sort_by_key(|(price, _)| *price);
 		eligible.truncate(shards as usize);
 		let mut escrow: u128 = 0;
 		let mut chosen = Vec::with_capacity(eligible.len());
-		for (price, key, _) in &eligible {
-			let account = key
-				.len()
-				.checked_sub(32)
-				.and_then(|start| AccountId::decode(&mut &key[start..]).ok())
-				.ok_or_else(|| internal("provider key without an account"))?;
+		for (price, key) in &eligible {
+			let account = provider_account(key)?;
 			let cost = price
 				.checked_mul(u128::from(shard_bytes))
 				.and_then(|cost| cost.checked_mul(u128::from(duration)))
@@ -337,7 +331,7 @@ where
 			chosen
 				.push(json!({ "account": ss58(&account), "pricePerByteBlock": price.to_string() }));
 		}
-		let max_price = eligible.iter().map(|(price, _, _)| *price).max().unwrap_or_default();
+		let max_price = eligible.iter().map(|(price, _)| *price).max().unwrap_or_default();
 		Ok(json!({
 			"shardBytes": shard_bytes,
 			"shards": shards,

@@ -373,6 +373,13 @@ pub mod pallet {
 			T::MinStakePerTib::get().saturating_mul(tibs)
 		}
 
+		/// Whether a provider with this record takes new shards: not exiting, and its stake covers
+		/// its capacity. Reads no storage, so off-chain code can apply it to records it read.
+		pub fn takes_new_shards(info: &ProviderInfoOf<T>) -> bool {
+			info.status == ProviderStatus::Active
+				&& info.stake >= Self::required_stake(info.capacity)
+		}
+
 		fn ensure_capacity_allowed(capacity: u64) -> DispatchResult {
 			ensure!(capacity > 0, Error::<T>::ZeroCapacity);
 			ensure!(capacity <= T::MaxCapacity::get(), Error::<T>::CapacityTooLarge);

@@ -11,7 +11,7 @@ use sp_runtime::traits::{Saturating, Zero};
 
 use crate::{
 	pallet::{BalanceOf, Config, Error, Event, Pallet, Providers},
-	HoldReason, ProviderStatus,
+	HoldReason,
 };
 
 /// What a storage market needs from a provider registry.
@@ -43,10 +43,7 @@ pub trait ProviderRegistry<AccountId, Balance> {
 
 impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn is_active(who: &T::AccountId) -> bool {
-		Providers::<T>::get(who).is_some_and(|info| {
-			info.status == ProviderStatus::Active
-				&& info.stake >= Pallet::<T>::required_stake(info.capacity)
-		})
+		Providers::<T>::get(who).is_some_and(|info| Pallet::<T>::takes_new_shards(&info))
 	}
 
 	fn price_per_byte_block(who: &T::AccountId) -> Option<BalanceOf<T>> {
