@@ -352,11 +352,13 @@ fn render() -> String {
 
 #[test]
 fn constants_file_is_current() {
-	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/poseidon/constants.rs");
+	// Read at run time: a test binary built in another checkout of this workspace is reused.
+	let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
+	let path = std::path::Path::new(&dir).join("src/poseidon/constants.rs");
 	let expected = render();
-	let actual = std::fs::read_to_string(path).unwrap_or_default();
+	let actual = std::fs::read_to_string(&path).unwrap_or_default();
 	if actual != expected {
-		std::fs::write(path, &expected).expect("constants file is writable in a checkout");
+		std::fs::write(&path, &expected).expect("constants file is writable in a checkout");
 		panic!("constants.rs was stale and has been regenerated; run the tests again");
 	}
 }
