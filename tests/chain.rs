@@ -208,7 +208,7 @@ async fn signed_transfer_is_finalized_with_its_events() -> anyhow::Result<()> {
 	let alice = Sr25519Keyring::Alice;
 	let bob = Sr25519Keyring::Bob;
 	let amount: cairn_runtime::Balance = 42 * cairn_runtime::currency::UNITS;
-	let context = tx::ChainContext::fetch(&client).await?;
+	let context = tx::chain_context(&client).await?;
 	let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
 		dest: bob.to_account_id().into(),
 		value: amount,

@@ -18,7 +18,7 @@ use cairn_storage::{
 };
 use cairn_tests::{
 	rpc,
-	tx::{self, ChainContext, Until},
+	tx::{self, Until},
 	within, Node, NodeConfig,
 };
 use codec::Encode;
@@ -132,7 +132,7 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 	node.wait_ready().await?;
 	let client = node.rpc().await?;
 	within(STARTUP, "the first block", rpc::wait_best(&client, 1)).await?;
-	let context = ChainContext::fetch(&client).await?;
+	let context = tx::chain_context(&client).await?;
 
 	// Three providers register.
 	let registrations = PROVIDERS.iter().map(|provider| {

@@ -13,6 +13,40 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub explorer: ExplorerParams,
+
+	#[clap(flatten)]
+	pub cairn: CairnParams,
+}
+
+/// The storage services: shard network, provider, client.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CairnParams {
+	/// Address the shard network listens on (peers reach providers there).
+	#[arg(long, value_name = "MULTIADDR", default_value = "/ip4/0.0.0.0/tcp/30433")]
+	pub shard_listen: libp2p::Multiaddr,
+
+	/// Put this development key (a secret URI such as `//Alice`) into the keystore as the node's
+	/// Cairn account, which signs uploads, repairs and, with `--provider`, the provider's
+	/// transactions. Without it the account is the keystore's key of type `cair`, if any.
+	#[arg(long, value_name = "SURI")]
+	pub cairn_key: Option<String>,
+
+	/// Run the provider service: offer storage on the market, keep and prove shards.
+	#[arg(long)]
+	pub provider: bool,
+
+	/// Bytes of storage offered (the stake held covers it).
+	#[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+	pub provider_capacity: u64,
+
+	/// Price asked per byte per block, in planck.
+	#[arg(long, value_name = "PLANCK", default_value_t = 1)]
+	pub provider_price: u128,
+
+	/// Proving key file (the key of the chain's verifying key); default: the deterministic
+	/// development key, which only development chains accept.
+	#[arg(long, value_name = "FILE")]
+	pub proving_key: Option<std::path::PathBuf>,
 }
 
 /// The built-in block explorer page.
@@ -74,6 +108,10 @@ pub enum Subcommand {
 
 	/// A provider's record, read from a running node.
 	Provider(ProviderCmd),
+
+	/// A whole local network on 127.0.0.1: validators, providers and a buyer, as child
+	/// processes of this binary, until Ctrl-C.
+	Devnet(crate::devnet::DevnetCmd),
 }
 
 /// The node whose JSON-RPC a `client` or `provider` command reads.
@@ -103,6 +141,34 @@ pub enum ClientAction {
 	Status {
 		/// The contract id.
 		contract: u64,
+	},
+	/// Store a file on the market through the node (its account pays); prints the contract id
+	/// once every shard is confirmed.
+	Put {
+		/// The file.
+		file: std::path::PathBuf,
+		/// Data shards.
+		#[arg(long, default_value_t = 4)]
+		k: u8,
+		/// Parity shards.
+		#[arg(long, default_value_t = 2)]
+		m: u8,
+		/// Blocks to keep it (default: a day).
+		#[arg(long)]
+		duration: Option<u32>,
+		/// Highest price per byte per block, in planck (default: the market's quote).
+		#[arg(long)]
+		max_price: Option<u128>,
+		/// Store the plaintext (by default the file is encrypted with a key only this node has).
+		#[arg(long)]
+		no_encrypt: bool,
+	},
+	/// Fetch a file back into OUT.
+	Get {
+		/// The contract id.
+		contract: u64,
+		/// Where to write the file.
+		out: std::path::PathBuf,
 	},
 }
 

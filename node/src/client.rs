@@ -27,6 +27,36 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
 				contract_list(&list(contracts, "cairn_contracts")?)
 			}
+			ClientAction::Put { file, k, m, duration, max_price, no_encrypt } => {
+				let path = absolute(file)?;
+				let params = serde_json::json!({
+					"path": path,
+					"k": k,
+					"m": m,
+					"duration": duration,
+					"maxPrice": max_price.map(|price| price.to_string()),
+					"encrypt": !no_encrypt,
+				});
+				let done = follow(&rpc, "cairn_subscribeUpload", "cairn_unsubscribeUpload", params)
+					.await?;
+				format!(
+					"contract {} stores {} in {} shards (k = {}, m = {}); escrow {}\n",
+					done["contract"],
+					bytes(&done["bytes"]),
+					done["providers"].as_array().map_or(0, Vec::len),
+					done["k"],
+					done["m"],
+					cairn(&done["escrow"]),
+				)
+			}
+			ClientAction::Get { contract, out } => {
+				let path = absolute(out)?;
+				let params = serde_json::json!({ "contract": contract, "path": path });
+				let done =
+					follow(&rpc, "cairn_subscribeDownload", "cairn_unsubscribeDownload", params)
+						.await?;
+				format!("wrote {} to {}\n", bytes(&done["bytes"]), path)
+			}
 			ClientAction::Status { contract } => {
 				let found = request(&rpc, "cairn_contract", rpc_params![contract]).await?;
 				if found.is_null() {
@@ -54,6 +84,94 @@ pub fn run_provider(cmd: &ProviderCmd) -> Result<(), Error> {
 		print!("{}", provider_status(provider));
 		Ok(())
 	})
+}
+
+/// `path` made absolute (the node resolves paths from its own working directory).
+fn absolute(path: &std::path::Path) -> Result<String, Error> {
+	let path = std::path::absolute(path).map_err(|error| format!("{}: {error}", path.display()))?;
+	path.to_str().map(str::to_string).ok_or_else(|| format!("{} is not UTF-8", path.display()))
+}
+
+/// Follows a progress subscription to its end, drawing a progress bar on standard error;
+/// returns the last (`done`) update.
+async fn follow(
+	rpc: &WsClient,
+	subscribe: &str,
+	unsubscribe: &str,
+	params: Value,
+) -> Result<Value, Error> {
+	use jsonrpsee::core::client::SubscriptionClientT;
+	let mut updates = rpc
+		.subscribe::<Value, _>(subscribe, rpc_params![params], unsubscribe)
+		.await
+		.map_err(|error| format!("{subscribe}: {error}"))?;
+	let mut bar = Progress::default();
+	while let Some(update) = updates.next().await {
+		let update = update.map_err(|error| format!("{subscribe}: {error}"))?;
+		match update["stage"].as_str() {
+			Some("done") => {
+				bar.finish();
+				return Ok(update);
+			}
+			Some("error") => {
+				bar.finish();
+				return Err(update["message"].as_str().unwrap_or("failed").to_string());
+			}
+			_ => bar.show(&update),
+		}
+	}
+	bar.finish();
+	Err(format!("{subscribe}: the node closed the subscription"))
+}
+
+/// A one-line progress display on standard error.
+#[derive(Default)]
+struct Progress {
+	drawn: bool,
+}
+
+impl Progress {
+	fn show(&mut self, update: &Value) {
+		use std::io::Write;
+		let line = progress_line(update);
+		let mut stderr = std::io::stderr();
+		let _ = write!(stderr, "\r\x1b[2K{line}");
+		let _ = stderr.flush();
+		self.drawn = true;
+	}
+
+	fn finish(&mut self) {
+		if self.drawn {
+			eprintln!();
+			self.drawn = false;
+		}
+	}
+}
+
+/// `sending [#########           ]  45% 12.0 MiB / 24.0 MiB`, or the stage and its details.
+fn progress_line(update: &Value) -> String {
+	const WIDTH: u64 = 30;
+	let stage = update["stage"].as_str().unwrap_or("working");
+	let done = update["sent"].as_u64().or_else(|| update["received"].as_u64());
+	match (done, update["total"].as_u64()) {
+		(Some(done), Some(total)) if total > 0 => {
+			let filled = (done.min(total) * WIDTH / total) as usize;
+			format!(
+				"{stage:<10} [{}{}] {:>3}% {} / {}",
+				"#".repeat(filled),
+				" ".repeat(WIDTH as usize - filled),
+				done.min(total) * 100 / total,
+				bytes(&Value::from(done)),
+				bytes(&Value::from(total)),
+			)
+		}
+		_ => match (update["confirmed"].as_u64(), update["shards"].as_u64()) {
+			(Some(confirmed), Some(shards)) => {
+				format!("{stage:<10} {confirmed} of {shards} shards confirmed on chain")
+			}
+			_ => stage.to_string(),
+		},
+	}
 }
 
 fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
@@ -234,6 +352,18 @@ fn provider_status(provider: &Value) -> String {
 mod tests {
 	use super::*;
 	use serde_json::json;
+
+	#[test]
+	fn progress_reads_as_a_bar_or_a_stage() {
+		let line =
+			progress_line(&serde_json::json!({ "stage": "sending", "sent": 512, "total": 1024 }));
+		assert!(line.starts_with("sending    [###############               ]  50% "), "{line}");
+		let line = progress_line(
+			&serde_json::json!({ "stage": "confirming", "confirmed": 4, "shards": 6 }),
+		);
+		assert_eq!(line, "confirming 4 of 6 shards confirmed on chain");
+		assert_eq!(progress_line(&serde_json::json!({ "stage": "encoding" })), "encoding");
+	}
 
 	#[test]
 	fn amounts_and_sizes_read_like_a_wallet() {

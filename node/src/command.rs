@@ -111,6 +111,7 @@ pub fn run() -> sc_cli::Result<()> {
 		}
 		Some(Subcommand::Client(cmd)) => crate::client::run_client(cmd).map_err(Into::into),
 		Some(Subcommand::Provider(cmd)) => crate::client::run_provider(cmd).map_err(Into::into),
+		Some(Subcommand::Devnet(cmd)) => crate::devnet::run(cmd).map_err(Into::into),
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
@@ -118,18 +119,23 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let explorer = cli.explorer.port();
+			let cairn = cli.cairn.clone();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							Block,
-							<Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config, explorer)
-					.map_err(sc_cli::Error::Service),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, explorer, cairn)
+						.map_err(sc_cli::Error::Service)
+					}
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, explorer)
-							.map_err(sc_cli::Error::Service)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config, explorer, cairn,
+						)
+						.map_err(sc_cli::Error::Service)
 					}
 				}
 			})

@@ -1,7 +1,9 @@
-//! `cairn-node`: the Cairn chain node.
+//! `cairn-node`: the Cairn chain node, storage provider and client.
 //!
 //! One binary that runs a Substrate node with BABE block production and GRANDPA finality over
-//! the Cairn runtime, with the standard RPC set so that polkadot.js and block explorers work.
+//! the Cairn runtime, with the standard RPC set so that polkadot.js and block explorers work, plus
+//! the shard network ([`net`]), the provider service ([`provider`]) and the client service
+//! ([`files`]), and `devnet`, a whole local network in one command.
 
 // `sc_cli::Error` and `sc_service::Error`, which the service and command APIs return, are large
 // enums defined by polkadot-sdk; boxing them here would only add indirection at every call site.
@@ -11,9 +13,15 @@ mod chain_spec;
 mod cli;
 mod client;
 mod command;
+mod devnet;
 mod explorer;
+mod files;
+mod market_state;
+mod net;
+mod provider;
 mod rpc;
 mod service;
+mod signer;
 
 fn main() -> sc_cli::Result<()> {
 	command::run()

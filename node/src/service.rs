@@ -22,7 +22,8 @@ pub type HostFunctions =
 pub type RuntimeExecutor = sc_executor::WasmExecutor<HostFunctions>;
 /// The full client.
 pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, RuntimeExecutor>;
-type FullBackend = sc_service::TFullBackend<Block>;
+/// The full client's database backend.
+pub type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullGrandpaBlockImport =
 	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
@@ -33,7 +34,8 @@ type FullBabeBlockImport = sc_consensus_babe::BabeBlockImport<
 	InherentDataProviders,
 	FullSelectChain,
 >;
-type FullPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
+/// The transaction pool.
+pub type FullPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 
 /// GRANDPA stores a justification at least every this many blocks, so that a syncing node can
 /// check finality without replaying every vote.
@@ -181,6 +183,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	explorer_port: Option<u16>,
+	cairn: crate::cli::CairnParams,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -251,7 +254,17 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	let prometheus_registry = config.prometheus_registry().cloned();
 	let shared_voter_state = SharedVoterState::empty();
 
+	let files = start_storage_services(
+		&config,
+		&cairn,
+		&task_manager,
+		client.clone(),
+		transaction_pool.clone(),
+		keystore_container.keystore(),
+	)?;
+
 	let rpc_builder = {
+		let files = files.clone();
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 		let select_chain = select_chain.clone();
@@ -273,6 +286,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 					babe_worker_handle: babe_worker_handle.clone(),
 					keystore: keystore.clone(),
 				},
+				files: files.clone(),
 				grandpa: rpc::GrandpaDeps {
 					shared_voter_state: shared_voter_state.clone(),
 					shared_authority_set: shared_authority_set.clone(),
@@ -371,6 +385,57 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	}
 
 	Ok(task_manager)
+}
+
+/// Starts the shard network, the client service and, with `--provider`, the provider service.
+fn start_storage_services(
+	config: &Configuration,
+	cairn: &crate::cli::CairnParams,
+	task_manager: &TaskManager,
+	client: Arc<FullClient>,
+	pool: Arc<FullPool>,
+	keystore: sp_keystore::KeystorePtr,
+) -> Result<Arc<crate::files::Files>, ServiceError> {
+	use crate::{files::Files, net, provider, signer};
+	let dir = config.data_path.join("cairn");
+	if let Some(suri) = &cairn.cairn_key {
+		signer::insert_dev_key(&keystore, suri).map_err(ServiceError::Other)?;
+	}
+	let signer = signer::Signer::from_keystore(client.clone(), pool, keystore);
+	match &signer {
+		Some(signer) => log::info!("Cairn account {}", crate::rpc::market::ss58(&signer.account())),
+		None => log::info!("no Cairn account in the keystore: uploads and --provider are off"),
+	}
+	let keypair = net::load_or_create_key(&dir.join("network_key"))
+		.map_err(|e| ServiceError::Other(format!("shard network key: {e}")))?;
+	let (network, driver) = net::start(keypair, cairn.shard_listen.clone())
+		.map_err(|e| ServiceError::Other(format!("shard network: {e}")))?;
+	log::info!("shard network peer id {}", network.peer_id());
+	task_manager.spawn_essential_handle().spawn("cairn-shard-network", None, driver);
+
+	let state = crate::signer::State::new(client.clone());
+	let files = Arc::new(Files::new(state, signer.clone(), network.clone(), dir.join("files")));
+	task_manager.spawn_handle().spawn("cairn-repair", None, files.clone().run());
+
+	if cairn.provider {
+		let signer = signer.ok_or_else(|| {
+			ServiceError::Other(
+				"--provider needs a Cairn account: --cairn-key, or a key of type \"cair\" in the \
+				 keystore"
+					.into(),
+			)
+		})?;
+		let config = provider::ProviderConfig {
+			capacity: cairn.provider_capacity,
+			price: cairn.provider_price,
+			dir: dir.join("provider"),
+			proving_key: cairn.proving_key.clone(),
+		};
+		let service = provider::Provider::start(config, client, signer, network)
+			.map_err(ServiceError::Other)?;
+		task_manager.spawn_essential_handle().spawn("cairn-provider", None, service.run());
+	}
+	Ok(files)
 }
 
 /// The WebSocket address of the node's RPC server, as a browser on this machine reaches it.

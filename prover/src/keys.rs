@@ -168,8 +168,17 @@ pub(crate) fn decode_payload<T: CanonicalDeserialize>(
 	payload: &[u8],
 	what: &'static str,
 ) -> Result<T, Error> {
+	decode_payload_with(payload, what, Validate::Yes)
+}
+
+/// As [`decode_payload`], with or without the curve and subgroup checks.
+pub(crate) fn decode_payload_with<T: CanonicalDeserialize>(
+	payload: &[u8],
+	what: &'static str,
+	validate: Validate,
+) -> Result<T, Error> {
 	let mut reader = payload;
-	let value = T::deserialize_with_mode(&mut reader, Compress::Yes, Validate::Yes)
+	let value = T::deserialize_with_mode(&mut reader, Compress::Yes, validate)
 		.map_err(|_| Error::KeyEncoding { what })?;
 	if !reader.is_empty() {
 		return Err(Error::KeyEncoding { what });

@@ -20,6 +20,8 @@ use alloc::vec::Vec;
 
 pub mod apis;
 pub mod configs;
+#[cfg(feature = "std")]
+pub mod extrinsic;
 pub mod genesis_config_presets;
 
 use sp_runtime::{

@@ -3,7 +3,8 @@
 
 use cairn_storage::commitment::{commit, verify_digest};
 use cairn_storage::encoding::{
-	decode_stream, encode_stream, CodingParams, Encryption, EncryptionKey, FileManifest,
+	decode_stream, encode_stream, rebuild_shard, CodingParams, Encryption, EncryptionKey,
+	FileManifest,
 };
 use cairn_storage::StorageError;
 use proptest::prelude::*;
@@ -167,4 +168,34 @@ fn encrypted_file_needs_its_key() {
 		decode_stream(&manifest, Some(&wrong), &mut readers, Vec::new()),
 		Err(StorageError::Decryption { chunk: 0 })
 	));
+
+	#[test]
+	fn any_lost_shard_is_rebuilt_byte_for_byte_from_k_others(
+		file in proptest::collection::vec(any::<u8>(), 1..40_000),
+		(k, m, piece) in coding(),
+		lost_seed in any::<usize>(),
+	) {
+		prop_assume!(m > 0);
+		let params = CodingParams::with_piece_bytes(k, m, piece)?;
+		let key = EncryptionKey::from_bytes([3; 32]);
+		let mut shards = vec![Vec::new(); k + m];
+		let manifest = encode_stream(params, Encryption::with_random_nonce(&key), &file[..], &mut shards)?;
+		let lost = lost_seed % (k + m);
+		for keep in subsets(k + m, k).into_iter().filter(|keep| !keep[lost]) {
+			let mut readers: Vec<Option<&[u8]>> =
+				shards.iter().zip(&keep).map(|(shard, keep)| keep.then_some(&shard[..])).collect();
+			let rebuilt = rebuild_shard(&manifest, &mut readers, lost, Vec::new())?;
+			prop_assert_eq!(&rebuilt, &shards[lost]);
+		}
+		// Fewer than k others: a typed error, not a guess.
+		let mut readers: Vec<Option<&[u8]>> = vec![None; k + m];
+		for index in (0..k + m).filter(|index| *index != lost).take(k - 1) {
+			readers[index] = Some(&shards[index][..]);
+		}
+		let refused = matches!(
+			rebuild_shard(&manifest, &mut readers, lost, Vec::new()),
+			Err(StorageError::NotEnoughShards { .. })
+		);
+		prop_assert!(refused);
+	}
 }

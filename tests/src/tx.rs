@@ -1,29 +1,18 @@
 //! Builds and signs Cairn extrinsics with the runtime's own types, as any Rust client would.
 
 use anyhow::{ensure, Context};
-use cairn_runtime::{RuntimeCall, RuntimeEvent, SignedPayload, TxExtension, UncheckedExtrinsic};
-use codec::Encode;
+use cairn_runtime::{RuntimeCall, RuntimeEvent};
 use jsonrpsee::{
 	core::client::{ClientT, SubscriptionClientT},
 	rpc_params,
 	ws_client::WsClient,
 };
 use serde_json::Value;
-use sp_core::{sr25519, Pair, H256};
+use sp_core::{sr25519, H256};
 use sp_crypto_hashing::twox_128;
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{generic::Era, MultiAddress, MultiSignature};
 
-/// What an immortal transaction commits to besides its call.
-#[derive(Clone, Copy, Debug)]
-pub struct ChainContext {
-	/// The chain's genesis hash.
-	pub genesis: H256,
-	/// The runtime's `spec_version`.
-	pub spec_version: u32,
-	/// The runtime's `transaction_version`.
-	pub transaction_version: u32,
-}
+pub use cairn_runtime::extrinsic::ChainContext;
 
 /// Signs `call` by `signer` with `nonce`, immortal, no tip; returns the SCALE-encoded extrinsic.
 pub fn signed_extrinsic(
@@ -32,39 +21,7 @@ pub fn signed_extrinsic(
 	nonce: u32,
 	context: ChainContext,
 ) -> Vec<u8> {
-	let tx_ext: TxExtension = (
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-		frame_system::WeightReclaim::new(),
-	);
-	// The values the extensions add to the signed payload without sending them.
-	let implicit = (
-		(),
-		context.spec_version,
-		context.transaction_version,
-		context.genesis,
-		context.genesis,
-		(),
-		(),
-		(),
-		(),
-	);
-	let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
-	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-	let account = sp_runtime::AccountId32::from(signer.public());
-	UncheckedExtrinsic::new_signed(
-		call,
-		MultiAddress::Id(account),
-		MultiSignature::Sr25519(signature),
-		tx_ext,
-	)
-	.encode()
+	cairn_runtime::extrinsic::signed_by_pair(call, signer, nonce, context)
 }
 
 /// A transaction's outcome once it is in a block.
@@ -85,13 +42,11 @@ pub enum Until {
 	Finalized,
 }
 
-impl ChainContext {
-	/// Reads the genesis hash and the runtime's versions from a node.
-	pub async fn fetch(rpc: &WsClient) -> anyhow::Result<Self> {
-		let genesis = crate::rpc::genesis_hash(rpc).await?;
-		let (spec_version, transaction_version) = crate::rpc::runtime_versions(rpc).await?;
-		Ok(Self { genesis, spec_version, transaction_version })
-	}
+/// Reads the genesis hash and the runtime's versions from a node.
+pub async fn chain_context(rpc: &WsClient) -> anyhow::Result<ChainContext> {
+	let genesis = crate::rpc::genesis_hash(rpc).await?;
+	let (spec_version, transaction_version) = crate::rpc::runtime_versions(rpc).await?;
+	Ok(ChainContext { genesis, spec_version, transaction_version })
 }
 
 /// Signs `call` by a development account with its next nonce, submits it, follows it `until`

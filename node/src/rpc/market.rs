@@ -9,8 +9,6 @@ use std::{fmt::Debug, sync::Arc};
 use cairn_runtime::{
 	opaque::Block, AccountId, BlockNumber, Hash, Runtime, RuntimeEvent, SS58_PREFIX,
 };
-use codec::Decode;
-use frame_support::storage::StoragePrefixedMap;
 use jsonrpsee::{
 	core::RpcResult,
 	proc_macros::rpc,
@@ -21,10 +19,9 @@ use pallet_providers::{ProviderInfoOf, ProviderStatus};
 use sc_client_api::StorageProvider;
 use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
-use sp_core::{
-	crypto::{Ss58AddressFormat, Ss58Codec},
-	storage::StorageKey,
-};
+use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
+
+use crate::market_state::{MarketState, QuoteError};
 use sp_runtime::traits::Header as _;
 
 /// Most contracts one `cairn_contracts` call returns.
@@ -44,6 +41,11 @@ pub trait MarketApi {
 	/// One contract with its shards, or `null`.
 	#[method(name = "contract")]
 	fn contract(&self, id: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// The proving record of a contract: the current period and, per shard, its provider, status,
+	/// proofs accepted, last period proven, periods settled and missed periods in a row; or `null`.
+	#[method(name = "proofs")]
+	fn proofs(&self, contract: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>>;
 
 	/// The Cairn pallets' events of a block.
 	#[method(name = "events")]
@@ -65,24 +67,38 @@ pub trait MarketApi {
 
 /// Serves [`MarketApiServer`] from a client's state.
 pub struct Market<C, B> {
-	client: Arc<C>,
-	_backend: std::marker::PhantomData<B>,
+	state: MarketState<C, B>,
 }
 
-impl<C, B> Market<C, B> {
+impl<C, B> Market<C, B>
+where
+	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
+{
 	/// Reads through `client`.
 	pub fn new(client: Arc<C>) -> Self {
-		Self { client, _backend: Default::default() }
+		Self { state: MarketState::new(client) }
 	}
 }
 
 /// An internal error (state unavailable or undecodable).
-fn internal(error: impl Debug) -> ErrorObjectOwned {
+pub fn internal(error: impl Debug) -> ErrorObjectOwned {
 	ErrorObject::owned(1, format!("state not readable: {error:?}"), None::<()>)
 }
 
+/// A quote's error: bad parameters, or too few providers (code 2).
+pub fn quote_error(error: QuoteError) -> ErrorObjectOwned {
+	match error {
+		QuoteError::Invalid(message) => invalid_params(message),
+		error @ QuoteError::TooFewProviders { .. } => {
+			ErrorObject::owned(2, error.to_string(), None::<()>)
+		}
+		QuoteError::Unreadable(error) => internal(error),
+	}
+}
+
 /// A bad parameter.
-fn invalid_params(message: String) -> ErrorObjectOwned {
+pub fn invalid_params(message: String) -> ErrorObjectOwned {
 	ErrorObject::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, message, None::<()>)
 }
 
@@ -103,14 +119,6 @@ fn multiaddr(bytes: &[u8]) -> String {
 	sc_network::Multiaddr::try_from(bytes.to_vec())
 		.map(|address| address.to_string())
 		.unwrap_or_else(|_| hex(bytes))
-}
-
-/// The account of a `Providers` storage key (Blake2_128Concat: the account's 32 bytes end it).
-fn provider_account(key: &[u8]) -> RpcResult<AccountId> {
-	key.len()
-		.checked_sub(32)
-		.and_then(|start| AccountId::decode(&mut &key[start..]).ok())
-		.ok_or_else(|| internal("provider key without an account"))
 }
 
 fn provider_json(account: &AccountId, info: &ProviderInfoOf<Runtime>) -> Value {
@@ -134,17 +142,25 @@ fn provider_json(account: &AccountId, info: &ProviderInfoOf<Runtime>) -> Value {
 	})
 }
 
+fn status_name(status: &ShardStatus<BlockNumber>) -> &'static str {
+	match status {
+		ShardStatus::Pending { .. } => "pending",
+		ShardStatus::Active => "active",
+		ShardStatus::Lost => "lost",
+	}
+}
+
 fn contract_json(id: ContractId, contract: &ContractOf<Runtime>) -> Value {
 	let shards: Vec<Value> = contract
 		.shards
 		.iter()
 		.enumerate()
 		.map(|(index, shard)| {
-			let (status, deadline): (&str, Option<BlockNumber>) = match shard.status {
-				ShardStatus::Pending { deadline } => ("pending", Some(deadline)),
-				ShardStatus::Active => ("active", None),
-				ShardStatus::Lost => ("lost", None),
+			let deadline: Option<BlockNumber> = match shard.status {
+				ShardStatus::Pending { deadline } => Some(deadline),
+				_ => None,
 			};
+			let status = status_name(&shard.status);
 			json!({
 				"index": index,
 				"provider": ss58(&shard.provider),
@@ -187,63 +203,14 @@ fn event_parts(event: &impl Debug) -> (String, String) {
 	(name.to_string(), text.to_string())
 }
 
-impl<C, B> Market<C, B>
-where
-	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
-	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
-{
-	fn at(&self, at: Option<Hash>) -> Hash {
-		at.unwrap_or_else(|| self.client.info().best_hash)
-	}
-
-	fn value<T: Decode>(&self, at: Hash, key: Vec<u8>) -> RpcResult<Option<T>> {
-		let Some(data) = self.client.storage(at, &StorageKey(key)).map_err(internal)? else {
-			return Ok(None);
-		};
-		T::decode(&mut &data.0[..]).map(Some).map_err(internal)
-	}
-
-	/// Every `(key, value)` under a map's prefix.
-	fn pairs<T: Decode>(&self, at: Hash, prefix: [u8; 32]) -> RpcResult<Vec<(Vec<u8>, T)>> {
-		let prefix = StorageKey(prefix.to_vec());
-		self.client
-			.storage_pairs(at, Some(&prefix), None)
-			.map_err(internal)?
-			.map(|(key, value)| {
-				let value = T::decode(&mut &value.0[..]).map_err(internal)?;
-				Ok((key.0, value))
-			})
-			.collect()
-	}
-
-	fn all_contracts(&self, at: Hash) -> RpcResult<Vec<(ContractId, ContractOf<Runtime>)>> {
-		let prefix = pallet_market::Contracts::<Runtime>::final_prefix();
-		self.pairs::<ContractOf<Runtime>>(at, prefix)?
-			.into_iter()
-			.map(|(key, contract)| {
-				// Twox64Concat: the id's SCALE encoding ends the key.
-				let id = key
-					.len()
-					.checked_sub(8)
-					.and_then(|start| ContractId::decode(&mut &key[start..]).ok())
-					.ok_or_else(|| internal("contract key without an id"))?;
-				Ok((id, contract))
-			})
-			.collect()
-	}
-}
-
 impl<C, B> MarketApiServer for Market<C, B>
 where
 	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	fn providers(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
-		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
-		self.pairs::<ProviderInfoOf<Runtime>>(self.at(at), prefix)?
-			.into_iter()
-			.map(|(key, info)| Ok(provider_json(&provider_account(&key)?, &info)))
-			.collect()
+		let providers = self.state.providers(self.state.at(at)).map_err(internal)?;
+		Ok(providers.iter().map(|(account, info)| provider_json(account, info)).collect())
 	}
 
 	fn contracts(&self, owner: Option<String>, at: Option<Hash>) -> RpcResult<Vec<Value>> {
@@ -256,7 +223,7 @@ where
 				)
 			})
 			.transpose()?;
-		let mut contracts = self.all_contracts(self.at(at))?;
+		let mut contracts = self.state.contracts(self.state.at(at)).map_err(internal)?;
 		contracts.retain(|(_, contract)| owner.as_ref().is_none_or(|who| contract.owner == *who));
 		contracts.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
 		contracts.truncate(MAX_CONTRACTS);
@@ -264,8 +231,7 @@ where
 	}
 
 	fn contract(&self, id: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>> {
-		let key = pallet_market::Contracts::<Runtime>::hashed_key_for(id);
-		let contract: Option<ContractOf<Runtime>> = self.value(self.at(at), key)?;
+		let contract = self.state.contract(self.state.at(at), id).map_err(internal)?;
 		Ok(contract.map(|contract| contract_json(id, &contract)))
 	}
 
@@ -276,84 +242,68 @@ where
 		duration: BlockNumber,
 		at: Option<Hash>,
 	) -> RpcResult<Value> {
-		use frame_support::traits::Get;
-		let max_shards: u32 = <Runtime as pallet_market::Config>::MaxShards::get();
-		if shards == 0 || shards > max_shards {
-			return Err(invalid_params(format!("shards must be 1 to {max_shards}, not {shards}")));
-		}
-		if shard_bytes == 0 || shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
-			return Err(invalid_params(format!(
-				"a shard must hold 1 to {} bytes, not {shard_bytes}",
-				cairn_primitives::tree::MAX_SHARD_BYTES
-			)));
-		}
-		let max_duration: BlockNumber =
-			<Runtime as pallet_market::Config>::MaxContractDuration::get();
-		if duration == 0 || duration > max_duration {
-			return Err(invalid_params(format!(
-				"duration must be 1 to {max_duration} blocks, not {duration}"
-			)));
-		}
-		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
-		let mut eligible: Vec<(u128, Vec<u8>)> = self
-			.pairs::<ProviderInfoOf<Runtime>>(self.at(at), prefix)?
-			.into_iter()
-			.filter(|(_, info)| {
-				pallet_providers::Pallet::<Runtime>::takes_new_shards(info)
-					&& info.free_capacity() >= shard_bytes
-			})
-			.map(|(key, info)| (info.price_per_byte_block, key))
+		let quote = self
+			.state
+			.quote(self.state.at(at), shard_bytes, shards, duration, &[])
+			.map_err(quote_error)?;
+		let providers: Vec<Value> = quote
+			.providers
+			.iter()
+			.map(
+				|(account, price)| json!({ "account": ss58(account), "pricePerByteBlock": price.to_string() }),
+			)
 			.collect();
-		if eligible.len() < shards as usize {
-			return Err(ErrorObject::owned(
-				2,
-				format!(
-					"{} eligible providers with room for a {shard_bytes}-byte shard; {shards} needed",
-					eligible.len()
-				),
-				None::<()>,
-			));
-		}
-		// Cheapest first; ties in storage order.
-		eligible.sort_by_key(|(price, _)| *price);
-		eligible.truncate(shards as usize);
-		let mut escrow: u128 = 0;
-		let mut chosen = Vec::with_capacity(eligible.len());
-		for (price, key) in &eligible {
-			let account = provider_account(key)?;
-			let cost = price
-				.checked_mul(u128::from(shard_bytes))
-				.and_then(|cost| cost.checked_mul(u128::from(duration)))
-				.ok_or_else(|| invalid_params("the price of this contract overflows".into()))?;
-			escrow = escrow
-				.checked_add(cost)
-				.ok_or_else(|| invalid_params("the price of this contract overflows".into()))?;
-			chosen
-				.push(json!({ "account": ss58(&account), "pricePerByteBlock": price.to_string() }));
-		}
-		let max_price = eligible.iter().map(|(price, _)| *price).max().unwrap_or_default();
 		Ok(json!({
 			"shardBytes": shard_bytes,
 			"shards": shards,
 			"duration": duration,
-			"providers": chosen,
-			"maxPrice": max_price.to_string(),
-			"escrow": escrow.to_string(),
+			"providers": providers,
+			"maxPrice": quote.max_price.to_string(),
+			"escrow": quote.escrow.to_string(),
 		}))
 	}
 
+	fn proofs(&self, id: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>> {
+		let at = self.state.at(at);
+		let Some(contract) = self.state.contract(at, id).map_err(internal)? else {
+			return Ok(None);
+		};
+		let period = self.state.current_period(at).map_err(internal)?;
+		let shards: Vec<Value> = contract
+			.shards
+			.iter()
+			.enumerate()
+			.map(|(index, shard)| {
+				json!({
+					"index": index,
+					"provider": ss58(&shard.provider),
+					"status": status_name(&shard.status),
+					"proofs": shard.proofs,
+					"lastProven": shard.last_proven,
+					"settledThrough": shard.settled_through,
+					"consecutiveFaults": shard.consecutive_faults,
+				})
+			})
+			.collect();
+		Ok(Some(json!({
+			"contract": id,
+			"currentPeriod": period.as_ref().map(|(index, _)| *index),
+			"periodStart": period.as_ref().map(|(_, info)| info.start),
+			"periodLength": period.as_ref().map(|(_, info)| info.length),
+			"shards": shards,
+		})))
+	}
+
 	fn events(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
-		let hash = self.at(at);
+		let hash = self.state.at(at);
 		let number = self
-			.client
+			.state
+			.client()
 			.header(hash)
 			.map_err(internal)?
 			.map(|header| *header.number())
 			.ok_or_else(|| invalid_params(format!("unknown block {hash:?}")))?;
-		// `frame_system::Events`, whose storage alias is private.
-		let key = frame_support::storage::storage_prefix(b"System", b"Events").to_vec();
-		let records: Vec<frame_system::EventRecord<RuntimeEvent, Hash>> =
-			self.value(hash, key)?.unwrap_or_default();
+		let records = self.state.events(hash).map_err(internal)?;
 		Ok(records
 			.iter()
 			.enumerate()

@@ -330,6 +330,75 @@ pub fn decode_stream<R: Read, W: Write>(
 	sink.finish()
 }
 
+/// Rebuilds shard `target` of a file from any `k` of its other shards (`None` for a missing
+/// one) into `output`: the repair of a lost shard. Reads one stripe at a time; the result is
+/// byte for byte the shard [`encode_stream`] wrote.
+pub fn rebuild_shard<R: Read, W: Write>(
+	manifest: &FileManifest,
+	shards: &mut [Option<R>],
+	target: usize,
+	mut output: W,
+) -> Result<W> {
+	manifest.validate()?;
+	let params = manifest.coding;
+	let codec = ErasureCodec::new(params)?;
+	if shards.len() != params.total_shards() {
+		return Err(StorageError::WrongShardCount {
+			expected: params.total_shards(),
+			actual: shards.len(),
+		});
+	}
+	if target >= params.total_shards() {
+		return Err(StorageError::WrongShardCount {
+			expected: params.total_shards(),
+			actual: target.saturating_add(1),
+		});
+	}
+	let chosen: Vec<usize> = shards
+		.iter()
+		.enumerate()
+		.filter(|(index, shard)| *index != target && shard.is_some())
+		.map(|(index, _)| index)
+		.take(params.data_shards())
+		.collect();
+	if chosen.len() < params.data_shards() {
+		return Err(StorageError::NotEnoughShards {
+			needed: params.data_shards(),
+			available: chosen.len(),
+		});
+	}
+	let piece = params.piece_bytes();
+	let shard_bytes = manifest.shard_bytes()?;
+	for stripe in 0..manifest.stripe_count {
+		let mut pieces: Vec<Option<Vec<u8>>> = vec![None; params.total_shards()];
+		for &index in &chosen {
+			let mut buf = vec![0u8; piece];
+			if let Some(reader) = shards[index].as_mut() {
+				let read = read_full(reader, &mut buf)?;
+				if read < piece {
+					let actual = stripe.saturating_mul(piece as u64).saturating_add(read as u64);
+					return Err(StorageError::ShardLengthMismatch {
+						shard: index,
+						expected: shard_bytes,
+						actual,
+					});
+				}
+			}
+			pieces[index] = Some(buf);
+		}
+		codec.reconstruct_data(&mut pieces)?;
+		let mut full: Vec<Vec<u8>> = pieces
+			.into_iter()
+			.map(|piece_bytes| piece_bytes.unwrap_or_else(|| vec![0u8; piece]))
+			.collect();
+		let mut refs: Vec<&mut [u8]> = full.iter_mut().map(|p| p.as_mut_slice()).collect();
+		codec.encode(&mut refs)?;
+		output.write_all(&full[target])?;
+	}
+	output.flush()?;
+	Ok(output)
+}
+
 /// Length of the encoded stream for a plaintext of `plaintext_bytes` (sizing helper for callers).
 pub fn encoded_len(plaintext_bytes: u64, encrypted: bool) -> Option<u64> {
 	if encrypted {

@@ -1,0 +1,256 @@
+//! `cairn-node devnet`: a whole Cairn network on 127.0.0.1 in one command. Three validators
+//! (Alice, Bob, Charlie of the `local` chain; Alice's node is also the buyer's, with the
+//! explorer) and storage providers (development accounts Dave, Eve, Ferdie and the stash
+//! accounts), each a child process of this binary with its own base path and log file. Prints the
+//! addresses, waits until the providers are registered, and stops every node on Ctrl-C.
+
+use std::{
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::Duration,
+};
+
+use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
+
+use crate::client::Error;
+
+/// Development accounts of the providers, in order.
+const PROVIDER_KEYS: [&str; 9] = [
+	"//Dave",
+	"//Eve",
+	"//Ferdie",
+	"//Alice//stash",
+	"//Bob//stash",
+	"//Charlie//stash",
+	"//Dave//stash",
+	"//Eve//stash",
+	"//Ferdie//stash",
+];
+
+/// The validators of the `local` chain.
+const VALIDATORS: [&str; 3] = ["alice", "bob", "charlie"];
+
+/// `cairn-node devnet`.
+#[derive(Debug, clap::Args)]
+pub struct DevnetCmd {
+	/// Storage providers to start (at most 9; the default coding needs 6).
+	#[arg(long, default_value_t = 6)]
+	pub providers: usize,
+
+	/// Where the nodes keep their data and logs (default: a new temporary directory, removed
+	/// on exit).
+	#[arg(long, value_name = "DIR")]
+	pub base_path: Option<PathBuf>,
+
+	/// JSON-RPC port of the buyer's node (Alice); the others take the ports after it.
+	#[arg(long, default_value_t = 9944)]
+	pub rpc_port: u16,
+
+	/// Port of the block explorer page.
+	#[arg(long, default_value_t = 9955)]
+	pub explorer_port: u16,
+
+	/// First chain p2p port; the shard network takes the ports from this plus 100.
+	#[arg(long, default_value_t = 30333)]
+	pub p2p_port: u16,
+}
+
+struct Node {
+	name: String,
+	child: Child,
+}
+
+struct Nodes(Vec<Node>);
+
+impl Drop for Nodes {
+	/// Stops every node: SIGTERM (a clean shutdown), then SIGKILL after ten seconds.
+	fn drop(&mut self) {
+		for node in &self.0 {
+			// SAFETY: `kill` with a child's pid and a signal number has no memory effects.
+			unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) };
+		}
+		let deadline = std::time::Instant::now() + Duration::from_secs(10);
+		for node in &mut self.0 {
+			while std::time::Instant::now() < deadline {
+				if let Ok(Some(_)) = node.child.try_wait() {
+					break;
+				}
+				std::thread::sleep(Duration::from_millis(100));
+			}
+			if node.child.try_wait().ok().flatten().is_none() {
+				let _ = node.child.kill();
+				let _ = node.child.wait();
+			}
+		}
+	}
+}
+
+/// Peer id of the chain network key `key` (a 32-byte ed25519 secret).
+fn chain_peer_id(key: [u8; 32]) -> Result<String, Error> {
+	let mut secret = key;
+	let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut secret)
+		.map_err(|e| format!("node key: {e}"))?;
+	Ok(keypair.public().to_peer_id().to_base58())
+}
+
+fn spawn(exe: &Path, dir: &Path, name: &str, args: Vec<String>) -> Result<Node, Error> {
+	let log_path = dir.join(format!("{name}.log"));
+	let log = std::fs::File::create(&log_path)
+		.map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+	let stderr = log.try_clone().map_err(|e| e.to_string())?;
+	let child = Command::new(exe)
+		.args(args)
+		.stdin(Stdio::null())
+		.stdout(log)
+		.stderr(stderr)
+		.spawn()
+		.map_err(|e| format!("cannot start {name}: {e}"))?;
+	Ok(Node { name: name.to_string(), child })
+}
+
+/// Runs the network until Ctrl-C.
+pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
+	if cmd.providers > PROVIDER_KEYS.len() {
+		return Err(format!("at most {} providers", PROVIDER_KEYS.len()));
+	}
+	let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+	let (dir, temporary) = match &cmd.base_path {
+		Some(dir) => (dir.clone(), false),
+		None => (std::env::temp_dir().join(format!("cairn-devnet-{}", std::process::id())), true),
+	};
+	std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+
+	// Fixed chain network keys: node `i` has `[i + 1; 32]` (validators need one).
+	let node_key = |index: usize| [index as u8 + 1; 32];
+	let bootnode_key = node_key(0);
+	let bootnode =
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", cmd.p2p_port, chain_peer_id(bootnode_key)?);
+	// One development proving key for every provider (making it takes seconds and gigabytes).
+	let keys_dir = dir.join("keys");
+	let proving_key = keys_dir.join(cairn_prover::keys::PROVING_KEY_FILE);
+	if !proving_key.exists() {
+		println!("making the development proving key");
+		let keys = cairn_prover::prover::dev_setup(cairn_prover::DEFAULT_CHALLENGES)
+			.map_err(|e| format!("proving key: {e}"))?;
+		cairn_prover::keys::write_key_files(
+			&keys_dir,
+			keys.proving_key(),
+			cairn_prover::DEFAULT_CHALLENGES,
+		)
+		.map_err(|e| format!("proving key: {e}"))?;
+	}
+	let mut nodes = Nodes(Vec::new());
+	let total = VALIDATORS.len() + cmd.providers;
+	for index in 0..total {
+		let (name, mut role_args) = if index < VALIDATORS.len() {
+			let name = VALIDATORS[index].to_string();
+			(name.clone(), vec!["--validator".to_string(), format!("--{name}")])
+		} else {
+			let key = PROVIDER_KEYS[index - VALIDATORS.len()];
+			(
+				format!("provider{}", index - VALIDATORS.len() + 1),
+				vec![
+					"--provider".into(),
+					"--cairn-key".into(),
+					key.into(),
+					"--proving-key".into(),
+					proving_key.display().to_string(),
+				],
+			)
+		};
+		if index == 0 {
+			// The buyer's node: Alice's account uploads, and the explorer is served here.
+			role_args.extend(["--cairn-key".into(), "//Alice".into()]);
+			role_args.extend(["--explorer-port".into(), cmd.explorer_port.to_string()]);
+		} else {
+			role_args.push("--no-explorer".into());
+			role_args.extend(["--bootnodes".into(), bootnode.clone()]);
+		}
+		let offset = index as u16;
+		let mut args = vec![
+			"--chain".to_string(),
+			"local".into(),
+			"--base-path".into(),
+			dir.join(&name).display().to_string(),
+			"--name".into(),
+			name.clone(),
+			"--listen-addr".into(),
+			format!("/ip4/127.0.0.1/tcp/{}", cmd.p2p_port + offset),
+			"--rpc-port".into(),
+			(cmd.rpc_port + offset).to_string(),
+			"--shard-listen".into(),
+			format!("/ip4/127.0.0.1/tcp/{}", cmd.p2p_port + 100 + offset),
+			"--no-prometheus".into(),
+			"--no-telemetry".into(),
+			"--no-mdns".into(),
+			"--rpc-cors".into(),
+			"all".into(),
+		];
+		args.extend(["--node-key".into(), hex::encode(node_key(index))]);
+		args.extend(role_args);
+		nodes.0.push(spawn(&exe, &dir, &name, args)?);
+	}
+
+	let rpc = format!("ws://127.0.0.1:{}", cmd.rpc_port);
+	println!(
+		"Cairn devnet: {} validators and {} providers on 127.0.0.1",
+		VALIDATORS.len(),
+		cmd.providers
+	);
+	for (index, node) in nodes.0.iter().enumerate() {
+		println!(
+			"  {:<10} pid {:>7}  rpc ws://127.0.0.1:{}  log {}",
+			node.name,
+			node.child.id(),
+			cmd.rpc_port + index as u16,
+			dir.join(format!("{}.log", node.name)).display()
+		);
+	}
+	println!("buyer (//Alice) RPC {rpc}");
+	println!("explorer http://127.0.0.1:{}/", cmd.explorer_port);
+
+	let outcome = tokio::runtime::Builder::new_multi_thread()
+		.worker_threads(1)
+		.enable_all()
+		.build()
+		.map_err(|e| e.to_string())?
+		.block_on(watch(&mut nodes, &rpc, cmd.providers));
+	drop(nodes);
+	if temporary {
+		let _ = std::fs::remove_dir_all(&dir);
+	}
+	outcome
+}
+
+/// Reports when the providers are registered, then waits for Ctrl-C or a node's exit.
+async fn watch(nodes: &mut Nodes, rpc: &str, providers: usize) -> Result<(), Error> {
+	let mut ready = false;
+	let mut tick = tokio::time::interval(Duration::from_secs(1));
+	let ctrl_c = tokio::signal::ctrl_c();
+	tokio::pin!(ctrl_c);
+	loop {
+		tokio::select! {
+			_ = &mut ctrl_c => {
+				println!("stopping the devnet");
+				return Ok(());
+			}
+			_ = tick.tick() => {
+				for node in &mut nodes.0 {
+					if let Ok(Some(status)) = node.child.try_wait() {
+						return Err(format!("{} exited ({status}); see its log", node.name));
+					}
+				}
+				if !ready {
+					if let Ok(client) = WsClientBuilder::default().build(rpc).await {
+						let registered: Result<Vec<serde_json::Value>, _> =
+							client.request("cairn_providers", rpc_params![]).await;
+						if registered.is_ok_and(|list| list.len() >= providers) {
+							ready = true;
+							println!("ready: {providers} providers registered; try `cairn-node client put FILE`");
+						}
+					}
+				}
+			}
+		}
+	}
+}

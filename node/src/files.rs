@@ -1,0 +1,901 @@
+//! The client service: stores files on the market for this node's account, fetches them back and
+//! repairs their lost shards.
+//!
+//! - **Upload:** the file is encrypted (a fresh key per file), coded into `k + m` shards and
+//!   committed; the cheapest eligible providers are chosen, `create_contract` holds the escrow,
+//!   and each shard goes to its provider over the shard network. The file's manifest and key are
+//!   kept under the node's base path (`files/<contract>.file`), without which nobody can decode it.
+//!   Everything a caller can get wrong is checked before the contract is made.
+//! - **Download:** any `k` shards, each checked against its on-chain BLAKE3 digest, fetched from
+//!   the providers concurrently; a provider that fails or stalls is replaced by a spare.
+//! - **Repair:** on every block, for this account's contracts: a lost shard (or one not confirmed
+//!   in time) is reassigned to another eligible provider, and a shard waiting for its data is
+//!   rebuilt from `k` others and sent to its provider.
+
+use std::{
+	collections::{HashMap, HashSet},
+	path::{Path, PathBuf},
+	sync::Arc,
+	time::Duration,
+};
+
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall, RuntimeEvent};
+use cairn_storage::encoding::{
+	decode_stream, encode_stream, rebuild_shard, CodingParams, Encryption, EncryptionKey,
+	FileManifest,
+};
+use codec::{Decode, Encode};
+use frame_support::{traits::Get, BoundedVec};
+use futures::{stream::FuturesUnordered, StreamExt};
+use libp2p::{Multiaddr, PeerId};
+use pallet_market::{ContractId, ContractOf, ShardSpec, ShardStatus};
+use rand_chacha::{
+	rand_core::{RngCore, SeedableRng},
+	ChaCha20Rng,
+};
+use sc_client_api::BlockchainEvents;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sp_blockchain::HeaderBackend;
+use tokio::sync::{mpsc, Mutex};
+
+use crate::{
+	market_state::QuoteError,
+	net::{Network, Request, Response, CHUNK_BYTES},
+	signer::{Signer, State},
+};
+
+/// Largest file `cairn_upload` takes inline (hex in the request) or `cairn_download` returns
+/// inline: bulk data goes by path, as JSON-RPC messages are capped.
+pub const MAX_INLINE_BYTES: u64 = 4 << 20;
+
+/// Contract length when the caller names none: one day.
+pub const DEFAULT_DURATION: BlockNumber = cairn_runtime::time::DAYS;
+
+/// Chunks of one shard in flight at once.
+const WINDOW: usize = 4;
+
+/// A chunk not answered within this is a stalled provider.
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Tries to send a shard during an upload before leaving it to the repair loop.
+const PUSH_ATTEMPTS: u32 = 3;
+
+/// Blocks after sending a shard before it is sent again, if its provider has not confirmed it.
+const RESEND_BLOCKS: BlockNumber = 30;
+
+/// Progress reports, as JSON objects with a `stage`.
+pub type Progress = mpsc::UnboundedSender<Value>;
+
+fn report(progress: Option<&Progress>, value: Value) {
+	if let Some(progress) = progress {
+		let _ = progress.send(value);
+	}
+}
+
+/// Why a request failed: bad input (`invalid`), or something the market or network refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+	/// The caller's mistake (JSON-RPC "invalid params"), or not.
+	pub invalid: bool,
+	/// What happened, for people.
+	pub message: String,
+}
+
+impl Failure {
+	fn invalid(message: impl Into<String>) -> Self {
+		Self { invalid: true, message: message.into() }
+	}
+
+	fn failed(message: impl Into<String>) -> Self {
+		Self { invalid: false, message: message.into() }
+	}
+}
+
+impl From<QuoteError> for Failure {
+	fn from(error: QuoteError) -> Self {
+		match error {
+			QuoteError::Invalid(message) => Failure::invalid(message),
+			error => Failure::failed(error.to_string()),
+		}
+	}
+}
+
+/// What `cairn_upload` takes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadParams {
+	/// A file on the node's machine.
+	pub path: Option<String>,
+	/// Or the bytes themselves, `0x` hex (at most [`MAX_INLINE_BYTES`]).
+	pub data: Option<String>,
+	/// Data shards (default 4).
+	pub k: Option<u8>,
+	/// Parity shards (default 2).
+	pub m: Option<u8>,
+	/// Blocks to keep the file (default a day).
+	pub duration: Option<BlockNumber>,
+	/// Highest price per byte per block to pay (decimal string; default: the quote's).
+	pub max_price: Option<String>,
+	/// Encrypt before coding (default true).
+	pub encrypt: Option<bool>,
+}
+
+/// What `cairn_download` takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DownloadParams {
+	/// The contract.
+	pub contract: ContractId,
+	/// Where to write the file; without it the bytes come back as hex (small files only).
+	pub path: Option<String>,
+}
+
+/// What this node keeps about a file it uploaded.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct FileRecord {
+	manifest: Vec<u8>,
+	key: Option<[u8; 32]>,
+	name: String,
+}
+
+/// The client service.
+pub struct Files {
+	state: State,
+	signer: Option<Arc<Signer>>,
+	network: Network,
+	dir: PathBuf,
+	/// Shards sent (or being sent) to a provider, and the block it was at.
+	sent: Mutex<HashMap<(ContractId, u32), (AccountId, BlockNumber)>>,
+	/// Reassignments asked for, and the block.
+	reassigned: Mutex<HashMap<(ContractId, u32), BlockNumber>>,
+	/// Shards being rebuilt now.
+	repairing: Mutex<HashSet<(ContractId, u32)>>,
+}
+
+fn hex_bytes(text: &str) -> Result<Vec<u8>, Failure> {
+	hex::decode(text.trim_start_matches("0x"))
+		.map_err(|e| Failure::invalid(format!("data is not hex: {e}")))
+}
+
+/// A provider's shard-network identity from its on-chain record.
+fn provider_address(
+	state: &State,
+	at: Hash,
+	who: &AccountId,
+) -> Result<(PeerId, Vec<Multiaddr>), String> {
+	let info = state
+		.provider(at, who)
+		.map_err(|e| e.to_string())?
+		.ok_or_else(|| format!("{} is not a registered provider", crate::rpc::market::ss58(who)))?;
+	let peer = PeerId::from_bytes(&info.peer_id).map_err(|e| format!("bad peer id: {e}"))?;
+	let addresses =
+		info.multiaddrs.iter().filter_map(|a| Multiaddr::try_from(a.to_vec()).ok()).collect();
+	Ok((peer, addresses))
+}
+
+/// Fetches a whole shard from its provider and checks its digest.
+async fn fetch_shard(
+	network: &Network,
+	peer: PeerId,
+	addresses: Vec<Multiaddr>,
+	contract: ContractId,
+	index: u32,
+	spec: &ShardSpec,
+	fetched: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Vec<u8>, String> {
+	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
+	let mut chunks = futures::stream::iter(offsets)
+		.map(|offset| {
+			let network = network.clone();
+			let addresses = addresses.clone();
+			let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
+			async move {
+				let request = Request::Get { contract, shard: index, offset, len };
+				let response =
+					tokio::time::timeout(CHUNK_TIMEOUT, network.request(peer, addresses, request))
+						.await
+						.map_err(|_| format!("no answer in {}s", CHUNK_TIMEOUT.as_secs()))??;
+				match response {
+					Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
+					Response::Data(data) => Err(format!("{} bytes instead of {len}", data.len())),
+					Response::Refused(reason) => Err(reason),
+					other => Err(format!("unexpected answer {other:?}")),
+				}
+			}
+		})
+		.buffer_unordered(WINDOW);
+	let mut shard = vec![0u8; spec.bytes as usize];
+	while let Some(chunk) = chunks.next().await {
+		let (offset, data) = chunk?;
+		shard[offset as usize..offset as usize + data.len()].copy_from_slice(&data);
+		fetched(data.len() as u64);
+	}
+	if blake3::hash(&shard).as_bytes() != &spec.blake3 {
+		return Err("the shard does not match its on-chain digest".into());
+	}
+	Ok(shard)
+}
+
+/// Sends a whole shard to its provider, chunk by chunk, until it reports the shard stored.
+async fn push_shard(
+	network: &Network,
+	peer: PeerId,
+	addresses: Vec<Multiaddr>,
+	contract: ContractId,
+	index: u32,
+	data: &[u8],
+	sent: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(), String> {
+	let total = data.len() as u64;
+	let offsets: Vec<u64> = (0..total).step_by(CHUNK_BYTES as usize).collect();
+	let mut replies = futures::stream::iter(offsets)
+		.map(|offset| {
+			let network = network.clone();
+			let addresses = addresses.clone();
+			let end = (offset + CHUNK_BYTES).min(total) as usize;
+			let chunk = data[offset as usize..end].to_vec();
+			async move {
+				let len = chunk.len() as u64;
+				let request = Request::Put { contract, shard: index, offset, total, data: chunk };
+				match network.request(peer, addresses, request).await? {
+					Response::Stored { complete, .. } => Ok((len, complete)),
+					Response::Refused(reason) => Err(reason),
+					other => Err(format!("unexpected answer {other:?}")),
+				}
+			}
+		})
+		.buffer_unordered(WINDOW);
+	let mut complete = false;
+	while let Some(reply) = replies.next().await {
+		let (len, done) = reply?;
+		complete |= done;
+		sent(len);
+	}
+	if !complete {
+		return Err("the provider did not report the shard stored".into());
+	}
+	Ok(())
+}
+
+impl Files {
+	/// The service for `signer`'s files, kept under `dir`.
+	pub fn new(state: State, signer: Option<Arc<Signer>>, network: Network, dir: PathBuf) -> Self {
+		Self {
+			state,
+			signer,
+			network,
+			dir,
+			sent: Mutex::new(HashMap::new()),
+			reassigned: Mutex::new(HashMap::new()),
+			repairing: Mutex::new(HashSet::new()),
+		}
+	}
+
+	fn signer(&self) -> Result<&Arc<Signer>, Failure> {
+		self.signer.as_ref().ok_or_else(|| {
+			Failure::failed(
+				"this node has no Cairn account: insert an sr25519 key of type \"cair\" into its \
+				 keystore (or start it with --cairn-key for a development key)",
+			)
+		})
+	}
+
+	fn record_path(&self, contract: ContractId) -> PathBuf {
+		self.dir.join(format!("{contract}.file"))
+	}
+
+	fn save_record(&self, contract: ContractId, record: &FileRecord) -> std::io::Result<()> {
+		use std::io::Write;
+		std::fs::create_dir_all(&self.dir)?;
+		let path = self.record_path(contract);
+		let temporary = path.with_extension("tmp");
+		let mut file = std::fs::File::create(&temporary)?;
+		file.write_all(&record.encode())?;
+		file.sync_all()?;
+		std::fs::rename(&temporary, &path)?;
+		std::fs::File::open(&self.dir)?.sync_all()
+	}
+
+	fn load_record(&self, contract: ContractId) -> Option<FileRecord> {
+		let bytes = std::fs::read(self.record_path(contract)).ok()?;
+		FileRecord::decode(&mut &bytes[..]).ok()
+	}
+
+	fn free_balance(&self, at: Hash, who: &AccountId) -> Result<Balance, Failure> {
+		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
+		let account: Option<
+			frame_system::AccountInfo<cairn_runtime::Nonce, pallet_balances::AccountData<Balance>>,
+		> = self.state.value(at, key).map_err(|e| Failure::failed(e.to_string()))?;
+		Ok(account.map(|account| account.data.free).unwrap_or_default())
+	}
+
+	/// Stores a file on the market; returns the contract and what it holds.
+	pub async fn upload(
+		&self,
+		params: UploadParams,
+		progress: Option<Progress>,
+	) -> Result<Value, Failure> {
+		let progress = progress.as_ref();
+		let signer = self.signer()?.clone();
+		let k = params.k.unwrap_or(4);
+		let m = params.m.unwrap_or(2);
+		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
+		if k == 0 || u32::from(k) + u32::from(m) > max_shards {
+			return Err(Failure::invalid(format!(
+				"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
+			)));
+		}
+		let duration = params.duration.unwrap_or(DEFAULT_DURATION);
+		let encrypt = params.encrypt.unwrap_or(true);
+		let (name, size, inline) = match (&params.path, &params.data) {
+			(Some(path), None) => {
+				let metadata = std::fs::metadata(path)
+					.map_err(|e| Failure::invalid(format!("cannot read {path}: {e}")))?;
+				if !metadata.is_file() {
+					return Err(Failure::invalid(format!("{path} is not a file")));
+				}
+				(path.clone(), metadata.len(), None)
+			}
+			(None, Some(data)) => {
+				if data.len() as u64 > 2 * MAX_INLINE_BYTES + 2 {
+					return Err(Failure::invalid(format!(
+						"inline data is limited to {MAX_INLINE_BYTES} bytes: give a path"
+					)));
+				}
+				let bytes = hex_bytes(data)?;
+				("inline data".to_string(), bytes.len() as u64, Some(bytes))
+			}
+			_ => return Err(Failure::invalid("give either `path` or `data`")),
+		};
+		if size == 0 {
+			return Err(Failure::invalid(format!("{name} is empty")));
+		}
+		let coding = CodingParams::new(k.into(), m.into())
+			.map_err(|e| Failure::invalid(format!("coding: {e}")))?;
+		let encoded = cairn_storage::encoding::encoded_len(size, encrypt)
+			.ok_or_else(|| Failure::invalid("file too large"))?;
+		let stripes = encoded.div_ceil(coding.stripe_bytes() as u64);
+		let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
+		if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
+			return Err(Failure::invalid(format!(
+				"{name} is too large: {size} bytes make shards of {shard_bytes} bytes, above the \
+				 {}-byte limit (use a larger k)",
+				cairn_primitives::tree::MAX_SHARD_BYTES
+			)));
+		}
+
+		// The market's side, before any work: providers, price, balance.
+		let at = self.state.at(None);
+		let shards = u32::from(k) + u32::from(m);
+		let quote = self.state.quote(at, shard_bytes, shards, duration, &[])?;
+		let max_price = match &params.max_price {
+			Some(text) => {
+				let limit: Balance = text
+					.parse()
+					.map_err(|_| Failure::invalid(format!("maxPrice {text:?} is not an amount")))?;
+				if quote.max_price > limit {
+					return Err(Failure::failed(format!(
+						"no {shards} eligible providers at or below {limit} per byte per block \
+						 (the cheapest ask up to {})",
+						quote.max_price
+					)));
+				}
+				limit
+			}
+			None => quote.max_price,
+		};
+		let me = signer.account();
+		let free = self.free_balance(at, &me)?;
+		if free < quote.escrow {
+			return Err(Failure::failed(format!(
+				"insufficient balance: the contract's escrow is {} and {} has {free} free",
+				quote.escrow,
+				crate::rpc::market::ss58(&me)
+			)));
+		}
+
+		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
+		let path = params.path.clone();
+		let key = encrypt.then(|| {
+			let mut key = [0u8; 32];
+			ChaCha20Rng::from_entropy().fill_bytes(&mut key);
+			key
+		});
+		let (manifest, shard_data, specs) = tokio::task::spawn_blocking(move || {
+			let mut shard_data = vec![Vec::with_capacity(shard_bytes as usize); shards as usize];
+			let key = key.map(EncryptionKey::from_bytes);
+			let encryption = match &key {
+				Some(key) => Encryption::with_random_nonce(key),
+				None => Encryption::Off,
+			};
+			let manifest = match (path, inline) {
+				(Some(path), _) => {
+					let file = std::fs::File::open(&path)
+						.map_err(|e| Failure::invalid(format!("cannot read {path}: {e}")))?;
+					encode_stream(
+						coding,
+						encryption,
+						std::io::BufReader::new(file),
+						&mut shard_data,
+					)
+				}
+				(None, Some(bytes)) => {
+					encode_stream(coding, encryption, &bytes[..], &mut shard_data)
+				}
+				(None, None) => unreachable!("checked above"),
+			}
+			.map_err(|e| Failure::failed(format!("encoding: {e}")))?;
+			let specs = shard_data
+				.iter()
+				.map(|shard| {
+					let (commitment, _) = cairn_storage::commitment::commit(shard)
+						.map_err(|e| Failure::failed(format!("commitment: {e}")))?;
+					Ok(ShardSpec {
+						root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),
+						blake3: commitment.blake3,
+						bytes: commitment.bytes,
+					})
+				})
+				.collect::<Result<Vec<_>, Failure>>()?;
+			Ok::<_, Failure>((manifest, shard_data, specs))
+		})
+		.await
+		.map_err(|e| Failure::failed(e.to_string()))??;
+
+		report(progress, json!({ "stage": "contract", "escrow": quote.escrow.to_string() }));
+		let providers: Vec<AccountId> =
+			quote.providers.iter().map(|(who, _)| who.clone()).collect();
+		let call = RuntimeCall::Market(pallet_market::Call::create_contract {
+			shards: BoundedVec::truncate_from(specs.clone()),
+			k,
+			m,
+			providers: BoundedVec::truncate_from(providers.clone()),
+			duration,
+			max_price,
+		});
+		let included = signer.submit_and_watch(call).await.map_err(Failure::failed)?;
+		let contract = included
+			.events
+			.iter()
+			.find_map(|event| match event {
+				RuntimeEvent::Market(pallet_market::Event::ContractCreated {
+					contract, ..
+				}) => Some(*contract),
+				_ => None,
+			})
+			.ok_or_else(|| Failure::failed("the contract was made without its event"))?;
+		let record = FileRecord { manifest: manifest.to_bytes().to_vec(), key, name };
+		self.save_record(contract, &record)
+			.map_err(|e| Failure::failed(format!("cannot keep the file's manifest: {e}")))?;
+		report(
+			progress,
+			json!({ "stage": "sending", "contract": contract, "total": shard_bytes * u64::from(shards) }),
+		);
+
+		// The repair loop leaves these shards alone while they are being sent.
+		let now = self.state.client().info().best_number;
+		let keys: Vec<(ContractId, u32)> = (0..shards).map(|index| (contract, index)).collect();
+		{
+			let mut sent = self.sent.lock().await;
+			let mut repairing = self.repairing.lock().await;
+			for (key, who) in keys.iter().zip(&providers) {
+				sent.insert(*key, (who.clone(), now));
+				repairing.insert(*key);
+			}
+		}
+		let at = self.state.at(None);
+		let total = shard_bytes * u64::from(shards);
+		let done = std::sync::atomic::AtomicU64::new(0);
+		let on_sent = |bytes: u64| {
+			let sent = done.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+			report(
+				progress,
+				json!({ "stage": "sending", "contract": contract, "sent": sent, "total": total }),
+			);
+		};
+		let pushes = providers.iter().zip(&shard_data).enumerate().map(|(index, (who, data))| {
+			let on_sent = &on_sent;
+			async move {
+				let (peer, addresses) = provider_address(&self.state, at, who)?;
+				let mut attempt = 1;
+				loop {
+					let pushed = push_shard(
+						&self.network,
+						peer,
+						addresses.clone(),
+						contract,
+						index as u32,
+						data,
+						on_sent,
+					)
+					.await;
+					match pushed {
+						Ok(()) => return Ok(()),
+						Err(error) if attempt < PUSH_ATTEMPTS => {
+							log::debug!(target: "cairn-client", "shard {index}: {error}; again");
+							tokio::time::sleep(Duration::from_secs(2 * attempt as u64)).await;
+							attempt += 1;
+						}
+						Err(error) => return Err(format!("shard {index}: {error}")),
+					}
+				}
+			}
+		});
+		let failures: Vec<String> =
+			futures::future::join_all(pushes).await.into_iter().filter_map(Result::err).collect();
+		{
+			let now = self.state.client().info().best_number;
+			let mut sent = self.sent.lock().await;
+			let mut repairing = self.repairing.lock().await;
+			for (key, who) in keys.iter().zip(&providers) {
+				sent.insert(*key, (who.clone(), now));
+				repairing.remove(key);
+			}
+		}
+		for failure in &failures {
+			log::warn!(target: "cairn-client", "contract {contract}: {failure} (resent later)");
+		}
+		let result = json!({
+			"contract": contract,
+			"block": format!("{:?}", included.block),
+			"bytes": size,
+			"k": k,
+			"m": m,
+			"shardBytes": shard_bytes,
+			"escrow": quote.escrow.to_string(),
+			"providers": providers.iter().map(crate::rpc::market::ss58).collect::<Vec<_>>(),
+			"sent": shards as usize - failures.len(),
+			"failures": failures,
+		});
+		report(progress, json!({ "stage": "sent", "contract": contract }));
+		Ok(result)
+	}
+
+	/// Waits until every shard of `contract` is confirmed, reporting each, for at most `blocks`.
+	pub async fn await_confirmed(
+		&self,
+		contract: ContractId,
+		blocks: BlockNumber,
+		progress: Option<&Progress>,
+	) -> Result<(), Failure> {
+		let mut imports = self.state.client().import_notification_stream();
+		let start = self.state.client().info().best_number;
+		let mut last = usize::MAX;
+		loop {
+			let at = self.state.at(None);
+			let chain = self
+				.state
+				.contract(at, contract)
+				.map_err(|e| Failure::failed(e.to_string()))?
+				.ok_or_else(|| Failure::failed(format!("contract {contract} is gone")))?;
+			let confirmed = chain.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+			if confirmed != last {
+				last = confirmed;
+				report(
+					progress,
+					json!({
+						"stage": "confirming",
+						"contract": contract,
+						"confirmed": confirmed,
+						"shards": chain.shards.len(),
+					}),
+				);
+			}
+			if confirmed == chain.shards.len() {
+				return Ok(());
+			}
+			if self.state.client().info().best_number > start + blocks {
+				return Err(Failure::failed(format!(
+					"{confirmed} of {} shards confirmed after {blocks} blocks",
+					chain.shards.len()
+				)));
+			}
+			if imports.next().await.is_none() {
+				return Err(Failure::failed("the node is stopping"));
+			}
+		}
+	}
+
+	/// Fetches `k` shards of a contract and decodes the file.
+	pub async fn download(
+		&self,
+		params: DownloadParams,
+		progress: Option<Progress>,
+	) -> Result<Value, Failure> {
+		let progress = progress.as_ref();
+		let id = params.contract;
+		let at = self.state.at(None);
+		let contract = self
+			.state
+			.contract(at, id)
+			.map_err(|e| Failure::failed(e.to_string()))?
+			.ok_or_else(|| Failure::invalid(format!("no contract {id}")))?;
+		let record = self.load_record(id).ok_or_else(|| {
+			Failure::invalid(format!(
+				"this node has no manifest or key for contract {id}: files are decoded by the \
+				 node that uploaded them"
+			))
+		})?;
+		let manifest = FileManifest::from_bytes(&record.manifest)
+			.map_err(|e| Failure::failed(format!("manifest: {e}")))?;
+		if params.path.is_none() && manifest.plaintext_bytes > MAX_INLINE_BYTES {
+			return Err(Failure::invalid(format!(
+				"the file has {} bytes; inline downloads are limited to {MAX_INLINE_BYTES}: give a \
+				 path",
+				manifest.plaintext_bytes
+			)));
+		}
+		if let Some(path) = &params.path {
+			let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
+			if let Some(parent) = parent {
+				if !parent.is_dir() {
+					return Err(Failure::invalid(format!(
+						"{} is not a directory",
+						parent.display()
+					)));
+				}
+			}
+		}
+		let k = usize::from(contract.k);
+		let total = contract.shards.iter().take(k).map(|s| s.spec.bytes).sum::<u64>();
+		report(
+			progress,
+			json!({ "stage": "fetching", "contract": id, "received": 0, "total": total }),
+		);
+		let shards = self.fetch_any(id, &contract, k, None, progress, total).await?;
+
+		let key = record.key.map(EncryptionKey::from_bytes);
+		let path = params.path.clone();
+		let plaintext = manifest.plaintext_bytes;
+		report(progress, json!({ "stage": "decoding", "contract": id }));
+		let data = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, Failure> {
+			let mut readers: Vec<Option<&[u8]>> = shards.iter().map(|s| s.as_deref()).collect();
+			match path {
+				Some(path) => {
+					let temporary = format!("{path}.part");
+					let file = std::fs::File::create(&temporary)
+						.map_err(|e| Failure::invalid(format!("cannot write {path}: {e}")))?;
+					let file = decode_stream(
+						&manifest,
+						key.as_ref(),
+						&mut readers,
+						std::io::BufWriter::new(file),
+					)
+					.map_err(|e| Failure::failed(format!("decoding: {e}")))?;
+					let file = file.into_inner().map_err(|e| Failure::failed(e.to_string()))?;
+					file.sync_all().map_err(|e| Failure::failed(e.to_string()))?;
+					std::fs::rename(&temporary, &path)
+						.map_err(|e| Failure::failed(e.to_string()))?;
+					Ok(None)
+				}
+				None => decode_stream(&manifest, key.as_ref(), &mut readers, Vec::new())
+					.map(Some)
+					.map_err(|e| Failure::failed(format!("decoding: {e}"))),
+			}
+		})
+		.await
+		.map_err(|e| Failure::failed(e.to_string()))??;
+		report(progress, json!({ "stage": "done", "contract": id, "bytes": plaintext }));
+		Ok(match data {
+			Some(data) => {
+				json!({ "contract": id, "bytes": plaintext, "data": format!("0x{}", hex::encode(data)) })
+			}
+			None => json!({ "contract": id, "bytes": plaintext, "path": params.path }),
+		})
+	}
+
+	/// Any `k` shards of `contract` (other than `skip`), each checked; `None` where not fetched.
+	async fn fetch_any(
+		&self,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		k: usize,
+		skip: Option<usize>,
+		progress: Option<&Progress>,
+		total: u64,
+	) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+		let at = self.state.at(None);
+		// Confirmed shards first, then pending ones (their provider may hold them already).
+		let mut candidates: Vec<usize> = (0..contract.shards.len())
+			.filter(|index| Some(*index) != skip)
+			.filter(|index| contract.shards[*index].status != ShardStatus::Lost)
+			.collect();
+		candidates.sort_by_key(|index| contract.shards[*index].status != ShardStatus::Active);
+		let mut candidates = candidates.into_iter();
+		let received = std::sync::atomic::AtomicU64::new(0);
+		let on_fetched = |bytes: u64| {
+			let done = received.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+			report(
+				progress,
+				json!({ "stage": "fetching", "contract": id, "received": done, "total": total }),
+			);
+		};
+		let fetch = |index: usize| {
+			let shard = &contract.shards[index];
+			let on_fetched = &on_fetched;
+			async move {
+				let (peer, addresses) = provider_address(&self.state, at, &shard.provider)?;
+				let data = fetch_shard(
+					&self.network,
+					peer,
+					addresses,
+					id,
+					index as u32,
+					&shard.spec,
+					on_fetched,
+				)
+				.await?;
+				Ok::<_, String>(data)
+			}
+		};
+		let fetch_indexed = |index: usize| {
+			let fetch = &fetch;
+			async move { (index, fetch(index).await) }
+		};
+		let mut running = FuturesUnordered::new();
+		for index in candidates.by_ref().take(k) {
+			running.push(fetch_indexed(index));
+		}
+		let mut shards: Vec<Option<Vec<u8>>> = vec![None; contract.shards.len()];
+		let mut have = 0;
+		let mut errors = Vec::new();
+		while let Some((index, result)) = running.next().await {
+			match result {
+				Ok(data) => {
+					shards[index] = Some(data);
+					have += 1;
+					if have == k {
+						return Ok(shards);
+					}
+				}
+				Err(error) => {
+					log::warn!(target: "cairn-client", "contract {id} shard {index}: {error}; asking a spare");
+					errors.push(format!("shard {index}: {error}"));
+					if let Some(spare) = candidates.next() {
+						running.push(fetch_indexed(spare));
+					}
+				}
+			}
+		}
+		Err(Failure::failed(format!(
+			"only {have} of the {k} shards needed could be fetched ({})",
+			errors.join("; ")
+		)))
+	}
+
+	/// Repairs this account's contracts on every new best block.
+	pub async fn run(self: Arc<Self>) {
+		let Some(signer) = self.signer.clone() else { return };
+		let mut blocks = self.state.client().import_notification_stream();
+		while let Some(block) = blocks.next().await {
+			if !block.is_new_best {
+				continue;
+			}
+			if let Err(error) = self.repair(block.hash, &signer).await {
+				log::warn!(target: "cairn-client", "repair: {error}");
+			}
+		}
+	}
+
+	async fn repair(self: &Arc<Self>, at: Hash, signer: &Arc<Signer>) -> Result<(), String> {
+		let now = self.state.client().number(at).ok().flatten().unwrap_or_default();
+		let me = signer.account();
+		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
+		for (id, contract) in contracts.into_iter().filter(|(_, c)| c.owner == me) {
+			if self.load_record(id).is_none() {
+				continue;
+			}
+			for (index, shard) in contract.shards.iter().enumerate() {
+				let key = (id, index as u32);
+				let overdue =
+					matches!(shard.status, ShardStatus::Pending { deadline } if now > deadline);
+				if shard.status == ShardStatus::Lost || overdue {
+					self.reassign(at, now, id, &contract, index, signer).await;
+				} else if let ShardStatus::Pending { .. } = shard.status {
+					let resend = match self.sent.lock().await.get(&key) {
+						Some((to, sent_at)) => {
+							*to != shard.provider || now >= sent_at + RESEND_BLOCKS
+						}
+						None => true,
+					};
+					if resend && self.repairing.lock().await.insert(key) {
+						self.sent.lock().await.insert(key, (shard.provider.clone(), now));
+						let this = self.clone();
+						let contract = contract.clone();
+						tokio::spawn(async move {
+							match this.rebuild_and_send(id, &contract, index).await {
+								Ok(()) => {
+									log::info!(target: "cairn-client", "contract {id}: shard {index} rebuilt and sent to its provider")
+								}
+								Err(error) => {
+									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}")
+								}
+							}
+							this.repairing.lock().await.remove(&key);
+						});
+					}
+				}
+			}
+		}
+		Ok(())
+	}
+
+	async fn reassign(
+		&self,
+		at: Hash,
+		now: BlockNumber,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		index: usize,
+		signer: &Arc<Signer>,
+	) {
+		let key = (id, index as u32);
+		{
+			let mut asked = self.reassigned.lock().await;
+			if asked.get(&key).is_some_and(|at| now < at + 5) {
+				return;
+			}
+			asked.insert(key, now);
+		}
+		let shard = &contract.shards[index];
+		let holders: Vec<AccountId> = contract.shards.iter().map(|s| s.provider.clone()).collect();
+		let remaining = contract.end.saturating_sub(now).max(1);
+		let quote = match self.state.quote(at, shard.spec.bytes, 1, remaining, &holders) {
+			Ok(quote) => quote,
+			Err(error) => {
+				log::warn!(target: "cairn-client", "contract {id}: shard {index} cannot move yet: {error}");
+				return;
+			}
+		};
+		let Some((to, price)) = quote.providers.first().cloned() else { return };
+		if price > shard.price_per_byte_block {
+			log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
+			return;
+		}
+		let call = RuntimeCall::Market(pallet_market::Call::reassign_shard {
+			contract: id,
+			shard: index as u32,
+			new_provider: to.clone(),
+		});
+		match signer.submit(call).await {
+			Ok(()) => log::info!(
+				target: "cairn-client",
+				"contract {id}: shard {index} moves to {}",
+				crate::rpc::market::ss58(&to)
+			),
+			Err(error) => {
+				log::warn!(target: "cairn-client", "contract {id}: reassigning shard {index}: {}", error)
+			}
+		}
+	}
+
+	async fn rebuild_and_send(
+		&self,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		index: usize,
+	) -> Result<(), String> {
+		let record = self.load_record(id).ok_or("no manifest")?;
+		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
+		let k = usize::from(contract.k);
+		let spec = contract.shards[index].spec.clone();
+		let others = self
+			.fetch_any(id, contract, k, Some(index), None, 0)
+			.await
+			.map_err(|failure| failure.message)?;
+		let rebuilt = tokio::task::spawn_blocking(move || {
+			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
+			rebuild_shard(&manifest, &mut readers, index, Vec::new()).map_err(|e| e.to_string())
+		})
+		.await
+		.map_err(|e| e.to_string())??;
+		if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
+			return Err("the rebuilt shard does not match its digest".into());
+		}
+		let at = self.state.at(None);
+		let provider = &contract.shards[index].provider;
+		let (peer, addresses) = provider_address(&self.state, at, provider)?;
+		push_shard(&self.network, peer, addresses, id, index as u32, &rebuilt, &|_| {}).await
+	}
+}

@@ -1,0 +1,259 @@
+//! The storage market as the node's own services and RPC read it: contracts, providers and
+//! proving periods from a block's state, decoded with the runtime's types, and the choice of
+//! providers for a new contract.
+
+use std::{fmt::Debug, marker::PhantomData, sync::Arc};
+
+use cairn_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeEvent};
+use codec::Decode;
+use frame_support::{storage::StoragePrefixedMap, traits::Get};
+use pallet_market::{ContractId, ContractOf, PeriodIndex, PeriodInfo};
+use pallet_providers::ProviderInfoOf;
+use sc_client_api::StorageProvider;
+use sp_blockchain::HeaderBackend;
+use sp_core::storage::StorageKey;
+
+/// Why the state could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("state not readable: {0}")]
+pub struct Unreadable(pub String);
+
+fn unreadable(error: impl Debug) -> Unreadable {
+	Unreadable(format!("{error:?}"))
+}
+
+/// Why no providers can be chosen for a contract.
+#[derive(Debug, thiserror::Error)]
+pub enum QuoteError {
+	/// A parameter is out of range (the message says which and why).
+	#[error("{0}")]
+	Invalid(String),
+	/// Fewer eligible providers than shards.
+	#[error(
+		"{eligible} eligible providers with room for a {shard_bytes}-byte shard; {needed} needed"
+	)]
+	TooFewProviders {
+		/// Providers that could take a shard.
+		eligible: usize,
+		/// Providers needed.
+		needed: usize,
+		/// The shard size asked for.
+		shard_bytes: u64,
+	},
+	/// The state could not be read.
+	#[error(transparent)]
+	Unreadable(#[from] Unreadable),
+}
+
+/// The cheapest eligible providers for a contract and what it costs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quote {
+	/// One provider per shard, with its price per byte per block.
+	pub providers: Vec<(AccountId, Balance)>,
+	/// The highest of their prices (the `max_price` of `create_contract`).
+	pub max_price: Balance,
+	/// The escrow the contract holds.
+	pub escrow: Balance,
+}
+
+/// Reads the market from a client's state.
+pub struct MarketState<C, B> {
+	client: Arc<C>,
+	_backend: PhantomData<B>,
+}
+
+impl<C, B> Clone for MarketState<C, B> {
+	fn clone(&self) -> Self {
+		Self { client: self.client.clone(), _backend: PhantomData }
+	}
+}
+
+/// The key of a `Blake2_128Concat` or `Twox64Concat` map entry ends with the SCALE-encoded key.
+fn key_suffix<K: Decode>(key: &[u8], len: usize) -> Result<K, Unreadable> {
+	key.len()
+		.checked_sub(len)
+		.and_then(|start| K::decode(&mut &key[start..]).ok())
+		.ok_or_else(|| Unreadable("storage key without its map key".into()))
+}
+
+impl<C, B> MarketState<C, B>
+where
+	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
+{
+	/// Reads through `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _backend: PhantomData }
+	}
+
+	/// The client read from.
+	pub fn client(&self) -> &Arc<C> {
+		&self.client
+	}
+
+	/// `at`, or the best block.
+	pub fn at(&self, at: Option<Hash>) -> Hash {
+		at.unwrap_or_else(|| self.client.info().best_hash)
+	}
+
+	/// The value under a storage key.
+	pub fn value<T: Decode>(&self, at: Hash, key: Vec<u8>) -> Result<Option<T>, Unreadable> {
+		let Some(data) = self.client.storage(at, &StorageKey(key)).map_err(unreadable)? else {
+			return Ok(None);
+		};
+		T::decode(&mut &data.0[..]).map(Some).map_err(unreadable)
+	}
+
+	/// Every `(key, value)` under a map's prefix.
+	fn pairs<T: Decode>(
+		&self,
+		at: Hash,
+		prefix: [u8; 32],
+	) -> Result<Vec<(Vec<u8>, T)>, Unreadable> {
+		let prefix = StorageKey(prefix.to_vec());
+		self.client
+			.storage_pairs(at, Some(&prefix), None)
+			.map_err(unreadable)?
+			.map(|(key, value)| {
+				let value = T::decode(&mut &value.0[..]).map_err(unreadable)?;
+				Ok((key.0, value))
+			})
+			.collect()
+	}
+
+	/// Every open contract.
+	pub fn contracts(
+		&self,
+		at: Hash,
+	) -> Result<Vec<(ContractId, ContractOf<Runtime>)>, Unreadable> {
+		let prefix = pallet_market::Contracts::<Runtime>::final_prefix();
+		self.pairs::<ContractOf<Runtime>>(at, prefix)?
+			.into_iter()
+			.map(|(key, contract)| Ok((key_suffix(&key, 8)?, contract)))
+			.collect()
+	}
+
+	/// One contract.
+	pub fn contract(
+		&self,
+		at: Hash,
+		id: ContractId,
+	) -> Result<Option<ContractOf<Runtime>>, Unreadable> {
+		self.value(at, pallet_market::Contracts::<Runtime>::hashed_key_for(id))
+	}
+
+	/// Every registered provider.
+	pub fn providers(
+		&self,
+		at: Hash,
+	) -> Result<Vec<(AccountId, ProviderInfoOf<Runtime>)>, Unreadable> {
+		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
+		self.pairs::<ProviderInfoOf<Runtime>>(at, prefix)?
+			.into_iter()
+			.map(|(key, info)| Ok((key_suffix(&key, 32)?, info)))
+			.collect()
+	}
+
+	/// One provider's record.
+	pub fn provider(
+		&self,
+		at: Hash,
+		who: &AccountId,
+	) -> Result<Option<ProviderInfoOf<Runtime>>, Unreadable> {
+		self.value(at, pallet_providers::Providers::<Runtime>::hashed_key_for(who))
+	}
+
+	/// The current proving period and its bounds and seed.
+	pub fn current_period(
+		&self,
+		at: Hash,
+	) -> Result<Option<(PeriodIndex, PeriodInfo<BlockNumber>)>, Unreadable> {
+		let Some(period) = self.value::<PeriodIndex>(
+			at,
+			pallet_market::CurrentPeriod::<Runtime>::hashed_key().to_vec(),
+		)?
+		else {
+			return Ok(None);
+		};
+		let info = self.value(at, pallet_market::Periods::<Runtime>::hashed_key_for(period))?;
+		Ok(info.map(|info| (period, info)))
+	}
+
+	/// The verifying key proofs are checked against.
+	pub fn verifying_key(&self, at: Hash) -> Result<Vec<u8>, Unreadable> {
+		let key: Option<Vec<u8>> =
+			self.value(at, pallet_market::VerifyingKey::<Runtime>::hashed_key().to_vec())?;
+		Ok(key.unwrap_or_default())
+	}
+
+	/// The events of a block.
+	pub fn events(
+		&self,
+		at: Hash,
+	) -> Result<Vec<frame_system::EventRecord<RuntimeEvent, Hash>>, Unreadable> {
+		// `frame_system::Events`, whose storage alias is private.
+		let key = frame_support::storage::storage_prefix(b"System", b"Events").to_vec();
+		Ok(self.value(at, key)?.unwrap_or_default())
+	}
+
+	/// The cheapest `shards` eligible providers (active, stake covering their capacity, room for
+	/// a shard of `shard_bytes`), none of `exclude`, for `duration` blocks. Ties keep storage order.
+	pub fn quote(
+		&self,
+		at: Hash,
+		shard_bytes: u64,
+		shards: u32,
+		duration: BlockNumber,
+		exclude: &[AccountId],
+	) -> Result<Quote, QuoteError> {
+		let max_shards: u32 = <Runtime as pallet_market::Config>::MaxShards::get();
+		if shards == 0 || shards > max_shards {
+			return Err(QuoteError::Invalid(format!(
+				"shards must be 1 to {max_shards}, not {shards}"
+			)));
+		}
+		if shard_bytes == 0 || shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
+			return Err(QuoteError::Invalid(format!(
+				"a shard must hold 1 to {} bytes, not {shard_bytes}",
+				cairn_primitives::tree::MAX_SHARD_BYTES
+			)));
+		}
+		let max_duration: BlockNumber =
+			<Runtime as pallet_market::Config>::MaxContractDuration::get();
+		if duration == 0 || duration > max_duration {
+			return Err(QuoteError::Invalid(format!(
+				"duration must be 1 to {max_duration} blocks, not {duration}"
+			)));
+		}
+		let mut eligible: Vec<(AccountId, Balance)> = self
+			.providers(at)?
+			.into_iter()
+			.filter(|(who, info)| {
+				pallet_providers::Pallet::<Runtime>::takes_new_shards(info)
+					&& info.free_capacity() >= shard_bytes
+					&& !exclude.contains(who)
+			})
+			.map(|(who, info)| (who, info.price_per_byte_block))
+			.collect();
+		if eligible.len() < shards as usize {
+			return Err(QuoteError::TooFewProviders {
+				eligible: eligible.len(),
+				needed: shards as usize,
+				shard_bytes,
+			});
+		}
+		eligible.sort_by_key(|(_, price)| *price);
+		eligible.truncate(shards as usize);
+		let overflow = || QuoteError::Invalid("the price of this contract overflows".into());
+		let mut escrow: Balance = 0;
+		for (_, price) in &eligible {
+			let cost = price
+				.checked_mul(Balance::from(shard_bytes))
+				.and_then(|cost| cost.checked_mul(Balance::from(duration)))
+				.ok_or_else(overflow)?;
+			escrow = escrow.checked_add(cost).ok_or_else(overflow)?;
+		}
+		let max_price = eligible.iter().map(|(_, price)| *price).max().unwrap_or_default();
+		Ok(Quote { providers: eligible, max_price, escrow })
+	}
+}

@@ -1,0 +1,611 @@
+//! The provider service (`--provider`): keeps the shards the market assigns to this node's
+//! account and proves them.
+//!
+//! - **Registration:** registers the account (stake, capacity, price, shard-network peer id and
+//!   addresses), or updates the addresses when they changed.
+//! - **Accepting shards:** a `Put` is taken only for a shard of an open contract assigned to this
+//!   account and still pending; chunks go to a staging file, and the complete shard is stored in
+//!   RocksDB only if its Poseidon root and BLAKE3 digest are the ones on chain.
+//! - **Confirming:** every stored shard still pending on chain is confirmed.
+//! - **Proving:** in every proving period, each active shard is checked against its digest and
+//!   proven (Groth16, the circuit's challenges from the period's seed); the proofs of a period go
+//!   out in batches. A shard that fails its check is reported lost in the log and dropped, so
+//!   that it is never proven from bad data and the owner repairs it.
+//! - **Restarts:** everything above is derived from the chain and the store on each block, so a
+//!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
+
+use std::{
+	collections::{BTreeSet, HashMap, HashSet},
+	os::unix::fs::FileExt,
+	path::PathBuf,
+	sync::Arc,
+};
+
+use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
+use cairn_storage::store::{RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig};
+use frame_support::{traits::Get, BoundedVec};
+use futures::{future::BoxFuture, StreamExt};
+use libp2p::PeerId;
+use pallet_market::{ContractOf, PeriodIndex, ProofSubmission, ShardStatus};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sc_client_api::BlockchainEvents;
+use sp_blockchain::HeaderBackend;
+use tokio::sync::Mutex;
+
+use crate::{
+	net::{self, LeafProof, Network, Request, Response, CHUNK_BYTES},
+	service::FullClient,
+	signer::{Signer, State},
+};
+
+/// How a provider offers its storage.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+	/// Bytes offered to the market (and kept at most in the store).
+	pub capacity: u64,
+	/// Price per byte per block.
+	pub price: Balance,
+	/// Where the shard store and staging files live.
+	pub dir: PathBuf,
+	/// The proving key file; the deterministic development key when absent.
+	pub proving_key: Option<PathBuf>,
+}
+
+/// Blocks to wait before sending a transaction again that did not take effect.
+const RETRY_BLOCKS: BlockNumber = 5;
+
+/// A shard being received.
+struct Incoming {
+	file: std::fs::File,
+	path: PathBuf,
+	total: u64,
+	received: BTreeSet<u64>,
+}
+
+/// The provider service.
+pub struct Provider {
+	config: ProviderConfig,
+	state: State,
+	signer: Arc<Signer>,
+	store: Arc<RocksShardStore>,
+	network: Network,
+	incoming: Mutex<HashMap<ShardId, Arc<Mutex<Incoming>>>>,
+	/// Transactions sent, by what they do, and the block they were sent at.
+	sent: Mutex<HashMap<Sent, BlockNumber>>,
+	/// Shards found damaged: never confirmed or proven again.
+	damaged: Mutex<HashSet<ShardId>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Sent {
+	Registration,
+	Confirm(ShardId),
+	Proof(ShardId, PeriodIndex),
+}
+
+fn shard_id(contract: u64, shard: u32) -> ShardId {
+	ShardId::new(contract, shard)
+}
+
+impl Provider {
+	/// Opens the shard store and answers shard requests from now on.
+	pub fn start(
+		config: ProviderConfig,
+		client: Arc<FullClient>,
+		signer: Arc<Signer>,
+		network: Network,
+	) -> Result<Arc<Self>, String> {
+		let staging = config.dir.join("incoming");
+		std::fs::create_dir_all(&staging)
+			.map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+		// Unfinished puts of an earlier run start over.
+		for entry in std::fs::read_dir(&staging).map_err(|e| e.to_string())?.flatten() {
+			let _ = std::fs::remove_file(entry.path());
+		}
+		let (store, report) = RocksShardStore::open(
+			&config.dir.join("shards"),
+			StoreConfig { capacity_bytes: config.capacity },
+		)
+		.map_err(|e| format!("cannot open the shard store: {e}"))?;
+		log::info!(
+			target: "cairn-provider",
+			"shard store: {} shards kept, {} unfinished puts removed",
+			report.committed,
+			report.removed_pending.len()
+		);
+		let provider = Arc::new(Self {
+			config,
+			state: State::new(client),
+			signer,
+			store: Arc::new(store),
+			network: network.clone(),
+			incoming: Mutex::new(HashMap::new()),
+			sent: Mutex::new(HashMap::new()),
+			damaged: Mutex::new(HashSet::new()),
+		});
+		network.set_handler(Arc::new(Handler(provider.clone())))?;
+		Ok(provider)
+	}
+
+	/// Follows the chain: registers, confirms and proves on every new best block.
+	pub async fn run(self: Arc<Self>) {
+		// The key loads in the background: registering and storing need no prover.
+		let loading = {
+			let this = self.clone();
+			tokio::spawn(async move {
+				let started = std::time::Instant::now();
+				match this.load_prover().await {
+					Ok(prover) => {
+						log::info!(
+							target: "cairn-provider",
+							"prover ready ({} constraints, {:.1} s)",
+							prover.num_constraints(),
+							started.elapsed().as_secs_f64()
+						);
+						Some(Arc::new(prover))
+					}
+					Err(error) => {
+						log::error!(target: "cairn-provider", "not proving: {error}");
+						None
+					}
+				}
+			})
+		};
+		let mut loading = Some(loading);
+		let mut prover: Option<Arc<Prover>> = None;
+		let mut blocks = self.state.client().import_notification_stream();
+		let mut busy: Option<tokio::task::JoinHandle<()>> = None;
+		while let Some(block) = blocks.next().await {
+			if !block.is_new_best {
+				continue;
+			}
+			if let Err(error) = self.on_block(block.hash).await {
+				log::warn!(target: "cairn-provider", "{error}");
+			}
+			if loading.as_ref().is_some_and(|task| task.is_finished()) {
+				prover = loading
+					.take()
+					.and_then(|task| futures::FutureExt::now_or_never(task))
+					.and_then(|r| r.ok())
+					.flatten();
+			}
+			// One proving round at a time; a round still running skips this block.
+			if busy.as_ref().is_none_or(|task| task.is_finished()) {
+				if let Some(prover) = &prover {
+					let this = self.clone();
+					let prover = prover.clone();
+					let at = block.hash;
+					busy = Some(tokio::spawn(async move {
+						if let Err(error) = this.prove_due(at, prover).await {
+							log::warn!(target: "cairn-provider", "proving: {error}");
+						}
+					}));
+				}
+			}
+		}
+	}
+
+	async fn load_prover(&self) -> Result<Prover, String> {
+		let path = self.config.proving_key.clone();
+		let chain_key = self.state.verifying_key(self.state.at(None)).map_err(|e| e.to_string())?;
+		tokio::task::spawn_blocking(move || {
+			let keys = match path {
+				Some(path) => {
+					let (key, challenges) =
+						cairn_prover::keys::read_proving_key(&path, Some(DEFAULT_CHALLENGES))
+							.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+					cairn_prover::prover::Keys::new(key, challenges)
+				}
+				None => untraced(|| cairn_prover::prover::dev_setup(DEFAULT_CHALLENGES))
+					.map_err(|e| e.to_string())?,
+			};
+			let ours =
+				cairn_prover::keys::verifying_key_to_bytes(keys.verifying_key(), keys.challenges())
+					.map_err(|e| e.to_string())?;
+			if ours != chain_key {
+				return Err("the proving key does not match the chain's verifying key (pass the \
+				            matching key with --proving-key)"
+					.to_string());
+			}
+			untraced(|| Prover::new(keys)).map_err(|e| e.to_string())
+		})
+		.await
+		.map_err(|e| e.to_string())?
+	}
+
+	/// Whether a transaction for `what` may be sent at block `now` (not sent recently).
+	async fn may_send(&self, what: Sent, now: BlockNumber) -> bool {
+		let mut sent = self.sent.lock().await;
+		match sent.get(&what) {
+			Some(at) if now < at + RETRY_BLOCKS => false,
+			_ => {
+				sent.insert(what, now);
+				true
+			}
+		}
+	}
+
+	fn number(&self, at: Hash) -> BlockNumber {
+		self.state.client().number(at).ok().flatten().unwrap_or_default()
+	}
+
+	async fn on_block(&self, at: Hash) -> Result<(), String> {
+		let now = self.number(at);
+		let me = self.signer.account();
+		self.register(at, now, &me).await?;
+		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
+		let mine = mine(&contracts, &me);
+		for (id, status) in &mine {
+			if let ShardStatus::Pending { .. } = status {
+				if self.is_stored(*id).await && self.may_send(Sent::Confirm(*id), now).await {
+					let call = RuntimeCall::Market(pallet_market::Call::confirm_shard {
+						contract: id.contract,
+						shard: id.index,
+					});
+					match self.signer.submit(call).await {
+						Ok(()) => log::info!(target: "cairn-provider", "confirming shard {id}"),
+						Err(error) => log::warn!(target: "cairn-provider", "confirm {id}: {error}"),
+					}
+				}
+			}
+		}
+		// Shards no longer ours (ended contracts, reassigned shards) are deleted.
+		let kept: HashSet<ShardId> = mine.iter().map(|(id, _)| *id).collect();
+		let stored =
+			self.store.list(None, cairn_storage::store::MAX_LIST).map_err(|e| e.to_string())?;
+		for shard in stored {
+			if !kept.contains(&shard.id) {
+				log::info!(target: "cairn-provider", "shard {} is no longer ours: deleted", shard.id);
+				let _ = self.store.delete(shard.id);
+			}
+		}
+		Ok(())
+	}
+
+	async fn register(&self, at: Hash, now: BlockNumber, me: &AccountId) -> Result<(), String> {
+		let addresses = self.network.listen_addresses();
+		if addresses.is_empty() {
+			return Ok(());
+		}
+		let peer_id: BoundedVec<u8, _> =
+			BoundedVec::truncate_from(self.network.peer_id().to_bytes());
+		let multiaddrs: BoundedVec<BoundedVec<u8, _>, _> = BoundedVec::truncate_from(
+			addresses.iter().map(|a| BoundedVec::truncate_from(a.to_vec())).collect::<Vec<_>>(),
+		);
+		let record = self.state.provider(at, me).map_err(|e| e.to_string())?;
+		let call = match record {
+			None => {
+				let stake =
+					pallet_providers::Pallet::<Runtime>::required_stake(self.config.capacity);
+				RuntimeCall::Providers(pallet_providers::Call::register_provider {
+					stake,
+					capacity: self.config.capacity,
+					price_per_byte_block: self.config.price,
+					peer_id,
+					multiaddrs,
+				})
+			}
+			Some(info) if info.peer_id != peer_id || info.multiaddrs != multiaddrs => {
+				RuntimeCall::Providers(pallet_providers::Call::update_provider {
+					capacity: None,
+					price_per_byte_block: None,
+					peer_id: Some(peer_id),
+					multiaddrs: Some(multiaddrs),
+				})
+			}
+			Some(_) => return Ok(()),
+		};
+		if self.may_send(Sent::Registration, now).await {
+			log::info!(target: "cairn-provider", "registering {} on the market", crate::rpc::market::ss58(me));
+			self.signer.submit(call).await?;
+		}
+		Ok(())
+	}
+
+	async fn is_stored(&self, id: ShardId) -> bool {
+		!self.damaged.lock().await.contains(&id) && self.store.commitment(id).is_ok()
+	}
+
+	/// Proves every active shard of ours that the current period still wants proven.
+	async fn prove_due(&self, at: Hash, prover: Arc<Prover>) -> Result<(), String> {
+		let Some((period, info)) = self.state.current_period(at).map_err(|e| e.to_string())? else {
+			return Ok(());
+		};
+		let now = self.number(at);
+		let me = self.signer.account();
+		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
+		let mut due = Vec::new();
+		for (id, contract) in &contracts {
+			for (index, shard) in contract.shards.iter().enumerate() {
+				let sid = shard_id(*id, index as u32);
+				if shard.provider != me
+					|| shard.status != ShardStatus::Active
+					|| shard.last_proven == Some(period)
+					|| period <= shard.settled_through
+					|| info.start >= contract.end
+					|| !self.is_stored(sid).await
+				{
+					continue;
+				}
+				if self.sent.lock().await.contains_key(&Sent::Proof(sid, period)) {
+					continue;
+				}
+				due.push((sid, shard.spec.clone()));
+			}
+		}
+		if due.is_empty() {
+			return Ok(());
+		}
+		let mut batch = Vec::new();
+		for (sid, spec) in due {
+			let store = self.store.clone();
+			let prover = prover.clone();
+			let request = ProofRequest {
+				seed: info.seed,
+				provider: self.signer.public_bytes(),
+				contract: sid.contract,
+				shard: sid.index,
+				period,
+				root: spec.root,
+				shard_bytes: spec.bytes,
+			};
+			let proven = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+				// The whole shard against its digest first: nothing is proven from bad data.
+				check_digest(&*store, sid, &spec.blake3)?;
+				let statement = request.statement(DEFAULT_CHALLENGES).map_err(|e| e.to_string())?;
+				let openings =
+					store.challenge_proofs(sid, statement.indices()).map_err(|e| e.to_string())?;
+				let proof = untraced(|| {
+					prover.prove_openings(&statement, openings, &mut ChaCha20Rng::from_entropy())
+				})
+				.map_err(|e| e.to_string())?;
+				Ok(proof.to_bytes().to_vec())
+			})
+			.await
+			.map_err(|e| e.to_string())?;
+			match proven {
+				Ok(proof) => {
+					self.sent.lock().await.insert(Sent::Proof(sid, period), now);
+					batch.push(ProofSubmission {
+						contract: sid.contract,
+						shard: sid.index,
+						period,
+						proof: BoundedVec::truncate_from(proof),
+					});
+				}
+				Err(error) => {
+					log::error!(
+						target: "cairn-provider",
+						"shard {sid} is lost: {error}; it is not proven and awaits repair"
+					);
+					self.damaged.lock().await.insert(sid);
+					let _ = self.store.delete(sid);
+				}
+			}
+		}
+		let max: u32 = <Runtime as pallet_market::Config>::MaxProofsPerBatch::get();
+		let max = max as usize;
+		for chunk in batch.chunks(max) {
+			let count = chunk.len();
+			let call = RuntimeCall::Market(pallet_market::Call::submit_proofs {
+				proofs: BoundedVec::truncate_from(chunk.to_vec()),
+			});
+			match self.signer.submit(call).await {
+				Ok(()) => log::info!(
+					target: "cairn-provider",
+					"submitted {count} proofs for period {period}"
+				),
+				Err(error) => log::warn!(target: "cairn-provider", "submitting proofs: {error}"),
+			}
+		}
+		Ok(())
+	}
+
+	/// Handles one `Put` chunk.
+	async fn put(
+		&self,
+		contract: u64,
+		shard: u32,
+		offset: u64,
+		total: u64,
+		data: Vec<u8>,
+	) -> Response {
+		let id = shard_id(contract, shard);
+		let at = self.state.at(None);
+		let spec = match self.check_assignment(at, id) {
+			Ok(spec) => spec,
+			Err(reason) => return Response::Refused(reason),
+		};
+		if self.is_stored(id).await {
+			return Response::Stored { received: total, complete: true };
+		}
+		if total != spec.bytes {
+			return Response::Refused(format!("shard {id} has {} bytes, not {total}", spec.bytes));
+		}
+		let expected = CHUNK_BYTES.min(total.saturating_sub(offset));
+		if offset % CHUNK_BYTES != 0 || offset >= total || data.len() as u64 != expected {
+			return Response::Refused(format!(
+				"chunk at {offset} of {} bytes does not fit shard {id} of {total} bytes",
+				data.len()
+			));
+		}
+		let entry = {
+			let mut incoming = self.incoming.lock().await;
+			match incoming.get(&id) {
+				Some(entry) => entry.clone(),
+				None => {
+					let path = self.config.dir.join("incoming").join(format!("{contract}-{shard}"));
+					let file = match std::fs::OpenOptions::new()
+						.create(true)
+						.truncate(true)
+						.read(true)
+						.write(true)
+						.open(&path)
+					{
+						Ok(file) => file,
+						Err(error) => return Response::Refused(format!("cannot stage: {error}")),
+					};
+					let entry = Arc::new(Mutex::new(Incoming {
+						file,
+						path,
+						total,
+						received: BTreeSet::new(),
+					}));
+					incoming.insert(id, entry.clone());
+					entry
+				}
+			}
+		};
+		let mut staged = entry.lock().await;
+		if let Err(error) = staged.file.write_all_at(&data, offset) {
+			return Response::Refused(format!("cannot stage: {error}"));
+		}
+		staged.received.insert(offset);
+		let received = (staged.received.len() as u64 * CHUNK_BYTES).min(staged.total);
+		let chunks = staged.total.div_ceil(CHUNK_BYTES);
+		if (staged.received.len() as u64) < chunks {
+			return Response::Stored { received, complete: false };
+		}
+		// Every chunk is here: check and store the whole shard.
+		let store = self.store.clone();
+		let path = staged.path.clone();
+		let stored = tokio::task::spawn_blocking(move || -> Result<(), String> {
+			let root = cairn_primitives::field::fr_from_le_bytes(&spec.root)
+				.map_err(|e| format!("root: {e:?}"))?;
+			let mut file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+			let commitment =
+				store.put(id, spec.bytes, &mut file, Some(&root)).map_err(|e| e.to_string())?;
+			if commitment.blake3 != spec.blake3 {
+				let _ = store.delete(id);
+				return Err("its BLAKE3 digest is not the one on chain".into());
+			}
+			Ok(())
+		})
+		.await
+		.map_err(|e| e.to_string())
+		.and_then(|r| r);
+		let _ = std::fs::remove_file(&staged.path);
+		drop(staged);
+		self.incoming.lock().await.remove(&id);
+		match stored {
+			Ok(()) => {
+				log::info!(target: "cairn-provider", "stored shard {id} ({total} bytes)");
+				Response::Stored { received: total, complete: true }
+			}
+			Err(error) => Response::Refused(format!("shard {id} refused: {error}")),
+		}
+	}
+
+	/// The spec of shard `id` if it is assigned to us and waits for its data.
+	fn check_assignment(&self, at: Hash, id: ShardId) -> Result<pallet_market::ShardSpec, String> {
+		let contract = self
+			.state
+			.contract(at, id.contract)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| format!("no contract {}", id.contract))?;
+		let shard = contract
+			.shards
+			.get(id.index as usize)
+			.ok_or_else(|| format!("contract {} has no shard {}", id.contract, id.index))?;
+		if shard.provider != self.signer.account() {
+			return Err(format!("shard {id} is not assigned to this provider"));
+		}
+		if shard.status == ShardStatus::Lost {
+			return Err(format!("shard {id} is lost"));
+		}
+		Ok(shard.spec.clone())
+	}
+
+	fn read(&self, id: ShardId, offset: u64, len: u32) -> Response {
+		let len = u64::from(len).min(CHUNK_BYTES);
+		match self.store.commitment(id) {
+			Ok(commitment) if offset < commitment.bytes => {
+				let len = len.min(commitment.bytes - offset);
+				match self.store.read_range(id, offset, len) {
+					Ok(data) => Response::Data(data),
+					Err(error) => Response::Refused(format!("shard {id} unreadable: {error}")),
+				}
+			}
+			Ok(_) => Response::Refused(format!("offset {offset} is past the end of shard {id}")),
+			Err(_) => Response::Refused(format!("shard {id} is not stored here")),
+		}
+	}
+
+	fn leaves(&self, id: ShardId, indices: Vec<u64>) -> Response {
+		if indices.len() > 64 {
+			return Response::Refused("at most 64 leaves per request".into());
+		}
+		match self.store.challenge_proofs(id, &indices) {
+			Ok(proofs) => Response::Leaves(proofs.iter().map(LeafProof::from).collect()),
+			Err(error) => Response::Refused(format!("shard {id}: {error}")),
+		}
+	}
+}
+
+/// Runs `work` with no tracing subscriber on this thread. The constraint-system gadgets open a
+/// tracing span per namespace and never close it (`ark_relations::ns!`); under the node's
+/// subscriber those spans pile up by the million while a circuit is synthesized.
+fn untraced<T>(work: impl FnOnce() -> T) -> T {
+	tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), work)
+}
+
+/// Our shards and their on-chain status.
+fn mine(
+	contracts: &[(u64, ContractOf<Runtime>)],
+	me: &AccountId,
+) -> Vec<(ShardId, ShardStatus<BlockNumber>)> {
+	contracts
+		.iter()
+		.flat_map(|(id, contract)| {
+			contract
+				.shards
+				.iter()
+				.enumerate()
+				.filter(|(_, shard)| shard.provider == *me)
+				.map(move |(index, shard)| (shard_id(*id, index as u32), shard.status))
+		})
+		.collect()
+}
+
+/// Reads a stored shard whole and compares its BLAKE3 digest with `expected`.
+fn check_digest(store: &RocksShardStore, id: ShardId, expected: &[u8; 32]) -> Result<(), String> {
+	let mut reader = ShardReader::new(store, id).map_err(|e| e.to_string())?;
+	let mut hasher = blake3::Hasher::new();
+	std::io::copy(&mut reader, &mut hasher).map_err(|e| format!("unreadable: {e}"))?;
+	if hasher.finalize().as_bytes() != expected {
+		return Err("its BLAKE3 digest no longer matches".into());
+	}
+	Ok(())
+}
+
+/// Answers the shard protocol for a [`Provider`].
+struct Handler(Arc<Provider>);
+
+impl net::RequestHandler for Handler {
+	fn handle(&self, _peer: PeerId, request: Request) -> BoxFuture<'static, Response> {
+		let this = self.0.clone();
+		Box::pin(async move {
+			match request {
+				Request::Put { contract, shard, offset, total, data } => {
+					this.put(contract, shard, offset, total, data).await
+				}
+				Request::Get { contract, shard, offset, len } => {
+					let store_id = shard_id(contract, shard);
+					let this2 = this.clone();
+					tokio::task::spawn_blocking(move || this2.read(store_id, offset, len))
+						.await
+						.unwrap_or_else(|e| Response::Refused(e.to_string()))
+				}
+				Request::Leaves { contract, shard, indices } => {
+					let this2 = this.clone();
+					tokio::task::spawn_blocking(move || {
+						this2.leaves(shard_id(contract, shard), indices)
+					})
+					.await
+					.unwrap_or_else(|e| Response::Refused(e.to_string()))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,208 @@
+//! The node's own Cairn account: an sr25519 key of type [`KEY_TYPE`] in the node's keystore,
+//! which signs what the provider and client services submit (registration, confirmations,
+//! proofs, contracts, repairs). Transactions go straight into the node's transaction pool.
+
+use std::sync::Arc;
+
+use cairn_runtime::{
+	extrinsic::{signed_extrinsic, ChainContext},
+	opaque::Block,
+	AccountId, Hash, Nonce, RuntimeCall, RuntimeError, RuntimeEvent,
+};
+use codec::{Decode, Encode};
+use futures::StreamExt;
+use sc_client_api::{BlockBackend, HeaderBackend};
+use sc_transaction_pool_api::{TransactionPool, TransactionSource, TransactionStatus};
+use sp_api::ProvideRuntimeApi;
+use sp_core::{crypto::KeyTypeId, sr25519};
+use sp_keystore::KeystorePtr;
+use substrate_frame_rpc_system::AccountNonceApi;
+use tokio::sync::Mutex;
+
+use crate::{
+	market_state::MarketState,
+	service::{FullBackend, FullClient, FullPool},
+};
+
+/// Key type of a node's Cairn account in its keystore.
+pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"cair");
+
+/// The market as the services read it.
+pub type State = MarketState<FullClient, FullBackend>;
+
+/// What a transaction did once in a block.
+#[derive(Debug)]
+pub struct Included {
+	/// The block.
+	pub block: Hash,
+	/// Its events, in order.
+	pub events: Vec<RuntimeEvent>,
+}
+
+/// Signs and submits the node account's transactions.
+pub struct Signer {
+	client: Arc<FullClient>,
+	pool: Arc<FullPool>,
+	keystore: KeystorePtr,
+	public: sr25519::Public,
+	/// The nonce the next transaction takes, once one was sent.
+	next_nonce: Mutex<Option<Nonce>>,
+}
+
+/// Puts `suri` (a development seed such as `//Alice`) into the keystore as the Cairn account.
+pub fn insert_dev_key(keystore: &KeystorePtr, suri: &str) -> Result<sr25519::Public, String> {
+	keystore
+		.sr25519_generate_new(KEY_TYPE, Some(suri))
+		.map_err(|error| format!("cannot insert the Cairn key {suri:?}: {error}"))
+}
+
+impl Signer {
+	/// The keystore's Cairn account, if it holds one.
+	pub fn from_keystore(
+		client: Arc<FullClient>,
+		pool: Arc<FullPool>,
+		keystore: KeystorePtr,
+	) -> Option<Arc<Self>> {
+		let public = *keystore.sr25519_public_keys(KEY_TYPE).first()?;
+		Some(Arc::new(Self { client, pool, keystore, public, next_nonce: Mutex::new(None) }))
+	}
+
+	/// The account.
+	pub fn account(&self) -> AccountId {
+		AccountId::from(self.public)
+	}
+
+	/// The account's public key bytes.
+	pub fn public_bytes(&self) -> [u8; 32] {
+		self.public.0
+	}
+
+	fn context(&self, at: Hash) -> Result<ChainContext, String> {
+		let genesis =
+			self.client.block_hash(0).map_err(|e| e.to_string())?.ok_or("no genesis block")?;
+		let version = sp_api::Core::<Block>::version(&*self.client.runtime_api(), at)
+			.map_err(|e| e.to_string())?;
+		Ok(ChainContext {
+			genesis,
+			spec_version: version.spec_version,
+			transaction_version: version.transaction_version,
+		})
+	}
+
+	async fn build(&self, call: RuntimeCall, nonce: Nonce, at: Hash) -> Result<Vec<u8>, String> {
+		let context = self.context(at)?;
+		let keystore = self.keystore.clone();
+		let public = self.public;
+		let extrinsic = signed_extrinsic(call, public, nonce, context, |payload| {
+			keystore
+				.sr25519_sign(KEY_TYPE, &public, payload)
+				.map_err(|e| e.to_string())?
+				.ok_or_else(|| "the Cairn key left the keystore".to_string())
+		})?;
+		Ok(extrinsic.encode())
+	}
+
+	/// Signs and submits `call`; with `watch`, waits until a block includes it and returns its
+	/// events (an `Err` if it failed, with the module error's name).
+	async fn send(&self, call: RuntimeCall, watch: bool) -> Result<Option<Included>, String> {
+		let mut next = self.next_nonce.lock().await;
+		let at = self.client.info().best_hash;
+		let on_chain = self
+			.client
+			.runtime_api()
+			.account_nonce(at, self.account())
+			.map_err(|e| format!("cannot read the account nonce: {e}"))?;
+		let mut last_error = String::new();
+		// The cached nonce first (transactions of ours may wait in the pool); the chain's if the
+		// pool refuses it (a transaction of ours was dropped).
+		let mut nonces = vec![next.unwrap_or(on_chain).max(on_chain)];
+		if nonces[0] != on_chain {
+			nonces.push(on_chain);
+		}
+		for nonce in nonces {
+			let bytes = self.build(call.clone(), nonce, at).await?;
+			let extrinsic =
+				<Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
+					.map_err(|e| e.to_string())?;
+			let submitted = if watch {
+				self.pool.submit_and_watch(at, TransactionSource::Local, extrinsic).await.map(Some)
+			} else {
+				self.pool.submit_one(at, TransactionSource::Local, extrinsic).await.map(|_| None)
+			};
+			match submitted {
+				Ok(status) => {
+					*next = Some(nonce + 1);
+					drop(next);
+					let Some(status) = status else { return Ok(None) };
+					return self.follow(status, &bytes).await.map(Some);
+				}
+				Err(error) => last_error = error.to_string(),
+			}
+		}
+		Err(format!("the transaction pool refused the transaction: {last_error}"))
+	}
+
+	/// Submits `call` without waiting for it.
+	pub async fn submit(&self, call: RuntimeCall) -> Result<(), String> {
+		self.send(call, false).await.map(|_| ())
+	}
+
+	/// Submits `call` and waits until a block includes it.
+	pub async fn submit_and_watch(&self, call: RuntimeCall) -> Result<Included, String> {
+		self.send(call, true).await?.ok_or_else(|| "no inclusion followed".into())
+	}
+
+	async fn follow(
+		&self,
+		mut status: std::pin::Pin<
+			Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>,
+		>,
+		_bytes: &[u8],
+	) -> Result<Included, String> {
+		while let Some(update) = status.next().await {
+			match update {
+				TransactionStatus::InBlock((block, index)) => {
+					return self.outcome(block, index as u32);
+				}
+				TransactionStatus::Invalid
+				| TransactionStatus::Dropped
+				| TransactionStatus::Usurped(_)
+				| TransactionStatus::FinalityTimeout(_) => {
+					return Err(format!("the transaction was not included: {update:?}"));
+				}
+				_ => {}
+			}
+		}
+		Err("the transaction pool stopped following the transaction".into())
+	}
+
+	fn outcome(&self, block: Hash, index: u32) -> Result<Included, String> {
+		let state = State::new(self.client.clone());
+		let phase = frame_system::Phase::ApplyExtrinsic(index);
+		let events: Vec<RuntimeEvent> = state
+			.events(block)
+			.map_err(|e| e.to_string())?
+			.into_iter()
+			.filter(|record| record.phase == phase)
+			.map(|record| record.event)
+			.collect();
+		for event in &events {
+			if let RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error,
+				..
+			}) = event
+			{
+				return Err(describe(*dispatch_error));
+			}
+		}
+		Ok(Included { block, events })
+	}
+}
+
+/// A dispatch error as a reader wants it: the pallet error's name where there is one.
+pub fn describe(error: sp_runtime::DispatchError) -> String {
+	match RuntimeError::from_dispatch_error(error) {
+		Some(error) => format!("{error:?}"),
+		None => format!("{error:?}"),
+	}
+}
