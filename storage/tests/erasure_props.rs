@@ -168,6 +168,10 @@ fn encrypted_file_needs_its_key() {
 		decode_stream(&manifest, Some(&wrong), &mut readers, Vec::new()),
 		Err(StorageError::Decryption { chunk: 0 })
 	));
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(16))]
 
 	#[test]
 	fn any_lost_shard_is_rebuilt_byte_for_byte_from_k_others(
