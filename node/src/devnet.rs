@@ -53,6 +53,11 @@ pub struct DevnetCmd {
 	/// First chain p2p port; the shard network takes the ports from this plus 100.
 	#[arg(long, default_value_t = 30333)]
 	pub p2p_port: u16,
+
+	/// Measure instead of waiting for Ctrl-C: upload and download a random file of this many
+	/// MiB once the network is up, count proofs per block, print the figures and stop.
+	#[arg(long, value_name = "MIB")]
+	pub bench: Option<u64>,
 }
 
 struct Node {
@@ -214,7 +219,7 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 		.enable_all()
 		.build()
 		.map_err(|e| e.to_string())?
-		.block_on(watch(&mut nodes, &rpc, cmd.providers));
+		.block_on(watch(&mut nodes, &rpc, cmd.providers, cmd.bench, &dir));
 	drop(nodes);
 	if temporary {
 		let _ = std::fs::remove_dir_all(&dir);
@@ -222,8 +227,15 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 	outcome
 }
 
-/// Reports when the providers are registered, then waits for Ctrl-C or a node's exit.
-async fn watch(nodes: &mut Nodes, rpc: &str, providers: usize) -> Result<(), Error> {
+/// Reports when the providers are registered, then runs the benchmark, if asked for, or waits
+/// for Ctrl-C or a node's exit.
+async fn watch(
+	nodes: &mut Nodes,
+	rpc: &str,
+	providers: usize,
+	bench: Option<u64>,
+	dir: &Path,
+) -> Result<(), Error> {
 	let mut ready = false;
 	let mut tick = tokio::time::interval(Duration::from_secs(1));
 	let ctrl_c = tokio::signal::ctrl_c();
@@ -246,6 +258,10 @@ async fn watch(nodes: &mut Nodes, rpc: &str, providers: usize) -> Result<(), Err
 							client.request("cairn_providers", rpc_params![]).await;
 						if registered.is_ok_and(|list| list.len() >= providers) {
 							ready = true;
+							if let Some(mib) = bench {
+								println!("ready: {providers} providers registered");
+								return crate::bench::run(rpc, dir, mib).await;
+							}
 							println!("ready: {providers} providers registered; try `cairn-node client put FILE`");
 						}
 					}

@@ -9,6 +9,7 @@
 // enums defined by polkadot-sdk; boxing them here would only add indirection at every call site.
 #![allow(clippy::result_large_err)]
 
+mod bench;
 mod chain_spec;
 mod cli;
 mod client;

@@ -29,8 +29,10 @@ pub const CHUNK_BYTES: u64 = 1 << 20;
 /// Largest message either way: a chunk and its framing.
 pub const MAX_MESSAGE_BYTES: usize = CHUNK_BYTES as usize + 64 * 1024;
 
-/// How long a peer has to answer one request.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a peer has to answer one request. The last chunk of a shard is answered once the
+/// provider has checked the whole shard's Poseidon root, which takes minutes for the largest
+/// shards on a small machine.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 const SHARD_PROTOCOL: StreamProtocol = StreamProtocol::new("/cairn/shards/1");
 const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/cairn/kad/1");
@@ -337,15 +339,18 @@ pub fn start(
 	Ok((network, Box::pin(driver.run())))
 }
 
+/// Where a request's outcome goes.
+type Reply = oneshot::Sender<Result<Response, String>>;
+
 struct Driver {
 	swarm: Swarm<Behaviour>,
 	commands: mpsc::Receiver<Command>,
 	respond: mpsc::Sender<Command>,
 	handler: Arc<dyn RequestHandler>,
-	pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
+	pending: HashMap<OutboundRequestId, Reply>,
 	/// Requests for peers being dialed, sent once connected. (Request-response fails every
 	/// request waiting for a peer when any dial to it fails, even while another dial runs.)
-	waiting: HashMap<PeerId, Vec<(Request, oneshot::Sender<Result<Response, String>>)>>,
+	waiting: HashMap<PeerId, Vec<(Request, Reply)>>,
 	listen: watch::Sender<Vec<Multiaddr>>,
 }
 
@@ -365,6 +370,14 @@ impl Driver {
 	fn on_command(&mut self, command: Command) {
 		match command {
 			Command::Request { peer, addresses, request, reply } => {
+				if peer == *self.swarm.local_peer_id() {
+					// A node that stores its own files (buyer and provider at once).
+					let response = self.handler.handle(peer, request);
+					tokio::spawn(async move {
+						let _ = reply.send(Ok(response.await));
+					});
+					return;
+				}
 				let behaviour = self.swarm.behaviour_mut();
 				for address in &addresses {
 					behaviour.kademlia.add_address(&peer, address.clone());
@@ -415,10 +428,10 @@ impl Driver {
 					self.pending.insert(id, reply);
 				}
 			}
-			SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. } => {
-				if !self.swarm.is_connected(&peer) {
-					self.fail_waiting(peer, format!("cannot reach {peer}: {error}"));
-				}
+			SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. }
+				if !self.swarm.is_connected(&peer) =>
+			{
+				self.fail_waiting(peer, format!("cannot reach {peer}: {error}"));
 			}
 			SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
 				peer_id,

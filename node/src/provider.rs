@@ -52,6 +52,9 @@ pub struct ProviderConfig {
 	pub proving_key: Option<PathBuf>,
 }
 
+/// Finalized blocks in a row that must show a stored shard is no longer ours before it is deleted.
+const DELETE_AFTER_BLOCKS: u32 = 5;
+
 /// Blocks to wait before sending a transaction again that did not take effect.
 const RETRY_BLOCKS: BlockNumber = 5;
 
@@ -75,6 +78,8 @@ pub struct Provider {
 	sent: Mutex<HashMap<Sent, BlockNumber>>,
 	/// Shards found damaged: never confirmed or proven again.
 	damaged: Mutex<HashSet<ShardId>>,
+	/// Stored shards the chain no longer assigns to us, and for how many blocks in a row.
+	doomed: Mutex<HashMap<ShardId, u32>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,6 +128,7 @@ impl Provider {
 			incoming: Mutex::new(HashMap::new()),
 			sent: Mutex::new(HashMap::new()),
 			damaged: Mutex::new(HashSet::new()),
+			doomed: Mutex::new(HashMap::new()),
 		});
 		network.set_handler(Arc::new(Handler(provider.clone())))?;
 		Ok(provider)
@@ -166,7 +172,7 @@ impl Provider {
 			if loading.as_ref().is_some_and(|task| task.is_finished()) {
 				prover = loading
 					.take()
-					.and_then(|task| futures::FutureExt::now_or_never(task))
+					.and_then(futures::FutureExt::now_or_never)
 					.and_then(|r| r.ok())
 					.flatten();
 			}
@@ -235,7 +241,7 @@ impl Provider {
 		let me = self.signer.account();
 		self.register(at, now, &me).await?;
 		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
-		let mine = mine(&contracts, &me);
+		let mine = mine_in(&contracts, &me);
 		for (id, status) in &mine {
 			if let ShardStatus::Pending { .. } = status {
 				if self.is_stored(*id).await && self.may_send(Sent::Confirm(*id), now).await {
@@ -250,16 +256,45 @@ impl Provider {
 				}
 			}
 		}
-		// Shards no longer ours (ended contracts, reassigned shards) are deleted.
-		let kept: HashSet<ShardId> = mine.iter().map(|(id, _)| *id).collect();
+		self.collect_garbage(now).await?;
+		// Forget old transactions.
+		self.sent.lock().await.retain(|_, at| now < *at + 100);
+		Ok(())
+	}
+
+	/// Deletes shards no longer ours (ended contracts, shards moved to another provider). Only on
+	/// evidence in the finalized state, seen on [`DELETE_AFTER_BLOCKS`] blocks in a row, so that
+	/// neither a reorganisation nor a node still catching up costs a shard.
+	async fn collect_garbage(&self, now: BlockNumber) -> Result<(), String> {
+		let finalized = self.state.client().info().finalized_hash;
+		let me = self.signer.account();
 		let stored =
 			self.store.list(None, cairn_storage::store::MAX_LIST).map_err(|e| e.to_string())?;
+		let mut doomed = self.doomed.lock().await;
+		let mut seen = HashMap::new();
 		for shard in stored {
-			if !kept.contains(&shard.id) {
-				log::info!(target: "cairn-provider", "shard {} is no longer ours: deleted", shard.id);
-				let _ = self.store.delete(shard.id);
+			let id = shard.id;
+			let gone =
+				match self.state.contract(finalized, id.contract).map_err(|e| e.to_string())? {
+					Some(contract) => contract
+						.shards
+						.get(id.index as usize)
+						.is_none_or(|assigned| assigned.provider != me),
+					// Ended contracts: kept for now (deleting needs positive evidence, which an
+					// ended contract no longer leaves in state).
+					None => false,
+				};
+			if gone {
+				let count = doomed.get(&id).copied().unwrap_or(0) + 1;
+				if count >= DELETE_AFTER_BLOCKS {
+					log::info!(target: "cairn-provider", "shard {id} is no longer ours: deleted (block {now})");
+					let _ = self.store.delete(id);
+				} else {
+					seen.insert(id, count);
+				}
 			}
 		}
+		*doomed = seen;
 		Ok(())
 	}
 
@@ -337,6 +372,7 @@ impl Provider {
 		if due.is_empty() {
 			return Ok(());
 		}
+		log::info!(target: "cairn-provider", "proving {} shards for period {period}", due.len());
 		let mut batch = Vec::new();
 		for (sid, spec) in due {
 			let store = self.store.clone();
@@ -352,7 +388,7 @@ impl Provider {
 			};
 			let proven = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
 				// The whole shard against its digest first: nothing is proven from bad data.
-				check_digest(&*store, sid, &spec.blake3)?;
+				check_digest(&store, sid, &spec.blake3)?;
 				let statement = request.statement(DEFAULT_CHALLENGES).map_err(|e| e.to_string())?;
 				let openings =
 					store.challenge_proofs(sid, statement.indices()).map_err(|e| e.to_string())?;
@@ -424,7 +460,7 @@ impl Provider {
 			return Response::Refused(format!("shard {id} has {} bytes, not {total}", spec.bytes));
 		}
 		let expected = CHUNK_BYTES.min(total.saturating_sub(offset));
-		if offset % CHUNK_BYTES != 0 || offset >= total || data.len() as u64 != expected {
+		if !offset.is_multiple_of(CHUNK_BYTES) || offset >= total || data.len() as u64 != expected {
 			return Response::Refused(format!(
 				"chunk at {offset} of {} bytes does not fit shard {id} of {total} bytes",
 				data.len()
@@ -551,7 +587,7 @@ fn untraced<T>(work: impl FnOnce() -> T) -> T {
 }
 
 /// Our shards and their on-chain status.
-fn mine(
+fn mine_in(
 	contracts: &[(u64, ContractOf<Runtime>)],
 	me: &AccountId,
 ) -> Vec<(ShardId, ShardStatus<BlockNumber>)> {

@@ -100,6 +100,8 @@ impl NodeConfig {
 			"all".into(),
 			"--node-key".into(),
 			self.node_key.clone(),
+			"--shard-listen".into(),
+			"/ip4/127.0.0.1/tcp/0".into(),
 		];
 		if let Some(identity) = &self.identity {
 			args.push(format!("--{identity}"));
@@ -173,6 +175,12 @@ impl Node {
 	pub fn log_tail(&self, n: usize) -> String {
 		let lines = self.log.lock().expect("log lock is never poisoned");
 		lines[lines.len().saturating_sub(n)..].join("\n")
+	}
+
+	/// Every log line that contains `needle`.
+	pub fn log_lines(&self, needle: &str) -> Vec<String> {
+		let lines = self.log.lock().expect("log lock is never poisoned");
+		lines.iter().filter(|line| line.contains(needle)).cloned().collect()
 	}
 
 	/// Waits until a log line contains `needle`.

@@ -1,0 +1,185 @@
+//! `cairn-node devnet --bench MIB`: end-to-end figures of a running local network. Uploads a
+//! random file through the buyer's `cairn_subscribeUpload`, downloads it with `cairn_download`,
+//! and counts the proofs the chain accepts per block over three proving periods. Each figure is
+//! printed next to its baseline measured in the same run: the same file encoded, committed and
+//! decoded in this process alone (the work upload and download cannot avoid), and the proofs a
+//! block could hold by the runtime's weights.
+
+use std::{
+	path::Path,
+	time::{Duration, Instant},
+};
+
+use cairn_storage::encoding::{
+	decode_stream, encode_stream, CodingParams, Encryption, EncryptionKey,
+};
+use jsonrpsee::{
+	core::client::{ClientT, SubscriptionClientT},
+	rpc_params,
+	ws_client::WsClientBuilder,
+};
+use rand_chacha::{
+	rand_core::{RngCore, SeedableRng},
+	ChaCha20Rng,
+};
+use serde_json::{json, Value};
+
+use crate::client::Error;
+
+fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
+	bytes as f64 / 1e6 / seconds.max(1e-9)
+}
+
+/// Proofs one block can verify by the runtime's weights (batches of the largest size).
+fn proofs_per_block_by_weight() -> u64 {
+	use frame_support::{dispatch::DispatchClass, traits::Get};
+	use pallet_market::WeightInfo;
+	let batch: u32 = <cairn_runtime::Runtime as pallet_market::Config>::MaxProofsPerBatch::get();
+	let per_batch =
+		<pallet_market::weights::SubstrateWeight<cairn_runtime::Runtime> as WeightInfo>::submit_proofs(batch);
+	let weights = <cairn_runtime::Runtime as frame_system::Config>::BlockWeights::get();
+	let normal = weights.get(DispatchClass::Normal);
+	let budget = normal.max_total.unwrap_or(weights.max_block);
+	let batches = budget.ref_time() / per_batch.ref_time().max(1);
+	batches * u64::from(batch)
+}
+
+/// Runs the benchmark against the buyer's node at `rpc_url`, with scratch files in `dir`.
+pub async fn run(rpc_url: &str, dir: &Path, mib: u64) -> Result<(), Error> {
+	let rpc = WsClientBuilder::default()
+		.request_timeout(Duration::from_secs(3600))
+		.build(rpc_url)
+		.await
+		.map_err(|e| format!("cannot reach {rpc_url}: {e}"))?;
+	let bytes = mib << 20;
+	let input = dir.join("bench-input.bin");
+	let output = dir.join("bench-output.bin");
+	let mut file = vec![0u8; bytes as usize];
+	ChaCha20Rng::from_entropy().fill_bytes(&mut file);
+	std::fs::write(&input, &file).map_err(|e| e.to_string())?;
+	println!("benchmark: {mib} MiB random file, k = 4, m = 2");
+
+	// Baseline: the pipeline alone, in this process.
+	let local = file.clone();
+	let (encode_s, decode_s) = tokio::task::spawn_blocking(move || -> Result<(f64, f64), Error> {
+		let key = EncryptionKey::from_bytes([9; 32]);
+		let coding = CodingParams::new(4, 2).map_err(|e| e.to_string())?;
+		let started = Instant::now();
+		let mut shards = vec![Vec::new(); 6];
+		let manifest =
+			encode_stream(coding, Encryption::with_random_nonce(&key), &local[..], &mut shards)
+				.map_err(|e| e.to_string())?;
+		for shard in &shards {
+			cairn_storage::commitment::commit(shard).map_err(|e| e.to_string())?;
+		}
+		let encode_s = started.elapsed().as_secs_f64();
+		let started = Instant::now();
+		let mut readers: Vec<Option<&[u8]>> = shards.iter().map(|s| Some(&s[..])).collect();
+		readers[0] = None;
+		readers[1] = None;
+		let decoded = decode_stream(&manifest, Some(&key), &mut readers, Vec::new())
+			.map_err(|e| e.to_string())?;
+		if decoded != local {
+			return Err("local decode differs".into());
+		}
+		Ok((encode_s, started.elapsed().as_secs_f64()))
+	})
+	.await
+	.map_err(|e| e.to_string())??;
+
+	// Upload through the network, until every shard is confirmed.
+	let started = Instant::now();
+	let mut updates = rpc
+		.subscribe::<Value, _>(
+			"cairn_subscribeUpload",
+			rpc_params![json!({ "path": input, "k": 4, "m": 2 })],
+			"cairn_unsubscribeUpload",
+		)
+		.await
+		.map_err(|e| format!("cairn_subscribeUpload: {e}"))?;
+	let mut sent_s = None;
+	let done = loop {
+		let update = updates
+			.next()
+			.await
+			.ok_or("the upload subscription closed")?
+			.map_err(|e| e.to_string())?;
+		match update["stage"].as_str() {
+			Some("sent") => sent_s = Some(started.elapsed().as_secs_f64()),
+			Some("done") => break update,
+			Some("error") => return Err(format!("upload failed: {}", update["message"])),
+			_ => {}
+		}
+	};
+	let confirmed_s = started.elapsed().as_secs_f64();
+	let contract = done["contract"].as_u64().ok_or("no contract id")?;
+
+	// Download.
+	let started = Instant::now();
+	let _: Value = rpc
+		.request("cairn_download", rpc_params![json!({ "contract": contract, "path": output })])
+		.await
+		.map_err(|e| format!("cairn_download: {e}"))?;
+	let download_s = started.elapsed().as_secs_f64();
+	let fetched = std::fs::read(&output).map_err(|e| e.to_string())?;
+	if fetched != file {
+		return Err("the downloaded file differs from the upload".into());
+	}
+
+	// Proofs accepted per block over three proving periods.
+	let record: Value =
+		rpc.request("cairn_proofs", rpc_params![contract]).await.map_err(|e| e.to_string())?;
+	let period = record["periodLength"].as_u64().unwrap_or(10);
+	let mut heads = rpc
+		.subscribe::<Value, _>(
+			"chain_subscribeNewHeads",
+			rpc_params![],
+			"chain_unsubscribeNewHeads",
+		)
+		.await
+		.map_err(|e| e.to_string())?;
+	let (mut blocks, mut proofs, mut most) = (0u64, 0u64, 0u64);
+	while blocks < 3 * period {
+		let head = heads
+			.next()
+			.await
+			.ok_or("the heads subscription closed")?
+			.map_err(|e| e.to_string())?;
+		let number = head["number"]
+			.as_str()
+			.and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok());
+		let hash: Value = rpc
+			.request("chain_getBlockHash", rpc_params![number])
+			.await
+			.map_err(|e| e.to_string())?;
+		let events: Vec<Value> =
+			rpc.request("cairn_events", rpc_params![hash]).await.map_err(|e| e.to_string())?;
+		let accepted = events.iter().filter(|e| e["name"] == "ProofAccepted").count() as u64;
+		proofs += accepted;
+		most = most.max(accepted);
+		blocks += 1;
+	}
+	let _ = std::fs::remove_file(&input);
+	let _ = std::fs::remove_file(&output);
+
+	println!();
+	println!("| figure | value | baseline in the same run |");
+	println!("|---|---|---|");
+	println!(
+		"| upload {mib} MiB, every shard confirmed | {:.2} MB/s ({confirmed_s:.1} s; sent after {:.1} s) | {:.2} MB/s encrypt + code + commit alone ({encode_s:.1} s) |",
+		mb_per_s(bytes, confirmed_s),
+		sent_s.unwrap_or(confirmed_s),
+		mb_per_s(bytes, encode_s),
+	);
+	println!(
+		"| download {mib} MiB (4 of 6 shards, checked, decoded) | {:.2} MB/s ({download_s:.2} s) | {:.2} MB/s decode + decrypt alone ({decode_s:.2} s) |",
+		mb_per_s(bytes, download_s),
+		mb_per_s(bytes, decode_s),
+	);
+	println!(
+		"| proofs verified per block over {blocks} blocks | {most} at most, {:.2} on average ({proofs} in all, every shard once a period) | {} by the runtime's weights |",
+		proofs as f64 / blocks as f64,
+		proofs_per_block_by_weight(),
+	);
+	Ok(())
+}
