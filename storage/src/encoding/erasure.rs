@@ -243,6 +243,39 @@ pub fn encode_stream<R: Read, W: Write>(
 	Ok(manifest)
 }
 
+/// Reads the pieces of stripe `stripe` from the `chosen` shards (`k` of them) and restores the
+/// data pieces; the pieces of the other shards stay `None`.
+fn read_stripe<R: Read>(
+	codec: &ErasureCodec,
+	shards: &mut [Option<R>],
+	chosen: &[usize],
+	stripe: u64,
+	shard_bytes: u64,
+) -> Result<Vec<Option<Vec<u8>>>> {
+	let params = codec.params();
+	let piece = params.piece_bytes();
+	let mut pieces: Vec<Option<Vec<u8>>> = vec![None; params.total_shards()];
+	for &index in chosen {
+		let mut buf = vec![0u8; piece];
+		let reader = shards[index].as_mut().ok_or(StorageError::NotEnoughShards {
+			needed: params.data_shards(),
+			available: chosen.len(),
+		})?;
+		let read = read_full(reader, &mut buf)?;
+		if read < piece {
+			let actual = stripe.saturating_mul(piece as u64).saturating_add(read as u64);
+			return Err(StorageError::ShardLengthMismatch {
+				shard: index,
+				expected: shard_bytes,
+				actual,
+			});
+		}
+		pieces[index] = Some(buf);
+	}
+	codec.reconstruct_data(&mut pieces)?;
+	Ok(pieces)
+}
+
 /// Decodes a file from any `k` of its shards (`None` for a missing one) into `output`, decrypting
 /// with `key` when the manifest says the file is encrypted. Reads one stripe at a time and only
 /// the first `k` shards present.
@@ -286,25 +319,7 @@ pub fn decode_stream<R: Read, W: Write>(
 	let shard_bytes = manifest.shard_bytes()?;
 	let mut remaining = manifest.encoded_bytes;
 	for stripe in 0..manifest.stripe_count {
-		let mut pieces: Vec<Option<Vec<u8>>> = vec![None; params.total_shards()];
-		for &index in &chosen {
-			let mut buf = vec![0u8; piece];
-			let reader = shards[index].as_mut().ok_or(StorageError::NotEnoughShards {
-				needed: params.data_shards(),
-				available: chosen.len(),
-			})?;
-			let read = read_full(reader, &mut buf)?;
-			if read < piece {
-				let actual = stripe.saturating_mul(piece as u64).saturating_add(read as u64);
-				return Err(StorageError::ShardLengthMismatch {
-					shard: index,
-					expected: shard_bytes,
-					actual,
-				});
-			}
-			pieces[index] = Some(buf);
-		}
-		codec.reconstruct_data(&mut pieces)?;
+		let pieces = read_stripe(&codec, shards, &chosen, stripe, shard_bytes)?;
 		for data in pieces.iter().take(params.data_shards()) {
 			let data = data.as_deref().ok_or(StorageError::NotEnoughShards {
 				needed: params.data_shards(),
@@ -370,23 +385,7 @@ pub fn rebuild_shard<R: Read, W: Write>(
 	let piece = params.piece_bytes();
 	let shard_bytes = manifest.shard_bytes()?;
 	for stripe in 0..manifest.stripe_count {
-		let mut pieces: Vec<Option<Vec<u8>>> = vec![None; params.total_shards()];
-		for &index in &chosen {
-			let mut buf = vec![0u8; piece];
-			if let Some(reader) = shards[index].as_mut() {
-				let read = read_full(reader, &mut buf)?;
-				if read < piece {
-					let actual = stripe.saturating_mul(piece as u64).saturating_add(read as u64);
-					return Err(StorageError::ShardLengthMismatch {
-						shard: index,
-						expected: shard_bytes,
-						actual,
-					});
-				}
-			}
-			pieces[index] = Some(buf);
-		}
-		codec.reconstruct_data(&mut pieces)?;
+		let pieces = read_stripe(&codec, shards, &chosen, stripe, shard_bytes)?;
 		let mut full: Vec<Vec<u8>> = pieces
 			.into_iter()
 			.map(|piece_bytes| piece_bytes.unwrap_or_else(|| vec![0u8; piece]))
