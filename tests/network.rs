@@ -25,17 +25,7 @@ use rand_chacha::{
 use serde_json::{json, Value};
 
 /// Providers' development accounts, in start order: six for the contract, three spares.
-const PROVIDERS: [&str; 9] = [
-	"//Dave",
-	"//Eve",
-	"//Ferdie",
-	"//Alice//stash",
-	"//Bob//stash",
-	"//Charlie//stash",
-	"//Dave//stash",
-	"//Eve//stash",
-	"//Ferdie//stash",
-];
+const PROVIDERS: [&str; 9] = cairn_runtime::genesis_config_presets::DEV_PROVIDER_URIS;
 
 /// Waits on new blocks until `check` gives a value.
 struct Blocks {
@@ -110,6 +100,12 @@ async fn download(rpc: &WsClient, id: u64, out: &Path) -> anyhow::Result<Vec<u8>
 	Ok(std::fs::read(out)?)
 }
 
+/// The contract's current proving period, as `cairn_proofs` reports it.
+async fn current_period(rpc: &WsClient, id: u64) -> anyhow::Result<u64> {
+	let record: Value = rpc.request("cairn_proofs", rpc_params![id]).await?;
+	record["currentPeriod"].as_u64().with_context(|| format!("no current period: {record}"))
+}
+
 /// Flips one byte of shard data in a stopped provider's store (keys of shard data chunks start
 /// with `c`; see `cairn_storage::store`).
 fn corrupt_store(store: &Path) -> anyhow::Result<()> {
@@ -132,8 +128,6 @@ async fn providers_store_prove_and_get_paid_and_the_file_comes_back() -> anyhow:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a provider restarted on a corrupted store drops its shard as no longer assigned \
-            instead of reporting it lost; being investigated (issue #6)"]
 async fn corrupted_and_dead_providers_shards_are_repaired() -> anyhow::Result<()> {
 	run_network(true).await
 }
@@ -208,7 +202,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		})
 		.await?;
 	let proven = blocks
-		.until("two accepted proofs per shard", Duration::from_secs(240), || async {
+		.until("two accepted proofs per shard", Duration::from_secs(360), || async {
 			let c = contract(&buyer, id).await?;
 			Ok(shards(&c).iter().all(|s| s["proofs"].as_u64() >= Some(2)).then_some(c))
 		})
@@ -235,7 +229,8 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		})
 		.await?;
 
-	// A flipped byte in shard 0's store: its provider must not prove it, and it is repaired.
+	// A flipped byte in shard 0's store: its provider must find it, prove nothing from it and
+	// report the loss, and the shard is repaired onto a spare provider, which proves it.
 	let original: Vec<String> = shards(&proven)
 		.iter()
 		.map(|s| s["provider"].as_str().unwrap_or_default().to_string())
@@ -246,30 +241,39 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		let node = nodes[holder].as_mut().context("running")?;
 		ensure!(node.stop(Duration::from_secs(30))?, "provider stopped cleanly");
 	}
+	// Proofs made before the stop may still land, but none for a later period.
+	let stopped_in = current_period(&buyer, id).await?;
 	let store =
 		dir.join(format!("provider{holder}")).join("chains/cairn_local/cairn/provider/shards");
 	corrupt_store(&store)?;
 	let restarted = Node::start(provider_config(dir, holder, &key_file, &bootnode))?;
 	if let Err(error) = restarted.wait_for_log("is lost", Duration::from_secs(180)).await {
 		eprintln!("restarted provider {holder}:\n{}", restarted.log_lines("cairn").join("\n"));
-		for line in ["shard", "prov", "Cairn"] {
-			eprintln!("{}", restarted.log_lines(line).join("\n"));
-		}
 		return Err(error);
 	}
+	// The report is in a block, and did not fail there.
+	let reported = format!("reporting the loss of shard {id}/0: done in block");
+	restarted.wait_for_log(&reported, Duration::from_secs(90)).await?;
 	nodes[holder] = Some(restarted);
 	let repaired = blocks
 		.until("shard 0 repaired and proven elsewhere", Duration::from_secs(420), || async {
 			let c = contract(&buyer, id).await?;
 			let s = &shards(&c)[0];
+			if s["provider"] == shard0_provider.as_str() {
+				let last = s["lastProven"].as_u64();
+				ensure!(
+					last.is_none_or(|period| period <= stopped_in),
+					"a proof from the corrupted store was accepted (period {last:?}, stopped \
+					 in {stopped_in}): {s}"
+				);
+			}
 			// `lastProven` restarts with the new provider.
 			Ok((s["provider"] != shard0_provider.as_str()
 				&& s["status"] == "active"
 				&& s["lastProven"].is_u64())
 			.then_some(c))
 		})
-		.await;
-	let repaired = repaired?;
+		.await?;
 	eprintln!("corrupted shard repaired after {:?}", started.elapsed());
 
 	// Two providers die.
@@ -326,6 +330,48 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let paid_now = final_state["paid"].as_str().unwrap_or("0").parse::<u128>()?;
 	ensure!(paid_now > paid, "payments continued");
 	ensure!(download(&buyer, id, &out).await? == file, "download after the repairs");
+	eprintln!("repaired twice and downloaded after {:?}", started.elapsed());
+
+	// The owner ends the contract: its escrow's rest comes back, and every provider that holds
+	// one of its shards deletes it once the end is final.
+	let holders: Vec<(usize, u32)> = {
+		let mut holders = Vec::new();
+		for (index, shard) in shards(&final_state).iter().enumerate() {
+			let account = shard["provider"].as_str().unwrap_or_default();
+			holders.push((find_node_of(&nodes, account).await?, index as u32));
+		}
+		holders
+	};
+	let context = cairn_tests::tx::chain_context(&buyer).await?;
+	let end =
+		cairn_runtime::RuntimeCall::Market(pallet_market::Call::end_contract { contract: id });
+	let included = cairn_tests::tx::submit(
+		&buyer,
+		context,
+		sp_keyring::Sr25519Keyring::Alice,
+		end,
+		cairn_tests::tx::Until::InBlock,
+	)
+	.await?;
+	ensure!(
+		included.events.iter().any(|event| matches!(
+			event,
+			cairn_runtime::RuntimeEvent::Market(pallet_market::Event::ContractEnded {
+				early: true,
+				..
+			})
+		)),
+		"the contract ended: {:?}",
+		included.events
+	);
+	for (node, shard) in holders {
+		let node = nodes[node].as_ref().context("running")?;
+		node.wait_for_log(
+			&format!("shard {id}/{shard} is no longer ours"),
+			Duration::from_secs(120),
+		)
+		.await?;
+	}
 	eprintln!("done after {:?}", started.elapsed());
 	Ok(())
 }

@@ -298,7 +298,7 @@ const BLOCK_COLUMNS = [
 
 const EVENT_KINDS = {
   ProofAccepted: 'proof', ProofRejected: 'fault', ShardFaulted: 'slash', ProviderSlashed: 'slash',
-  ShardLost: 'repair', ShardReassigned: 'repair', ShardRepaired: 'repair',
+  LossReported: 'slash', ShardLost: 'repair', ShardReassigned: 'repair', ShardRepaired: 'repair',
   ContractCreated: 'contract', ContractEnded: 'contract', ShardAssigned: 'contract', ShardConfirmed: 'contract',
   ProviderRegistered: 'provider', ProviderUpdated: 'provider', StakeAdded: 'provider', ExitStarted: 'provider',
   ProviderWithdrawn: 'provider', PeriodOpened: 'period'

@@ -15,17 +15,7 @@ use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClientBuilder};
 use crate::client::Error;
 
 /// Development accounts of the providers, in order.
-const PROVIDER_KEYS: [&str; 9] = [
-	"//Dave",
-	"//Eve",
-	"//Ferdie",
-	"//Alice//stash",
-	"//Bob//stash",
-	"//Charlie//stash",
-	"//Dave//stash",
-	"//Eve//stash",
-	"//Ferdie//stash",
-];
+const PROVIDER_KEYS: [&str; 9] = cairn_runtime::genesis_config_presets::DEV_PROVIDER_URIS;
 
 /// The validators of the `local` chain.
 const VALIDATORS: [&str; 3] = ["alice", "bob", "charlie"];

@@ -783,15 +783,23 @@ impl Files {
 		let me = signer.account();
 		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
 		for (id, contract) in contracts.into_iter().filter(|(_, c)| c.owner == me) {
-			if self.load_record(id).is_none() {
+			// Contracts of files uploaded elsewhere cannot be rebuilt here.
+			if !self.record_path(id).is_file() {
 				continue;
 			}
+			// Providers in the contract, and those its shards move to in this pass.
+			let mut holders: Vec<AccountId> =
+				contract.shards.iter().map(|s| s.provider.clone()).collect();
 			for (index, shard) in contract.shards.iter().enumerate() {
 				let key = (id, index as u32);
 				let overdue =
 					matches!(shard.status, ShardStatus::Pending { deadline } if now > deadline);
 				if shard.status == ShardStatus::Lost || overdue {
-					self.reassign(at, now, id, &contract, index, signer).await;
+					if let Some(to) =
+						self.reassign(at, now, id, &contract, index, &holders, signer).await
+					{
+						holders.push(to);
+					}
 				} else if let ShardStatus::Pending { .. } = shard.status {
 					let resend = match self.sent.lock().await.get(&key) {
 						Some((to, sent_at)) => {
@@ -821,6 +829,9 @@ impl Files {
 		Ok(())
 	}
 
+	/// Asks the chain to move shard `index` to the cheapest eligible provider not in `holders`;
+	/// returns the provider asked for.
+	#[allow(clippy::too_many_arguments)]
 	async fn reassign(
 		&self,
 		at: Hash,
@@ -828,30 +839,30 @@ impl Files {
 		id: ContractId,
 		contract: &ContractOf<Runtime>,
 		index: usize,
+		holders: &[AccountId],
 		signer: &Arc<Signer>,
-	) {
+	) -> Option<AccountId> {
 		let key = (id, index as u32);
 		{
 			let mut asked = self.reassigned.lock().await;
 			if asked.get(&key).is_some_and(|at| now < at + 5) {
-				return;
+				return None;
 			}
 			asked.insert(key, now);
 		}
 		let shard = &contract.shards[index];
-		let holders: Vec<AccountId> = contract.shards.iter().map(|s| s.provider.clone()).collect();
 		let remaining = contract.end.saturating_sub(now).max(1);
-		let quote = match self.state.quote(at, shard.spec.bytes, 1, remaining, &holders) {
+		let quote = match self.state.quote(at, shard.spec.bytes, 1, remaining, holders) {
 			Ok(quote) => quote,
 			Err(error) => {
 				log::warn!(target: "cairn-client", "contract {id}: shard {index} cannot move yet: {error}");
-				return;
+				return None;
 			}
 		};
-		let Some((to, price)) = quote.providers.first().cloned() else { return };
+		let (to, price) = quote.providers.first().cloned()?;
 		if price > shard.price_per_byte_block {
 			log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
-			return;
+			return None;
 		}
 		let call = RuntimeCall::Market(pallet_market::Call::reassign_shard {
 			contract: id,
@@ -859,13 +870,17 @@ impl Files {
 			new_provider: to.clone(),
 		});
 		match signer.submit(call).await {
-			Ok(()) => log::info!(
-				target: "cairn-client",
-				"contract {id}: shard {index} moves to {}",
-				crate::rpc::market::ss58(&to)
-			),
+			Ok(()) => {
+				log::info!(
+					target: "cairn-client",
+					"contract {id}: shard {index} moves to {}",
+					crate::rpc::market::ss58(&to)
+				);
+				Some(to)
+			}
 			Err(error) => {
-				log::warn!(target: "cairn-client", "contract {id}: reassigning shard {index}: {}", error)
+				log::warn!(target: "cairn-client", "contract {id}: reassigning shard {index}: {}", error);
+				None
 			}
 		}
 	}

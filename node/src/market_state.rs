@@ -142,6 +142,14 @@ where
 		self.value(at, pallet_market::Contracts::<Runtime>::hashed_key_for(id))
 	}
 
+	/// The id the next contract gets: every contract with a smaller id was opened, and has
+	/// ended if it is no longer in [`Self::contracts`].
+	pub fn next_contract_id(&self, at: Hash) -> Result<ContractId, Unreadable> {
+		Ok(self
+			.value(at, pallet_market::NextContractId::<Runtime>::hashed_key().to_vec())?
+			.unwrap_or_default())
+	}
+
 	/// Every registered provider.
 	pub fn providers(
 		&self,

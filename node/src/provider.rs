@@ -7,10 +7,12 @@
 //!   account and still pending; chunks go to a staging file, and the complete shard is stored in
 //!   RocksDB only if its Poseidon root and BLAKE3 digest are the ones on chain.
 //! - **Confirming:** every stored shard still pending on chain is confirmed.
-//! - **Proving:** in every proving period, each active shard is checked against its digest and
-//!   proven (Groth16, the circuit's challenges from the period's seed); the proofs of a period go
-//!   out in batches. A shard that fails its check is reported lost in the log and dropped, so
-//!   that it is never proven from bad data and the owner repairs it.
+//! - **Checking:** in every proving period, each active shard is read whole and checked against
+//!   its digest, whether or not the prover is ready yet. A shard that fails (or that the store no
+//!   longer holds) is dropped and reported lost on chain (`report_lost`), so that it is never
+//!   proven from bad data and its owner repairs it at once.
+//! - **Proving:** each active shard checked in the current period is proven (Groth16, the
+//!   circuit's challenges from the period's seed); the proofs of a period go out in batches.
 //! - **Restarts:** everything above is derived from the chain and the store on each block, so a
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
@@ -23,7 +25,10 @@ use std::{
 
 use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
-use cairn_storage::store::{RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig};
+use cairn_storage::{
+	store::{RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig},
+	StorageError,
+};
 use frame_support::{traits::Get, BoundedVec};
 use futures::{future::BoxFuture, StreamExt};
 use libp2p::PeerId;
@@ -76,8 +81,10 @@ pub struct Provider {
 	incoming: Mutex<HashMap<ShardId, Arc<Mutex<Incoming>>>>,
 	/// Transactions sent, by what they do, and the block they were sent at.
 	sent: Mutex<HashMap<Sent, BlockNumber>>,
-	/// Shards found damaged: never confirmed or proven again.
+	/// Shards found damaged: never confirmed or proven again, and reported lost.
 	damaged: Mutex<HashSet<ShardId>>,
+	/// The period in which each shard last passed its digest check.
+	checked: Mutex<HashMap<ShardId, PeriodIndex>>,
 	/// Stored shards the chain no longer assigns to us, and for how many blocks in a row.
 	doomed: Mutex<HashMap<ShardId, u32>>,
 }
@@ -86,6 +93,7 @@ pub struct Provider {
 enum Sent {
 	Registration,
 	Confirm(ShardId),
+	ReportLost(ShardId),
 	Proof(ShardId, PeriodIndex),
 }
 
@@ -128,6 +136,7 @@ impl Provider {
 			incoming: Mutex::new(HashMap::new()),
 			sent: Mutex::new(HashMap::new()),
 			damaged: Mutex::new(HashSet::new()),
+			checked: Mutex::new(HashMap::new()),
 			doomed: Mutex::new(HashMap::new()),
 		});
 		network.set_handler(Arc::new(Handler(provider.clone())))?;
@@ -166,7 +175,15 @@ impl Provider {
 			if !block.is_new_best {
 				continue;
 			}
-			if let Err(error) = self.on_block(block.hash).await {
+			// One read of the market per block serves the chores and the proving round.
+			let contracts = match self.state.contracts(block.hash) {
+				Ok(contracts) => Arc::new(contracts),
+				Err(error) => {
+					log::warn!(target: "cairn-provider", "reading contracts: {error}");
+					continue;
+				}
+			};
+			if let Err(error) = self.on_block(block.hash, &contracts).await {
 				log::warn!(target: "cairn-provider", "{error}");
 			}
 			if loading.as_ref().is_some_and(|task| task.is_finished()) {
@@ -176,18 +193,17 @@ impl Provider {
 					.and_then(|r| r.ok())
 					.flatten();
 			}
-			// One proving round at a time; a round still running skips this block.
+			// One round at a time; a round still running skips this block. Shards are checked
+			// before the prover is ready, so that damage is reported without waiting for it.
 			if busy.as_ref().is_none_or(|task| task.is_finished()) {
-				if let Some(prover) = &prover {
-					let this = self.clone();
-					let prover = prover.clone();
-					let at = block.hash;
-					busy = Some(tokio::spawn(async move {
-						if let Err(error) = this.prove_due(at, prover).await {
-							log::warn!(target: "cairn-provider", "proving: {error}");
-						}
-					}));
-				}
+				let this = self.clone();
+				let prover = prover.clone();
+				let at = block.hash;
+				busy = Some(tokio::spawn(async move {
+					if let Err(error) = this.check_and_prove(at, &contracts, prover).await {
+						log::warn!(target: "cairn-provider", "proving: {error}");
+					}
+				}));
 			}
 		}
 	}
@@ -236,25 +252,50 @@ impl Provider {
 		self.state.client().number(at).ok().flatten().unwrap_or_default()
 	}
 
-	async fn on_block(&self, at: Hash) -> Result<(), String> {
+	async fn on_block(
+		&self,
+		at: Hash,
+		contracts: &[(u64, ContractOf<Runtime>)],
+	) -> Result<(), String> {
 		let now = self.number(at);
 		let me = self.signer.account();
 		self.register(at, now, &me).await?;
-		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
-		let mine = mine_in(&contracts, &me);
+		let mine = mine_in(contracts, &me);
 		for (id, status) in &mine {
-			if let ShardStatus::Pending { .. } = status {
-				if self.is_stored(*id).await && self.may_send(Sent::Confirm(*id), now).await {
-					let call = RuntimeCall::Market(pallet_market::Call::confirm_shard {
-						contract: id.contract,
-						shard: id.index,
-					});
-					match self.signer.submit(call).await {
-						Ok(()) => log::info!(target: "cairn-provider", "confirming shard {id}"),
-						Err(error) => log::warn!(target: "cairn-provider", "confirm {id}: {error}"),
+			let (what, action, call) = match status {
+				ShardStatus::Pending { .. } if self.is_stored(*id).await => (
+					Sent::Confirm(*id),
+					"confirming",
+					pallet_market::Call::confirm_shard { contract: id.contract, shard: id.index },
+				),
+				// Damaged, or gone from the store (a store lost or replaced while we were
+				// down): the chain must hear of it, not wait for missed proofs.
+				ShardStatus::Active if self.is_missing(*id).await => (
+					Sent::ReportLost(*id),
+					"reporting the loss of",
+					pallet_market::Call::report_lost { contract: id.contract, shard: id.index },
+				),
+				_ => continue,
+			};
+			if !self.may_send(what, now).await {
+				continue;
+			}
+			log::info!(target: "cairn-provider", "{action} shard {id}");
+			// Followed into a block in the background, so that the log says whether it held.
+			let signer = self.signer.clone();
+			let id = *id;
+			tokio::spawn(async move {
+				match signer.submit_and_watch(RuntimeCall::Market(call)).await {
+					Ok(included) => log::info!(
+						target: "cairn-provider",
+						"{action} shard {id}: done in block {:?}",
+						included.block
+					),
+					Err(error) => {
+						log::warn!(target: "cairn-provider", "{action} shard {id}: {error}")
 					}
 				}
-			}
+			});
 		}
 		self.collect_garbage(now).await?;
 		// Forget old transactions.
@@ -264,12 +305,15 @@ impl Provider {
 
 	/// Deletes shards no longer ours (ended contracts, shards moved to another provider). Only on
 	/// evidence in the finalized state, seen on [`DELETE_AFTER_BLOCKS`] blocks in a row, so that
-	/// neither a reorganisation nor a node still catching up costs a shard.
+	/// neither a reorganisation nor a node still catching up costs a shard: a contract counts as
+	/// ended only when the finalized state has opened it (its id is below `NextContractId`) and
+	/// no longer holds it.
 	async fn collect_garbage(&self, now: BlockNumber) -> Result<(), String> {
 		let finalized = self.state.client().info().finalized_hash;
 		let me = self.signer.account();
 		let stored =
 			self.store.list(None, cairn_storage::store::MAX_LIST).map_err(|e| e.to_string())?;
+		let next_contract = self.state.next_contract_id(finalized).map_err(|e| e.to_string())?;
 		let mut doomed = self.doomed.lock().await;
 		let mut seen = HashMap::new();
 		for shard in stored {
@@ -280,9 +324,9 @@ impl Provider {
 						.shards
 						.get(id.index as usize)
 						.is_none_or(|assigned| assigned.provider != me),
-					// Ended contracts: kept for now (deleting needs positive evidence, which an
-					// ended contract no longer leaves in state).
-					None => false,
+					// Opened before the finalized block and no longer open: it ended. A
+					// contract the finalized block does not know yet is kept.
+					None => id.contract < next_contract,
 				};
 			if gone {
 				let count = doomed.get(&id).copied().unwrap_or(0) + 1;
@@ -342,33 +386,77 @@ impl Provider {
 		!self.damaged.lock().await.contains(&id) && self.store.commitment(id).is_ok()
 	}
 
-	/// Proves every active shard of ours that the current period still wants proven.
-	async fn prove_due(&self, at: Hash, prover: Arc<Prover>) -> Result<(), String> {
+	/// Whether shard `id` is known to be damaged or absent from the store (not merely unreadable
+	/// for a moment).
+	async fn is_missing(&self, id: ShardId) -> bool {
+		self.damaged.lock().await.contains(&id)
+			|| matches!(self.store.commitment(id), Err(StorageError::UnknownShard(_)))
+	}
+
+	/// Drops a shard whose data failed a check: it is never proven again, and the next block
+	/// reports it lost.
+	async fn lose(&self, id: ShardId, error: &str) {
+		log::error!(
+			target: "cairn-provider",
+			"shard {id} is lost: {error}; it is not proven, and it is reported for repair"
+		);
+		self.damaged.lock().await.insert(id);
+		if let Err(error) = self.store.delete(id) {
+			log::warn!(target: "cairn-provider", "deleting damaged shard {id}: {error}");
+		}
+	}
+
+	/// Checks every active shard of ours once per period against its digest, and proves those
+	/// that passed and that the current period still wants proven (once the prover is ready).
+	async fn check_and_prove(
+		&self,
+		at: Hash,
+		contracts: &[(u64, ContractOf<Runtime>)],
+		prover: Option<Arc<Prover>>,
+	) -> Result<(), String> {
 		let Some((period, info)) = self.state.current_period(at).map_err(|e| e.to_string())? else {
 			return Ok(());
 		};
 		let now = self.number(at);
 		let me = self.signer.account();
-		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
 		let mut due = Vec::new();
-		for (id, contract) in &contracts {
+		for (id, contract) in contracts {
 			for (index, shard) in contract.shards.iter().enumerate() {
 				let sid = shard_id(*id, index as u32);
 				if shard.provider != me
 					|| shard.status != ShardStatus::Active
-					|| shard.last_proven == Some(period)
-					|| period <= shard.settled_through
-					|| info.start >= contract.end
 					|| !self.is_stored(sid).await
 				{
 					continue;
 				}
-				if self.sent.lock().await.contains_key(&Sent::Proof(sid, period)) {
-					continue;
+				if self.checked.lock().await.get(&sid) != Some(&period) {
+					let store = self.store.clone();
+					let digest = shard.spec.blake3;
+					let checked =
+						tokio::task::spawn_blocking(move || check_digest(&store, sid, &digest))
+							.await
+							.map_err(|e| e.to_string())?;
+					match checked {
+						Ok(()) => {
+							self.checked.lock().await.insert(sid, period);
+						}
+						Err(error) => {
+							self.lose(sid, &error).await;
+							continue;
+						}
+					}
 				}
-				due.push((sid, shard.spec.clone()));
+				let proven_or_not_due = shard.last_proven == Some(period)
+					|| period <= shard.settled_through
+					|| info.start >= contract.end
+					|| self.sent.lock().await.contains_key(&Sent::Proof(sid, period));
+				if !proven_or_not_due {
+					due.push((sid, shard.spec.clone()));
+				}
 			}
 		}
+		self.checked.lock().await.retain(|_, checked_in| *checked_in == period);
+		let Some(prover) = prover else { return Ok(()) };
 		if due.is_empty() {
 			return Ok(());
 		}
@@ -386,21 +474,26 @@ impl Provider {
 				root: spec.root,
 				shard_bytes: spec.bytes,
 			};
-			let proven = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-				// The whole shard against its digest first: nothing is proven from bad data.
-				check_digest(&store, sid, &spec.blake3)?;
-				let statement = request.statement(DEFAULT_CHALLENGES).map_err(|e| e.to_string())?;
-				let openings =
-					store.challenge_proofs(sid, statement.indices()).map_err(|e| e.to_string())?;
+			let proven = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ProofFailure> {
+				let statement = request
+					.statement(DEFAULT_CHALLENGES)
+					.map_err(|e| ProofFailure::Prover(e.to_string()))?;
+				// Every chunk read here is checked against its checksum as well.
+				let openings = store
+					.challenge_proofs(sid, statement.indices())
+					.map_err(|e| ProofFailure::Data(e.to_string()))?;
 				let proof = untraced(|| {
 					prover.prove_openings(&statement, openings, &mut ChaCha20Rng::from_entropy())
 				})
-				.map_err(|e| e.to_string())?;
+				.map_err(|e| ProofFailure::Prover(e.to_string()))?;
 				Ok(proof.to_bytes().to_vec())
 			})
 			.await
 			.map_err(|e| e.to_string())?;
 			match proven {
+				Err(ProofFailure::Prover(error)) => {
+					log::error!(target: "cairn-provider", "proving shard {sid}: {error}");
+				}
 				Ok(proof) => {
 					self.sent.lock().await.insert(Sent::Proof(sid, period), now);
 					batch.push(ProofSubmission {
@@ -410,14 +503,7 @@ impl Provider {
 						proof: BoundedVec::truncate_from(proof),
 					});
 				}
-				Err(error) => {
-					log::error!(
-						target: "cairn-provider",
-						"shard {sid} is lost: {error}; it is not proven and awaits repair"
-					);
-					self.damaged.lock().await.insert(sid);
-					let _ = self.store.delete(sid);
-				}
+				Err(ProofFailure::Data(error)) => self.lose(sid, &error).await,
 			}
 		}
 		let max: u32 = <Runtime as pallet_market::Config>::MaxProofsPerBatch::get();
@@ -577,6 +663,14 @@ impl Provider {
 			Err(error) => Response::Refused(format!("shard {id}: {error}")),
 		}
 	}
+}
+
+/// Why a shard was not proven.
+enum ProofFailure {
+	/// Its stored data failed a check: the shard is lost.
+	Data(String),
+	/// The prover failed (the data may be fine).
+	Prover(String),
 }
 
 /// Runs `work` with no tracing subscriber on this thread. The constraint-system gadgets open a

@@ -14,8 +14,10 @@ use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::Sr25519Keyring;
 
-/// Proving period of the development and local chains: short, so tests see several periods.
-pub const DEV_PROVING_PERIOD: crate::BlockNumber = 10;
+/// Proving period of the development and local chains: short, so that tests see several periods,
+/// yet long enough that a whole local network sharing two cores proves in time (six providers
+/// proving at once there take ≈ 18 s, nearly all of a 10-block period).
+pub const DEV_PROVING_PERIOD: crate::BlockNumber = 20;
 
 /// What every endowed development account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNITS;
@@ -57,6 +59,21 @@ fn authority_keys(who: Sr25519Keyring) -> (BabeId, GrandpaId) {
 	};
 	(who.public().into(), grandpa.public().into())
 }
+
+/// Secret URIs of the funded development accounts that local networks (`cairn-node devnet`, the
+/// integration tests) run as storage providers, in start order: none of them is a validator of
+/// the `local` chain.
+pub const DEV_PROVIDER_URIS: [&str; 9] = [
+	"//Dave",
+	"//Eve",
+	"//Ferdie",
+	"//Alice//stash",
+	"//Bob//stash",
+	"//Charlie//stash",
+	"//Dave//stash",
+	"//Eve//stash",
+	"//Ferdie//stash",
+];
 
 /// The accounts funded at genesis: every well-known development account.
 fn endowed_accounts() -> Vec<AccountId> {

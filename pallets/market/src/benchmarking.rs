@@ -92,6 +92,18 @@ fn confirmed_contract<T: Config>(owner: &T::AccountId, chosen: &[T::AccountId]) 
 	id
 }
 
+/// The largest confirmed contract, two periods on: the first of them finished without proofs.
+/// Returns its providers and its id.
+fn contract_with_a_missed_period<T: Config>() -> (Vec<T::AccountId>, ContractId) {
+	ensure_period::<T>();
+	let owner = buyer::<T>(0);
+	let chosen = providers::<T>(T::MaxShards::get());
+	let id = confirmed_contract::<T>(&owner, &chosen);
+	next_period::<T>();
+	next_period::<T>();
+	(chosen, id)
+}
+
 fn valid_proof<T: Config>(
 	provider: &T::AccountId,
 	contract: ContractId,
@@ -184,6 +196,15 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn report_lost() {
+		// The report settles the unproven period, then counts its own fault.
+		let (chosen, id) = contract_with_a_missed_period::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(chosen[0].clone()), id, 0);
+		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].status == ShardStatus::Lost));
+	}
+
+	#[benchmark]
 	fn end_contract(s: Linear<1, { T::MaxShards::get() }>) {
 		ensure_period::<T>();
 		let owner = buyer::<T>(0);
@@ -198,13 +219,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn submit_proof() {
-		ensure_period::<T>();
-		let owner = buyer::<T>(0);
-		let chosen = providers::<T>(T::MaxShards::get());
-		let id = confirmed_contract::<T>(&owner, &chosen);
-		// The proof also settles a skipped period: a fault and a slash.
-		next_period::<T>();
-		next_period::<T>();
+		// The proof also settles the skipped period: a fault and a slash.
+		let (chosen, id) = contract_with_a_missed_period::<T>();
 		let period = CurrentPeriod::<T>::get().expect("a period is open");
 		let proof = valid_proof::<T>(&chosen[0], id, 0, period);
 		#[extrinsic_call]
@@ -323,10 +339,11 @@ mod benchmarks {
 				Balances::transfer_allow_death(RuntimeOrigin::signed(BUYER), OTHER_BUYER, 10)
 					.expect("a funded account transfers");
 			});
-			let cases: [bench_timing::Case<SelectedBenchmark>; 10] = [
+			let cases: [bench_timing::Case<SelectedBenchmark>; 11] = [
 				("create_contract", || SelectedBenchmark::create_contract),
 				("confirm_shard", || SelectedBenchmark::confirm_shard),
 				("reassign_shard", || SelectedBenchmark::reassign_shard),
+				("report_lost", || SelectedBenchmark::report_lost),
 				("end_contract", || SelectedBenchmark::end_contract),
 				("submit_proof", || SelectedBenchmark::submit_proof),
 				("submit_proofs", || SelectedBenchmark::submit_proofs),

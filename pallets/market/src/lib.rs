@@ -24,7 +24,9 @@
 //!    (bounded to [`Config::SweepContractsPerBlock`] contracts per block) slashes
 //!    [`Config::FaultSlash`] of the provider's stake to the buyer, once per missed period. After
 //!    [`Config::MaxConsecutiveFaults`] faults in a row the shard is lost; the buyer repairs it with
-//!    [`Pallet::reassign_shard`], and the new provider is paid from the remaining escrow.
+//!    [`Pallet::reassign_shard`], and the new provider is paid from the remaining escrow. A
+//!    provider that finds its copy damaged or gone says so with [`Pallet::report_lost`]: the
+//!    shard is lost at once, for the cost of one fault, so that repair need not wait.
 //! 5. At the end (or earlier, by the owner) [`Pallet::end_contract`] settles the finished periods,
 //!    frees the providers' capacity and returns the unspent escrow to the buyer. The sweep ends
 //!    expired contracts by itself.
@@ -351,7 +353,20 @@ pub mod pallet {
 			/// Stake moved to the buyer.
 			slashed: BalanceOf<T>,
 		},
-		/// A shard missed too many periods in a row and waits for repair.
+		/// A provider reported that it no longer holds a shard (its data was damaged or gone);
+		/// it was slashed as for one missed period, and the shard is lost ([`Event::ShardLost`]).
+		LossReported {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider that reported it.
+			provider: T::AccountId,
+			/// Stake moved to the buyer.
+			slashed: BalanceOf<T>,
+		},
+		/// A shard missed too many periods in a row, or its provider reported it lost, and waits
+		/// for repair.
 		ShardLost {
 			/// The contract.
 			contract: ContractId,
@@ -546,6 +561,22 @@ pub mod pallet {
 			let provider = ensure_signed(origin)?;
 			Self::do_submit_proofs(provider, proofs);
 			Ok(())
+		}
+
+		/// Report, as the shard's provider, that it no longer holds an active shard (its data was
+		/// damaged or gone). Finished periods are settled first; then the provider is slashed
+		/// [`Config::FaultSlash`] of its stake to the owner, as for one missed period, and the
+		/// shard is lost at once, so that the owner can repair it without waiting for
+		/// [`Config::MaxConsecutiveFaults`] missed periods.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::report_lost())]
+		pub fn report_lost(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			shard: ShardIndex,
+		) -> DispatchResult {
+			let provider = ensure_signed(origin)?;
+			Self::do_report_lost(provider, contract, shard)
 		}
 
 		/// Set the length of the proving periods opened from now on (root only).

@@ -132,13 +132,7 @@ impl<T: Config> Pallet<T> {
 		if missed == 0 {
 			return;
 		}
-		T::Providers::record_fault(&shard.provider, missed);
-		let slice = T::FaultSlash::get().mul_floor(T::Providers::stake(&shard.provider));
-		let slashed = T::Providers::slash(
-			&shard.provider,
-			slice.saturating_mul(missed.saturated_into()),
-			owner,
-		);
+		let slashed = Self::slash_faults(&shard.provider, missed, owner);
 		Self::deposit_event(Event::ShardFaulted {
 			contract: id,
 			shard: index,
@@ -148,16 +142,62 @@ impl<T: Config> Pallet<T> {
 			slashed,
 		});
 		if shard.consecutive_faults >= T::MaxConsecutiveFaults::get() {
-			shard.status = ShardStatus::Lost;
-			if let Err(error) = T::Providers::release_capacity(&shard.provider, shard.spec.bytes) {
-				defensive!(error, "an active shard's capacity is reserved");
-			}
-			Self::deposit_event(Event::ShardLost {
+			Self::declare_lost(id, index, shard);
+		}
+	}
+
+	/// Count `faults` against `provider` and slash [`Config::FaultSlash`] of its stake per fault
+	/// to `owner`; returns what was slashed.
+	fn slash_faults(provider: &T::AccountId, faults: u32, owner: &T::AccountId) -> BalanceOf<T> {
+		T::Providers::record_fault(provider, faults);
+		let slice = T::FaultSlash::get().mul_floor(T::Providers::stake(provider));
+		T::Providers::slash(provider, slice.saturating_mul(faults.saturated_into()), owner)
+	}
+
+	/// Mark an active shard lost and free its provider's capacity for it.
+	fn declare_lost(id: ContractId, index: ShardIndex, shard: &mut ShardOf<T>) {
+		shard.status = ShardStatus::Lost;
+		if let Err(error) = T::Providers::release_capacity(&shard.provider, shard.spec.bytes) {
+			defensive!(error, "an active shard's capacity is reserved");
+		}
+		Self::deposit_event(Event::ShardLost {
+			contract: id,
+			shard: index,
+			provider: shard.provider.clone(),
+		});
+	}
+
+	/// A provider reports that it no longer holds active shard `index` of contract `id`: the
+	/// finished periods are settled, then one more fault is slashed and the shard is lost.
+	pub(crate) fn do_report_lost(
+		provider: T::AccountId,
+		id: ContractId,
+		index: ShardIndex,
+	) -> DispatchResult {
+		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
+		let owner = contract.owner.clone();
+		let last_closed = CurrentPeriod::<T>::get()
+			.and_then(|current| current.checked_sub(1))
+			.and_then(|through| Self::last_due_period(contract.end, through));
+		let shard = Self::shard_mut(&mut contract, index)?;
+		ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
+		ensure!(shard.status == ShardStatus::Active, Error::<T>::ShardNotActive);
+		if let Some(through) = last_closed {
+			Self::settle_shard(id, index, shard, &owner, through);
+		}
+		// Settling may already have lost it; otherwise the report costs one fault.
+		if shard.status == ShardStatus::Active {
+			let slashed = Self::slash_faults(&provider, 1, &owner);
+			Self::deposit_event(Event::LossReported {
 				contract: id,
 				shard: index,
-				provider: shard.provider.clone(),
+				provider: provider.clone(),
+				slashed,
 			});
+			Self::declare_lost(id, index, shard);
 		}
+		Contracts::<T>::insert(id, contract);
+		Ok(())
 	}
 
 	/// The last period at or before `through` that opened before `end`, if still recorded.

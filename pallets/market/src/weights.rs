@@ -27,6 +27,7 @@ pub trait WeightInfo {
 	fn create_contract(s: u32, ) -> Weight;
 	fn confirm_shard() -> Weight;
 	fn reassign_shard() -> Weight;
+	fn report_lost() -> Weight;
 	fn end_contract(s: u32, ) -> Weight;
 	fn submit_proof() -> Weight;
 	fn submit_proofs(n: u32, ) -> Weight;
@@ -41,6 +42,7 @@ const CREATE_BASE: u64 = 33_000_000;
 const CREATE_PER_SHARD: u64 = 6_400_000;
 const CONFIRM: u64 = 8_600_000;
 const REASSIGN: u64 = 19_700_000;
+const REPORT_LOST: u64 = 60_000_000;
 const END_BASE: u64 = 30_900_000;
 const END_PER_SHARD: u64 = 36_100_000;
 /// Includes one Groth16 verification (proof decoding with subgroup checks and four pairings).
@@ -76,6 +78,13 @@ macro_rules! market_weights {
 			Weight::from_parts(REASSIGN, 12_000)
 				.saturating_add($db.reads(3_u64))
 				.saturating_add($db.writes(3_u64))
+		}
+		fn report_lost() -> Weight {
+			// Contract (r:1 w:1), CurrentPeriod and Periods (r:2); settling and the slash: the
+			// provider, its hold and the owner's account (r:3 w:3).
+			Weight::from_parts(REPORT_LOST, 8_000)
+				.saturating_add($db.reads(6_u64))
+				.saturating_add($db.writes(4_u64))
 		}
 		fn end_contract(s: u32, ) -> Weight {
 			// Contract (r:1 w:1), periods (r:2), hold and account (r:2 w:2); per shard: provider

@@ -43,13 +43,8 @@ fn a_missed_period_slashes_the_buyer_exactly_once() {
 fn a_proof_settles_the_periods_it_skipped_before_the_sweep_does() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_confirmed_contract();
-		// Periods 1 and 2 pass without proofs of shard 0, but stop the sweep from settling them.
-		run_to_block(period_start(1));
-		Sweep::<Test>::kill();
-		System::set_block_number(period_start(3));
-		crate::Pallet::<Test>::open_period_if_due(period_start(2));
-		crate::Pallet::<Test>::open_period_if_due(period_start(3));
-		Sweep::<Test>::kill();
+		// Periods 1 and 2 pass without proofs of shard 0, and without the sweep settling them.
+		open_period_3_unswept();
 		prove(id, 0, 3);
 		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
 		assert_eq!(
@@ -167,6 +162,17 @@ fn a_sweep_pass_that_spans_a_period_end_starts_over() {
 	});
 }
 
+/// Moves from period 1 to the start of period 3 with the sweep stopped, so that periods 1 and
+/// 2 are left unsettled.
+fn open_period_3_unswept() {
+	run_to_block(period_start(1));
+	Sweep::<Test>::kill();
+	System::set_block_number(period_start(3));
+	crate::Pallet::<Test>::open_period_if_due(period_start(2));
+	crate::Pallet::<Test>::open_period_if_due(period_start(3));
+	Sweep::<Test>::kill();
+}
+
 fn create_confirmed_contract_of(owner: AccountId) -> ContractId {
 	let id = crate::NextContractId::<Test>::get();
 	assert_ok!(Market::create_contract(
@@ -186,4 +192,83 @@ fn create_confirmed_contract_of(owner: AccountId) -> ContractId {
 		));
 	}
 	id
+}
+
+#[test]
+fn a_reported_loss_costs_one_fault_and_the_shard_is_repaired_at_once() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_confirmed_contract();
+		run_to_block(period_start(1) + 2);
+		prove(id, 0, 1);
+		assert_ok!(Market::report_lost(RuntimeOrigin::signed(provider(2)), id, 2));
+		let shard = Contracts::<Test>::get(id).unwrap().shards[2].clone();
+		assert_eq!(shard.status, ShardStatus::Lost);
+		assert_eq!(slashes(), vec![(provider(2), SLICE, BUYER)]);
+		let events = market_events();
+		let reported =
+			Event::LossReported { contract: id, shard: 2, provider: provider(2), slashed: SLICE };
+		let lost = Event::ShardLost { contract: id, shard: 2, provider: provider(2) };
+		let at = events.iter().position(|e| *e == reported).expect("LossReported");
+		assert_eq!(events.get(at + 1), Some(&lost));
+		let info = pallet_providers::Providers::<Test>::get(provider(2)).unwrap();
+		assert_eq!((info.used, info.faults), (0, 1));
+		// Nothing more is owed for the lost shard, and it cannot be reported twice.
+		assert_noop!(
+			Market::report_lost(RuntimeOrigin::signed(provider(2)), id, 2),
+			Error::<Test>::ShardNotActive
+		);
+		run_to_block(period_start(3));
+		assert_eq!(slashes().iter().filter(|(who, ..)| *who == provider(2)).count(), 1);
+		// The owner repairs it in the same period.
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 2, provider(6)));
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(6)), id, 2));
+		assert!(market_events().contains(&Event::ShardRepaired {
+			contract: id,
+			shard: 2,
+			provider: provider(6)
+		}));
+	});
+}
+
+#[test]
+fn a_report_settles_the_missed_periods_before_it() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_confirmed_contract();
+		// Shard 1 misses periods 1 and 2, unsettled by the sweep, then is reported.
+		open_period_3_unswept();
+		assert_ok!(Market::report_lost(RuntimeOrigin::signed(provider(1)), id, 1));
+		let shard = Contracts::<Test>::get(id).unwrap().shards[1].clone();
+		assert_eq!((shard.status, shard.settled_through), (ShardStatus::Lost, 2));
+		// Two missed periods, then the report: three faults in all.
+		assert_eq!(pallet_providers::Providers::<Test>::get(provider(1)).unwrap().faults, 3);
+		assert_eq!(slashes().iter().filter(|(who, ..)| *who == provider(1)).count(), 2);
+	});
+}
+
+#[test]
+fn only_the_provider_of_an_active_shard_reports_it_lost() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_default_contract();
+		assert_noop!(
+			Market::report_lost(RuntimeOrigin::signed(provider(0)), id + 1, 0),
+			Error::<Test>::ContractNotFound
+		);
+		assert_noop!(
+			Market::report_lost(RuntimeOrigin::signed(provider(0)), id, 7),
+			Error::<Test>::ShardNotFound
+		);
+		assert_noop!(
+			Market::report_lost(RuntimeOrigin::signed(provider(1)), id, 0),
+			Error::<Test>::NotShardProvider
+		);
+		// Still pending: nothing to lose yet.
+		assert_noop!(
+			Market::report_lost(RuntimeOrigin::signed(provider(0)), id, 0),
+			Error::<Test>::ShardNotActive
+		);
+		assert_noop!(
+			Market::report_lost(RuntimeOrigin::none(), id, 0),
+			sp_runtime::DispatchError::BadOrigin
+		);
+	});
 }
