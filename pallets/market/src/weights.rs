@@ -42,7 +42,9 @@ const CREATE_BASE: u64 = 33_000_000;
 const CREATE_PER_SHARD: u64 = 6_400_000;
 const CONFIRM: u64 = 8_600_000;
 const REASSIGN: u64 = 19_700_000;
-const REPORT_LOST: u64 = 60_000_000;
+/// Not measured yet (the `report_lost` benchmark exists; its timing is still to be run): set to
+/// `end_contract`'s measured cost for one shard, which does the same settling and slashing.
+const REPORT_LOST: u64 = 67_000_000;
 const END_BASE: u64 = 30_900_000;
 const END_PER_SHARD: u64 = 36_100_000;
 /// Includes one Groth16 verification (proof decoding with subgroup checks and four pairings).
