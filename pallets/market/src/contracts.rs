@@ -191,7 +191,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(finished || is_owner, Error::<T>::ContractStillRunning);
 		let early = !finished;
 
-		if let Some(last_closed) = CurrentPeriod::<T>::get().and_then(|c| c.checked_sub(1)) {
+		if let Some(last_closed) = Self::last_closed_period() {
 			Self::settle_contract(id, &mut contract, last_closed);
 		}
 		for shard in contract.shards.iter() {

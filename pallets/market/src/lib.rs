@@ -563,22 +563,6 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Report, as the shard's provider, that it no longer holds an active shard (its data was
-		/// damaged or gone). Finished periods are settled first; then the provider is slashed
-		/// [`Config::FaultSlash`] of its stake to the owner, as for one missed period, and the
-		/// shard is lost at once, so that the owner can repair it without waiting for
-		/// [`Config::MaxConsecutiveFaults`] missed periods.
-		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::report_lost())]
-		pub fn report_lost(
-			origin: OriginFor<T>,
-			contract: ContractId,
-			shard: ShardIndex,
-		) -> DispatchResult {
-			let provider = ensure_signed(origin)?;
-			Self::do_report_lost(provider, contract, shard)
-		}
-
 		/// Set the length of the proving periods opened from now on (root only).
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::set_proving_period())]
@@ -602,6 +586,22 @@ pub mod pallet {
 			VerifyingKey::<T>::put(key);
 			Self::deposit_event(Event::VerifyingKeySet { length });
 			Ok(())
+		}
+
+		/// Report, as the shard's provider, that it no longer holds an active shard (its data was
+		/// damaged or gone). Finished periods are settled first; then the provider is slashed
+		/// [`Config::FaultSlash`] of its stake to the owner, as for one missed period, and the
+		/// shard is lost at once, so that the owner can repair it without waiting for
+		/// [`Config::MaxConsecutiveFaults`] missed periods.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::report_lost())]
+		pub fn report_lost(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			shard: ShardIndex,
+		) -> DispatchResult {
+			let provider = ensure_signed(origin)?;
+			Self::do_report_lost(provider, contract, shard)
 		}
 	}
 }

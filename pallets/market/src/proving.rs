@@ -176,8 +176,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
 		let owner = contract.owner.clone();
-		let last_closed = CurrentPeriod::<T>::get()
-			.and_then(|current| current.checked_sub(1))
+		let last_closed = Self::last_closed_period()
 			.and_then(|through| Self::last_due_period(contract.end, through));
 		let shard = Self::shard_mut(&mut contract, index)?;
 		ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
@@ -198,6 +197,11 @@ impl<T: Config> Pallet<T> {
 		}
 		Contracts::<T>::insert(id, contract);
 		Ok(())
+	}
+
+	/// The period before the current one: the latest that is over.
+	pub(crate) fn last_closed_period() -> Option<PeriodIndex> {
+		CurrentPeriod::<T>::get().and_then(|current| current.checked_sub(1))
 	}
 
 	/// The last period at or before `through` that opened before `end`, if still recorded.
