@@ -1,6 +1,6 @@
 //! The whole product on 127.0.0.1: three validators of the `local` chain and storage providers,
 //! each a `cairn-node` process. The buyer (Alice's validator) uploads a 16 MiB random file with
-//! `cairn_upload` (k = 4, m = 2); the providers store, confirm and prove it and are paid; the
+//! `cairn_upload` on its client API (k = 4, m = 2); the providers store, confirm and prove it and are paid; the
 //! file comes back byte for byte. Then a byte of a stored shard is corrupted: the provider finds
 //! it, stops proving it, and the shard is repaired onto a spare provider, which proves it. Then
 //! two providers are killed: the download still returns the exact bytes, the chain records their
@@ -90,14 +90,86 @@ fn provider_config(dir: &Path, index: usize, key_file: &Path, bootnode: &str) ->
 	config
 }
 
-async fn download(rpc: &WsClient, id: u64, out: &Path) -> anyhow::Result<Vec<u8>> {
+async fn download(files: &WsClient, id: u64, out: &Path) -> anyhow::Result<Vec<u8>> {
 	let _ = std::fs::remove_file(out);
-	let result: Value = rpc
+	let result: Value = files
 		.request("cairn_download", rpc_params![json!({ "contract": id, "path": out })])
 		.await
 		.context("cairn_download")?;
 	ensure!(result["bytes"].as_u64().is_some(), "download result {result}");
 	Ok(std::fs::read(out)?)
+}
+
+/// The next progress update of an upload; an `error` stage is an error.
+async fn next_update(updates: &mut Subscription<Value>) -> anyhow::Result<Value> {
+	let update = updates.next().await.context("the upload subscription ended")??;
+	ensure!(update["stage"] != "error", "upload failed: {update}");
+	Ok(update)
+}
+
+/// Uploads `input` through the buyer's client API while a stranger on the shard network tries to
+/// slip pieces into the upload (forged and misused grants, garbage, replayed real pieces): every
+/// piece of the stranger's is refused with its reason, and the upload completes with every
+/// shard confirmed. Returns the contract and the upload's result.
+async fn upload_past_a_stranger(
+	buyer_node: &Node,
+	buyer: &WsClient,
+	files: &WsClient,
+	input: &Path,
+) -> anyhow::Result<(u64, Value)> {
+	use cairn_tests::stranger::{targets, Stranger};
+	use jsonrpsee::core::client::SubscriptionClientT;
+	let line = buyer_node.wait_for_log("shard network peer id", Duration::from_secs(10)).await?;
+	let uploader: cairn_net::PeerId = line
+		.split_whitespace()
+		.last()
+		.context("a peer id")?
+		.parse()
+		.context("the buyer's peer id")?;
+	let owner = sp_keyring::Sr25519Keyring::Alice.pair();
+	let best = rpc::header(buyer, None).await?.number;
+	let stranger = Stranger::start(rpc::genesis_hash(buyer).await?.0, best + 600)?;
+
+	let mut updates: Subscription<Value> = files
+		.subscribe(
+			"cairn_subscribeUpload",
+			rpc_params![json!({ "path": input, "k": 4, "m": 2 })],
+			"cairn_unsubscribeUpload",
+		)
+		.await
+		.context("cairn_subscribeUpload")?;
+	let id = loop {
+		let update = next_update(&mut updates).await?;
+		if update["stage"] == "sending" {
+			break update["contract"].as_u64().context("contract id")?;
+		}
+	};
+	// The stranger strikes while the owner's node sends the shards.
+	let shards = targets(buyer, id).await?;
+	let attack = async {
+		let mut refusals = Vec::new();
+		for target in &shards {
+			refusals.extend(stranger.try_everything(target, &owner, &uploader).await?);
+		}
+		Ok::<_, anyhow::Error>(refusals)
+	};
+	let finish = async {
+		loop {
+			let update = next_update(&mut updates).await?;
+			if update["stage"] == "done" {
+				return Ok::<_, anyhow::Error>(update);
+			}
+		}
+	};
+	let (refusals, done) = tokio::join!(attack, finish);
+	let (refusals, done) = (refusals?, done?);
+	ensure!(refusals.len() == 5 * shards.len(), "every trick refused: {refusals:#?}");
+	// Real pieces, replayed once stored: to their own shard and to another one.
+	for (source, target) in [(&shards[0], &shards[0]), (&shards[0], &shards[1])] {
+		stranger.replay(source, target, &owner, &uploader).await?;
+	}
+	eprintln!("a stranger's {} pieces were refused: {:?}", refusals.len() + 2, refusals[0]);
+	Ok((id, done))
 }
 
 /// The contract's current proving period, as `cairn_proofs` reports it.
@@ -171,6 +243,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		nodes.push(Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?));
 	}
 	let buyer = validators[0].rpc().await?;
+	let files = validators[0].api().await?;
 	let mut blocks = Blocks::new(&buyer).await?;
 	blocks
 		.until("six registered providers", Duration::from_secs(240), || async {
@@ -187,11 +260,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	ChaCha20Rng::seed_from_u64(6).fill_bytes(&mut file);
 	let input = dir.join("input.bin");
 	std::fs::write(&input, &file)?;
-	let upload: Value = buyer
-		.request("cairn_upload", rpc_params![json!({ "path": input, "k": 4, "m": 2 })])
-		.await
-		.context("cairn_upload")?;
-	let id = upload["contract"].as_u64().context("contract id")?;
+	let (id, upload) = upload_past_a_stranger(&validators[0], &buyer, &files, &input).await?;
 	ensure!(upload["sent"] == 6, "every shard sent: {upload}");
 
 	// All shards confirmed, then proven and paid in at least two periods each.
@@ -214,7 +283,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	eprintln!("stored, proven twice and paid after {:?}", started.elapsed());
 
 	let out = dir.join("output.bin");
-	ensure!(download(&buyer, id, &out).await? == file, "the downloaded file differs");
+	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
 	if !repairs {
 		return Ok(());
 	}
@@ -296,7 +365,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		node.stop(Duration::ZERO)?;
 		killed.push(current[shard].clone());
 	}
-	ensure!(download(&buyer, id, &out).await? == file, "download with two providers gone");
+	ensure!(download(&files, id, &out).await? == file, "download with two providers gone");
 	eprintln!("downloaded with two providers dead after {:?}", started.elapsed());
 
 	let final_state = blocks
@@ -329,7 +398,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	}
 	let paid_now = final_state["paid"].as_str().unwrap_or("0").parse::<u128>()?;
 	ensure!(paid_now > paid, "payments continued");
-	ensure!(download(&buyer, id, &out).await? == file, "download after the repairs");
+	ensure!(download(&files, id, &out).await? == file, "download after the repairs");
 	eprintln!("repaired twice and downloaded after {:?}", started.elapsed());
 
 	// The owner ends the contract: its escrow's rest comes back, and every provider that holds
@@ -403,6 +472,63 @@ async fn rpc_error(
 	}
 }
 
+/// The status line of a JSON-RPC call sent over plain HTTP to `port` with `headers`.
+async fn http_status(port: u16, headers: &[(&str, &str)]) -> anyhow::Result<String> {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let body = r#"{"jsonrpc":"2.0","id":1,"method":"cairn_download","params":[{"contract":99}]}"#;
+	let mut request = format!(
+		"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+		 Content-Length: {}\r\nConnection: close\r\n",
+		body.len()
+	);
+	for (name, value) in headers {
+		request.push_str(&format!("{name}: {value}\r\n"));
+	}
+	request.push_str("\r\n");
+	request.push_str(body);
+	let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+	stream.write_all(request.as_bytes()).await?;
+	let mut response = String::new();
+	stream.read_to_string(&mut response).await?;
+	Ok(response.lines().next().unwrap_or_default().to_string())
+}
+
+/// The client API serves only the holder of the node's token, and never a web page; the chain's
+/// RPC does not serve the client's methods at all.
+async fn check_the_client_api_guard(node: &Node, chain: &WsClient) -> anyhow::Result<()> {
+	const METHOD_NOT_FOUND: i32 = -32601;
+	for method in ["cairn_upload", "cairn_download", "cairn_subscribeUpload"] {
+		let (code, message) = rpc_error(chain, method, rpc_params![json!({})]).await?;
+		ensure!(code == METHOD_NOT_FOUND, "{method} on the chain RPC: {code} {message}");
+	}
+	// Nor Substrate's unsafe methods, which would let a web page write the keystore.
+	let (code, message) =
+		rpc_error(chain, "author_insertKey", rpc_params!["cair", "//Evil", "0x00"]).await?;
+	ensure!(message.contains("unsafe"), "author_insertKey on the chain RPC: {code} {message}");
+	let token = node.api_token().await?;
+	let bearer = format!("Bearer {token}");
+	let port = node.config.api_port;
+	let cases: [(&[(&str, &str)], &str); 6] = [
+		(&[], "401"),
+		(&[("Authorization", "Bearer 00")], "401"),
+		(&[("Authorization", &token)], "401"),
+		(&[("Authorization", &bearer), ("Origin", "https://attacker.example")], "403"),
+		(&[("Authorization", &bearer), ("Sec-Fetch-Site", "cross-site")], "403"),
+		(&[("Authorization", &bearer)], "200"),
+	];
+	for (headers, status) in cases {
+		let line = http_status(port, headers).await?;
+		ensure!(line.contains(status), "{headers:?}: {line} (expected {status})");
+	}
+	// A browser's WebSocket carries an Origin: refused at the handshake, token or not.
+	let foreign = node
+		.api_with(&[("authorization", bearer.clone()), ("origin", "http://localhost:8080".into())])
+		.await;
+	ensure!(foreign.is_err(), "a WebSocket with an Origin header was admitted");
+	ensure!(node.api_with(&[]).await.is_err(), "a WebSocket without the token was admitted");
+	Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() -> anyhow::Result<()>
 {
@@ -423,11 +549,13 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	let client = node.rpc().await?;
 	cairn_tests::within(Duration::from_secs(60), "the first block", rpc::wait_best(&client, 1))
 		.await?;
+	check_the_client_api_guard(&node, &client).await?;
+	let api = node.api().await?;
 
 	// No providers yet.
 	let small = format!("0x{}", hex::encode([7u8; 1000]));
 	let (code, message) =
-		rpc_error(&client, "cairn_upload", rpc_params![json!({ "data": small })]).await?;
+		rpc_error(&api, "cairn_upload", rpc_params![json!({ "data": small })]).await?;
 	ensure!(code == 3 && message.contains("0 eligible providers"), "{code} {message}");
 
 	// Six providers register.
@@ -463,7 +591,9 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	std::fs::File::create(&huge)?.set_len(1 << 40)?;
 	let cases = [
 		(json!({ "path": missing }), INVALID_PARAMS, "cannot read"),
-		(json!({ "path": dir }), INVALID_PARAMS, "is not a file"),
+		(json!({ "path": dir }), INVALID_PARAMS, "is not a regular file (a directory)"),
+		(json!({ "path": "/dev/zero" }), INVALID_PARAMS, "is not a regular file (a device)"),
+		(json!({ "path": "input.bin" }), INVALID_PARAMS, "not an absolute path"),
 		(json!({ "path": empty }), INVALID_PARAMS, "is empty"),
 		(json!({ "path": huge }), INVALID_PARAMS, "too large"),
 		(json!({}), INVALID_PARAMS, "either `path` or `data`"),
@@ -479,13 +609,12 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 		(json!({ "data": small, "colour": "red" }), INVALID_PARAMS, "unknown field"),
 	];
 	for (params, code, needle) in cases {
-		let (got, message) =
-			rpc_error(&client, "cairn_upload", rpc_params![params.clone()]).await?;
+		let (got, message) = rpc_error(&api, "cairn_upload", rpc_params![params.clone()]).await?;
 		ensure!(got == code && message.contains(needle), "{params}: {got} {message:?}");
 	}
 	// The progress subscription reports the same errors as its last update.
 	let mut updates: Subscription<Value> = jsonrpsee::core::client::SubscriptionClientT::subscribe(
-		&client,
+		&api,
 		"cairn_subscribeUpload",
 		rpc_params![json!({ "path": missing })],
 		"cairn_unsubscribeUpload",
@@ -495,22 +624,36 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	ensure!(last["stage"] == "error" && last["invalid"] == true, "{last}");
 
 	// Malformed and unknown ids.
-	for (method, params) in [
-		("cairn_download", rpc_params![json!({ "contract": "seven" })]),
-		("cairn_download", rpc_params![json!({ "contract": -1 })]),
-		("cairn_contract", rpc_params!["seven"]),
-		("cairn_proofs", rpc_params![json!({})]),
-		("cairn_contracts", rpc_params!["not-an-address"]),
-		("cairn_quote", rpc_params![0, 6, 100]),
+	for (rpc, method, params) in [
+		(&api, "cairn_download", rpc_params![json!({ "contract": "seven" })]),
+		(&api, "cairn_download", rpc_params![json!({ "contract": -1 })]),
+		(&client, "cairn_contract", rpc_params!["seven"]),
+		(&client, "cairn_proofs", rpc_params![json!({})]),
+		(&client, "cairn_contracts", rpc_params!["not-an-address"]),
+		(&client, "cairn_quote", rpc_params![0, 6, 100]),
 	] {
-		let (code, message) = rpc_error(&client, method, params).await?;
+		let (code, message) = rpc_error(rpc, method, params).await?;
 		ensure!(code == INVALID_PARAMS, "{method}: {code} {message}");
 	}
 	let (code, message) =
-		rpc_error(&client, "cairn_download", rpc_params![json!({ "contract": 99 })]).await?;
+		rpc_error(&api, "cairn_download", rpc_params![json!({ "contract": 99 })]).await?;
 	ensure!(code == INVALID_PARAMS && message.contains("no contract 99"), "{code} {message}");
 	let proofs: Value = client.request("cairn_proofs", rpc_params![99]).await?;
 	ensure!(proofs.is_null(), "no proofs for an unknown contract: {proofs}");
+
+	// Random parameters, garbage and near-misses, for every cairn_* method: each call gets a
+	// result or an error, the node keeps running, and nothing panics.
+	let api_calls =
+		cairn_tests::fuzz::fuzz_methods(&api, &["cairn_upload", "cairn_download"], 150, 1).await?;
+	let chain_calls = cairn_tests::fuzz::fuzz_methods(
+		&client,
+		&["cairn_contract", "cairn_contracts", "cairn_proofs", "cairn_quote", "cairn_events"],
+		150,
+		2,
+	)
+	.await?;
+	ensure!(node.log_lines("panicked").is_empty(), "the node panicked:\n{}", node.log_tail(40));
+	eprintln!("{} random calls answered", api_calls + chain_calls);
 
 	// Nothing half-made.
 	let contracts: Vec<Value> = client.request("cairn_contracts", rpc_params![Value::Null]).await?;

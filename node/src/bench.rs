@@ -1,5 +1,6 @@
 //! `cairn-node devnet --bench MIB`: end-to-end figures of a running local network. Uploads a
-//! random file through the buyer's `cairn_subscribeUpload`, downloads it with `cairn_download`,
+//! random file through the buyer's client API (`cairn_subscribeUpload`), downloads it with
+//! `cairn_download`,
 //! and counts the proofs the chain accepts per block over three proving periods. Each figure is
 //! printed next to its baseline measured in the same run: the same file encoded, committed and
 //! decoded in this process alone (the work upload and download cannot avoid), and the proofs a
@@ -44,13 +45,16 @@ fn proofs_per_block_by_weight() -> u64 {
 	batches * u64::from(batch)
 }
 
-/// Runs the benchmark against the buyer's node at `rpc_url`, with scratch files in `dir`.
-pub async fn run(rpc_url: &str, dir: &Path, mib: u64) -> Result<(), Error> {
+/// Runs the benchmark against the buyer's node (chain RPC at `rpc_url`, client API at
+/// `api_url`), with scratch files in `dir`.
+pub async fn run(rpc_url: &str, api_url: &str, dir: &Path, mib: u64) -> Result<(), Error> {
 	let rpc = WsClientBuilder::default()
 		.request_timeout(Duration::from_secs(3600))
 		.build(rpc_url)
 		.await
 		.map_err(|e| format!("cannot reach {rpc_url}: {e}"))?;
+	let token = crate::client::api_token(api_url, None, None)?;
+	let api = crate::client::api_client(api_url, &token, Some(Duration::from_secs(3600))).await?;
 	let bytes = mib << 20;
 	let input = dir.join("bench-input.bin");
 	let output = dir.join("bench-output.bin");
@@ -89,7 +93,7 @@ pub async fn run(rpc_url: &str, dir: &Path, mib: u64) -> Result<(), Error> {
 
 	// Upload through the network, until every shard is confirmed.
 	let started = Instant::now();
-	let mut updates = rpc
+	let mut updates = api
 		.subscribe::<Value, _>(
 			"cairn_subscribeUpload",
 			rpc_params![json!({ "path": input, "k": 4, "m": 2 })],
@@ -116,7 +120,7 @@ pub async fn run(rpc_url: &str, dir: &Path, mib: u64) -> Result<(), Error> {
 
 	// Download.
 	let started = Instant::now();
-	let _: Value = rpc
+	let _: Value = api
 		.request("cairn_download", rpc_params![json!({ "contract": contract, "path": output })])
 		.await
 		.map_err(|e| format!("cairn_download: {e}"))?;

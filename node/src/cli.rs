@@ -25,6 +25,15 @@ pub struct CairnParams {
 	#[arg(long, value_name = "MULTIADDR", default_value = "/ip4/0.0.0.0/tcp/30433")]
 	pub shard_listen: libp2p::Multiaddr,
 
+	/// Address others reach this node's shard network at, announced in a provider's on-chain
+	/// record (repeat for several). Without it, the listen address is announced, or, when it
+	/// is 0.0.0.0, only those of the machine's addresses that are globally routable.
+	#[arg(long, value_name = "MULTIADDR")]
+	pub shard_public_addr: Vec<libp2p::Multiaddr>,
+
+	#[clap(flatten)]
+	pub shard_limits: ShardLimitParams,
+
 	/// Put this development key (a secret URI such as `//Alice`) into the keystore as the node's
 	/// Cairn account, which signs uploads, repairs and, with `--provider`, the provider's
 	/// transactions. Without it the account is the keystore's key of type `cair`, if any.
@@ -47,6 +56,71 @@ pub struct CairnParams {
 	/// development key, which only development chains accept.
 	#[arg(long, value_name = "FILE")]
 	pub proving_key: Option<std::path::PathBuf>,
+
+	/// Address of the client API (uploads and downloads of this node's files, signed with its
+	/// key). Only holders of the token the node writes at every start to `api.token` in its data
+	/// folder (`<base path>/chains/<chain>/cairn/`) are served, and never a web page; keep it on
+	/// 127.0.0.1 unless remote clients need it, and put TLS in front of it beyond a trusted
+	/// network (the token travels in a header).
+	#[arg(long, value_name = "ADDR", default_value = crate::api::DEFAULT_API_ADDR)]
+	pub api_addr: std::net::SocketAddr,
+
+	/// Do not serve the client API.
+	#[arg(long)]
+	pub no_api: bool,
+}
+
+/// The shard network's budgets (see docs/SECURITY.md for the reasoning behind the defaults).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShardLimitParams {
+	/// Inbound shard-network connections at most.
+	#[arg(long, value_name = "COUNT", default_value_t = cairn_net::Limits::default().max_inbound)]
+	pub shard_max_inbound: u32,
+
+	/// Outbound shard-network connections at most (counted apart from inbound ones).
+	#[arg(long, value_name = "COUNT", default_value_t = cairn_net::Limits::default().max_outbound)]
+	pub shard_max_outbound: u32,
+
+	/// `Put` pieces one peer may send per second.
+	#[arg(long, value_name = "PER_SECOND", default_value_t = cairn_net::Limits::default().rates.put)]
+	pub shard_rate_put: f64,
+
+	/// `Get` requests (of up to 1 MiB) one peer may send per second.
+	#[arg(long, value_name = "PER_SECOND", default_value_t = cairn_net::Limits::default().rates.get)]
+	pub shard_rate_get: f64,
+
+	/// `Leaves` requests (of up to 64 leaves with paths) one peer may send per second.
+	#[arg(long, value_name = "PER_SECOND", default_value_t = cairn_net::Limits::default().rates.leaves)]
+	pub shard_rate_leaves: f64,
+
+	/// Requests of all peers served at once.
+	#[arg(long, value_name = "COUNT", default_value_t = cairn_net::Limits::default().serving_slots)]
+	pub shard_serving_slots: usize,
+}
+
+impl ShardLimitParams {
+	/// The limits these flags set.
+	pub fn limits(&self) -> cairn_net::Limits {
+		let defaults = cairn_net::Limits::default();
+		cairn_net::Limits {
+			max_inbound: self.shard_max_inbound,
+			max_outbound: self.shard_max_outbound,
+			rates: cairn_net::limits::Rates {
+				put: self.shard_rate_put,
+				get: self.shard_rate_get,
+				leaves: self.shard_rate_leaves,
+			},
+			serving_slots: self.shard_serving_slots.max(1),
+			..defaults
+		}
+	}
+}
+
+impl CairnParams {
+	/// The address to serve the client API on, if it is served.
+	pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+		(!self.no_api).then_some(self.api_addr)
+	}
 }
 
 /// The built-in block explorer page.
@@ -117,12 +191,29 @@ pub enum Subcommand {
 /// The node whose JSON-RPC a `client` or `provider` command reads.
 const DEFAULT_RPC: &str = "ws://127.0.0.1:9944";
 
+/// The client API a `client put` or `client get` uses.
+const DEFAULT_API: &str = "ws://127.0.0.1:9966";
+
 /// `cairn-node client …`.
 #[derive(Debug, clap::Args)]
 pub struct ClientCmd {
 	/// WebSocket JSON-RPC address of the node to ask.
 	#[arg(long, global = true, value_name = "URL", default_value = DEFAULT_RPC)]
 	pub rpc: String,
+
+	/// The node's client API (`put` and `get`).
+	#[arg(long, global = true, value_name = "URL", default_value = DEFAULT_API)]
+	pub api: String,
+
+	/// The client API's token (also `$CAIRN_API_TOKEN`); by default it is read from the copy a
+	/// node on this machine keeps for its API's port.
+	#[arg(long, global = true, value_name = "TOKEN")]
+	pub token: Option<String>,
+
+	/// Read the client API's token from this file (`<base path>/chains/<chain>/cairn/api.token`
+	/// of the node).
+	#[arg(long, global = true, value_name = "FILE")]
+	pub token_file: Option<std::path::PathBuf>,
 
 	#[command(subcommand)]
 	pub action: ClientAction,

@@ -1,5 +1,6 @@
 //! `cairn-node client …` and `cairn-node provider …`: command-line views of the storage market,
-//! read from a running node over its JSON-RPC (`cairn_*` methods).
+//! read from a running node over its JSON-RPC (`cairn_*` methods), and uploads and downloads
+//! through the node's client API, with the node's token.
 
 use std::fmt::Write as _;
 
@@ -21,13 +22,14 @@ pub type Error = String;
 /// Runs a `client` subcommand.
 pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 	block_on(async {
-		let rpc = connect(&cmd.rpc).await?;
 		let text = match &cmd.action {
 			ClientAction::Ls { owner } => {
+				let rpc = connect(&cmd.rpc).await?;
 				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
 				contract_list(&list(contracts, "cairn_contracts")?)
 			}
 			ClientAction::Put { file, k, m, duration, max_price, no_encrypt } => {
+				let api = connect_api(cmd).await?;
 				let path = absolute(file)?;
 				let params = serde_json::json!({
 					"path": path,
@@ -37,7 +39,7 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					"maxPrice": max_price.map(|price| price.to_string()),
 					"encrypt": !no_encrypt,
 				});
-				let done = follow(&rpc, "cairn_subscribeUpload", "cairn_unsubscribeUpload", params)
+				let done = follow(&api, "cairn_subscribeUpload", "cairn_unsubscribeUpload", params)
 					.await?;
 				format!(
 					"contract {} stores {} in {} shards (k = {}, m = {}); escrow {}\n",
@@ -50,14 +52,16 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				)
 			}
 			ClientAction::Get { contract, out } => {
+				let api = connect_api(cmd).await?;
 				let path = absolute(out)?;
 				let params = serde_json::json!({ "contract": contract, "path": path });
 				let done =
-					follow(&rpc, "cairn_subscribeDownload", "cairn_unsubscribeDownload", params)
+					follow(&api, "cairn_subscribeDownload", "cairn_unsubscribeDownload", params)
 						.await?;
 				format!("wrote {} to {}\n", bytes(&done["bytes"]), path)
 			}
 			ClientAction::Status { contract } => {
+				let rpc = connect(&cmd.rpc).await?;
 				let found = request(&rpc, "cairn_contract", rpc_params![contract]).await?;
 				if found.is_null() {
 					return Err(format!("contract {contract} not found"));
@@ -187,6 +191,67 @@ async fn connect(url: &str) -> Result<WsClient, Error> {
 		.build(url)
 		.await
 		.map_err(|error| format!("cannot reach the node at {url}: {error}"))
+}
+
+async fn connect_api(cmd: &ClientCmd) -> Result<WsClient, Error> {
+	let token = api_token(&cmd.api, cmd.token.as_deref(), cmd.token_file.as_deref())?;
+	api_client(&cmd.api, &token, None).await
+}
+
+/// The client API's token for `url`: `token`, else `$CAIRN_API_TOKEN`, else the file
+/// `token_file`, else the copy a node on this machine leaves for the API's port.
+pub fn api_token(
+	url: &str,
+	token: Option<&str>,
+	token_file: Option<&std::path::Path>,
+) -> Result<String, Error> {
+	if let Some(token) = token.map(str::to_string).or_else(|| std::env::var("CAIRN_API_TOKEN").ok())
+	{
+		return Ok(token.trim().to_string());
+	}
+	let path = match token_file {
+		Some(path) => path.to_path_buf(),
+		None => url_port(url)
+			.and_then(crate::api::local_token_path)
+			.ok_or_else(|| format!("no token for {url}: give --token or --token-file"))?,
+	};
+	let token = std::fs::read_to_string(&path).map_err(|error| {
+		format!(
+			"cannot read the client API token from {}: {error} (is a node serving its client API \
+			 on {url}? else give --token or --token-file)",
+			path.display()
+		)
+	})?;
+	Ok(token.trim().to_string())
+}
+
+/// A client of the node's client API at `url`, showing `token`.
+pub async fn api_client(
+	url: &str,
+	token: &str,
+	request_timeout: Option<std::time::Duration>,
+) -> Result<WsClient, Error> {
+	let mut headers = jsonrpsee::ws_client::HeaderMap::new();
+	let bearer = jsonrpsee::ws_client::HeaderValue::from_str(&format!("Bearer {token}"))
+		.map_err(|_| "the token has characters a header cannot carry".to_string())?;
+	headers.insert("authorization", bearer);
+	let mut builder = WsClientBuilder::default().set_headers(headers);
+	if let Some(timeout) = request_timeout {
+		builder = builder.request_timeout(timeout);
+	}
+	builder.build(url).await.map_err(|error| {
+		format!(
+			"cannot use the client API at {url}: {error} (401: the token is not the node's; 403: \
+			 the request looked like a web page's)"
+		)
+	})
+}
+
+/// The port of a `ws://host:port` or `http://host:port` URL.
+fn url_port(url: &str) -> Option<u16> {
+	let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+	let authority = rest.split('/').next()?;
+	authority.rsplit_once(':')?.1.parse().ok()
 }
 
 async fn request(
@@ -352,6 +417,14 @@ fn provider_status(provider: &Value) -> String {
 mod tests {
 	use super::*;
 	use serde_json::json;
+
+	#[test]
+	fn the_api_port_comes_from_its_url() {
+		assert_eq!(url_port("ws://127.0.0.1:9966"), Some(9966));
+		assert_eq!(url_port("ws://[::1]:9966/"), Some(9966));
+		assert_eq!(url_port("http://node.example:80/x"), Some(80));
+		assert_eq!(url_port("ws://127.0.0.1"), None);
+	}
 
 	#[test]
 	fn progress_reads_as_a_bar_or_a_stage() {

@@ -50,7 +50,14 @@ impl SubstrateCli for Cli {
 
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
-	let cli = Cli::from_args();
+	let mut cli = Cli::from_args();
+	// Only the safe RPC methods unless asked otherwise: web pages reach a node's WebSocket RPC
+	// on 127.0.0.1 (browsers apply no CORS to WebSocket), and Substrate's unsafe methods would
+	// let any of them insert keys into the keystore or change the node's peers.
+	let asked = std::env::args_os().any(|arg| arg.to_string_lossy().starts_with("--rpc-methods"));
+	if !asked {
+		cli.run.rpc_params.rpc_methods = sc_cli::RpcMethods::Safe;
+	}
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),

@@ -40,6 +40,10 @@ pub struct DevnetCmd {
 	#[arg(long, default_value_t = 9955)]
 	pub explorer_port: u16,
 
+	/// Port of the buyer's client API (uploads and downloads, for holders of its token).
+	#[arg(long, default_value_t = 9966)]
+	pub api_port: u16,
+
 	/// First chain p2p port; the shard network takes the ports from this plus 100.
 	#[arg(long, default_value_t = 30333)]
 	pub p2p_port: u16,
@@ -157,8 +161,9 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			// The buyer's node: Alice's account uploads, and the explorer is served here.
 			role_args.extend(["--cairn-key".into(), "//Alice".into()]);
 			role_args.extend(["--explorer-port".into(), cmd.explorer_port.to_string()]);
+			role_args.extend(["--api-addr".into(), format!("127.0.0.1:{}", cmd.api_port)]);
 		} else {
-			role_args.push("--no-explorer".into());
+			role_args.extend(["--no-explorer".into(), "--no-api".into()]);
 			role_args.extend(["--bootnodes".into(), bootnode.clone()]);
 		}
 		let offset = index as u16;
@@ -178,8 +183,10 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			"--no-prometheus".into(),
 			"--no-telemetry".into(),
 			"--no-mdns".into(),
-			"--rpc-cors".into(),
-			"all".into(),
+			// Only the chain's safe methods on the RPC port: web pages reach it too (browsers
+			// do not apply CORS to WebSocket), and the node's own files are the client API's.
+			"--rpc-methods".into(),
+			"safe".into(),
 		];
 		args.extend(["--node-key".into(), hex::encode(node_key(index))]);
 		args.extend(role_args);
@@ -201,7 +208,8 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			dir.join(format!("{}.log", node.name)).display()
 		);
 	}
-	println!("buyer (//Alice) RPC {rpc}");
+	let api = format!("ws://127.0.0.1:{}", cmd.api_port);
+	println!("buyer (//Alice) RPC {rpc}, client API {api} (token in its base path)");
 	println!("explorer http://127.0.0.1:{}/", cmd.explorer_port);
 
 	let outcome = tokio::runtime::Builder::new_multi_thread()
@@ -209,7 +217,7 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 		.enable_all()
 		.build()
 		.map_err(|e| e.to_string())?
-		.block_on(watch(&mut nodes, &rpc, cmd.providers, cmd.bench, &dir));
+		.block_on(watch(&mut nodes, &rpc, &api, cmd.providers, cmd.bench, &dir));
 	drop(nodes);
 	if temporary {
 		let _ = std::fs::remove_dir_all(&dir);
@@ -222,6 +230,7 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 async fn watch(
 	nodes: &mut Nodes,
 	rpc: &str,
+	api: &str,
 	providers: usize,
 	bench: Option<u64>,
 	dir: &Path,
@@ -250,7 +259,7 @@ async fn watch(
 							ready = true;
 							if let Some(mib) = bench {
 								println!("ready: {providers} providers registered");
-								return crate::bench::run(rpc, dir, mib).await;
+								return crate::bench::run(rpc, api, dir, mib).await;
 							}
 							println!("ready: {providers} providers registered; try `cairn-node client put FILE`");
 						}

@@ -14,7 +14,7 @@
 
 use std::{
 	collections::{HashMap, HashSet},
-	path::{Path, PathBuf},
+	path::PathBuf,
 	sync::Arc,
 	time::Duration,
 };
@@ -41,9 +41,10 @@ use tokio::sync::{mpsc, Mutex};
 
 use crate::{
 	market_state::QuoteError,
-	net::{Network, Request, Response, CHUNK_BYTES},
 	signer::{Signer, State},
+	transfer::{fetch_shard, push_shard, Endpoint},
 };
+use cairn_net::Network;
 
 /// Largest file `cairn_upload` takes inline (hex in the request) or `cairn_download` returns
 /// inline: bulk data goes by path, as JSON-RPC messages are capped.
@@ -51,12 +52,6 @@ pub const MAX_INLINE_BYTES: u64 = 4 << 20;
 
 /// Contract length when the caller names none: one day.
 pub const DEFAULT_DURATION: BlockNumber = cairn_runtime::time::DAYS;
-
-/// Chunks of one shard in flight at once.
-const WINDOW: usize = 4;
-
-/// A chunk not answered within this is a stalled provider.
-const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Tries to send a shard during an upload before leaving it to the repair loop.
 const PUSH_ATTEMPTS: u32 = 3;
@@ -131,6 +126,14 @@ pub struct DownloadParams {
 	pub path: Option<String>,
 }
 
+/// Where an upload's bytes come from.
+enum Source {
+	/// A file on the node's machine, opened and checked.
+	File(std::fs::File),
+	/// Bytes given in the request.
+	Inline(Vec<u8>),
+}
+
 /// What this node keeps about a file it uploaded.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 struct FileRecord {
@@ -158,12 +161,8 @@ fn hex_bytes(text: &str) -> Result<Vec<u8>, Failure> {
 		.map_err(|e| Failure::invalid(format!("data is not hex: {e}")))
 }
 
-/// A provider's shard-network identity from its on-chain record.
-fn provider_address(
-	state: &State,
-	at: Hash,
-	who: &AccountId,
-) -> Result<(PeerId, Vec<Multiaddr>), String> {
+/// A provider's shard-network endpoint from its on-chain record.
+fn provider_address(state: &State, at: Hash, who: &AccountId) -> Result<Endpoint, String> {
 	let info = state
 		.provider(at, who)
 		.map_err(|e| e.to_string())?
@@ -171,91 +170,7 @@ fn provider_address(
 	let peer = PeerId::from_bytes(&info.peer_id).map_err(|e| format!("bad peer id: {e}"))?;
 	let addresses =
 		info.multiaddrs.iter().filter_map(|a| Multiaddr::try_from(a.to_vec()).ok()).collect();
-	Ok((peer, addresses))
-}
-
-/// Fetches a whole shard from its provider and checks its digest.
-async fn fetch_shard(
-	network: &Network,
-	peer: PeerId,
-	addresses: Vec<Multiaddr>,
-	contract: ContractId,
-	index: u32,
-	spec: &ShardSpec,
-	fetched: &(dyn Fn(u64) + Send + Sync),
-) -> Result<Vec<u8>, String> {
-	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
-	let mut chunks = futures::stream::iter(offsets)
-		.map(|offset| {
-			let network = network.clone();
-			let addresses = addresses.clone();
-			let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
-			async move {
-				let request = Request::Get { contract, shard: index, offset, len };
-				let response =
-					tokio::time::timeout(CHUNK_TIMEOUT, network.request(peer, addresses, request))
-						.await
-						.map_err(|_| format!("no answer in {}s", CHUNK_TIMEOUT.as_secs()))??;
-				match response {
-					Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
-					Response::Data(data) => Err(format!("{} bytes instead of {len}", data.len())),
-					Response::Refused(reason) => Err(reason),
-					other => Err(format!("unexpected answer {other:?}")),
-				}
-			}
-		})
-		.buffer_unordered(WINDOW);
-	let mut shard = vec![0u8; spec.bytes as usize];
-	while let Some(chunk) = chunks.next().await {
-		let (offset, data) = chunk?;
-		shard[offset as usize..offset as usize + data.len()].copy_from_slice(&data);
-		fetched(data.len() as u64);
-	}
-	if blake3::hash(&shard).as_bytes() != &spec.blake3 {
-		return Err("the shard does not match its on-chain digest".into());
-	}
-	Ok(shard)
-}
-
-/// Sends a whole shard to its provider, chunk by chunk, until it reports the shard stored.
-async fn push_shard(
-	network: &Network,
-	peer: PeerId,
-	addresses: Vec<Multiaddr>,
-	contract: ContractId,
-	index: u32,
-	data: &[u8],
-	sent: &(dyn Fn(u64) + Send + Sync),
-) -> Result<(), String> {
-	let total = data.len() as u64;
-	let offsets: Vec<u64> = (0..total).step_by(CHUNK_BYTES as usize).collect();
-	let mut replies = futures::stream::iter(offsets)
-		.map(|offset| {
-			let network = network.clone();
-			let addresses = addresses.clone();
-			let end = (offset + CHUNK_BYTES).min(total) as usize;
-			let chunk = data[offset as usize..end].to_vec();
-			async move {
-				let len = chunk.len() as u64;
-				let request = Request::Put { contract, shard: index, offset, total, data: chunk };
-				match network.request(peer, addresses, request).await? {
-					Response::Stored { complete, .. } => Ok((len, complete)),
-					Response::Refused(reason) => Err(reason),
-					other => Err(format!("unexpected answer {other:?}")),
-				}
-			}
-		})
-		.buffer_unordered(WINDOW);
-	let mut complete = false;
-	while let Some(reply) = replies.next().await {
-		let (len, done) = reply?;
-		complete |= done;
-		sent(len);
-	}
-	if !complete {
-		return Err("the provider did not report the shard stored".into());
-	}
-	Ok(())
+	Ok(Endpoint { peer, addresses })
 }
 
 impl Files {
@@ -328,14 +243,11 @@ impl Files {
 		}
 		let duration = params.duration.unwrap_or(DEFAULT_DURATION);
 		let encrypt = params.encrypt.unwrap_or(true);
-		let (name, size, inline) = match (&params.path, &params.data) {
+		let (name, size, source) = match (&params.path, &params.data) {
 			(Some(path), None) => {
-				let metadata = std::fs::metadata(path)
-					.map_err(|e| Failure::invalid(format!("cannot read {path}: {e}")))?;
-				if !metadata.is_file() {
-					return Err(Failure::invalid(format!("{path} is not a file")));
-				}
-				(path.clone(), metadata.len(), None)
+				let (file, len) = crate::local_file::open_source(path)
+					.map_err(|e| Failure::invalid(e.to_string()))?;
+				(path.clone(), len, Source::File(file))
 			}
 			(None, Some(data)) => {
 				if data.len() as u64 > 2 * MAX_INLINE_BYTES + 2 {
@@ -344,7 +256,7 @@ impl Files {
 					)));
 				}
 				let bytes = hex_bytes(data)?;
-				("inline data".to_string(), bytes.len() as u64, Some(bytes))
+				("inline data".to_string(), bytes.len() as u64, Source::Inline(bytes))
 			}
 			_ => return Err(Failure::invalid("give either `path` or `data`")),
 		};
@@ -396,7 +308,6 @@ impl Files {
 		}
 
 		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
-		let path = params.path.clone();
 		let key = encrypt.then(|| {
 			let mut key = [0u8; 32];
 			ChaCha20Rng::from_entropy().fill_bytes(&mut key);
@@ -409,21 +320,16 @@ impl Files {
 				Some(key) => Encryption::with_random_nonce(key),
 				None => Encryption::Off,
 			};
-			let manifest = match (path, inline) {
-				(Some(path), _) => {
-					let file = std::fs::File::open(&path)
-						.map_err(|e| Failure::invalid(format!("cannot read {path}: {e}")))?;
-					encode_stream(
-						coding,
-						encryption,
-						std::io::BufReader::new(file),
-						&mut shard_data,
-					)
-				}
-				(None, Some(bytes)) => {
+			let manifest = match source {
+				Source::File(file) => encode_stream(
+					coding,
+					encryption,
+					std::io::BufReader::new(file),
+					&mut shard_data,
+				),
+				Source::Inline(bytes) => {
 					encode_stream(coding, encryption, &bytes[..], &mut shard_data)
 				}
-				(None, None) => unreachable!("checked above"),
 			}
 			.map_err(|e| Failure::failed(format!("encoding: {e}")))?;
 			let specs = shard_data
@@ -496,17 +402,19 @@ impl Files {
 		};
 		let pushes = providers.iter().zip(&shard_data).enumerate().map(|(index, (who, data))| {
 			let on_sent = &on_sent;
+			let signer = &signer;
 			async move {
-				let (peer, addresses) = provider_address(&self.state, at, who)?;
+				let to = provider_address(&self.state, at, who)?;
+				let grant = signer.upload_grant(contract, index as u32, self.network.peer_id())?;
 				let mut attempt = 1;
 				loop {
 					let pushed = push_shard(
 						&self.network,
-						peer,
-						addresses.clone(),
+						&to,
 						contract,
 						index as u32,
 						data,
+						grant.clone(),
 						on_sent,
 					)
 					.await;
@@ -626,17 +534,12 @@ impl Files {
 				manifest.plaintext_bytes
 			)));
 		}
-		if let Some(path) = &params.path {
-			let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
-			if let Some(parent) = parent {
-				if !parent.is_dir() {
-					return Err(Failure::invalid(format!(
-						"{} is not a directory",
-						parent.display()
-					)));
-				}
-			}
-		}
+		let target = params
+			.path
+			.as_deref()
+			.map(crate::local_file::Target::check)
+			.transpose()
+			.map_err(|e| Failure::invalid(e.to_string()))?;
 		let k = usize::from(contract.k);
 		let total = contract.shards.iter().take(k).map(|s| s.spec.bytes).sum::<u64>();
 		report(
@@ -646,27 +549,24 @@ impl Files {
 		let shards = self.fetch_any(id, &contract, k, None, progress, total).await?;
 
 		let key = record.key.map(EncryptionKey::from_bytes);
-		let path = params.path.clone();
 		let plaintext = manifest.plaintext_bytes;
 		report(progress, json!({ "stage": "decoding", "contract": id }));
 		let data = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, Failure> {
 			let mut readers: Vec<Option<&[u8]>> = shards.iter().map(|s| s.as_deref()).collect();
-			match path {
-				Some(path) => {
-					let temporary = format!("{path}.part");
-					let file = std::fs::File::create(&temporary)
-						.map_err(|e| Failure::invalid(format!("cannot write {path}: {e}")))?;
-					let file = decode_stream(
+			match target {
+				Some(target) => {
+					let mut download =
+						target.create().map_err(|e| Failure::invalid(e.to_string()))?;
+					decode_stream(
 						&manifest,
 						key.as_ref(),
 						&mut readers,
-						std::io::BufWriter::new(file),
+						std::io::BufWriter::new(download.file()),
 					)
-					.map_err(|e| Failure::failed(format!("decoding: {e}")))?;
-					let file = file.into_inner().map_err(|e| Failure::failed(e.to_string()))?;
-					file.sync_all().map_err(|e| Failure::failed(e.to_string()))?;
-					std::fs::rename(&temporary, &path)
-						.map_err(|e| Failure::failed(e.to_string()))?;
+					.map_err(|e| Failure::failed(format!("decoding: {e}")))?
+					.into_inner()
+					.map_err(|e| Failure::failed(e.to_string()))?;
+					download.finish().map_err(|e| Failure::failed(e.to_string()))?;
 					Ok(None)
 				}
 				None => decode_stream(&manifest, key.as_ref(), &mut readers, Vec::new())
@@ -715,17 +615,10 @@ impl Files {
 			let shard = &contract.shards[index];
 			let on_fetched = &on_fetched;
 			async move {
-				let (peer, addresses) = provider_address(&self.state, at, &shard.provider)?;
-				let data = fetch_shard(
-					&self.network,
-					peer,
-					addresses,
-					id,
-					index as u32,
-					&shard.spec,
-					on_fetched,
-				)
-				.await?;
+				let from = provider_address(&self.state, at, &shard.provider)?;
+				let data =
+					fetch_shard(&self.network, &from, id, index as u32, &shard.spec, on_fetched)
+						.await?;
 				Ok::<_, String>(data)
 			}
 		};
@@ -910,7 +803,12 @@ impl Files {
 		}
 		let at = self.state.at(None);
 		let provider = &contract.shards[index].provider;
-		let (peer, addresses) = provider_address(&self.state, at, provider)?;
-		push_shard(&self.network, peer, addresses, id, index as u32, &rebuilt, &|_| {}).await
+		let to = provider_address(&self.state, at, provider)?;
+		let grant = self.signer().map_err(|failure| failure.message)?.upload_grant(
+			id,
+			index as u32,
+			self.network.peer_id(),
+		)?;
+		push_shard(&self.network, &to, id, index as u32, &rebuilt, grant, &|_| {}).await
 	}
 }

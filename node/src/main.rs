@@ -2,13 +2,15 @@
 //!
 //! One binary that runs a Substrate node with BABE block production and GRANDPA finality over
 //! the Cairn runtime, with the standard RPC set so that polkadot.js and block explorers work, plus
-//! the shard network ([`net`]), the provider service ([`provider`]) and the client service
-//! ([`files`]), and `devnet`, a whole local network in one command.
+//! the shard network (`cairn-net`), the provider service ([`provider`]), the client service
+//! ([`files`]) with its token-guarded API ([`api`]), and `devnet`, a whole local network in one
+//! command.
 
 // `sc_cli::Error` and `sc_service::Error`, which the service and command APIs return, are large
 // enums defined by polkadot-sdk; boxing them here would only add indirection at every call site.
 #![allow(clippy::result_large_err)]
 
+mod api;
 mod bench;
 mod chain_spec;
 mod cli;
@@ -17,12 +19,13 @@ mod command;
 mod devnet;
 mod explorer;
 mod files;
+mod local_file;
 mod market_state;
-mod net;
 mod provider;
 mod rpc;
 mod service;
 mod signer;
+mod transfer;
 
 fn main() -> sc_cli::Result<()> {
 	command::run()

@@ -254,7 +254,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	let prometheus_registry = config.prometheus_registry().cloned();
 	let shared_voter_state = SharedVoterState::empty();
 
-	let files = start_storage_services(
+	start_storage_services(
 		&config,
 		&cairn,
 		&task_manager,
@@ -264,7 +264,6 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	)?;
 
 	let rpc_builder = {
-		let files = files.clone();
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 		let select_chain = select_chain.clone();
@@ -286,7 +285,6 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 					babe_worker_handle: babe_worker_handle.clone(),
 					keystore: keystore.clone(),
 				},
-				files: files.clone(),
 				grandpa: rpc::GrandpaDeps {
 					shared_voter_state: shared_voter_state.clone(),
 					shared_authority_set: shared_authority_set.clone(),
@@ -395,8 +393,8 @@ fn start_storage_services(
 	client: Arc<FullClient>,
 	pool: Arc<FullPool>,
 	keystore: sp_keystore::KeystorePtr,
-) -> Result<Arc<crate::files::Files>, ServiceError> {
-	use crate::{files::Files, net, provider, signer};
+) -> Result<(), ServiceError> {
+	use crate::{files::Files, provider, signer};
 	let dir = config.data_path.join("cairn");
 	if let Some(suri) = &cairn.cairn_key {
 		signer::insert_dev_key(&keystore, suri).map_err(ServiceError::Other)?;
@@ -406,9 +404,14 @@ fn start_storage_services(
 		Some(signer) => log::info!("Cairn account {}", crate::rpc::market::ss58(&signer.account())),
 		None => log::info!("no Cairn account in the keystore: uploads and --provider are off"),
 	}
-	let keypair = net::load_or_create_key(&dir.join("network_key"))
+	let keypair = cairn_net::load_or_create_key(&dir.join("network_key"))
 		.map_err(|e| ServiceError::Other(format!("shard network key: {e}")))?;
-	let (network, driver) = net::start(keypair, cairn.shard_listen.clone())
+	let net_config = cairn_net::Config {
+		listen: cairn.shard_listen.clone(),
+		public: cairn.shard_public_addr.clone(),
+		limits: cairn.shard_limits.limits(),
+	};
+	let (network, driver) = cairn_net::start(keypair, net_config)
 		.map_err(|e| ServiceError::Other(format!("shard network: {e}")))?;
 	log::info!("shard network peer id {}", network.peer_id());
 	task_manager.spawn_essential_handle().spawn("cairn-shard-network", None, driver);
@@ -416,6 +419,9 @@ fn start_storage_services(
 	let state = crate::signer::State::new(client.clone());
 	let files = Arc::new(Files::new(state, signer.clone(), network.clone(), dir.join("files")));
 	task_manager.spawn_handle().spawn("cairn-repair", None, files.clone().run());
+	if let Some(address) = cairn.api_addr() {
+		spawn_api(task_manager, address, &dir.join(crate::api::TOKEN_FILE), files)?;
+	}
 
 	if cairn.provider {
 		let signer = signer.ok_or_else(|| {
@@ -435,7 +441,41 @@ fn start_storage_services(
 			.map_err(ServiceError::Other)?;
 		task_manager.spawn_essential_handle().spawn("cairn-provider", None, service.run());
 	}
-	Ok(files)
+	Ok(())
+}
+
+/// Serves the client API on `address` for as long as the node runs; its token goes to
+/// `token_file`. An address that cannot be bound stops the node: a user who asked for the API
+/// must not find it missing.
+fn spawn_api(
+	task_manager: &TaskManager,
+	address: std::net::SocketAddr,
+	token_file: &std::path::Path,
+	files: Arc<crate::files::Files>,
+) -> Result<(), ServiceError> {
+	let runtime = tokio::runtime::Handle::current();
+	let server = tokio::task::block_in_place(|| {
+		runtime.block_on(crate::api::start(address, token_file, files))
+	})
+	.map_err(|error| {
+		ServiceError::Other(format!(
+			"Cairn client API on {address}: {error} (choose another --api-addr, or --no-api)"
+		))
+	})?;
+	log::info!("Cairn client API on {} (token in {})", server.local_addr(), token_file.display());
+	if !server.local_addr().ip().is_loopback() {
+		log::warn!(
+			"the client API listens on {}: its token travels in clear text, so reach it only over \
+			 a trusted network or through a TLS proxy",
+			server.local_addr()
+		);
+	}
+	task_manager.spawn_handle().spawn("cairn-api", None, async move {
+		// Held until the node stops; dropping it stops the server and removes its token files.
+		let _server = server;
+		futures::future::pending::<()>().await
+	});
+	Ok(())
 }
 
 /// The WebSocket address of the node's RPC server, as a browser on this machine reaches it.

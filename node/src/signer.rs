@@ -27,6 +27,11 @@ use crate::{
 /// Key type of a node's Cairn account in its keystore.
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"cair");
 
+/// How long an upload grant holds: an hour of 2-second blocks, longer than any shard takes to
+/// send. Providers accept grants that expire at most [`cairn_net::protocol::MAX_GRANT_BLOCKS`]
+/// ahead.
+pub const GRANT_BLOCKS: u32 = 1_800;
+
 /// The market as the services read it.
 pub type State = MarketState<FullClient, FullBackend>;
 
@@ -77,9 +82,46 @@ impl Signer {
 		self.public.0
 	}
 
+	/// The chain's genesis hash.
+	pub fn genesis_hash(&self) -> Result<Hash, String> {
+		self.client
+			.block_hash(0)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| "no genesis block".into())
+	}
+
+	/// Signs `message` with the account's key.
+	pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+		let signature = self
+			.keystore
+			.sr25519_sign(KEY_TYPE, &self.public, message)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| "the Cairn key left the keystore".to_string())?;
+		Ok(signature.0)
+	}
+
+	/// The owner's permission for `uploader` to send shard `shard` of `contract`, for
+	/// [`GRANT_BLOCKS`] from the best block.
+	pub fn upload_grant(
+		&self,
+		contract: u64,
+		shard: u32,
+		uploader: libp2p::PeerId,
+	) -> Result<cairn_net::UploadGrant, String> {
+		let expires = self.client.info().best_number.saturating_add(GRANT_BLOCKS);
+		let genesis = self.genesis_hash()?;
+		let payload = cairn_net::UploadGrant::payload(
+			genesis.as_fixed_bytes(),
+			contract,
+			shard,
+			&uploader,
+			expires,
+		);
+		Ok(cairn_net::UploadGrant { expires, signature: self.sign(&payload)? })
+	}
+
 	fn context(&self, at: Hash) -> Result<ChainContext, String> {
-		let genesis =
-			self.client.block_hash(0).map_err(|e| e.to_string())?.ok_or("no genesis block")?;
+		let genesis = self.genesis_hash()?;
 		let version = sp_api::Core::<Block>::version(&*self.client.runtime_api(), at)
 			.map_err(|e| e.to_string())?;
 		Ok(ChainContext {

@@ -42,7 +42,7 @@ export async function startDevNode ({ timeoutMs = 120_000, explorer = false } = 
   const child = spawn(nodeBinary(), [
     '--dev', '--base-path', basePath, '--rpc-port', String(rpcPort),
     '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
-    '--no-prometheus', '--no-telemetry', '--no-mdns', '--rpc-cors', 'all',
+    '--no-prometheus', '--no-telemetry', '--no-mdns', '--no-api',
     '--shard-listen', '/ip4/127.0.0.1/tcp/0',
     ...(explorer ? ['--explorer-port', String(explorerPort)] : ['--no-explorer'])
   ], { stdio: ['ignore', 'pipe', 'pipe'] });

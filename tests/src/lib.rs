@@ -11,8 +11,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod fuzz;
 pub mod node;
 pub mod rpc;
+pub mod stranger;
 pub mod tx;
 
 pub use node::{Node, NodeConfig};

@@ -53,6 +53,8 @@ pub struct NodeConfig {
 	pub rpc_port: u16,
 	/// The p2p port on 127.0.0.1.
 	pub p2p_port: u16,
+	/// The client API's port on 127.0.0.1.
+	pub api_port: u16,
 	/// Multiaddresses of bootnodes.
 	pub bootnodes: Vec<String>,
 	/// The libp2p identity key (hex), fixed so a restarted node keeps its peer id.
@@ -75,6 +77,7 @@ impl NodeConfig {
 			identity: identity.map(Into::into),
 			rpc_port: free_port().expect("127.0.0.1 has a free port"),
 			p2p_port: free_port().expect("127.0.0.1 has a free port"),
+			api_port: free_port().expect("127.0.0.1 has a free port"),
 			bootnodes: Vec::new(),
 			node_key: hex::encode(sp_crypto_hashing::blake2_256(
 				base_path.display().to_string().as_bytes(),
@@ -96,8 +99,8 @@ impl NodeConfig {
 			"--no-prometheus".into(),
 			"--no-telemetry".into(),
 			"--no-mdns".into(),
-			"--rpc-cors".into(),
-			"all".into(),
+			"--api-addr".into(),
+			format!("127.0.0.1:{}", self.api_port),
 			"--node-key".into(),
 			self.node_key.clone(),
 			"--shard-listen".into(),
@@ -169,6 +172,42 @@ impl Node {
 	/// The WebSocket JSON-RPC address.
 	pub fn rpc_url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.config.rpc_port)
+	}
+
+	/// The client API's WebSocket address.
+	pub fn api_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.config.api_port)
+	}
+
+	/// The client API's token, from the file the node names in its log at start.
+	pub async fn api_token(&self) -> anyhow::Result<String> {
+		let line = self.wait_for_log("Cairn client API on", Duration::from_secs(120)).await?;
+		let path = line
+			.split("(token in ")
+			.nth(1)
+			.and_then(|rest| rest.trim_end().strip_suffix(')'))
+			.with_context(|| format!("no token file in {line:?}"))?;
+		Ok(std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?.trim().into())
+	}
+
+	/// A client of the node's client API with `headers` (`Authorization`, `Origin`, …).
+	pub async fn api_with(&self, headers: &[(&'static str, String)]) -> anyhow::Result<WsClient> {
+		let mut map = jsonrpsee::ws_client::HeaderMap::new();
+		for (name, value) in headers {
+			map.insert(*name, value.parse().context("a header value")?);
+		}
+		WsClientBuilder::default()
+			.request_timeout(Duration::from_secs(600))
+			.set_headers(map)
+			.build(self.api_url())
+			.await
+			.with_context(|| format!("connecting to {}", self.api_url()))
+	}
+
+	/// A client of the node's client API, with its token.
+	pub async fn api(&self) -> anyhow::Result<WsClient> {
+		let token = self.api_token().await?;
+		self.api_with(&[("authorization", format!("Bearer {token}"))]).await
 	}
 
 	/// The last `n` log lines, for failure messages.

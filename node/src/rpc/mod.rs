@@ -1,8 +1,9 @@
 //! The node's RPC extensions beyond the standard Substrate set (which `sc-service` adds itself):
 //! account nonces, fee queries, BABE epoch authorship, GRANDPA finality, and the storage market
-//! ([`market`]).
+//! ([`market`]), all of which only read the chain or submit what the caller signed. The methods
+//! that touch the node's local files and key are not here: they are the client API's
+//! ([`crate::api`]), which admits only holders of the node's token.
 
-pub mod files;
 pub mod market;
 
 use std::sync::Arc;
@@ -57,8 +58,6 @@ pub struct FullDeps<C, P, SC, B> {
 	pub babe: BabeDeps,
 	/// GRANDPA dependencies.
 	pub grandpa: GrandpaDeps<B>,
-	/// The client service (uploads and downloads).
-	pub files: Arc<crate::files::Files>,
 }
 
 /// Builds the RPC extensions of a full node.
@@ -81,19 +80,17 @@ where
 	SC: SelectChain<Block> + Clone + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
-	use files::FilesApiServer;
 	use market::{Market, MarketApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use sc_consensus_babe_rpc::{Babe, BabeApiServer};
 	use sc_consensus_grandpa_rpc::{Grandpa, GrandpaApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
-	let FullDeps { client, pool, select_chain, babe, grandpa, files } = deps;
+	let FullDeps { client, pool, select_chain, babe, grandpa } = deps;
 	let mut module = RpcModule::new(());
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(Market::<C, B>::new(client.clone()).into_rpc())?;
-	module.merge(files::FilesRpc::new(files).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(
 		Babe::new(client, babe.babe_worker_handle, babe.keystore, select_chain).into_rpc(),

@@ -6,6 +6,7 @@
 //! cores (rayon): leaves are hashed in parallel subtrees of `4^REHASHED_LEVELS` leaves, then each
 //! upper level in parallel groups of four.
 
+pub mod pieces;
 mod proofs;
 
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};

@@ -1,6 +1,6 @@
 //! `cairn_upload`, `cairn_download` and their progress subscriptions: the client service over
-//! JSON-RPC. They read local files and sign with the node's key, so they are unsafe methods:
-//! served on a local RPC interface, or with `--rpc-methods unsafe`, as Substrate does.
+//! JSON-RPC. They read and write local files and sign with the node's key, so they are served
+//! only on the client API, to holders of its token (see the [parent module](super)).
 
 use std::sync::Arc;
 
@@ -8,11 +8,12 @@ use jsonrpsee::{
 	core::{async_trait, RpcResult, SubscriptionResult},
 	proc_macros::rpc,
 	types::{error::ErrorObjectOwned, ErrorObject},
-	Extensions, PendingSubscriptionSink, SubscriptionMessage,
+	PendingSubscriptionSink, SubscriptionMessage,
 };
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+pub use crate::files::MAX_INLINE_BYTES;
 use crate::files::{DownloadParams, Failure, Files, UploadParams};
 
 /// Blocks an upload subscription waits for its shards' confirmations.
@@ -23,7 +24,7 @@ const CONFIRM_BLOCKS: u32 = 150;
 pub trait FilesApi {
 	/// Stores a file (`path` on the node's machine, or `data` as hex) with `k` data and `m`
 	/// parity shards for `duration` blocks; returns the contract id once every shard is sent.
-	#[method(name = "upload", with_extensions)]
+	#[method(name = "upload")]
 	async fn upload(&self, params: UploadParams) -> RpcResult<Value>;
 
 	/// As `cairn_upload`, reporting each stage (`encoding`, `contract`, `sending` with bytes,
@@ -32,21 +33,19 @@ pub trait FilesApi {
 	#[subscription(
 		name = "subscribeUpload" => "uploadProgress",
 		unsubscribe = "unsubscribeUpload",
-		item = Value,
-		with_extensions
+		item = Value
 	)]
 	async fn subscribe_upload(&self, params: UploadParams) -> SubscriptionResult;
 
 	/// Fetches a file back, to `path` or (small files) as hex `data`.
-	#[method(name = "download", with_extensions)]
+	#[method(name = "download")]
 	async fn download(&self, params: DownloadParams) -> RpcResult<Value>;
 
 	/// As `cairn_download`, reporting `fetching` (bytes), `decoding`, then `done` or `error`.
 	#[subscription(
 		name = "subscribeDownload" => "downloadProgress",
 		unsubscribe = "unsubscribeDownload",
-		item = Value,
-		with_extensions
+		item = Value
 	)]
 	async fn subscribe_download(&self, params: DownloadParams) -> SubscriptionResult;
 }
@@ -66,16 +65,6 @@ impl FilesRpc {
 fn error(failure: Failure) -> ErrorObjectOwned {
 	let code = if failure.invalid { jsonrpsee::types::error::INVALID_PARAMS_CODE } else { 3 };
 	ErrorObject::owned(code, failure.message, None::<()>)
-}
-
-fn check_safe(ext: &Extensions) -> Result<(), ErrorObjectOwned> {
-	sc_rpc_api::check_if_safe(ext).map_err(|e| {
-		ErrorObject::owned(
-			jsonrpsee::types::error::METHOD_NOT_FOUND_CODE,
-			format!("{e}: cairn_upload and cairn_download read local files and keys"),
-			None::<()>,
-		)
-	})
 }
 
 /// Runs `work` while forwarding its progress to the subscription, then its outcome.
@@ -122,21 +111,15 @@ async fn stream<F>(
 
 #[async_trait]
 impl FilesApiServer for FilesRpc {
-	async fn upload(&self, ext: &Extensions, params: UploadParams) -> RpcResult<Value> {
-		check_safe(ext)?;
+	async fn upload(&self, params: UploadParams) -> RpcResult<Value> {
 		self.files.upload(params, None).await.map_err(error)
 	}
 
 	async fn subscribe_upload(
 		&self,
 		pending: PendingSubscriptionSink,
-		ext: &Extensions,
 		params: UploadParams,
 	) -> SubscriptionResult {
-		if let Err(denied) = check_safe(ext) {
-			pending.reject(denied).await;
-			return Ok(());
-		}
 		let files = self.files.clone();
 		stream(pending, |progress| async move {
 			let result = files.upload(params, Some(progress.clone())).await?;
@@ -148,24 +131,45 @@ impl FilesApiServer for FilesRpc {
 		Ok(())
 	}
 
-	async fn download(&self, ext: &Extensions, params: DownloadParams) -> RpcResult<Value> {
-		check_safe(ext)?;
+	async fn download(&self, params: DownloadParams) -> RpcResult<Value> {
 		self.files.download(params, None).await.map_err(error)
 	}
 
 	async fn subscribe_download(
 		&self,
 		pending: PendingSubscriptionSink,
-		ext: &Extensions,
 		params: DownloadParams,
 	) -> SubscriptionResult {
-		if let Err(denied) = check_safe(ext) {
-			pending.reject(denied).await;
-			return Ok(());
-		}
 		let files = self.files.clone();
 		stream(pending, |progress| async move { files.download(params, Some(progress)).await })
 			.await;
 		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(2_000))]
+		// Untrusted parameters never panic their parsers: any text is parameters or an error.
+		#[test]
+		fn any_text_is_parameters_or_an_error(text in any::<String>()) {
+			let _ = serde_json::from_str::<UploadParams>(&text);
+			let _ = serde_json::from_str::<DownloadParams>(&text);
+			let _ = crate::local_file::Target::check(&text);
+		}
+
+		#[test]
+		fn near_miss_objects_are_parameters_or_an_error(
+			key in "(path|data|k|m|duration|maxPrice|encrypt|contract|[a-z]{0,6})",
+			value in "(null|true|-?[0-9]{1,40}|\"[^\"]{0,30}\"|\\[\\]|\\{\\}|0\\.5)",
+		) {
+			let text = format!("{{\"{key}\": {value}}}");
+			let _ = serde_json::from_str::<UploadParams>(&text);
+			let _ = serde_json::from_str::<DownloadParams>(&text);
+		}
 	}
 }

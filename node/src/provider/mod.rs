@@ -3,9 +3,12 @@
 //!
 //! - **Registration:** registers the account (stake, capacity, price, shard-network peer id and
 //!   addresses), or updates the addresses when they changed.
-//! - **Accepting shards:** a `Put` is taken only for a shard of an open contract assigned to this
-//!   account and still pending; chunks go to a staging file, and the complete shard is stored in
-//!   RocksDB only if its Poseidon root and BLAKE3 digest are the ones on chain.
+//! - **Accepting shards** ([`intake`]): a `Put` piece is taken only for a shard of an open
+//!   contract assigned to this account, from a sender the contract's owner granted the upload,
+//!   and only if it checks against the shard's BLAKE3 digest; pieces are staged per sender, and
+//!   the complete shard is stored in RocksDB only if its Poseidon root is the one on chain.
+//! - **Serving** ([`serving`]): `Get` and `Leaves` of stored shards, within the shard network's
+//!   per-peer budgets and serving slots.
 //! - **Confirming:** every stored shard still pending on chain is confirmed.
 //! - **Checking:** in every proving period, each active shard is read whole and checked against
 //!   its digest, whether or not the prover is ready yet. A shard that fails (or that the store no
@@ -16,13 +19,16 @@
 //! - **Restarts:** everything above is derived from the chain and the store on each block, so a
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
+mod intake;
+mod serving;
+
 use std::{
-	collections::{BTreeSet, HashMap, HashSet},
-	os::unix::fs::FileExt,
+	collections::{HashMap, HashSet},
 	path::PathBuf,
 	sync::Arc,
 };
 
+use cairn_net::Network;
 use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::{
@@ -30,8 +36,7 @@ use cairn_storage::{
 	StorageError,
 };
 use frame_support::{traits::Get, BoundedVec};
-use futures::{future::BoxFuture, StreamExt};
-use libp2p::PeerId;
+use futures::StreamExt;
 use pallet_market::{ContractOf, PeriodIndex, ProofSubmission, ShardStatus};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sc_client_api::BlockchainEvents;
@@ -39,7 +44,6 @@ use sp_blockchain::HeaderBackend;
 use tokio::sync::Mutex;
 
 use crate::{
-	net::{self, LeafProof, Network, Request, Response, CHUNK_BYTES},
 	service::FullClient,
 	signer::{Signer, State},
 };
@@ -63,14 +67,6 @@ const DELETE_AFTER_BLOCKS: u32 = 5;
 /// Blocks to wait before sending a transaction again that did not take effect.
 const RETRY_BLOCKS: BlockNumber = 5;
 
-/// A shard being received.
-struct Incoming {
-	file: std::fs::File,
-	path: PathBuf,
-	total: u64,
-	received: BTreeSet<u64>,
-}
-
 /// The provider service.
 pub struct Provider {
 	config: ProviderConfig,
@@ -78,7 +74,7 @@ pub struct Provider {
 	signer: Arc<Signer>,
 	store: Arc<RocksShardStore>,
 	network: Network,
-	incoming: Mutex<HashMap<ShardId, Arc<Mutex<Incoming>>>>,
+	intake: intake::Intake,
 	/// Transactions sent, by what they do, and the block they were sent at.
 	sent: Mutex<HashMap<Sent, BlockNumber>>,
 	/// Shards found damaged: never confirmed or proven again, and reported lost.
@@ -109,13 +105,6 @@ impl Provider {
 		signer: Arc<Signer>,
 		network: Network,
 	) -> Result<Arc<Self>, String> {
-		let staging = config.dir.join("incoming");
-		std::fs::create_dir_all(&staging)
-			.map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-		// Unfinished puts of an earlier run start over.
-		for entry in std::fs::read_dir(&staging).map_err(|e| e.to_string())?.flatten() {
-			let _ = std::fs::remove_file(entry.path());
-		}
 		let (store, report) = RocksShardStore::open(
 			&config.dir.join("shards"),
 			StoreConfig { capacity_bytes: config.capacity },
@@ -127,19 +116,27 @@ impl Provider {
 			report.committed,
 			report.removed_pending.len()
 		);
+		let store = Arc::new(store);
+		// Unfinished puts of an earlier run start over.
+		let staging = config.dir.join("incoming");
+		let genesis = signer.genesis_hash()?;
+		let intake = intake::Intake::new(staging.clone(), genesis.to_fixed_bytes(), store.clone())
+			.map_err(|e| format!("cannot stage shards in {}: {e}", staging.display()))?;
 		let provider = Arc::new(Self {
 			config,
 			state: State::new(client),
 			signer,
-			store: Arc::new(store),
+			store,
 			network: network.clone(),
-			incoming: Mutex::new(HashMap::new()),
+			intake,
 			sent: Mutex::new(HashMap::new()),
 			damaged: Mutex::new(HashSet::new()),
 			checked: Mutex::new(HashMap::new()),
 			doomed: Mutex::new(HashMap::new()),
 		});
-		network.set_handler(Arc::new(Handler(provider.clone())))?;
+		network
+			.set_handler(Arc::new(serving::Handler(provider.clone())))
+			.map_err(|e| e.to_string())?;
 		Ok(provider)
 	}
 
@@ -297,6 +294,12 @@ impl Provider {
 				}
 			});
 		}
+		let waiting: HashSet<ShardId> = mine
+			.iter()
+			.filter(|(_, status)| matches!(status, ShardStatus::Pending { .. }))
+			.map(|(id, _)| *id)
+			.collect();
+		self.intake.expire(&waiting).await;
 		self.collect_garbage(now).await?;
 		// Forget old transactions.
 		self.sent.lock().await.retain(|_, at| now < *at + 100);
@@ -343,7 +346,7 @@ impl Provider {
 	}
 
 	async fn register(&self, at: Hash, now: BlockNumber, me: &AccountId) -> Result<(), String> {
-		let addresses = self.network.listen_addresses();
+		let addresses = self.network.announced_addresses();
 		if addresses.is_empty() {
 			return Ok(());
 		}
@@ -523,146 +526,6 @@ impl Provider {
 		}
 		Ok(())
 	}
-
-	/// Handles one `Put` chunk.
-	async fn put(
-		&self,
-		contract: u64,
-		shard: u32,
-		offset: u64,
-		total: u64,
-		data: Vec<u8>,
-	) -> Response {
-		let id = shard_id(contract, shard);
-		let at = self.state.at(None);
-		let spec = match self.check_assignment(at, id) {
-			Ok(spec) => spec,
-			Err(reason) => return Response::Refused(reason),
-		};
-		if self.is_stored(id).await {
-			return Response::Stored { received: total, complete: true };
-		}
-		if total != spec.bytes {
-			return Response::Refused(format!("shard {id} has {} bytes, not {total}", spec.bytes));
-		}
-		let expected = CHUNK_BYTES.min(total.saturating_sub(offset));
-		if !offset.is_multiple_of(CHUNK_BYTES) || offset >= total || data.len() as u64 != expected {
-			return Response::Refused(format!(
-				"chunk at {offset} of {} bytes does not fit shard {id} of {total} bytes",
-				data.len()
-			));
-		}
-		let entry = {
-			let mut incoming = self.incoming.lock().await;
-			match incoming.get(&id) {
-				Some(entry) => entry.clone(),
-				None => {
-					let path = self.config.dir.join("incoming").join(format!("{contract}-{shard}"));
-					let file = match std::fs::OpenOptions::new()
-						.create(true)
-						.truncate(true)
-						.read(true)
-						.write(true)
-						.open(&path)
-					{
-						Ok(file) => file,
-						Err(error) => return Response::Refused(format!("cannot stage: {error}")),
-					};
-					let entry = Arc::new(Mutex::new(Incoming {
-						file,
-						path,
-						total,
-						received: BTreeSet::new(),
-					}));
-					incoming.insert(id, entry.clone());
-					entry
-				}
-			}
-		};
-		let mut staged = entry.lock().await;
-		if let Err(error) = staged.file.write_all_at(&data, offset) {
-			return Response::Refused(format!("cannot stage: {error}"));
-		}
-		staged.received.insert(offset);
-		let received = (staged.received.len() as u64 * CHUNK_BYTES).min(staged.total);
-		let chunks = staged.total.div_ceil(CHUNK_BYTES);
-		if (staged.received.len() as u64) < chunks {
-			return Response::Stored { received, complete: false };
-		}
-		// Every chunk is here: check and store the whole shard.
-		let store = self.store.clone();
-		let path = staged.path.clone();
-		let stored = tokio::task::spawn_blocking(move || -> Result<(), String> {
-			let root = cairn_primitives::field::fr_from_le_bytes(&spec.root)
-				.map_err(|e| format!("root: {e:?}"))?;
-			let mut file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-			let commitment =
-				store.put(id, spec.bytes, &mut file, Some(&root)).map_err(|e| e.to_string())?;
-			if commitment.blake3 != spec.blake3 {
-				let _ = store.delete(id);
-				return Err("its BLAKE3 digest is not the one on chain".into());
-			}
-			Ok(())
-		})
-		.await
-		.map_err(|e| e.to_string())
-		.and_then(|r| r);
-		let _ = std::fs::remove_file(&staged.path);
-		drop(staged);
-		self.incoming.lock().await.remove(&id);
-		match stored {
-			Ok(()) => {
-				log::info!(target: "cairn-provider", "stored shard {id} ({total} bytes)");
-				Response::Stored { received: total, complete: true }
-			}
-			Err(error) => Response::Refused(format!("shard {id} refused: {error}")),
-		}
-	}
-
-	/// The spec of shard `id` if it is assigned to us and waits for its data.
-	fn check_assignment(&self, at: Hash, id: ShardId) -> Result<pallet_market::ShardSpec, String> {
-		let contract = self
-			.state
-			.contract(at, id.contract)
-			.map_err(|e| e.to_string())?
-			.ok_or_else(|| format!("no contract {}", id.contract))?;
-		let shard = contract
-			.shards
-			.get(id.index as usize)
-			.ok_or_else(|| format!("contract {} has no shard {}", id.contract, id.index))?;
-		if shard.provider != self.signer.account() {
-			return Err(format!("shard {id} is not assigned to this provider"));
-		}
-		if shard.status == ShardStatus::Lost {
-			return Err(format!("shard {id} is lost"));
-		}
-		Ok(shard.spec.clone())
-	}
-
-	fn read(&self, id: ShardId, offset: u64, len: u32) -> Response {
-		let len = u64::from(len).min(CHUNK_BYTES);
-		match self.store.commitment(id) {
-			Ok(commitment) if offset < commitment.bytes => {
-				let len = len.min(commitment.bytes - offset);
-				match self.store.read_range(id, offset, len) {
-					Ok(data) => Response::Data(data),
-					Err(error) => Response::Refused(format!("shard {id} unreadable: {error}")),
-				}
-			}
-			Ok(_) => Response::Refused(format!("offset {offset} is past the end of shard {id}")),
-			Err(_) => Response::Refused(format!("shard {id} is not stored here")),
-		}
-	}
-
-	fn leaves(&self, id: ShardId, indices: Vec<u64>) -> Response {
-		if indices.len() > 64 {
-			return Response::Refused("at most 64 leaves per request".into());
-		}
-		match self.store.challenge_proofs(id, &indices) {
-			Ok(proofs) => Response::Leaves(proofs.iter().map(LeafProof::from).collect()),
-			Err(error) => Response::Refused(format!("shard {id}: {error}")),
-		}
-	}
 }
 
 /// Why a shard was not proven.
@@ -707,35 +570,4 @@ fn check_digest(store: &RocksShardStore, id: ShardId, expected: &[u8; 32]) -> Re
 		return Err("its BLAKE3 digest no longer matches".into());
 	}
 	Ok(())
-}
-
-/// Answers the shard protocol for a [`Provider`].
-struct Handler(Arc<Provider>);
-
-impl net::RequestHandler for Handler {
-	fn handle(&self, _peer: PeerId, request: Request) -> BoxFuture<'static, Response> {
-		let this = self.0.clone();
-		Box::pin(async move {
-			match request {
-				Request::Put { contract, shard, offset, total, data } => {
-					this.put(contract, shard, offset, total, data).await
-				}
-				Request::Get { contract, shard, offset, len } => {
-					let store_id = shard_id(contract, shard);
-					let this2 = this.clone();
-					tokio::task::spawn_blocking(move || this2.read(store_id, offset, len))
-						.await
-						.unwrap_or_else(|e| Response::Refused(e.to_string()))
-				}
-				Request::Leaves { contract, shard, indices } => {
-					let this2 = this.clone();
-					tokio::task::spawn_blocking(move || {
-						this2.leaves(shard_id(contract, shard), indices)
-					})
-					.await
-					.unwrap_or_else(|e| Response::Refused(e.to_string()))
-				}
-			}
-		})
-	}
 }

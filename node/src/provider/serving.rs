@@ -1,0 +1,106 @@
+//! The provider's side of the shard protocol: `Put` pieces go to the [`intake`](super::intake),
+//! `Get` and `Leaves` read the store on the blocking pool. The shard network has already held
+//! each request to its sender's budget and a serving slot.
+
+use std::sync::Arc;
+
+use cairn_net::{LeafProof, Request, RequestHandler, Response, CHUNK_BYTES, MAX_LEAVES};
+use cairn_runtime::Hash;
+use cairn_storage::store::{ShardId, ShardStore};
+use futures::future::BoxFuture;
+use libp2p::PeerId;
+use pallet_market::ShardStatus;
+
+use super::{
+	intake::{Assignment, Piece},
+	shard_id, Provider,
+};
+
+impl Provider {
+	/// What the chain says of shard `id`, if it is assigned to us and not lost.
+	fn check_assignment(&self, at: Hash, id: ShardId) -> Result<Assignment, String> {
+		let contract = self
+			.state
+			.contract(at, id.contract)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| format!("no contract {}", id.contract))?;
+		let shard = contract
+			.shards
+			.get(id.index as usize)
+			.ok_or_else(|| format!("contract {} has no shard {}", id.contract, id.index))?;
+		if shard.provider != self.signer.account() {
+			return Err(format!("shard {id} is not assigned to this provider"));
+		}
+		if shard.status == ShardStatus::Lost {
+			return Err(format!("shard {id} is lost"));
+		}
+		Ok(Assignment {
+			spec: shard.spec.clone(),
+			owner: contract.owner,
+			now: self.number(at),
+			pending: matches!(shard.status, ShardStatus::Pending { .. }),
+		})
+	}
+
+	async fn put(&self, piece: Piece) -> Response {
+		let assignment = match self.check_assignment(self.state.at(None), piece.id) {
+			Ok(assignment) => assignment,
+			Err(reason) => return Response::Refused(reason),
+		};
+		self.intake.put(piece, assignment).await
+	}
+
+	fn read(&self, id: ShardId, offset: u64, len: u32) -> Response {
+		let len = u64::from(len).min(CHUNK_BYTES);
+		match self.store.commitment(id) {
+			Ok(commitment) if offset < commitment.bytes => {
+				let len = len.min(commitment.bytes - offset);
+				match self.store.read_range(id, offset, len) {
+					Ok(data) => Response::Data(data),
+					Err(error) => Response::Refused(format!("shard {id} unreadable: {error}")),
+				}
+			}
+			Ok(_) => Response::Refused(format!("offset {offset} is past the end of shard {id}")),
+			Err(_) => Response::Refused(format!("shard {id} is not stored here")),
+		}
+	}
+
+	fn leaves(&self, id: ShardId, indices: Vec<u64>) -> Response {
+		if indices.len() > MAX_LEAVES {
+			return Response::Refused(format!("at most {MAX_LEAVES} leaves per request"));
+		}
+		match self.store.challenge_proofs(id, &indices) {
+			Ok(proofs) => Response::Leaves(proofs.iter().map(LeafProof::from).collect()),
+			Err(error) => Response::Refused(format!("shard {id}: {error}")),
+		}
+	}
+}
+
+/// Answers the shard protocol for a [`Provider`].
+pub(super) struct Handler(pub(super) Arc<Provider>);
+
+impl RequestHandler for Handler {
+	fn handle(&self, peer: PeerId, request: Request) -> BoxFuture<'static, Response> {
+		let this = self.0.clone();
+		Box::pin(async move {
+			match request {
+				Request::Put { contract, shard, offset, total, data, path, grant } => {
+					let id = shard_id(contract, shard);
+					this.put(Piece { peer, id, offset, total, data, path, grant }).await
+				}
+				Request::Get { contract, shard, offset, len } => {
+					let id = shard_id(contract, shard);
+					tokio::task::spawn_blocking(move || this.read(id, offset, len))
+						.await
+						.unwrap_or_else(|e| Response::Refused(e.to_string()))
+				}
+				Request::Leaves { contract, shard, indices } => {
+					let id = shard_id(contract, shard);
+					tokio::task::spawn_blocking(move || this.leaves(id, indices))
+						.await
+						.unwrap_or_else(|e| Response::Refused(e.to_string()))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,147 @@
+//! Moving whole shards over the shard network, for the client service: a shard goes to its
+//! provider piece by piece, each piece with its BLAKE3 path and the owner's grant; a shard comes
+//! back piece by piece and is checked against its digest. A provider that says it is busy (over
+//! this node's budget, or out of serving slots) is asked again after a pause, so budgets slow
+//! transfers down instead of failing them.
+
+use std::time::Duration;
+
+use cairn_net::{Network, Request, Response, UploadGrant, CHUNK_BYTES};
+use futures::StreamExt;
+use libp2p::{Multiaddr, PeerId};
+use pallet_market::{ContractId, ShardSpec};
+
+/// Pieces of one shard in flight at once.
+const WINDOW: usize = 4;
+
+/// A piece not answered within this is a stalled provider.
+const PIECE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Times a busy provider is asked again for one piece, with pauses growing to [`MAX_PAUSE`].
+const BUSY_RETRIES: u32 = 30;
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// Where a provider's shard network is: its peer id and addresses, from its on-chain record.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+	/// The peer id.
+	pub peer: PeerId,
+	/// Its addresses.
+	pub addresses: Vec<Multiaddr>,
+}
+
+/// Sends `request`, asking again while the provider is busy.
+async fn ask(network: &Network, to: &Endpoint, request: Request) -> Result<Response, String> {
+	let peer = to.peer;
+	let mut pause = Duration::from_millis(100);
+	for _ in 0..BUSY_RETRIES {
+		let sent = network.request(peer, to.addresses.clone(), request.clone());
+		let response = tokio::time::timeout(PIECE_TIMEOUT, sent)
+			.await
+			.map_err(|_| format!("no answer in {}s", PIECE_TIMEOUT.as_secs()))?
+			.map_err(|e| e.to_string())?;
+		match response {
+			Response::Busy(reason) => {
+				log::debug!(target: "cairn-client", "{peer} is busy ({reason}); asking again");
+				tokio::time::sleep(pause).await;
+				pause = (pause * 2).min(MAX_PAUSE);
+			}
+			response => return Ok(response),
+		}
+	}
+	Err(format!("{peer} stayed busy"))
+}
+
+/// Fetches a whole shard from its provider and checks its digest.
+pub async fn fetch_shard(
+	network: &Network,
+	from: &Endpoint,
+	contract: ContractId,
+	index: u32,
+	spec: &ShardSpec,
+	fetched: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Vec<u8>, String> {
+	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
+	let mut pieces = futures::stream::iter(offsets)
+		.map(|offset| {
+			let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
+			async move {
+				let request = Request::Get { contract, shard: index, offset, len };
+				match ask(network, from, request).await? {
+					Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
+					Response::Data(data) => Err(format!("{} bytes instead of {len}", data.len())),
+					Response::Refused(reason) => Err(reason),
+					other => Err(format!("unexpected answer {other:?}")),
+				}
+			}
+		})
+		.buffer_unordered(WINDOW);
+	let mut shard = vec![0u8; spec.bytes as usize];
+	while let Some(piece) = pieces.next().await {
+		let (offset, data) = piece?;
+		shard[offset as usize..offset as usize + data.len()].copy_from_slice(&data);
+		fetched(data.len() as u64);
+	}
+	if blake3::hash(&shard).as_bytes() != &spec.blake3 {
+		return Err("the shard does not match its on-chain digest".into());
+	}
+	Ok(shard)
+}
+
+/// Sends a whole shard to its provider, piece by piece with `grant`, until the provider has
+/// every piece (it then commits the shard and confirms it on chain).
+pub async fn push_shard(
+	network: &Network,
+	to: &Endpoint,
+	contract: ContractId,
+	index: u32,
+	data: &[u8],
+	grant: UploadGrant,
+	sent: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(), String> {
+	let total = data.len() as u64;
+	let paths = {
+		let data = data.to_vec();
+		tokio::task::spawn_blocking(move || {
+			cairn_storage::commitment::pieces::piece_paths(&data, CHUNK_BYTES)
+		})
+		.await
+		.map_err(|e| e.to_string())?
+		.map_err(|e| e.to_string())?
+	};
+	let grant = &grant;
+	let mut replies = futures::stream::iter(paths.into_iter().enumerate())
+		.map(|(piece, path)| {
+			let offset = piece as u64 * CHUNK_BYTES;
+			let end = (offset + CHUNK_BYTES).min(total) as usize;
+			let chunk = data[offset as usize..end].to_vec();
+			async move {
+				let len = chunk.len() as u64;
+				let request = Request::Put {
+					contract,
+					shard: index,
+					offset,
+					total,
+					data: chunk,
+					path,
+					grant: grant.clone(),
+				};
+				match ask(network, to, request).await? {
+					Response::Stored { complete, .. } => Ok((len, complete)),
+					Response::Refused(reason) => Err(reason),
+					other => Err(format!("unexpected answer {other:?}")),
+				}
+			}
+		})
+		.buffer_unordered(WINDOW);
+	let mut complete = false;
+	while let Some(reply) = replies.next().await {
+		let (len, done) = reply?;
+		complete |= done;
+		sent(len);
+	}
+	if !complete {
+		return Err("the provider did not report every piece received".into());
+	}
+	Ok(())
+}

@@ -1,0 +1,271 @@
+//! Pieces of a shard checked on their own against the shard's BLAKE3 digest, so that a receiver
+//! refuses a bad piece the moment it arrives instead of after the whole shard.
+//!
+//! BLAKE3 is itself a Merkle tree over 1 KiB chunks (left subtree: the largest power of two of
+//! bytes shorter than the input). For pieces of a power-of-two size `piece` ≥ 1 KiB, aligned at
+//! multiples of `piece`, every piece is one subtree of that tree, so a piece is proven by the
+//! chaining values of the subtrees beside its path to the root, [`PiecePath`] (at most
+//! `log2(shard / piece) + 1` values). No other digest needs publishing: the on-chain BLAKE3
+//! digest is the root.
+
+use blake3::hazmat::{
+	merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
+};
+
+/// The chaining values beside a piece's path, from the piece up to the root.
+pub type PiecePath = Vec<[u8; 32]>;
+
+/// Why a piece does not check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PieceError {
+	/// `piece` is not a power of two of at least 1 KiB.
+	#[error("piece size {0} is not a power of two of at least 1024 bytes")]
+	PieceSize(u64),
+	/// The piece does not start at a piece boundary inside the shard, or has the wrong length.
+	#[error("{len} bytes at {offset} are not a piece of a {total}-byte shard")]
+	Misplaced {
+		/// Where the piece claims to start.
+		offset: u64,
+		/// Its length.
+		len: u64,
+		/// The shard's length.
+		total: u64,
+	},
+	/// The path has the wrong number of values.
+	#[error("the piece at {offset} needs {expected} path values, not {got}")]
+	PathLength {
+		/// The piece.
+		offset: u64,
+		/// Values the tree needs.
+		expected: usize,
+		/// Values given.
+		got: usize,
+	},
+	/// The bytes and path do not lead to the digest.
+	#[error("the piece at {offset} does not match the shard's BLAKE3 digest")]
+	Mismatch {
+		/// The piece.
+		offset: u64,
+	},
+}
+
+fn check_piece_size(piece: u64) -> Result<(), PieceError> {
+	if piece.is_power_of_two() && piece >= blake3::CHUNK_LEN as u64 {
+		Ok(())
+	} else {
+		Err(PieceError::PieceSize(piece))
+	}
+}
+
+/// BLAKE3's split of `len` bytes (more than one chunk) into a left and right subtree.
+fn left_len(len: u64) -> u64 {
+	blake3::hazmat::left_subtree_len(len)
+}
+
+/// The sides of the path from the root to the piece at `offset` of a `total`-byte input, root
+/// first: `true` where the piece lies in the left subtree.
+fn sides(total: u64, offset: u64, piece: u64) -> Vec<bool> {
+	let (mut start, mut len) = (0, total);
+	let mut sides = Vec::new();
+	while len > piece {
+		let left = left_len(len);
+		if offset < start + left {
+			sides.push(true);
+			len = left;
+		} else {
+			sides.push(false);
+			start += left;
+			len -= left;
+		}
+	}
+	sides
+}
+
+fn piece_cv(offset: u64, data: &[u8]) -> ChainingValue {
+	let mut hasher = blake3::Hasher::new();
+	hasher.set_input_offset(offset);
+	hasher.update(data);
+	hasher.finalize_non_root()
+}
+
+/// The chaining value of `shard[start..start + len]`, a subtree of the BLAKE3 tree at least one
+/// piece long (the root hash for the whole shard); appends to each piece's path in `paths` the
+/// value beside it at this subtree's level.
+fn subtree(
+	shard: &[u8],
+	start: u64,
+	len: u64,
+	piece: u64,
+	paths: &mut [PiecePath],
+) -> ChainingValue {
+	if len <= piece {
+		let begin = start as usize;
+		return piece_cv(start, &shard[begin..begin + len as usize]);
+	}
+	let left = left_len(len);
+	let left_cv = subtree(shard, start, left, piece, paths);
+	let right_cv = subtree(shard, start + left, len - left, piece, paths);
+	let first = (start / piece) as usize;
+	let split = ((start + left) / piece) as usize;
+	let end = (start + len).div_ceil(piece) as usize;
+	for path in &mut paths[first..split] {
+		path.push(right_cv);
+	}
+	for path in &mut paths[split..end] {
+		path.push(left_cv);
+	}
+	merge(left_cv, right_cv, start == 0 && len == shard.len() as u64)
+}
+
+/// The parent of two subtrees: the root hash for the root, else a chaining value.
+fn merge(left: ChainingValue, right: ChainingValue, root: bool) -> ChainingValue {
+	if root {
+		*merge_subtrees_root(&left, &right, Mode::Hash).as_bytes()
+	} else {
+		merge_subtrees_non_root(&left, &right, Mode::Hash)
+	}
+}
+
+/// The path of every `piece`-byte piece of `shard`, in order (empty paths when the shard is a
+/// single piece, whose digest is its own hash).
+pub fn piece_paths(shard: &[u8], piece: u64) -> Result<Vec<PiecePath>, PieceError> {
+	check_piece_size(piece)?;
+	let total = shard.len() as u64;
+	let pieces = total.div_ceil(piece).max(1) as usize;
+	let mut paths = vec![PiecePath::new(); pieces];
+	if total > piece {
+		// Each parent records its children's values once both are done, so every path fills
+		// from the piece up, the order verification folds in.
+		subtree(shard, 0, total, piece, &mut paths);
+	}
+	Ok(paths)
+}
+
+/// Checks that `data` is the piece at `offset` of a `total`-byte shard whose BLAKE3 digest is
+/// `digest`, given its `path` from [`piece_paths`].
+pub fn verify_piece(
+	digest: &[u8; 32],
+	total: u64,
+	piece: u64,
+	offset: u64,
+	data: &[u8],
+	path: &[[u8; 32]],
+) -> Result<(), PieceError> {
+	check_piece_size(piece)?;
+	let len = data.len() as u64;
+	let expected_len = piece.min(total.saturating_sub(offset));
+	if !offset.is_multiple_of(piece) || offset >= total.max(1) || len != expected_len {
+		return Err(PieceError::Misplaced { offset, len, total });
+	}
+	let sides = sides(total, offset, piece);
+	if path.len() != sides.len() {
+		return Err(PieceError::PathLength { offset, expected: sides.len(), got: path.len() });
+	}
+	let computed = if sides.is_empty() {
+		*blake3::hash(data).as_bytes()
+	} else {
+		let mut cv = piece_cv(offset, data);
+		// `sides` runs root first, `path` piece first.
+		for (level, (sibling, left)) in path.iter().zip(sides.iter().rev()).enumerate() {
+			let (l, r) = if *left { (cv, *sibling) } else { (*sibling, cv) };
+			cv = merge(l, r, level + 1 == sides.len());
+		}
+		cv
+	};
+	if computed == *digest {
+		Ok(())
+	} else {
+		Err(PieceError::Mismatch { offset })
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+
+	/// Bytes that never repeat a piece (a repeating pattern would make every piece alike).
+	fn bytes(len: usize, seed: u8) -> Vec<u8> {
+		let mut data = vec![0; len];
+		blake3::Hasher::new().update(&[seed]).finalize_xof().fill(&mut data);
+		data
+	}
+
+	fn check_all(shard: &[u8], piece: u64) {
+		let digest = *blake3::hash(shard).as_bytes();
+		let total = shard.len() as u64;
+		let paths = piece_paths(shard, piece).unwrap();
+		assert_eq!(paths.len(), total.div_ceil(piece).max(1) as usize);
+		for (index, path) in paths.iter().enumerate() {
+			let offset = index as u64 * piece;
+			let end = (offset + piece).min(total) as usize;
+			let data = &shard[offset as usize..end];
+			verify_piece(&digest, total, piece, offset, data, path)
+				.unwrap_or_else(|e| panic!("piece {index} of {total} bytes: {e}"));
+		}
+	}
+
+	#[test]
+	fn every_piece_of_every_shape_checks() {
+		for piece in [1024u64, 4096] {
+			for total in [1, 1023, 1024, 1025, 4095, 4096, 4097, 8192, 12_289, 40_000, 65_536] {
+				check_all(&bytes(total, 3), piece);
+			}
+		}
+		// A full-size piece of the shard network.
+		check_all(&bytes(3 << 20 | 5, 9), 1 << 20);
+	}
+
+	#[test]
+	fn forged_pieces_and_paths_are_refused() {
+		let piece = 4096;
+		let shard = bytes(5 * 4096 + 100, 1);
+		let total = shard.len() as u64;
+		let digest = *blake3::hash(&shard).as_bytes();
+		let paths = piece_paths(&shard, piece).unwrap();
+		let good = &shard[4096..8192];
+		verify_piece(&digest, total, piece, 4096, good, &paths[1]).unwrap();
+
+		let mut flipped = good.to_vec();
+		flipped[17] ^= 1;
+		assert_eq!(
+			verify_piece(&digest, total, piece, 4096, &flipped, &paths[1]),
+			Err(PieceError::Mismatch { offset: 4096 })
+		);
+		// The right bytes at another place, or with another piece's path.
+		assert!(verify_piece(&digest, total, piece, 8192, good, &paths[2]).is_err());
+		assert!(verify_piece(&digest, total, piece, 4096, good, &paths[2]).is_err());
+		// Paths of the wrong length, misplaced or wrongly sized pieces.
+		assert!(matches!(
+			verify_piece(&digest, total, piece, 4096, good, &paths[1][1..]),
+			Err(PieceError::PathLength { .. })
+		));
+		assert!(matches!(
+			verify_piece(&digest, total, piece, 4095, good, &paths[1]),
+			Err(PieceError::Misplaced { .. })
+		));
+		assert!(matches!(
+			verify_piece(&digest, total, piece, 4096, &good[1..], &paths[1]),
+			Err(PieceError::Misplaced { .. })
+		));
+		assert!(matches!(
+			verify_piece(&digest, total, piece, total + 4096, good, &paths[1]),
+			Err(PieceError::Misplaced { .. })
+		));
+		assert_eq!(
+			verify_piece(&digest, total, 3000, 0, good, &paths[0]),
+			Err(PieceError::PieceSize(3000))
+		);
+		// Another shard's digest.
+		let other = *blake3::hash(&shard[1..]).as_bytes();
+		assert!(verify_piece(&other, total, piece, 4096, good, &paths[1]).is_err());
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(64))]
+		#[test]
+		fn pieces_of_random_shards_check(len in 1usize..70_000, seed: u8, big: bool) {
+			check_all(&bytes(len, seed), if big { 8192 } else { 1024 });
+		}
+	}
+}
