@@ -237,12 +237,11 @@ pub fn start(
 	let slot_pool = || Arc::new(Semaphore::new(limits.serving_slots));
 	let (announced_tx, announced) = watch::channel(Vec::new());
 	let (listening_tx, listening) = watch::channel(Vec::new());
-	let respond = commands.downgrade();
-	let network = Network { peer_id, commands, announced, listening };
+	let network = Network { peer_id, commands: commands.clone(), announced, listening };
 	let driver = Driver {
 		swarm,
 		commands: receiver,
-		respond,
+		respond: commands,
 		handler: Arc::new(RefuseAll),
 		budgets: limits::Budgets::new(limits.clone()),
 		put_slots: slot_pool(),
@@ -261,9 +260,10 @@ pub fn start(
 struct Driver {
 	swarm: Swarm<Behaviour>,
 	commands: mpsc::Receiver<Command>,
-	/// Where served requests' responses come back. Weak, so that the task ends once every
-	/// [`Network`] handle is gone.
-	respond: mpsc::WeakSender<Command>,
+	/// Where served requests' responses come back. It keeps the task alive for as long as the
+	/// runtime runs it, handles or not: a node answers peers whether or not any service of its
+	/// own still sends requests.
+	respond: mpsc::Sender<Command>,
 	handler: Arc<dyn RequestHandler>,
 	budgets: limits::Budgets,
 	/// Slots for `Put` requests of all peers, apart from those for reads, so that a flood of
@@ -380,7 +380,7 @@ impl Driver {
 			let _ = self.swarm.behaviour_mut().shards.send_response(channel, refusal);
 			return;
 		}
-		let Some(respond) = self.respond.upgrade() else { return };
+		let respond = self.respond.clone();
 		let handler = self.handler.clone();
 		let slots = match kind {
 			RequestKind::Put => self.put_slots.clone(),

@@ -49,6 +49,17 @@ async fn two_nodes_exchange_full_chunks_over_loopback() {
 }
 
 #[tokio::test]
+async fn a_node_answers_peers_after_its_own_services_let_go_of_the_network() {
+	let server = node(local());
+	server.set_handler(Arc::new(Echo)).unwrap();
+	let (peer, addresses) = (server.peer_id(), server.listening().await);
+	drop(server);
+	let client = node(local());
+	let get = Request::Get { contract: 1, shard: 0, offset: 0, len: 8 };
+	assert_eq!(client.request(peer, addresses, get).await.unwrap(), Response::Data(vec![7; 8]));
+}
+
+#[tokio::test]
 async fn a_peer_over_its_budget_is_told_to_wait_and_others_are_served() {
 	let mut config = local();
 	config.limits.rates.leaves = 2.0;

@@ -1,0 +1,173 @@
+//! The repair loop: on every new best block, for this account's contracts whose files this
+//! node uploaded, a lost shard (or one not confirmed by its deadline) is reassigned to the
+//! cheapest eligible provider not yet in the contract, and a shard waiting for its data is
+//! rebuilt from `k` others and sent to its provider.
+
+use std::sync::Arc;
+
+use cairn_runtime::{AccountId, BlockNumber, Hash, Runtime, RuntimeCall};
+use cairn_storage::encoding::{rebuild_shard, FileManifest};
+use futures::StreamExt;
+use pallet_market::{ContractId, ContractOf, ShardStatus};
+use sc_client_api::BlockchainEvents;
+use sp_blockchain::HeaderBackend;
+
+use super::{provider_address, Files, RESEND_BLOCKS};
+use crate::{signer::Signer, transfer::push_shard};
+
+impl Files {
+	/// Repairs this account's contracts on every new best block.
+	pub async fn run(self: Arc<Self>) {
+		let Some(signer) = self.signer.clone() else { return };
+		let mut blocks = self.state.client().import_notification_stream();
+		while let Some(block) = blocks.next().await {
+			if !block.is_new_best {
+				continue;
+			}
+			if let Err(error) = self.repair(block.hash, &signer).await {
+				log::warn!(target: "cairn-client", "repair: {error}");
+			}
+		}
+	}
+
+	async fn repair(self: &Arc<Self>, at: Hash, signer: &Arc<Signer>) -> Result<(), String> {
+		let now = self.state.client().number(at).ok().flatten().unwrap_or_default();
+		let me = signer.account();
+		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
+		for (id, contract) in contracts.into_iter().filter(|(_, c)| c.owner == me) {
+			// Contracts of files uploaded elsewhere cannot be rebuilt here.
+			if !self.record_path(id).is_file() {
+				continue;
+			}
+			// Providers in the contract, and those its shards move to in this pass.
+			let mut holders: Vec<AccountId> =
+				contract.shards.iter().map(|s| s.provider.clone()).collect();
+			for (index, shard) in contract.shards.iter().enumerate() {
+				let key = (id, index as u32);
+				let overdue =
+					matches!(shard.status, ShardStatus::Pending { deadline } if now > deadline);
+				if shard.status == ShardStatus::Lost || overdue {
+					if let Some(to) =
+						self.reassign(at, now, id, &contract, index, &holders, signer).await
+					{
+						holders.push(to);
+					}
+				} else if let ShardStatus::Pending { .. } = shard.status {
+					let resend = match self.sent.lock().await.get(&key) {
+						Some((to, sent_at)) => {
+							*to != shard.provider || now >= sent_at + RESEND_BLOCKS
+						}
+						None => true,
+					};
+					if resend && self.repairing.lock().await.insert(key) {
+						self.sent.lock().await.insert(key, (shard.provider.clone(), now));
+						let this = self.clone();
+						let contract = contract.clone();
+						tokio::spawn(async move {
+							match this.rebuild_and_send(id, &contract, index).await {
+								Ok(()) => {
+									log::info!(target: "cairn-client", "contract {id}: shard {index} rebuilt and sent to its provider")
+								}
+								Err(error) => {
+									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}")
+								}
+							}
+							this.repairing.lock().await.remove(&key);
+						});
+					}
+				}
+			}
+		}
+		Ok(())
+	}
+
+	/// Asks the chain to move shard `index` to the cheapest eligible provider not in `holders`;
+	/// returns the provider asked for.
+	#[allow(clippy::too_many_arguments)]
+	async fn reassign(
+		&self,
+		at: Hash,
+		now: BlockNumber,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		index: usize,
+		holders: &[AccountId],
+		signer: &Arc<Signer>,
+	) -> Option<AccountId> {
+		let key = (id, index as u32);
+		{
+			let mut asked = self.reassigned.lock().await;
+			if asked.get(&key).is_some_and(|at| now < at + 5) {
+				return None;
+			}
+			asked.insert(key, now);
+		}
+		let shard = &contract.shards[index];
+		let remaining = contract.end.saturating_sub(now).max(1);
+		let quote = match self.state.quote(at, shard.spec.bytes, 1, remaining, holders) {
+			Ok(quote) => quote,
+			Err(error) => {
+				log::warn!(target: "cairn-client", "contract {id}: shard {index} cannot move yet: {error}");
+				return None;
+			}
+		};
+		let (to, price) = quote.providers.first().cloned()?;
+		if price > shard.price_per_byte_block {
+			log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
+			return None;
+		}
+		let call = RuntimeCall::Market(pallet_market::Call::reassign_shard {
+			contract: id,
+			shard: index as u32,
+			new_provider: to.clone(),
+		});
+		match signer.submit(call).await {
+			Ok(()) => {
+				log::info!(
+					target: "cairn-client",
+					"contract {id}: shard {index} moves to {}",
+					crate::rpc::market::ss58(&to)
+				);
+				Some(to)
+			}
+			Err(error) => {
+				log::warn!(target: "cairn-client", "contract {id}: reassigning shard {index}: {}", error);
+				None
+			}
+		}
+	}
+
+	async fn rebuild_and_send(
+		&self,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		index: usize,
+	) -> Result<(), String> {
+		let record = self.load_record(id).ok_or("no manifest")?;
+		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
+		let k = usize::from(contract.k);
+		let spec = contract.shards[index].spec.clone();
+		let others = self
+			.fetch_any(id, contract, k, Some(index), None, 0)
+			.await
+			.map_err(|failure| failure.message)?;
+		let rebuilt = tokio::task::spawn_blocking(move || {
+			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
+			rebuild_shard(&manifest, &mut readers, index, Vec::new()).map_err(|e| e.to_string())
+		})
+		.await
+		.map_err(|e| e.to_string())??;
+		if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
+			return Err("the rebuilt shard does not match its digest".into());
+		}
+		let at = self.state.at(None);
+		let provider = &contract.shards[index].provider;
+		let to = provider_address(&self.state, at, provider)?;
+		let grant = self.signer().map_err(|failure| failure.message)?.upload_grant(
+			id,
+			index as u32,
+			self.network.peer_id(),
+		)?;
+		push_shard(&self.network, &to, id, index as u32, &rebuilt, grant, &|_| {}).await
+	}
+}
