@@ -87,9 +87,14 @@ pub fn open_source(path: &str) -> Result<(File, u64), PathError> {
 pub struct Target(PathBuf);
 
 impl Target {
-	/// Checks `path` as a download target.
+	/// Checks `path`, which a caller named, as a download target.
 	pub fn check(path: &str) -> Result<Self, PathError> {
-		let path = absolute(path)?;
+		Self::at(absolute(path)?)
+	}
+
+	/// Checks `path`, which the node chose, as a file to write: in an existing directory, not
+	/// a link, a regular file if it exists.
+	fn at(path: PathBuf) -> Result<Self, PathError> {
 		let parent = path.parent().ok_or_else(|| PathError::NotRegular(path.clone(), "a root"))?;
 		if !parent.is_dir() {
 			return Err(PathError::NoDirectory(parent.to_path_buf()));
@@ -126,6 +131,18 @@ impl Target {
 			.map_err(|e| PathError::Unwritable(path.clone(), e.to_string()))?;
 		Ok(Download { file: Some(file), partial, target: path.clone() })
 	}
+}
+
+/// Replaces the file at `path` (in a directory that exists) with `bytes`, readable by this
+/// user only (0600), as a download is written: a new file beside it, synced and renamed over
+/// it, so that a crash leaves the old file or the new one, never part of either.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), PathError> {
+	use std::io::Write;
+	let mut file = Target::at(path.to_path_buf())?.create()?;
+	file.file()
+		.write_all(bytes)
+		.map_err(|e| PathError::Unwritable(path.to_path_buf(), e.to_string()))?;
+	file.finish()
 }
 
 /// A download being written; removed unless [`Download::finish`] is called.

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use cairn_net::{Network, Request, Response, UploadGrant, CHUNK_BYTES};
+use cairn_storage::commitment::pieces::{piece_paths, PiecePath};
 use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
 use pallet_market::{ContractId, ShardSpec};
@@ -88,6 +89,21 @@ pub async fn fetch_shard(
 	Ok(shard)
 }
 
+/// A shard ready to send: its bytes, and the BLAKE3 path of each of its pieces, worked out once
+/// where the shard is made (on a blocking thread), however often it is sent.
+pub struct OutgoingShard {
+	data: Vec<u8>,
+	paths: Vec<PiecePath>,
+}
+
+impl OutgoingShard {
+	/// Prepares `data` for sending (hashes it whole: blocking work).
+	pub fn new(data: Vec<u8>) -> Result<Self, String> {
+		let paths = piece_paths(&data, CHUNK_BYTES).map_err(|e| e.to_string())?;
+		Ok(Self { data, paths })
+	}
+}
+
 /// Sends a whole shard to its provider, piece by piece with `grant`, until the provider has
 /// every piece (it then commits the shard and confirms it on chain).
 pub async fn push_shard(
@@ -95,26 +111,18 @@ pub async fn push_shard(
 	to: &Endpoint,
 	contract: ContractId,
 	index: u32,
-	data: &[u8],
+	shard: &OutgoingShard,
 	grant: UploadGrant,
 	sent: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), String> {
-	let total = data.len() as u64;
-	let paths = {
-		let data = data.to_vec();
-		tokio::task::spawn_blocking(move || {
-			cairn_storage::commitment::pieces::piece_paths(&data, CHUNK_BYTES)
-		})
-		.await
-		.map_err(|e| e.to_string())?
-		.map_err(|e| e.to_string())?
-	};
+	let total = shard.data.len() as u64;
 	let grant = &grant;
-	let mut replies = futures::stream::iter(paths.into_iter().enumerate())
-		.map(|(piece, path)| {
+	let mut replies = futures::stream::iter(0..shard.paths.len())
+		.map(|piece| {
+			let path = shard.paths[piece].clone();
 			let offset = piece as u64 * CHUNK_BYTES;
 			let end = (offset + CHUNK_BYTES).min(total) as usize;
-			let chunk = data[offset as usize..end].to_vec();
+			let chunk = shard.data[offset as usize..end].to_vec();
 			async move {
 				let len = chunk.len() as u64;
 				let request = Request::Put {

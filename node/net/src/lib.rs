@@ -282,14 +282,13 @@ struct Driver {
 }
 
 impl Driver {
+	/// Runs for as long as the task is polled: the driver holds a sender of its own command
+	/// queue (`respond`), so the queue never closes.
 	async fn run(mut self) {
 		loop {
 			tokio::select! {
 				event = self.swarm.select_next_some() => self.on_event(event),
-				command = self.commands.recv() => match command {
-					Some(command) => self.on_command(command),
-					None => break,
-				},
+				Some(command) = self.commands.recv() => self.on_command(command),
 			}
 		}
 	}

@@ -17,7 +17,7 @@ use std::{
 	future::Future,
 	io,
 	net::SocketAddr,
-	os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+	os::unix::fs::DirBuilderExt,
 	path::{Path, PathBuf},
 	pin::Pin,
 	sync::Arc,
@@ -73,20 +73,10 @@ impl ApiToken {
 	/// Writes the token to `path` (mode 0600, its folder 0700 if made here), replacing what was
 	/// there without ever leaving a partly written or world-readable file.
 	pub fn write_to(&self, path: &Path) -> io::Result<()> {
-		use std::io::Write;
 		if let Some(dir) = path.parent() {
 			std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
 		}
-		let temporary = path.with_extension("tmp");
-		let _ = std::fs::remove_file(&temporary);
-		let mut file = std::fs::OpenOptions::new()
-			.write(true)
-			.create_new(true)
-			.mode(0o600)
-			.open(&temporary)?;
-		file.write_all(self.as_str().as_bytes())?;
-		file.sync_all()?;
-		std::fs::rename(&temporary, path)
+		crate::local_file::write_private(path, self.as_str().as_bytes()).map_err(io::Error::other)
 	}
 }
 

@@ -43,7 +43,7 @@ mod repair;
 use crate::{
 	market_state::QuoteError,
 	signer::{Signer, State},
-	transfer::{fetch_shard, push_shard, Endpoint},
+	transfer::{fetch_shard, push_shard, Endpoint, OutgoingShard},
 };
 use cairn_net::Network;
 
@@ -201,16 +201,12 @@ impl Files {
 		self.dir.join(format!("{contract}.file"))
 	}
 
+	/// Keeps a file's record (it holds the file's key: mode 0600), replacing it whole or not
+	/// at all.
 	fn save_record(&self, contract: ContractId, record: &FileRecord) -> std::io::Result<()> {
-		use std::io::Write;
 		std::fs::create_dir_all(&self.dir)?;
-		let path = self.record_path(contract);
-		let temporary = path.with_extension("tmp");
-		let mut file = std::fs::File::create(&temporary)?;
-		file.write_all(&record.encode())?;
-		file.sync_all()?;
-		std::fs::rename(&temporary, &path)?;
-		std::fs::File::open(&self.dir)?.sync_all()
+		crate::local_file::write_private(&self.record_path(contract), &record.encode())
+			.map_err(std::io::Error::other)
 	}
 
 	fn load_record(&self, contract: ContractId) -> Option<FileRecord> {
@@ -314,7 +310,7 @@ impl Files {
 			ChaCha20Rng::from_entropy().fill_bytes(&mut key);
 			key
 		});
-		let (manifest, shard_data, specs) = tokio::task::spawn_blocking(move || {
+		let (manifest, outgoing, specs) = tokio::task::spawn_blocking(move || {
 			let mut shard_data = vec![Vec::with_capacity(shard_bytes as usize); shards as usize];
 			let key = key.map(EncryptionKey::from_bytes);
 			let encryption = match &key {
@@ -345,7 +341,12 @@ impl Files {
 					})
 				})
 				.collect::<Result<Vec<_>, Failure>>()?;
-			Ok::<_, Failure>((manifest, shard_data, specs))
+			let outgoing = shard_data
+				.into_iter()
+				.map(OutgoingShard::new)
+				.collect::<Result<Vec<_>, String>>()
+				.map_err(Failure::failed)?;
+			Ok::<_, Failure>((manifest, outgoing, specs))
 		})
 		.await
 		.map_err(|e| Failure::failed(e.to_string()))??;
@@ -401,7 +402,7 @@ impl Files {
 				json!({ "stage": "sending", "contract": contract, "sent": sent, "total": total }),
 			);
 		};
-		let pushes = providers.iter().zip(&shard_data).enumerate().map(|(index, (who, data))| {
+		let pushes = providers.iter().zip(&outgoing).enumerate().map(|(index, (who, shard))| {
 			let on_sent = &on_sent;
 			let signer = &signer;
 			async move {
@@ -414,7 +415,7 @@ impl Files {
 						&to,
 						contract,
 						index as u32,
-						data,
+						shard,
 						grant.clone(),
 						on_sent,
 					)

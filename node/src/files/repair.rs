@@ -13,7 +13,10 @@ use sc_client_api::BlockchainEvents;
 use sp_blockchain::HeaderBackend;
 
 use super::{provider_address, Files, RESEND_BLOCKS};
-use crate::{signer::Signer, transfer::push_shard};
+use crate::{
+	signer::Signer,
+	transfer::{push_shard, OutgoingShard},
+};
 
 impl Files {
 	/// Repairs this account's contracts on every new best block.
@@ -153,13 +156,15 @@ impl Files {
 			.map_err(|failure| failure.message)?;
 		let rebuilt = tokio::task::spawn_blocking(move || {
 			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
-			rebuild_shard(&manifest, &mut readers, index, Vec::new()).map_err(|e| e.to_string())
+			let rebuilt = rebuild_shard(&manifest, &mut readers, index, Vec::new())
+				.map_err(|e| e.to_string())?;
+			if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
+				return Err("the rebuilt shard does not match its digest".to_string());
+			}
+			OutgoingShard::new(rebuilt)
 		})
 		.await
 		.map_err(|e| e.to_string())??;
-		if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
-			return Err("the rebuilt shard does not match its digest".into());
-		}
 		let at = self.state.at(None);
 		let provider = &contract.shards[index].provider;
 		let to = provider_address(&self.state, at, provider)?;
