@@ -5,6 +5,10 @@
 //! it, stops proving it, and the shard is repaired onto a spare provider, which proves it. Then
 //! two providers are killed: the download still returns the exact bytes, the chain records their
 //! faults and slashes them, and their shards are repaired onto other providers, who prove them.
+//! In the other run, one provider is flooded on its shard network (ten times its connection
+//! limit, thousands of hanging streams, audits and forged reads) for three proving periods: its
+//! memory stays bounded, it still dials out, the owner's reads keep their speed and its proofs
+//! land in every period.
 
 use std::{
 	path::Path,
@@ -26,6 +30,15 @@ use serde_json::{json, Value};
 
 /// Providers' development accounts, in start order: six for the contract, three spares.
 const PROVIDERS: [&str; 9] = cairn_runtime::genesis_config_presets::DEV_PROVIDER_URIS;
+
+/// Providers' inbound shard-network connections at most (below the default, so that ten times
+/// as many attackers are a few hundred tasks).
+const INBOUND_LIMIT: u32 = 32;
+
+/// Most the flood may add to the flooded provider's resident memory: what the shard network's
+/// budgets allow (`docs/SECURITY.md`), 64 MiB of requests being read, 64 pieces of `Put`s in
+/// flight, 3 × 32 MiB of unsent responses, and connection buffers, rounded up.
+const FLOOD_MEMORY_BOUND: u64 = 256 << 20;
 
 /// Waits on new blocks until `check` gives a value.
 struct Blocks {
@@ -86,6 +99,8 @@ fn provider_config(dir: &Path, index: usize, key_file: &Path, bootnode: &str) ->
 		"--proving-key".into(),
 		key_file.display().to_string(),
 		"--no-explorer".into(),
+		"--shard-max-inbound".into(),
+		INBOUND_LIMIT.to_string(),
 	];
 	config
 }
@@ -285,7 +300,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let out = dir.join("output.bin");
 	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
 	if !repairs {
-		return Ok(());
+		return flood_a_provider(&nodes, &buyer, &mut blocks, id).await;
 	}
 
 	// Three spare providers join.
@@ -442,6 +457,144 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		.await?;
 	}
 	eprintln!("done after {:?}", started.elapsed());
+	Ok(())
+}
+
+/// Waits for the next proving period of contract `id` to start; returns it.
+async fn next_period(blocks: &mut Blocks, rpc: &WsClient, id: u64) -> anyhow::Result<u64> {
+	let now = current_period(rpc, id).await?;
+	blocks
+		.until("the next proving period", Duration::from_secs(120), || async {
+			let period = current_period(rpc, id).await?;
+			Ok((period > now).then_some(period))
+		})
+		.await
+}
+
+/// Floods the provider of shard 0 of contract `id` on its shard network for three proving
+/// periods and checks that it holds: the owner's reads keep 80 % of their speed (measured over
+/// a whole period before and during the flood), its memory stays within
+/// [`FLOOD_MEMORY_BOUND`], it uploads a file of its own (dialing out to the other providers),
+/// and its proofs land in every period.
+async fn flood_a_provider(
+	nodes: &[Option<Node>],
+	buyer: &WsClient,
+	blocks: &mut Blocks,
+	id: u64,
+) -> anyhow::Result<()> {
+	use cairn_tests::{
+		flood::{cpu_seconds, read_throughput, resident_bytes, Flood, PeakMemory, Plan, Tally},
+		stranger::{targets, Stranger},
+	};
+	const MIB: f64 = (1 << 20) as f64;
+	let target = targets(buyer, id).await?.remove(0);
+	let record = contract(buyer, id).await?;
+	let account = shards(&record)[0]["provider"].as_str().context("provider")?.to_string();
+	let provider = nodes[find_node_of(nodes, &account).await?].as_ref().context("running")?;
+	let pid = provider.pid().context("the provider runs")?;
+	let faults_of = |registry: Vec<Value>| -> anyhow::Result<u64> {
+		let record = registry.iter().find(|p| p["account"] == account.as_str());
+		record.and_then(|p| p["faults"].as_u64()).context("the provider's faults")
+	};
+	// The owner's node reads its shard: a fresh peer for each measurement, holding the owner's
+	// grant (the test holds the owner's development key).
+	let owner = sp_keyring::Sr25519Keyring::Alice.pair();
+	let genesis = rpc::genesis_hash(buyer).await?.0;
+	let best = rpc::header(buyer, None).await?.number;
+	// Bytes per second read, and the provider's CPU use meanwhile (cores).
+	let measure = |reader: Stranger| {
+		let grant = reader.grant(&owner, &target, &reader.peer_id());
+		let target = target.clone();
+		async move {
+			let period = Duration::from_secs(36);
+			let (cpu, started) = (cpu_seconds(pid)?, Instant::now());
+			let speed = read_throughput(reader.network(), &target, &grant, period).await?;
+			let cores = (cpu_seconds(pid)? - cpu) / started.elapsed().as_secs_f64();
+			Ok::<_, anyhow::Error>((speed, cores))
+		}
+	};
+
+	// A whole period unflooded.
+	next_period(blocks, buyer, id).await?;
+	let (baseline, baseline_cores) = measure(Stranger::start(genesis, best + 600)?).await?;
+
+	// The flood starts with the next period.
+	let flooded_from = next_period(blocks, buyer, id).await?;
+	let proofs_before =
+		shards(&contract(buyer, id).await?)[0]["proofs"].as_u64().context("proofs")?;
+	let faults_before = faults_of(providers(buyer).await?)?;
+	let resident_before = resident_bytes(pid)?;
+	let memory = PeakMemory::watch(pid);
+	let plan = Plan {
+		connections: 10 * INBOUND_LIMIT as usize,
+		hanging_per_connection: 8,
+		readers: 16,
+		reads_per_second: 64,
+	};
+	let flood = Flood::start(&target, &plan)?;
+
+	// A whole period flooded, by a reader that connects in the middle of the flood.
+	next_period(blocks, buyer, id).await?;
+	let (flooded, flooded_cores) = measure(Stranger::start(genesis, best + 600)?).await?;
+
+	// It still dials out: it uploads a file of its own to the other providers (after the
+	// measurement, so that proving the new shards does not weigh on it).
+	let api = provider.api().await?;
+	let data = format!("0x{}", hex::encode(vec![0x5a; 64 << 10]));
+	let upload: Value =
+		cairn_tests::within(Duration::from_secs(120), "the flooded provider's own upload", async {
+			Ok(api
+				.request("cairn_upload", rpc_params![json!({ "data": data, "k": 4, "m": 2 })])
+				.await?)
+		})
+		.await?;
+	ensure!(upload["sent"] == 6, "the flooded provider's upload reached every provider: {upload}");
+	let flooded_until = next_period(blocks, buyer, id).await?;
+	let peak = memory.peak();
+	let tally = flood.tally.clone();
+	eprintln!("flood: {}", tally.summary());
+	drop(flood);
+
+	let shard = shards(&contract(buyer, id).await?)[0].clone();
+	let proofs = shard["proofs"].as_u64().context("proofs")?;
+	let ratio = flooded / baseline;
+	eprintln!(
+		"flood: the owner read {:.1} MiB/s flooded, {:.1} MiB/s unflooded ({:.0} %; the provider \
+		 used {flooded_cores:.2} and {baseline_cores:.2} cores); provider memory {:.0} MiB \
+		 before, {:.0} MiB at most during the flood (+{:.0} MiB); proofs of periods \
+		 {flooded_from}..{flooded_until}: {}",
+		flooded / MIB,
+		baseline / MIB,
+		100.0 * ratio,
+		resident_before as f64 / MIB,
+		peak as f64 / MIB,
+		peak.saturating_sub(resident_before) as f64 / MIB,
+		proofs - proofs_before,
+	);
+	ensure!(
+		Tally::get(&tally.connected) >= plan.connections as u64,
+		"the flood made as many connections as planned: {}",
+		tally.summary()
+	);
+	ensure!(
+		Tally::get(&tally.hanging) >= 2_000,
+		"thousands of hanging streams: {}",
+		tally.summary()
+	);
+	ensure!(ratio >= 0.8, "the owner's reads kept {:.0} % of their speed", 100.0 * ratio);
+	ensure!(
+		peak.saturating_sub(resident_before) <= FLOOD_MEMORY_BOUND,
+		"the flood grew the provider's memory by {} MiB",
+		peak.saturating_sub(resident_before) >> 20
+	);
+	let periods = flooded_until - flooded_from;
+	ensure!(
+		proofs >= proofs_before + periods
+			&& shard["lastProven"].as_u64() == Some(flooded_until - 1)
+			&& shard["consecutiveFaults"] == 0,
+		"a proof for each of the {periods} flooded periods landed: {shard}"
+	);
+	ensure!(faults_of(providers(buyer).await?)? == faults_before, "no fault while flooded");
 	Ok(())
 }
 

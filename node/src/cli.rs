@@ -93,9 +93,14 @@ pub struct ShardLimitParams {
 	#[arg(long, value_name = "PER_SECOND", default_value_t = cairn_net::Limits::default().rates.leaves)]
 	pub shard_rate_leaves: f64,
 
-	/// Requests of all peers served at once.
+	/// `Put` requests of all peers served at once, and again `Get` requests (only the contract
+	/// owners' grantees reach these).
 	#[arg(long, value_name = "COUNT", default_value_t = cairn_net::Limits::default().serving_slots)]
 	pub shard_serving_slots: usize,
+
+	/// `Leaves` requests (audits, open to anyone) of all peers served at once.
+	#[arg(long, value_name = "COUNT", default_value_t = cairn_net::Limits::default().audit_slots)]
+	pub shard_audit_slots: usize,
 }
 
 impl ShardLimitParams {
@@ -111,6 +116,7 @@ impl ShardLimitParams {
 				leaves: self.shard_rate_leaves,
 			},
 			serving_slots: self.shard_serving_slots.max(1),
+			audit_slots: self.shard_audit_slots.max(1),
 			..defaults
 		}
 	}

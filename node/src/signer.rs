@@ -102,22 +102,22 @@ impl Signer {
 
 	/// The owner's permission for `uploader` to send shard `shard` of `contract`, for
 	/// [`GRANT_BLOCKS`] from the best block.
-	pub fn upload_grant(
+	pub fn grant(
 		&self,
 		contract: u64,
 		shard: u32,
 		uploader: libp2p::PeerId,
-	) -> Result<cairn_net::UploadGrant, String> {
+	) -> Result<cairn_net::Grant, String> {
 		let expires = self.client.info().best_number.saturating_add(GRANT_BLOCKS);
 		let genesis = self.genesis_hash()?;
-		let payload = cairn_net::UploadGrant::payload(
+		let payload = cairn_net::Grant::payload(
 			genesis.as_fixed_bytes(),
 			contract,
 			shard,
 			&uploader,
 			expires,
 		);
-		Ok(cairn_net::UploadGrant { expires, signature: self.sign(&payload)? })
+		Ok(cairn_net::Grant { expires, signature: self.sign(&payload)? })
 	}
 
 	fn context(&self, at: Hash) -> Result<ChainContext, String> {

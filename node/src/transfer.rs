@@ -1,12 +1,12 @@
 //! Moving whole shards over the shard network, for the client service: a shard goes to its
 //! provider piece by piece, each piece with its BLAKE3 path and the owner's grant; a shard comes
-//! back piece by piece and is checked against its digest. A provider that says it is busy (over
+//! back piece by piece, asked for with the owner's grant, and is checked against its digest. A provider that says it is busy (over
 //! this node's budget, or out of serving slots) is asked again after a pause, so budgets slow
 //! transfers down instead of failing them.
 
 use std::time::Duration;
 
-use cairn_net::{Network, Request, Response, UploadGrant, CHUNK_BYTES};
+use cairn_net::{Grant, Network, Request, Response, CHUNK_BYTES};
 use cairn_storage::commitment::pieces::{piece_paths, PiecePath};
 use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
@@ -53,21 +53,25 @@ async fn ask(network: &Network, to: &Endpoint, request: Request) -> Result<Respo
 	Err(format!("{peer} stayed busy"))
 }
 
-/// Fetches a whole shard from its provider and checks its digest.
+/// Fetches a whole shard from its provider, with the owner's `grant` to read it, and checks its
+/// digest.
 pub async fn fetch_shard(
 	network: &Network,
 	from: &Endpoint,
 	contract: ContractId,
 	index: u32,
 	spec: &ShardSpec,
+	grant: Grant,
 	fetched: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Vec<u8>, String> {
+	let grant = &grant;
 	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
 	let mut pieces = futures::stream::iter(offsets)
 		.map(|offset| {
 			let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
 			async move {
-				let request = Request::Get { contract, shard: index, offset, len };
+				let request =
+					Request::Get { contract, shard: index, offset, len, grant: grant.clone() };
 				match ask(network, from, request).await? {
 					Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
 					Response::Data(data) => Err(format!("{} bytes instead of {len}", data.len())),
@@ -112,7 +116,7 @@ pub async fn push_shard(
 	contract: ContractId,
 	index: u32,
 	shard: &OutgoingShard,
-	grant: UploadGrant,
+	grant: Grant,
 	sent: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), String> {
 	let total = shard.data.len() as u64;

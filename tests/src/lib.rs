@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod flood;
 pub mod fuzz;
 pub mod node;
 pub mod rpc;

@@ -2,13 +2,14 @@
 //! chain (contracts, their shards and digests, providers and their addresses) and tries to slip
 //! pieces into other people's uploads: garbage with forged grants, grants signed by the wrong
 //! key, the honest uploader's grant replayed from another peer, an owner's grant with bytes that
-//! do not match, and real pieces replayed under grants that are not the stranger's.
+//! do not match, reads without the owner's grant, and real pieces replayed under grants that are
+//! not the stranger's.
 
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use cairn_net::{
-	identity, Config, Multiaddr, Network, PeerId, Request, Response, UploadGrant, CHUNK_BYTES,
+	identity, Config, Grant, Multiaddr, Network, PeerId, Request, Response, CHUNK_BYTES,
 };
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use serde_json::Value;
@@ -86,8 +87,13 @@ impl Stranger {
 		self.network.peer_id()
 	}
 
+	/// Its shard network.
+	pub fn network(&self) -> &Network {
+		&self.network
+	}
+
 	/// A grant for `uploader` to send `target`, signed by `signer`.
-	pub fn grant(&self, signer: &sr25519::Pair, target: &Target, uploader: &PeerId) -> UploadGrant {
+	pub fn grant(&self, signer: &sr25519::Pair, target: &Target, uploader: &PeerId) -> Grant {
 		self.grant_until(signer, target, uploader, self.expires)
 	}
 
@@ -98,10 +104,10 @@ impl Stranger {
 		target: &Target,
 		uploader: &PeerId,
 		expires: u32,
-	) -> UploadGrant {
+	) -> Grant {
 		let payload =
-			UploadGrant::payload(&self.genesis, target.contract, target.index, uploader, expires);
-		UploadGrant { expires, signature: signer.sign(&payload).0 }
+			Grant::payload(&self.genesis, target.contract, target.index, uploader, expires);
+		Grant { expires, signature: signer.sign(&payload).0 }
 	}
 
 	/// Sends `request` to `target`'s provider, asking again while it says it is busy.
@@ -120,7 +126,7 @@ impl Stranger {
 	}
 
 	/// A `Put` of piece 0 of `target` with `data`, a made-up path and `grant`.
-	fn put(&self, target: &Target, data: Vec<u8>, grant: UploadGrant) -> Request {
+	fn put(&self, target: &Target, data: Vec<u8>, grant: Grant) -> Request {
 		let depth = target.bytes.div_ceil(CHUNK_BYTES).next_power_of_two().trailing_zeros();
 		Request::Put {
 			contract: target.contract,
@@ -149,18 +155,18 @@ impl Stranger {
 		let mut forged = self.grant(&mallory, target, &self.peer_id());
 		forged.signature = [1; 64];
 		let tricks = [
-			("garbage, forged grant", garbage.clone(), forged, "no upload grant"),
+			("garbage, forged grant", garbage.clone(), forged, "no grant of the contract's owner"),
 			(
 				"garbage, grant by another key",
 				garbage.clone(),
 				self.grant(&mallory, target, &self.peer_id()),
-				"no upload grant",
+				"no grant of the contract's owner",
 			),
 			(
 				"garbage, the honest uploader's grant",
 				garbage.clone(),
 				self.grant(owner, target, uploader),
-				"no upload grant",
+				"no grant of the contract's owner",
 			),
 			(
 				"garbage, an owner's grant for ever",
@@ -185,8 +191,9 @@ impl Stranger {
 		Ok(refusals)
 	}
 
-	/// Fetches the real piece 0 of `source` (anyone may read a stored shard) and replays it to
-	/// `target`'s provider under the honest uploader's grant: refused.
+	/// Tries to read piece 0 of `source` with a forged grant (refused), then reads it with a
+	/// grant the owner once gave the stranger, and replays it to `target`'s provider under the
+	/// honest uploader's grant: refused.
 	pub async fn replay(
 		&self,
 		source: &Target,
@@ -195,13 +202,28 @@ impl Stranger {
 		uploader: &PeerId,
 	) -> anyhow::Result<String> {
 		let len = CHUNK_BYTES.min(source.bytes) as u32;
-		let get = Request::Get { contract: source.contract, shard: source.index, offset: 0, len };
-		let Response::Data(real) = self.send(source, get).await? else {
-			bail!("shard {} was not served", source.index)
+		let get = |grant| Request::Get {
+			contract: source.contract,
+			shard: source.index,
+			offset: 0,
+			len,
+			grant,
+		};
+		let mallory = sr25519::Pair::from_string("//Mallory", None).expect("a valid seed");
+		match self.send(source, get(self.grant(&mallory, source, &self.peer_id()))).await? {
+			Response::Refused(said) if said.contains("no grant of the contract's owner") => {}
+			other => bail!("shard {} was read with a forged grant: {other:?}", source.index),
+		}
+		let Response::Data(real) =
+			self.send(source, get(self.grant(owner, source, &self.peer_id()))).await?
+		else {
+			bail!("shard {} was not served to the owner's grantee", source.index)
 		};
 		let put = self.put(target, real, self.grant(owner, target, uploader));
 		match self.send(target, put).await? {
-			Response::Refused(said) if said.contains("no upload grant") => Ok(said),
+			Response::Refused(said) if said.contains("no grant of the contract's owner") => {
+				Ok(said)
+			}
 			other => bail!("a replayed piece for shard {}: {other:?}", target.index),
 		}
 	}

@@ -2,8 +2,8 @@
 //! chain's own network, speaking one request-response protocol ([`protocol`]):
 //!
 //! - `Put` stores one piece of a shard on the provider it is assigned to, with the piece's BLAKE3
-//!   path and the contract owner's [`UploadGrant`] for the sending peer;
-//! - `Get` reads one piece of a stored shard;
+//!   path and the contract owner's [`Grant`] for the sending peer;
+//! - `Get` reads one piece of a stored shard, for a peer with the owner's grant;
 //! - `Leaves` reads challenged leaves with their Merkle paths (an audit anyone may run).
 //!
 //! **The chain is the address book.** A provider's on-chain record, which only its account can
@@ -14,33 +14,39 @@
 //! private interfaces ([`addresses`]).
 //!
 //! **Every inbound request has a budget** ([`limits`]): connections are capped in and out
-//! separately (a flood of inbound connections never stops a node from dialing), each peer has a
-//! rate and a number of requests in flight per kind, requests are served from a small pool of
-//! slots, streams that stall time out in seconds, and no buffer is allocated for bytes that have
-//! not arrived. Refusals say why.
+//! separately (a flood of inbound connections never stops a node from dialing), and at the
+//! inbound cap a newcomer replaces a stranger's oldest connection, never one of a peer that sent
+//! a granted request ([`admission`]); each peer has a rate and a number of requests in flight
+//! per kind; requests of each kind are served from a small pool of slots of their own, so
+//! strangers' audits never hold up owners' uploads and reads; requests are checked (grants
+//! first) before they wait for a slot; bytes being read and bytes of unsent responses are
+//! capped for all peers together; streams that stall time out. Refusals say why.
 //!
 //! The [`Network`] handle sends bounded commands to the one task that owns the swarm.
 
 pub mod addresses;
+pub mod admission;
 pub mod limits;
 pub mod protocol;
 
 use std::{collections::HashMap, io, path::Path, sync::Arc, time::Instant};
 
+use codec::Encode;
 use futures::{future::BoxFuture, FutureExt, StreamExt};
 use libp2p::{
 	connection_limits::{self, ConnectionLimits},
-	request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
+	request_response::{
+		self, InboundRequestId, OutboundRequestId, ProtocolSupport, ResponseChannel,
+	},
 	swarm::{dial_opts::DialOpts, NetworkBehaviour, SwarmEvent},
 	Swarm,
 };
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
-pub use libp2p::{identity, Multiaddr, PeerId};
+pub use libp2p::{self, identity, Multiaddr, PeerId};
 pub use limits::Limits;
 pub use protocol::{
-	LeafProof, Request, RequestKind, Response, UploadGrant, CHUNK_BYTES, MAX_LEAVES,
-	MAX_MESSAGE_BYTES,
+	Grant, LeafProof, Request, RequestKind, Response, CHUNK_BYTES, MAX_LEAVES, MAX_MESSAGE_BYTES,
 };
 
 /// Why a request to a peer got no response.
@@ -74,15 +80,33 @@ impl NetError {
 	}
 }
 
+/// Who may ask a request, as its handler's [`RequestHandler::check`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+	/// The request carries a valid grant of the shard's owner: its peer is vouched for, and its
+	/// connections are kept when room must be made ([`admission`]).
+	Granted,
+	/// Anyone may ask it (an audit).
+	Open,
+}
+
 /// Answers requests of other nodes (the provider service; nodes without one refuse).
 pub trait RequestHandler: Send + Sync + 'static {
-	/// The response to `request` from `peer`.
+	/// Whether `peer` may ask `request` at all: quick checks (the grant first), run before the
+	/// request waits for a serving slot, so that a refused request costs no slot.
+	fn check(&self, peer: PeerId, request: &Request) -> Result<Standing, Response>;
+
+	/// The response to `request` from `peer`, once checked and given a serving slot.
 	fn handle(&self, peer: PeerId, request: Request) -> BoxFuture<'static, Response>;
 }
 
 struct RefuseAll;
 
 impl RequestHandler for RefuseAll {
+	fn check(&self, _: PeerId, _: &Request) -> Result<Standing, Response> {
+		Err(Response::Refused("this node keeps no shards".into()))
+	}
+
 	fn handle(&self, _: PeerId, _: Request) -> BoxFuture<'static, Response> {
 		Box::pin(async { Response::Refused("this node keeps no shards".into()) })
 	}
@@ -110,13 +134,43 @@ impl Config {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
 	limits: connection_limits::Behaviour,
+	admission: admission::Behaviour,
 	shards: request_response::Behaviour<protocol::ShardCodec>,
 }
 
 enum Command {
 	Request { peer: PeerId, addresses: Vec<Multiaddr>, request: Request, reply: Reply },
-	Respond { peer: PeerId, channel: ResponseChannel<Response>, response: Response },
+	Respond { served: Served, channel: ResponseChannel<Response>, response: Response },
+	Vouch(PeerId),
 	SetHandler(Arc<dyn RequestHandler>),
+	IsConnected(PeerId, oneshot::Sender<bool>),
+}
+
+/// An admitted inbound request, until its response is sent or fails.
+struct Served {
+	peer: PeerId,
+	kind: RequestKind,
+	id: InboundRequestId,
+	/// The response's share of its pool's bytes being sent, given back when this is dropped.
+	_sending: Option<OwnedSemaphorePermit>,
+}
+
+/// Where requests of one kind are served: slots to serve them in, and a cap on the bytes of
+/// their responses not yet taken by their peers.
+#[derive(Clone)]
+struct Pool {
+	slots: Arc<Semaphore>,
+	/// In KiB.
+	sending: Arc<Semaphore>,
+}
+
+impl Pool {
+	fn new(slots: usize, limits: &Limits) -> Self {
+		Self {
+			slots: Arc::new(Semaphore::new(slots)),
+			sending: Arc::new(Semaphore::new(limits.sending_bytes.div_ceil(1024))),
+		}
+	}
 }
 
 /// Where a request's outcome goes.
@@ -155,6 +209,13 @@ impl Network {
 	/// Routes peers' requests to `handler`.
 	pub fn set_handler(&self, handler: Arc<dyn RequestHandler>) -> Result<(), NetError> {
 		self.commands.try_send(Command::SetHandler(handler)).map_err(|_| NetError::Stopped)
+	}
+
+	/// Whether this node has a connection with `peer` now.
+	pub async fn is_connected(&self, peer: PeerId) -> bool {
+		let (reply, answer) = oneshot::channel();
+		let asked = self.commands.send(Command::IsConnected(peer, reply)).await.is_ok();
+		asked && answer.await.unwrap_or(false)
 	}
 
 	/// Sends `request` to `peer`, dialing one of `addresses` if not connected.
@@ -214,15 +275,16 @@ pub fn start(
 			libp2p::yamux::Config::default,
 		)?
 		.with_behaviour(|_| Behaviour {
+			// Inbound connections are capped by `admission`, which makes room for newcomers.
 			limits: connection_limits::Behaviour::new(
 				ConnectionLimits::default()
-					.with_max_established_incoming(Some(limits.max_inbound))
 					.with_max_established_outgoing(Some(limits.max_outbound))
 					.with_max_pending_incoming(Some(limits.max_pending_inbound))
 					.with_max_established_per_peer(Some(limits.max_per_peer)),
 			),
+			admission: admission::Behaviour::new(limits.max_inbound),
 			shards: request_response::Behaviour::with_codec(
-				protocol::ShardCodec,
+				protocol::ShardCodec { reading: limits::Reading::new(limits.reading_bytes) },
 				[(protocol::SHARD_PROTOCOL, ProtocolSupport::Full)],
 				request_response::Config::default()
 					.with_request_timeout(limits.request_timeout)
@@ -234,7 +296,6 @@ pub fn start(
 	swarm.listen_on(config.listen.clone())?;
 
 	let (commands, receiver) = mpsc::channel(256);
-	let slot_pool = || Arc::new(Semaphore::new(limits.serving_slots));
 	let (announced_tx, announced) = watch::channel(Vec::new());
 	let (listening_tx, listening) = watch::channel(Vec::new());
 	let network = Network { peer_id, commands: commands.clone(), announced, listening };
@@ -244,9 +305,16 @@ pub fn start(
 		respond: commands,
 		handler: Arc::new(RefuseAll),
 		budgets: limits::Budgets::new(limits.clone()),
-		put_slots: slot_pool(),
-		read_slots: slot_pool(),
+		pools: [
+			(RequestKind::Put, limits.serving_slots),
+			(RequestKind::Get, limits.serving_slots),
+			(RequestKind::Leaves, limits.audit_slots),
+		]
+		.into_iter()
+		.map(|(kind, slots)| (kind, Pool::new(slots, &limits)))
+		.collect(),
 		slot_wait: limits.slot_wait,
+		sending: HashMap::new(),
 		pending: HashMap::new(),
 		waiting: HashMap::new(),
 		announce: addresses::Announcer::new(config.listen, config.public, peer_id),
@@ -266,12 +334,12 @@ struct Driver {
 	respond: mpsc::Sender<Command>,
 	handler: Arc<dyn RequestHandler>,
 	budgets: limits::Budgets,
-	/// Slots for `Put` requests of all peers, apart from those for reads, so that a flood of
-	/// reads never holds up uploads (nor the reverse).
-	put_slots: Arc<Semaphore>,
-	/// Slots for `Get` and `Leaves` requests of all peers.
-	read_slots: Arc<Semaphore>,
+	/// A serving pool for each kind of request, so that a flood of one kind (strangers'
+	/// audits, say) never holds up another (owners' uploads and reads).
+	pools: HashMap<RequestKind, Pool>,
 	slot_wait: std::time::Duration,
+	/// Responses handed to the swarm, until they are sent or fail.
+	sending: HashMap<InboundRequestId, Served>,
 	pending: HashMap<OutboundRequestId, Reply>,
 	/// Requests for peers being dialed, sent once connected. (Request-response fails every
 	/// request waiting for a peer when any dial to it fails, even while another dial runs.)
@@ -298,13 +366,19 @@ impl Driver {
 			Command::Request { peer, addresses, request, reply } => {
 				self.send_request(peer, addresses, request, reply)
 			}
-			Command::Respond { peer, channel, response } => {
-				self.budgets.finish(&peer);
-				if self.swarm.behaviour_mut().shards.send_response(channel, response).is_err() {
-					log::debug!(target: "cairn-net", "{peer} left before its response was sent");
+			Command::Respond { served, channel, response } => {
+				if self.swarm.behaviour_mut().shards.send_response(channel, response).is_ok() {
+					self.sending.insert(served.id, served);
+				} else {
+					log::debug!(target: "cairn-net", "{} left before its response", served.peer);
+					self.budgets.finish(&served.peer, served.kind);
 				}
 			}
+			Command::Vouch(peer) => self.swarm.behaviour_mut().admission.vouch(peer),
 			Command::SetHandler(handler) => self.handler = handler,
+			Command::IsConnected(peer, reply) => {
+				let _ = reply.send(self.swarm.is_connected(&peer));
+			}
 		}
 	}
 
@@ -364,14 +438,28 @@ impl Driver {
 		}
 	}
 
+	/// A response went out (or its stream failed): its request leaves the budgets.
+	fn sent(&mut self, id: InboundRequestId) {
+		if let Some(served) = self.sending.remove(&id) {
+			self.budgets.finish(&served.peer, served.kind);
+		}
+	}
+
 	fn fail_waiting(&mut self, peer: PeerId, reason: String) {
 		for (_, reply) in self.waiting.remove(&peer).unwrap_or_default() {
 			let _ = reply.send(Err(NetError::Unreachable { peer, reason: reason.clone() }));
 		}
 	}
 
-	/// Serves an inbound request within the peer's budget and a serving slot, or refuses it.
-	fn serve(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+	/// Serves an inbound request within the peer's budget, its check and a serving slot of its
+	/// kind's pool, or refuses it.
+	fn serve(
+		&mut self,
+		peer: PeerId,
+		id: InboundRequestId,
+		request: Request,
+		channel: ResponseChannel<Response>,
+	) {
 		let kind = request.kind();
 		if let Err(over) = self.budgets.admit(peer, kind, Instant::now()) {
 			log::debug!(target: "cairn-net", "refused a {kind:?} request of {peer}: {over}");
@@ -381,31 +469,27 @@ impl Driver {
 		}
 		let respond = self.respond.clone();
 		let handler = self.handler.clone();
-		let slots = match kind {
-			RequestKind::Put => self.put_slots.clone(),
-			RequestKind::Get | RequestKind::Leaves => self.read_slots.clone(),
-		};
+		let pool = self.pools[&kind].clone();
 		let wait = self.slot_wait;
 		tokio::spawn(async move {
-			let response = match tokio::time::timeout(wait, slots.acquire_owned()).await {
-				// A handler that panics still answers, and its request leaves the budget.
-				Ok(Ok(_slot)) => std::panic::AssertUnwindSafe(handler.handle(peer, request))
-					.catch_unwind()
-					.await
-					.unwrap_or_else(|_| {
-						Response::Refused("the request failed on this node".into())
-					}),
-				_ => Response::Busy("every serving slot is taken".into()),
-			};
-			let _ = respond.send(Command::Respond { peer, channel, response }).await;
+			let response = serve_checked(&*handler, peer, request, &pool, wait, &respond).await;
+			// The response waits (briefly) for room among its pool's unsent bytes.
+			let kib = (response.encoded_size().div_ceil(1024)) as u32;
+			let (response, sending) =
+				match tokio::time::timeout(wait, pool.sending.acquire_many_owned(kib)).await {
+					Ok(Ok(permit)) => (response, Some(permit)),
+					_ => (Response::Busy("too many responses wait for their peers".into()), None),
+				};
+			let served = Served { peer, kind, id, _sending: sending };
+			let _ = respond.send(Command::Respond { served, channel, response }).await;
 		});
 	}
 
 	fn on_shards(&mut self, event: request_response::Event<Request, Response>) {
 		use request_response::{Event, Message};
 		match event {
-			Event::Message { peer, message: Message::Request { request, channel, .. } } => {
-				self.serve(peer, request, channel)
+			Event::Message { peer, message: Message::Request { request_id, request, channel } } => {
+				self.serve(peer, request_id, request, channel)
 			}
 			Event::Message { message: Message::Response { request_id, response }, .. } => {
 				if let Some(reply) = self.pending.remove(&request_id) {
@@ -417,11 +501,42 @@ impl Driver {
 					let _ = reply.send(Err(NetError::Failed { peer, reason: error.to_string() }));
 				}
 			}
-			Event::InboundFailure { peer, error, .. } => {
+			Event::InboundFailure { peer, request_id, error } => {
 				log::debug!(target: "cairn-net", "request from {peer} failed: {error}");
+				self.sent(request_id);
 			}
-			Event::ResponseSent { .. } => {}
+			Event::ResponseSent { request_id, .. } => self.sent(request_id),
 		}
+	}
+}
+
+/// Checks `request`, vouches for its peer if it carries a valid grant, and serves it in a slot
+/// of `pool`: the response, or why there is none.
+async fn serve_checked(
+	handler: &dyn RequestHandler,
+	peer: PeerId,
+	request: Request,
+	pool: &Pool,
+	wait: std::time::Duration,
+	driver: &mpsc::Sender<Command>,
+) -> Response {
+	let checked =
+		std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.check(peer, &request)));
+	match checked {
+		Ok(Ok(Standing::Granted)) => {
+			let _ = driver.send(Command::Vouch(peer)).await;
+		}
+		Ok(Ok(Standing::Open)) => {}
+		Ok(Err(refusal)) => return refusal,
+		Err(_) => return Response::Refused("the request failed on this node".into()),
+	}
+	match tokio::time::timeout(wait, pool.slots.clone().acquire_owned()).await {
+		// A handler that panics still answers, and its request leaves the budget.
+		Ok(Ok(_slot)) => std::panic::AssertUnwindSafe(handler.handle(peer, request))
+			.catch_unwind()
+			.await
+			.unwrap_or_else(|_| Response::Refused("the request failed on this node".into())),
+		_ => Response::Busy("every serving slot is taken".into()),
 	}
 }
 

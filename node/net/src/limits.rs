@@ -1,9 +1,15 @@
-//! The shard network's budgets: connections in and out, and per peer a rate and a number of
-//! requests in flight for each kind of request, with one pool of serving slots shared by all
-//! peers. A request over budget is refused at once, with the reason, before any work is done.
+//! The shard network's budgets: connections in and out; per peer a rate and a number of
+//! requests in flight for each kind of request; for all peers together, requests in flight per
+//! kind, bytes of requests being read ([`Reading`]), and serving slots and bytes of responses
+//! being sent per kind. A request over budget is refused at once, with the reason, before any
+//! work is done.
 
 use std::{
 	collections::HashMap,
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
 	time::{Duration, Instant},
 };
 
@@ -33,9 +39,21 @@ pub struct Limits {
 	pub rates: Rates,
 	/// Requests of one peer in flight at once.
 	pub per_peer_in_flight: u32,
-	/// Requests of all peers being served at once, for `Put` and again for reads (the
-	/// serving pools).
+	/// Requests of each kind in flight at once, from all peers together (a `Put` holds its
+	/// piece in memory until it is answered, so this bounds that memory).
+	pub max_in_flight: u32,
+	/// Bytes of inbound requests being read at once, from all streams together.
+	pub reading_bytes: usize,
+	/// `Put` requests being served at once, from all peers together, and again `Get` requests
+	/// (a serving pool for each: only the owners' grantees reach them).
 	pub serving_slots: usize,
+	/// `Leaves` requests (audits, open to anyone) being served at once, from all peers
+	/// together: each costs Merkle paths over the store, so strangers' audits take at most
+	/// this many threads however many strangers there are.
+	pub audit_slots: usize,
+	/// Bytes of responses of each kind written but not yet taken by their peers: a peer that
+	/// asks and never reads holds no more than this between all such peers.
+	pub sending_bytes: usize,
 	/// How long a request may wait for a serving slot before it is refused as busy.
 	pub slot_wait: Duration,
 }
@@ -73,7 +91,11 @@ impl Default for Limits {
 			idle_timeout: Duration::from_secs(60),
 			rates: Rates { put: 256.0, get: 256.0, leaves: 8.0 },
 			per_peer_in_flight: 8,
+			max_in_flight: 64,
+			reading_bytes: 64 << 20,
 			serving_slots: 4,
+			audit_slots: 1,
+			sending_bytes: 32 << 20,
 			slot_wait: Duration::from_secs(5),
 		}
 	}
@@ -121,6 +143,9 @@ pub enum OverBudget {
 	/// The peer has too many requests in flight.
 	#[error("too many requests in flight from this peer (at most {0})")]
 	InFlight(u32),
+	/// This node serves as many requests of this kind as it takes at once.
+	#[error("this node is serving as many {0:?} requests as it takes; try again later")]
+	Full(RequestKind),
 }
 
 /// Every peer's budget. Peers idle for a minute are forgotten, so the table stays as small as
@@ -129,13 +154,20 @@ pub enum OverBudget {
 pub struct Budgets {
 	limits: Limits,
 	peers: HashMap<PeerId, PeerBudget>,
+	/// Requests in flight by kind, from all peers.
+	in_flight: HashMap<RequestKind, u32>,
 	last_sweep: Instant,
 }
 
 impl Budgets {
 	/// Budgets under `limits`.
 	pub fn new(limits: Limits) -> Self {
-		Self { limits, peers: HashMap::new(), last_sweep: Instant::now() }
+		Self {
+			limits,
+			peers: HashMap::new(),
+			in_flight: HashMap::new(),
+			last_sweep: Instant::now(),
+		}
 	}
 
 	/// Admits a request of `kind` from `peer` at `now`, counting it in flight until
@@ -158,18 +190,26 @@ impl Budgets {
 		if budget.in_flight >= self.limits.per_peer_in_flight {
 			return Err(OverBudget::InFlight(self.limits.per_peer_in_flight));
 		}
+		let total = self.in_flight.entry(kind).or_default();
+		if *total >= self.limits.max_in_flight {
+			return Err(OverBudget::Full(kind));
+		}
 		let bucket = budget.buckets.entry(kind).or_insert_with(|| Bucket::full(burst, now));
 		if !bucket.take(rate, burst, now) {
 			return Err(OverBudget::Rate(kind));
 		}
+		*total += 1;
 		budget.in_flight += 1;
 		Ok(())
 	}
 
-	/// A request of `peer` that was admitted is answered.
-	pub fn finish(&mut self, peer: &PeerId) {
+	/// A request of `kind` from `peer` that was admitted is answered (or its peer left).
+	pub fn finish(&mut self, peer: &PeerId, kind: RequestKind) {
 		if let Some(budget) = self.peers.get_mut(peer) {
 			budget.in_flight = budget.in_flight.saturating_sub(1);
+		}
+		if let Some(total) = self.in_flight.get_mut(&kind) {
+			*total = total.saturating_sub(1);
 		}
 	}
 
@@ -191,9 +231,107 @@ impl Budgets {
 	}
 }
 
+/// Bytes being read from all inbound streams together, under a cap. Each reader [`hold`]s its
+/// bytes as they come and lets go of them when its message is whole or the stream fails.
+///
+/// [`hold`]: Reading::hold
+#[derive(Clone, Debug)]
+pub struct Reading {
+	held: Arc<AtomicUsize>,
+	cap: usize,
+}
+
+impl Default for Reading {
+	fn default() -> Self {
+		Self::new(Limits::default().reading_bytes)
+	}
+}
+
+impl Reading {
+	/// A budget of `cap` bytes.
+	pub fn new(cap: usize) -> Self {
+		Self { held: Arc::new(AtomicUsize::new(0)), cap }
+	}
+
+	/// No cap (for reading what this node asked for itself).
+	pub fn unbounded() -> Self {
+		Self::new(usize::MAX)
+	}
+
+	/// Bytes held by all readers now.
+	pub fn held(&self) -> usize {
+		self.held.load(Ordering::Relaxed)
+	}
+
+	/// A reader's share, empty at first.
+	pub fn hold(&self) -> Held<'_> {
+		Held { budget: self, bytes: 0 }
+	}
+}
+
+/// One reader's bytes of a [`Reading`] budget, returned when dropped.
+#[derive(Debug)]
+pub struct Held<'a> {
+	budget: &'a Reading,
+	bytes: usize,
+}
+
+impl Held<'_> {
+	/// Takes `bytes` more, if the budget has them.
+	pub fn grow(&mut self, bytes: usize) -> bool {
+		let taken = self.budget.held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+			held.checked_add(bytes).filter(|&total| total <= self.budget.cap)
+		});
+		if taken.is_ok() {
+			self.bytes += bytes;
+		}
+		taken.is_ok()
+	}
+}
+
+impl Drop for Held<'_> {
+	fn drop(&mut self) {
+		self.budget.held.fetch_sub(self.bytes, Ordering::AcqRel);
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn readers_share_one_byte_budget_and_return_it() {
+		let reading = Reading::new(100);
+		let mut first = reading.hold();
+		assert!(first.grow(60));
+		let mut second = reading.hold();
+		assert!(!second.grow(60), "over the cap");
+		assert!(second.grow(40));
+		assert_eq!(reading.held(), 100);
+		drop(first);
+		assert_eq!(reading.held(), 40);
+		assert!(second.grow(60));
+		drop(second);
+		assert_eq!(reading.held(), 0);
+	}
+
+	#[test]
+	fn requests_in_flight_are_capped_for_all_peers_together() {
+		let mut budgets = Budgets::new(Limits { max_in_flight: 3, ..Limits::default() });
+		let now = Instant::now();
+		let peers: Vec<PeerId> = (0..4).map(|_| PeerId::random()).collect();
+		for peer in &peers[..3] {
+			budgets.admit(*peer, RequestKind::Leaves, now).unwrap();
+		}
+		assert_eq!(
+			budgets.admit(peers[3], RequestKind::Leaves, now),
+			Err(OverBudget::Full(RequestKind::Leaves))
+		);
+		// Other kinds have room of their own.
+		budgets.admit(peers[3], RequestKind::Get, now).unwrap();
+		budgets.finish(&peers[0], RequestKind::Leaves);
+		budgets.admit(peers[3], RequestKind::Leaves, now).unwrap();
+	}
 
 	#[test]
 	fn a_peer_over_its_rate_is_refused_and_others_are_not() {
@@ -230,7 +368,7 @@ mod tests {
 		budgets.admit(peer, RequestKind::Get, now).unwrap();
 		budgets.admit(peer, RequestKind::Get, now).unwrap();
 		assert_eq!(budgets.admit(peer, RequestKind::Get, now), Err(OverBudget::InFlight(2)));
-		budgets.finish(&peer);
+		budgets.finish(&peer, RequestKind::Get);
 		budgets.admit(peer, RequestKind::Get, now).unwrap();
 	}
 
@@ -241,7 +379,7 @@ mod tests {
 		for _ in 0..100 {
 			let peer = PeerId::random();
 			budgets.admit(peer, RequestKind::Get, now).unwrap();
-			budgets.finish(&peer);
+			budgets.finish(&peer, RequestKind::Get);
 		}
 		assert_eq!(budgets.tracked(), 100);
 		budgets.admit(PeerId::random(), RequestKind::Get, now + Duration::from_secs(61)).unwrap();

@@ -1,14 +1,18 @@
-//! The `/cairn/shards/2` request-response protocol: its messages and their codec.
+//! The `/cairn/shards/3` request-response protocol: its messages and their codec.
 //!
 //! Messages are SCALE-encoded behind a 4-byte little-endian length. The reader never trusts the
 //! length: it refuses one above [`MAX_MESSAGE_BYTES`] and grows its buffer only as bytes arrive,
-//! so a stream that announces a megabyte and sends nothing costs nothing.
+//! each step within a budget shared by every stream ([`Reading`]), so a stream that announces a
+//! megabyte and sends nothing costs nothing, and thousands that send slowly cost no more than
+//! the budget.
 
 use std::io;
 
 use codec::{Decode, Encode};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{request_response, PeerId, StreamProtocol};
+
+pub use crate::limits::Reading;
 
 /// Largest piece of a shard one message carries; pieces are aligned to it, so each is one
 /// subtree of the shard's BLAKE3 tree (see `cairn_storage::commitment::pieces`).
@@ -25,29 +29,31 @@ pub const MAX_LEAVES: usize = 64;
 pub const MAX_GRANT_BLOCKS: u32 = 3_600;
 
 /// The protocol's name.
-pub const SHARD_PROTOCOL: StreamProtocol = StreamProtocol::new("/cairn/shards/2");
+pub const SHARD_PROTOCOL: StreamProtocol = StreamProtocol::new("/cairn/shards/3");
 
-/// The owner's permission for one peer to upload one shard, until a block: an sr25519
-/// signature by the contract owner's account over [`UploadGrant::payload`].
+/// The owner's permission for one peer to send one shard to its provider and to read it back,
+/// until a block: an sr25519 signature by the contract owner's account over [`Grant::payload`].
+/// A provider serves a shard's bytes only to its owner's grantees, so strangers cannot spend
+/// its bandwidth, and requests that carry a valid grant are served apart from everyone else's.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct UploadGrant {
+pub struct Grant {
 	/// The last block at which it holds.
 	pub expires: u32,
 	/// The owner's signature.
 	pub signature: [u8; 64],
 }
 
-impl UploadGrant {
-	/// What the owner signs: the chain (its genesis hash), the shard, the uploading peer and the
-	/// expiry, behind a domain tag, so that a grant serves no other chain, shard or sender.
+impl Grant {
+	/// What the owner signs: the chain (its genesis hash), the shard, the grantee's peer id and
+	/// the expiry, behind a domain tag, so that a grant serves no other chain, shard or peer.
 	pub fn payload(
 		genesis: &[u8; 32],
 		contract: u64,
 		shard: u32,
-		uploader: &PeerId,
+		grantee: &PeerId,
 		expires: u32,
 	) -> Vec<u8> {
-		(b"cairn/upload-grant/1", genesis, contract, shard, uploader.to_bytes(), expires).encode()
+		(b"cairn/shard-grant/1", genesis, contract, shard, grantee.to_bytes(), expires).encode()
 	}
 }
 
@@ -72,9 +78,10 @@ pub enum Request {
 		/// The piece's BLAKE3 path, from the piece up.
 		path: Vec<[u8; 32]>,
 		/// The owner's permission.
-		grant: UploadGrant,
+		grant: Grant,
 	},
-	/// Up to `len` (at most [`CHUNK_BYTES`]) bytes of a stored shard from `offset`.
+	/// Up to `len` (at most [`CHUNK_BYTES`]) bytes of a stored shard from `offset`, for a
+	/// sender the owner granted the shard.
 	Get {
 		/// The contract.
 		contract: u64,
@@ -84,8 +91,11 @@ pub enum Request {
 		offset: u64,
 		/// How many bytes.
 		len: u32,
+		/// The owner's permission.
+		grant: Grant,
 	},
-	/// The leaves at `indices` (at most [`MAX_LEAVES`]) of a stored shard, with their paths.
+	/// The leaves at `indices` (at most [`MAX_LEAVES`]) of a stored shard, with their paths:
+	/// an audit anyone may run.
 	Leaves {
 		/// The contract.
 		contract: u64,
@@ -166,8 +176,12 @@ impl From<&cairn_primitives::tree::MerkleProof> for LeafProof {
 	}
 }
 
-/// Reads one length-prefixed message, allocating only for bytes that arrived.
-pub async fn read_message<T, M>(io: &mut T) -> io::Result<M>
+/// Bytes a reader takes from its budget at a time.
+const READ_STEP: usize = 64 * 1024;
+
+/// Reads one length-prefixed message, allocating only for bytes that arrived, and holding them
+/// within `budget` until the message is whole.
+pub async fn read_message<T, M>(io: &mut T, budget: &Reading) -> io::Result<M>
 where
 	T: AsyncRead + Unpin + Send,
 	M: Decode,
@@ -181,13 +195,24 @@ where
 			format!("message of {len} bytes exceeds {MAX_MESSAGE_BYTES}"),
 		));
 	}
+	let mut held = budget.hold();
 	let mut buf = Vec::new();
-	io.take(len as u64).read_to_end(&mut buf).await?;
-	if buf.len() != len {
-		return Err(io::Error::new(
-			io::ErrorKind::UnexpectedEof,
-			format!("message ended after {} of {len} bytes", buf.len()),
-		));
+	while buf.len() < len {
+		let step = READ_STEP.min(len - buf.len());
+		if !held.grow(step) {
+			return Err(io::Error::new(
+				io::ErrorKind::OutOfMemory,
+				"too many bytes of requests are being read; try again later",
+			));
+		}
+		let before = buf.len();
+		(&mut *io).take(step as u64).read_to_end(&mut buf).await?;
+		if buf.len() - before != step {
+			return Err(io::Error::new(
+				io::ErrorKind::UnexpectedEof,
+				format!("message ended after {} of {len} bytes", buf.len()),
+			));
+		}
 	}
 	decode_message(&buf)
 }
@@ -217,9 +242,13 @@ where
 	io.close().await
 }
 
-/// Length-prefixed SCALE messages with a size limit.
+/// Length-prefixed SCALE messages with a size limit; requests are read within a budget shared
+/// by every inbound stream.
 #[derive(Clone, Default)]
-pub struct ShardCodec;
+pub struct ShardCodec {
+	/// Bytes of inbound requests being read, from all streams together.
+	pub reading: Reading,
+}
 
 #[async_trait::async_trait]
 impl request_response::Codec for ShardCodec {
@@ -231,14 +260,15 @@ impl request_response::Codec for ShardCodec {
 	where
 		T: AsyncRead + Unpin + Send,
 	{
-		read_message(io).await
+		read_message(io, &self.reading).await
 	}
 
+	/// Responses are only read for requests this node sent, which its own services bound.
 	async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
 	where
 		T: AsyncRead + Unpin + Send,
 	{
-		read_message(io).await
+		read_message(io, &Reading::unbounded()).await
 	}
 
 	async fn write_request<T>(
@@ -278,13 +308,16 @@ mod tests {
 	}
 
 	fn read<M: Decode>(bytes: Vec<u8>) -> io::Result<M> {
-		futures::executor::block_on(read_message(&mut futures::io::Cursor::new(bytes)))
+		futures::executor::block_on(read_message(
+			&mut futures::io::Cursor::new(bytes),
+			&Reading::unbounded(),
+		))
 	}
 
 	#[test]
 	fn oversized_and_short_messages_are_refused() {
 		let mut buf = Vec::new();
-		let big = Request::Get { contract: 0, shard: 0, offset: 0, len: 0 };
+		let big = Request::Leaves { contract: 0, shard: 0, indices: vec![3, 4] };
 		futures::executor::block_on(write_message(&mut futures::io::Cursor::new(&mut buf), &big))
 			.unwrap();
 		assert_eq!(read::<Request>(buf).unwrap(), big);
@@ -314,12 +347,12 @@ mod tests {
 	#[test]
 	fn grants_bind_chain_shard_sender_and_expiry() {
 		let peer = PeerId::random();
-		let base = UploadGrant::payload(&[1; 32], 7, 2, &peer, 100);
-		assert_ne!(base, UploadGrant::payload(&[2; 32], 7, 2, &peer, 100));
-		assert_ne!(base, UploadGrant::payload(&[1; 32], 8, 2, &peer, 100));
-		assert_ne!(base, UploadGrant::payload(&[1; 32], 7, 3, &peer, 100));
-		assert_ne!(base, UploadGrant::payload(&[1; 32], 7, 2, &PeerId::random(), 100));
-		assert_ne!(base, UploadGrant::payload(&[1; 32], 7, 2, &peer, 101));
+		let base = Grant::payload(&[1; 32], 7, 2, &peer, 100);
+		assert_ne!(base, Grant::payload(&[2; 32], 7, 2, &peer, 100));
+		assert_ne!(base, Grant::payload(&[1; 32], 8, 2, &peer, 100));
+		assert_ne!(base, Grant::payload(&[1; 32], 7, 3, &peer, 100));
+		assert_ne!(base, Grant::payload(&[1; 32], 7, 2, &PeerId::random(), 100));
+		assert_ne!(base, Grant::payload(&[1; 32], 7, 2, &peer, 101));
 	}
 
 	// Untrusted bytes never panic the decoder: any body, framed or not, is a message or an error.
@@ -344,7 +377,7 @@ mod tests {
 				offset: 0,
 				total: data.len() as u64,
 				path: vec![[9; 32]; 3],
-				grant: UploadGrant { expires: 5, signature: [4; 64] },
+				grant: Grant { expires: 5, signature: [4; 64] },
 				data,
 			};
 			let mut body = request.encode();

@@ -1,8 +1,24 @@
 use super::*;
 
+/// Serves `Get` with a grant whose signature is all ones (a stand-in for the owner's), and
+/// `Leaves` to anyone.
 struct Echo;
 
+const GRANTED: Grant = Grant { expires: 0, signature: [1; 64] };
+
+fn get(len: u32) -> Request {
+	Request::Get { contract: 1, shard: 0, offset: 0, len, grant: GRANTED }
+}
+
 impl RequestHandler for Echo {
+	fn check(&self, _: PeerId, request: &Request) -> Result<Standing, Response> {
+		match request {
+			Request::Get { grant, .. } if *grant == GRANTED => Ok(Standing::Granted),
+			Request::Leaves { .. } => Ok(Standing::Open),
+			_ => Err(Response::Refused("no grant".into())),
+		}
+	}
+
 	fn handle(&self, _: PeerId, request: Request) -> BoxFuture<'static, Response> {
 		Box::pin(async move {
 			match request {
@@ -32,9 +48,19 @@ async fn two_nodes_exchange_full_chunks_over_loopback() {
 	let addresses = server.listening().await;
 	assert_eq!(server.announced_addresses(), addresses, "a loopback listener announces itself");
 
-	let request = Request::Get { contract: 1, shard: 0, offset: 0, len: CHUNK_BYTES as u32 };
-	let response = client.request(server.peer_id(), addresses, request).await.unwrap();
+	let response =
+		client.request(server.peer_id(), addresses.clone(), get(CHUNK_BYTES as u32)).await.unwrap();
 	assert_eq!(response, Response::Data(vec![7; CHUNK_BYTES as usize]));
+	// A request its handler's check refuses is refused, with the reason.
+	let forged = Request::Get {
+		contract: 1,
+		shard: 0,
+		offset: 0,
+		len: 8,
+		grant: Grant { expires: 0, signature: [2; 64] },
+	};
+	let refused = client.request(server.peer_id(), addresses, forged).await.unwrap();
+	assert_eq!(refused, Response::Refused("no grant".into()));
 
 	// Nodes without a handler refuse, with a reason.
 	let refused = server
@@ -55,8 +81,7 @@ async fn a_node_answers_peers_after_its_own_services_let_go_of_the_network() {
 	let (peer, addresses) = (server.peer_id(), server.listening().await);
 	drop(server);
 	let client = node(local());
-	let get = Request::Get { contract: 1, shard: 0, offset: 0, len: 8 };
-	assert_eq!(client.request(peer, addresses, get).await.unwrap(), Response::Data(vec![7; 8]));
+	assert_eq!(client.request(peer, addresses, get(8)).await.unwrap(), Response::Data(vec![7; 8]));
 }
 
 #[tokio::test]
@@ -84,9 +109,8 @@ async fn a_peer_over_its_budget_is_told_to_wait_and_others_are_served() {
 	let served = polite.request(server.peer_id(), addresses.clone(), leaves()).await.unwrap();
 	assert_eq!(served, Response::Leaves(Vec::new()));
 	// Other kinds of request have budgets of their own.
-	let get = Request::Get { contract: 1, shard: 0, offset: 0, len: 8 };
 	assert_eq!(
-		greedy.request(server.peer_id(), addresses, get).await.unwrap(),
+		greedy.request(server.peer_id(), addresses, get(8)).await.unwrap(),
 		Response::Data(vec![7; 8])
 	);
 }
@@ -99,8 +123,9 @@ async fn a_full_inbound_limit_never_stops_dialing_out() {
 	let victim = node(config);
 	victim.set_handler(Arc::new(Echo)).unwrap();
 	let addresses = victim.listening().await;
-	let get = || Request::Get { contract: 1, shard: 0, offset: 0, len: 8 };
-	// Two peers take every inbound connection the victim allows; a third is turned away.
+	let get = || get(8);
+	// Two granted peers take every inbound connection the victim allows; a third is turned
+	// away (a stranger's connection would have made room).
 	let crowd: Vec<Network> = (0..3).map(|_| node(local())).collect();
 	let mut served = 0;
 	for peer in &crowd {
@@ -118,6 +143,35 @@ async fn a_full_inbound_limit_never_stops_dialing_out() {
 	drop(crowd);
 }
 
+#[tokio::test]
+async fn strangers_filling_the_inbound_limit_never_lock_out_a_granted_peer() {
+	let mut config = local();
+	config.limits.max_inbound = 4;
+	let victim = node(config);
+	victim.set_handler(Arc::new(Echo)).unwrap();
+	let addresses = victim.listening().await;
+	let audit = || Request::Leaves { contract: 1, shard: 0, indices: vec![0] };
+	let mut strangers = Vec::new();
+	let mut crowd = |count: usize| {
+		let new: Vec<Network> = (0..count).map(|_| node(local())).collect();
+		strangers.extend(new.iter().cloned());
+		new
+	};
+	// Strangers take every inbound connection...
+	for stranger in crowd(4) {
+		stranger.request(victim.peer_id(), addresses.clone(), audit()).await.unwrap();
+	}
+	// ...and a buyer with its grant still gets in, in place of the oldest of them.
+	let buyer = node(local());
+	assert!(victim_answers(&buyer, victim.peer_id(), addresses.clone(), get(8)).await);
+	// More strangers come; each takes another stranger's place, never the buyer's.
+	for stranger in crowd(8) {
+		stranger.request(victim.peer_id(), addresses.clone(), audit()).await.unwrap();
+	}
+	assert!(buyer.is_connected(victim.peer_id()).await, "the buyer's connection was kept");
+	assert!(victim_answers(&buyer, victim.peer_id(), addresses, get(8)).await);
+}
+
 async fn victim_answers(
 	from: &Network,
 	victim: PeerId,
@@ -132,11 +186,7 @@ async fn unreachable_peers_fail_with_a_transient_error() {
 	let client = node(local());
 	let nobody = PeerId::random();
 	let error = client
-		.request(
-			nobody,
-			vec!["/ip4/127.0.0.1/tcp/1".parse().unwrap()],
-			Request::Get { contract: 0, shard: 0, offset: 0, len: 1 },
-		)
+		.request(nobody, vec!["/ip4/127.0.0.1/tcp/1".parse().unwrap()], get(1))
 		.await
 		.unwrap_err();
 	assert!(matches!(error, NetError::Unreachable { peer, .. } if peer == nobody), "{error}");

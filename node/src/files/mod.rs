@@ -407,7 +407,7 @@ impl Files {
 			let signer = &signer;
 			async move {
 				let to = provider_address(&self.state, at, who)?;
-				let grant = signer.upload_grant(contract, index as u32, self.network.peer_id())?;
+				let grant = signer.grant(contract, index as u32, self.network.peer_id())?;
 				let mut attempt = 1;
 				loop {
 					let pushed = push_shard(
@@ -597,6 +597,8 @@ impl Files {
 		progress: Option<&Progress>,
 		total: u64,
 	) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+		// Providers serve a shard's bytes only to the owner's grantees.
+		let signer = self.signer()?;
 		let at = self.state.at(None);
 		// Confirmed shards first, then pending ones (their provider may hold them already).
 		let mut candidates: Vec<usize> = (0..contract.shards.len())
@@ -618,10 +620,9 @@ impl Files {
 			let on_fetched = &on_fetched;
 			async move {
 				let from = provider_address(&self.state, at, &shard.provider)?;
-				let data =
-					fetch_shard(&self.network, &from, id, index as u32, &shard.spec, on_fetched)
-						.await?;
-				Ok::<_, String>(data)
+				let grant = signer.grant(id, index as u32, self.network.peer_id())?;
+				let spec = &shard.spec;
+				fetch_shard(&self.network, &from, id, index as u32, spec, grant, on_fetched).await
 			}
 		};
 		let fetch_indexed = |index: usize| {

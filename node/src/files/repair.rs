@@ -168,7 +168,7 @@ impl Files {
 		let at = self.state.at(None);
 		let provider = &contract.shards[index].provider;
 		let to = provider_address(&self.state, at, provider)?;
-		let grant = self.signer().map_err(|failure| failure.message)?.upload_grant(
+		let grant = self.signer().map_err(|failure| failure.message)?.grant(
 			id,
 			index as u32,
 			self.network.peer_id(),

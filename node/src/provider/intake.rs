@@ -1,6 +1,7 @@
-//! Receiving shards: a `Put` piece is taken only from a sender the contract's owner granted the
-//! upload to, only for a shard assigned to this provider and waiting for its data, and only if
-//! the piece checks against the shard's on-chain BLAKE3 digest with its path. Pieces are staged
+//! Receiving shards: a `Put` piece reaches the intake only from a sender the contract's owner
+//! granted the shard (the [`serving`](super::serving) check), and is taken only for a shard
+//! assigned to this provider and waiting for its data, and only if the piece checks against the
+//! shard's on-chain BLAKE3 digest with its path. Pieces are staged
 //! per sender, so a stranger's piece never touches an honest upload. When a sender has delivered
 //! every piece, the shard is committed in the background (its Poseidon root checked against the
 //! chain's while it is written to the store); the provider then confirms it on chain.
@@ -16,8 +17,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use cairn_net::{protocol::MAX_GRANT_BLOCKS, Response, UploadGrant, CHUNK_BYTES};
-use cairn_runtime::{AccountId, BlockNumber};
+use cairn_net::{Response, CHUNK_BYTES};
 use cairn_storage::{
 	commitment::pieces::verify_piece,
 	store::{RocksShardStore, ShardId, ShardStore},
@@ -25,7 +25,6 @@ use cairn_storage::{
 };
 use libp2p::PeerId;
 use pallet_market::ShardSpec;
-use sp_core::{sr25519, Pair};
 use tokio::sync::Mutex;
 
 /// Staged uploads that receive nothing for this long are dropped.
@@ -34,7 +33,7 @@ const STAGING_IDLE: Duration = Duration::from_secs(600);
 /// Shards one sender may be staging at once.
 const MAX_STAGED_PER_SENDER: usize = 64;
 
-/// One `Put` piece, as it arrived.
+/// One `Put` piece, as it arrived from a sender with the owner's grant.
 pub struct Piece {
 	/// The sender.
 	pub peer: PeerId,
@@ -48,18 +47,12 @@ pub struct Piece {
 	pub data: Vec<u8>,
 	/// Its BLAKE3 path.
 	pub path: Vec<[u8; 32]>,
-	/// The owner's grant.
-	pub grant: UploadGrant,
 }
 
 /// What the chain says about the shard a piece is for.
 pub struct Assignment {
 	/// The shard's commitments.
 	pub spec: ShardSpec,
-	/// The contract's owner, who grants uploads.
-	pub owner: AccountId,
-	/// The best block now.
-	pub now: BlockNumber,
 	/// Whether the shard waits for its data (pending confirmation).
 	pub pending: bool,
 }
@@ -78,7 +71,6 @@ struct Staged {
 /// The shards being received.
 pub struct Intake {
 	dir: PathBuf,
-	genesis: [u8; 32],
 	store: Arc<RocksShardStore>,
 	staged: Mutex<HashMap<Upload, Arc<Mutex<Staged>>>>,
 	/// Numbers staging files, so that no two uploads ever share one.
@@ -91,58 +83,20 @@ pub struct Intake {
 }
 
 impl Intake {
-	/// Receives into `dir` (emptied of an earlier run's pieces) for the chain with `genesis`.
-	pub fn new(
-		dir: PathBuf,
-		genesis: [u8; 32],
-		store: Arc<RocksShardStore>,
-	) -> std::io::Result<Self> {
+	/// Receives into `dir` (emptied of an earlier run's pieces).
+	pub fn new(dir: PathBuf, store: Arc<RocksShardStore>) -> std::io::Result<Self> {
 		std::fs::create_dir_all(&dir)?;
 		for entry in std::fs::read_dir(&dir)?.flatten() {
 			let _ = std::fs::remove_file(entry.path());
 		}
 		Ok(Self {
 			dir,
-			genesis,
 			store,
 			staged: Mutex::new(HashMap::new()),
 			next_file: AtomicU64::new(0),
 			committing: Arc::new(Mutex::new(HashSet::new())),
 			rejected: Arc::new(Mutex::new(HashMap::new())),
 		})
-	}
-
-	/// Whether the owner granted `peer` the upload of `id` until a block not yet past.
-	fn check_grant(
-		&self,
-		piece: &Piece,
-		owner: &AccountId,
-		now: BlockNumber,
-	) -> Result<(), String> {
-		let grant = &piece.grant;
-		if grant.expires < now {
-			return Err(format!("the upload grant expired at block {}", grant.expires));
-		}
-		if grant.expires > now.saturating_add(MAX_GRANT_BLOCKS) {
-			return Err(format!(
-				"the upload grant runs to block {}, more than {MAX_GRANT_BLOCKS} blocks ahead",
-				grant.expires
-			));
-		}
-		let payload = UploadGrant::payload(
-			&self.genesis,
-			piece.id.contract,
-			piece.id.index,
-			&piece.peer,
-			grant.expires,
-		);
-		let owner = sr25519::Public::from_raw(*<AccountId as AsRef<[u8; 32]>>::as_ref(owner));
-		let signature = sr25519::Signature::from_raw(grant.signature);
-		if sr25519::Pair::verify(&signature, &payload, &owner) {
-			Ok(())
-		} else {
-			Err("no upload grant of the contract's owner for this sender".into())
-		}
 	}
 
 	/// Handles one piece of a shard the chain assigns to this provider and that waits for data.
@@ -152,12 +106,8 @@ impl Intake {
 		if piece.total != total {
 			return Response::Refused(format!("shard {id} has {total} bytes, not {}", piece.total));
 		}
-		// Every piece is checked, whatever has been stored already: the grant first, then the
-		// bytes against the digest, so that nothing is staged for a sender without a grant and
+		// Every piece is checked against the digest, whatever has been stored already, so that
 		// garbage never costs a Poseidon pass.
-		if let Err(reason) = self.check_grant(&piece, &assignment.owner, assignment.now) {
-			return Response::Refused(reason);
-		}
 		// Hashing and writing a piece are blocking work: off the async runtime.
 		let spec = assignment.spec.clone();
 		let Piece { peer, offset, data, path, .. } = piece;

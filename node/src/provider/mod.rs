@@ -70,6 +70,8 @@ const RETRY_BLOCKS: BlockNumber = 5;
 /// The provider service.
 pub struct Provider {
 	config: ProviderConfig,
+	/// The chain's genesis hash, which every grant names.
+	genesis: [u8; 32],
 	state: State,
 	signer: Arc<Signer>,
 	store: Arc<RocksShardStore>,
@@ -119,11 +121,12 @@ impl Provider {
 		let store = Arc::new(store);
 		// Unfinished puts of an earlier run start over.
 		let staging = config.dir.join("incoming");
-		let genesis = signer.genesis_hash()?;
-		let intake = intake::Intake::new(staging.clone(), genesis.to_fixed_bytes(), store.clone())
+		let genesis = signer.genesis_hash()?.to_fixed_bytes();
+		let intake = intake::Intake::new(staging.clone(), store.clone())
 			.map_err(|e| format!("cannot stage shards in {}: {e}", staging.display()))?;
 		let provider = Arc::new(Self {
 			config,
+			genesis,
 			state: State::new(client),
 			signer,
 			store,

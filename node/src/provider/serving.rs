@@ -1,15 +1,21 @@
-//! The provider's side of the shard protocol: `Put` pieces go to the [`intake`](super::intake),
-//! `Get` and `Leaves` read the store on the blocking pool. The shard network has already held
-//! each request to its sender's budget and a serving slot.
+//! The provider's side of the shard protocol. `Put` and `Get` are for the contract owner's
+//! grantees only: the grant is checked before the request waits for a serving slot, so that a
+//! stranger's request costs a signature check and nothing else. `Leaves` (audits) are open to
+//! anyone. `Put` pieces go to the [`intake`](super::intake); `Get` and `Leaves` read the store
+//! on the blocking pool. The shard network has already held each request to its sender's budget.
 
 use std::sync::Arc;
 
-use cairn_net::{LeafProof, Request, RequestHandler, Response, CHUNK_BYTES, MAX_LEAVES};
-use cairn_runtime::Hash;
+use cairn_net::{
+	protocol::MAX_GRANT_BLOCKS, Grant, LeafProof, Request, RequestHandler, Response, Standing,
+	CHUNK_BYTES, MAX_LEAVES,
+};
+use cairn_runtime::{AccountId, BlockNumber, Hash};
 use cairn_storage::store::{ShardId, ShardStore};
 use futures::future::BoxFuture;
 use libp2p::PeerId;
 use pallet_market::ShardStatus;
+use sp_core::{sr25519, Pair};
 
 use super::{
 	intake::{Assignment, Piece},
@@ -36,10 +42,28 @@ impl Provider {
 		}
 		Ok(Assignment {
 			spec: shard.spec.clone(),
-			owner: contract.owner,
-			now: self.number(at),
 			pending: matches!(shard.status, ShardStatus::Pending { .. }),
 		})
+	}
+
+	/// Whether `peer` may ask `request`: `Put` and `Get` only with a valid grant of the
+	/// contract's owner for that peer and shard, `Leaves` always.
+	fn check_request(&self, peer: &PeerId, request: &Request) -> Result<Standing, String> {
+		let (contract, shard, grant) = match request {
+			Request::Put { contract, shard, grant, .. }
+			| Request::Get { contract, shard, grant, .. } => (*contract, *shard, grant),
+			Request::Leaves { .. } => return Ok(Standing::Open),
+		};
+		let at = self.state.at(None);
+		let owner = self
+			.state
+			.contract(at, contract)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| format!("no contract {contract}"))?
+			.owner;
+		let id = shard_id(contract, shard);
+		check_grant(&self.genesis, id, peer, grant, &owner, self.number(at))?;
+		Ok(Standing::Granted)
 	}
 
 	async fn put(&self, piece: Piece) -> Response {
@@ -76,19 +100,52 @@ impl Provider {
 	}
 }
 
+/// Whether `owner` granted `peer` shard `id` until a block not yet past (`now` is the best
+/// block), and not too far ahead.
+fn check_grant(
+	genesis: &[u8; 32],
+	id: ShardId,
+	peer: &PeerId,
+	grant: &Grant,
+	owner: &AccountId,
+	now: BlockNumber,
+) -> Result<(), String> {
+	if grant.expires < now {
+		return Err(format!("the grant expired at block {}", grant.expires));
+	}
+	if grant.expires > now.saturating_add(MAX_GRANT_BLOCKS) {
+		return Err(format!(
+			"the grant runs to block {}, more than {MAX_GRANT_BLOCKS} blocks ahead",
+			grant.expires
+		));
+	}
+	let payload = Grant::payload(genesis, id.contract, id.index, peer, grant.expires);
+	let owner = sr25519::Public::from_raw(*<AccountId as AsRef<[u8; 32]>>::as_ref(owner));
+	let signature = sr25519::Signature::from_raw(grant.signature);
+	if sr25519::Pair::verify(&signature, &payload, &owner) {
+		Ok(())
+	} else {
+		Err(format!("no grant of the contract's owner for this peer and shard {id}"))
+	}
+}
+
 /// Answers the shard protocol for a [`Provider`].
 pub(super) struct Handler(pub(super) Arc<Provider>);
 
 impl RequestHandler for Handler {
+	fn check(&self, peer: PeerId, request: &Request) -> Result<Standing, Response> {
+		self.0.check_request(&peer, request).map_err(Response::Refused)
+	}
+
 	fn handle(&self, peer: PeerId, request: Request) -> BoxFuture<'static, Response> {
 		let this = self.0.clone();
 		Box::pin(async move {
 			match request {
-				Request::Put { contract, shard, offset, total, data, path, grant } => {
+				Request::Put { contract, shard, offset, total, data, path, .. } => {
 					let id = shard_id(contract, shard);
-					this.put(Piece { peer, id, offset, total, data, path, grant }).await
+					this.put(Piece { peer, id, offset, total, data, path }).await
 				}
-				Request::Get { contract, shard, offset, len } => {
+				Request::Get { contract, shard, offset, len, .. } => {
 					let id = shard_id(contract, shard);
 					tokio::task::spawn_blocking(move || this.read(id, offset, len))
 						.await
