@@ -105,7 +105,9 @@ function learnAccounts (addresses) {
   }
 }
 
-const AMOUNT_FIELDS = new Set(['stake', 'escrow', 'amount', 'payment', 'slashed', 'paid', 'refunded']);
+const AMOUNT_FIELDS = new Set([
+  'stake', 'escrow', 'amount', 'payment', 'slashed', 'compensation', 'burned', 'paid', 'refunded',
+]);
 // An account (`<hex key> (<SS58 hint>...)`), a byte array of 16 or more numbers, or `field: <integer>`.
 const DETAIL_TOKEN = /\b([0-9a-f]{64}) \([1-9A-HJ-NP-Za-km-z]+\.{3}\)|\[(\d{1,3}(?:, \d{1,3}){15,})\]|\b([a-z_]+): (\d+)\b/g;
 

@@ -31,7 +31,8 @@ fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
 	bytes as f64 / 1e6 / seconds.max(1e-9)
 }
 
-/// Proofs one block can verify by the runtime's weights (batches of the largest size).
+/// Proofs one block can verify by the runtime's weights (batches of the largest size, in the
+/// operational class proofs are dispatched in).
 fn proofs_per_block_by_weight() -> u64 {
 	use frame_support::{dispatch::DispatchClass, traits::Get};
 	use pallet_market::WeightInfo;
@@ -39,8 +40,8 @@ fn proofs_per_block_by_weight() -> u64 {
 	let per_batch =
 		<pallet_market::weights::SubstrateWeight<cairn_runtime::Runtime> as WeightInfo>::submit_proofs(batch);
 	let weights = <cairn_runtime::Runtime as frame_system::Config>::BlockWeights::get();
-	let normal = weights.get(DispatchClass::Normal);
-	let budget = normal.max_total.unwrap_or(weights.max_block);
+	let operational = weights.get(DispatchClass::Operational);
+	let budget = operational.max_total.unwrap_or(weights.max_block);
 	let batches = budget.ref_time() / per_batch.ref_time().max(1);
 	batches * u64::from(batch)
 }

@@ -11,10 +11,10 @@ use frame_support::{
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_runtime::{
-	traits::{BlakeTwo256, Hash as _, One},
-	Perbill,
+	traits::{BlakeTwo256, Bounded, Hash as _},
+	FixedPointNumber, Perbill, Perquintill,
 };
 use sp_version::RuntimeVersion;
 
@@ -108,8 +108,23 @@ impl pallet_balances::Config for Runtime {
 	type DoneSlashHandler = ();
 }
 
+// Fees follow block fullness, with Polkadot's parameters: the multiplier of the weight fee rises
+// while blocks carry more than `TargetBlockFullness` of the normal-class weight, and falls back
+// towards `MinimumMultiplier` while they carry less. It scales the weight fee only, not the
+// length fee, so blocks filled by large remarks of little weight do not raise it: proofs are kept
+// from those by the operational class and `pallet_market::PrioritizeProofs`.
 parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// Share of the normal-class block weight above which fees rise (below it they fall).
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// How fast the multiplier moves: a block full of normal transactions raises it by about
+	/// 0.0056 %, an empty one lowers it by about 0.0019 %; with 2 s blocks, a day of full blocks
+	/// multiplies weight fees by about 11.
+	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(75, 1_000_000);
+	/// The lowest multiplier; high enough that the multiplier still recovers from it (checked
+	/// by `pallet_transaction_payment`'s integrity test).
+	pub MinimumMultiplier: Multiplier = Multiplier::saturating_from_rational(1, 10u128);
+	/// No ceiling.
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
 
 impl pallet_transaction_payment::Config for Runtime {
@@ -118,7 +133,13 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
 	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type FeeMultiplierUpdate = TargetedFeeAdjustment<
+		Runtime,
+		TargetBlockFullness,
+		AdjustmentVariable,
+		MinimumMultiplier,
+		MaximumMultiplier,
+	>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
@@ -168,8 +189,12 @@ parameter_types! {
 	pub const MaxContractDuration: BlockNumber = 365 * DAYS;
 	/// Blocks a provider has to confirm an assigned shard.
 	pub const ConfirmWindow: BlockNumber = 5 * MINUTES;
-	/// Share of a provider's stake slashed to the buyer per missed proving period of a shard.
-	pub const FaultSlash: Perbill = Perbill::from_percent(1);
+	/// Share of the stake that backs a shard (the provider's stake × shard bytes / capacity)
+	/// slashed per missed proving period of the shard; the buyer gets back at most what it paid,
+	/// the rest is burned. 10 %: missing a period on everything it stores costs a provider at
+	/// most a tenth of its stake, and a shard lost after three missed periods about 27 % of the
+	/// stake behind it.
+	pub const FaultSlash: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_market::Config for Runtime {

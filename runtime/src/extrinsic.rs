@@ -34,6 +34,7 @@ pub fn signed_extrinsic<E>(
 		frame_system::CheckEra::from(Era::Immortal),
 		frame_system::CheckNonce::from(nonce),
 		frame_system::CheckWeight::new(),
+		pallet_market::PrioritizeProofs::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::from(0),
 		frame_system::WeightReclaim::new(),
 	);
@@ -44,6 +45,7 @@ pub fn signed_extrinsic<E>(
 		context.transaction_version,
 		context.genesis,
 		context.genesis,
+		(),
 		(),
 		(),
 		(),

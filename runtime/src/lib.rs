@@ -66,10 +66,11 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("cairn"),
 	impl_name: alloc::borrow::Cow::Borrowed("cairn-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	// 2: `PrioritizeProofs` joined the transaction extensions.
+	transaction_version: 2,
 	system_version: 1,
 };
 
@@ -154,6 +155,8 @@ pub type TxExtension = (
 	frame_system::CheckEra<Runtime>,
 	frame_system::CheckNonce<Runtime>,
 	frame_system::CheckWeight<Runtime>,
+	// Due proofs first: checked from storage, then ranked above anything a tip can buy.
+	pallet_market::PrioritizeProofs<Runtime>,
 	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
 	frame_system::WeightReclaim<Runtime>,
 );

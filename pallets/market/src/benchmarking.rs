@@ -68,7 +68,8 @@ fn next_period<T: Config>() {
 	Market::<T>::open_period_if_due(start);
 }
 
-/// A contract of `shards` shards from `owner` on `chosen` (one shard each), all confirmed.
+/// A contract of `shards` shards from `owner` on `chosen` (one shard each), all confirmed, and
+/// each with payments that its faults may give back to the owner.
 fn confirmed_contract<T: Config>(owner: &T::AccountId, chosen: &[T::AccountId]) -> ContractId {
 	let id = NextContractId::<T>::get();
 	let count = chosen.len() as u32;
@@ -89,6 +90,15 @@ fn confirmed_contract<T: Config>(owner: &T::AccountId, chosen: &[T::AccountId]) 
 		Market::<T>::confirm_shard(RawOrigin::Signed(provider.clone()).into(), id, index as u32)
 			.expect("the assigned provider confirms in time");
 	}
+	// As if earlier periods had been paid: a fault then compensates the owner (a transfer) as
+	// well as burning the rest of the slash, its worst case.
+	Contracts::<T>::mutate(id, |maybe_contract| {
+		if let Some(contract) = maybe_contract {
+			for shard in contract.shards.iter_mut() {
+				shard.refundable = (1u64 << 40).saturated_into();
+			}
+		}
+	});
 	id
 }
 

@@ -69,6 +69,7 @@ impl<T: Config> Pallet<T> {
 				last_proven: None,
 				consecutive_faults: 0,
 				proofs: 0,
+				refundable: Zero::zero(),
 			};
 			shards.try_push(shard).map_err(|_| Error::<T>::ShardCountMismatch)?;
 		}
@@ -161,6 +162,8 @@ impl<T: Config> Pallet<T> {
 		}
 		let from = core::mem::replace(&mut shard.provider, new_provider.clone());
 		shard.price_per_byte_block = price;
+		// The new provider's faults can give back only what is paid to it.
+		shard.refundable = Zero::zero();
 		let deadline = now.saturating_add(T::ConfirmWindow::get());
 		shard.status = ShardStatus::Pending { deadline };
 		shard.repair = was_lost || shard.repair;

@@ -19,14 +19,25 @@
 //!    functions the prover runs off chain. [`Pallet::submit_proof`] (or the batch
 //!    [`Pallet::submit_proofs`]) checks the proof through [`Config::ProofVerifier`] against
 //!    [`VerifyingKey`] and pays `price × bytes × P` from escrow to the provider (less for a period
-//!    cut short by the contract's end).
+//!    cut short by the contract's end). Both calls are `Operational`, and the transaction
+//!    extension [`PrioritizeProofs`] gives a due proof ([`PROOF_PRIORITY`]) precedence in the pool
+//!    over anything a tip can buy, so that proofs are not crowded out of blocks.
 //! 4. A shard without a valid proof in a finished period is a fault: the sweep in `on_initialize`
-//!    (bounded to [`Config::SweepContractsPerBlock`] contracts per block) slashes
-//!    [`Config::FaultSlash`] of the provider's stake to the buyer, once per missed period. After
+//!    (bounded to [`Config::SweepContractsPerBlock`] contracts per block) slashes the provider
+//!    once per missed period, [`Config::FaultSlash`] of the stake that backs the shard (the stake's
+//!    share for the shard's bytes, see `pallet_providers::Pallet::stake_for`). After
 //!    [`Config::MaxConsecutiveFaults`] faults in a row the shard is lost; the buyer repairs it with
 //!    [`Pallet::reassign_shard`], and the new provider is paid from the remaining escrow. A
 //!    provider that finds its copy damaged or gone says so with [`Pallet::report_lost`]: the
 //!    shard is lost at once, for the cost of one fault, so that repair need not wait.
+//!
+//!    Part of a slash compensates the buyer, the rest is burned. The compensation for a fault is
+//!    at most the shard's price for the missed period, at most what the buyer has paid the
+//!    shard's provider for it and not yet got back, and at most [`MAX_COMPENSATION_SHARE`] of
+//!    the slash. A missed period's escrow is not paid out (it returns to the buyer at the end), so
+//!    the buyer never gets back more than it paid, and a provider that opens contracts with
+//!    itself (through a buyer account it controls) and faults on them burns at least as much of
+//!    its stake as it moves out that way, around unbonding.
 //! 5. At the end (or earlier, by the owner) [`Pallet::end_contract`] settles the finished periods,
 //!    frees the providers' capacity and returns the unspent escrow to the buyer. The sweep ends
 //!    expired contracts by itself.
@@ -46,6 +57,7 @@ extern crate alloc;
 pub use groth16::Groth16Verifier;
 pub use host::HostGroth16Verifier;
 pub use pallet::*;
+pub use priority::{InvalidProofCode, PrioritizeProofs, PROOF_PRIORITY};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -56,6 +68,7 @@ mod groth16;
 pub mod host;
 #[cfg(test)]
 mod mock;
+mod priority;
 mod proving;
 #[cfg(test)]
 mod tests;
@@ -64,6 +77,11 @@ pub mod weights;
 
 /// Proving period of a genesis that does not set one, in blocks.
 pub const DEFAULT_PROVING_PERIOD: u32 = 100;
+
+/// The largest part of a slash that may compensate the buyer; the rest, at least as much, is
+/// burned. So a provider that is its own buyer burns at least one unit of stake for each unit a
+/// fault moves to its buyer account.
+pub const MAX_COMPENSATION_SHARE: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 
 /// What benchmarks need from the runtime: a verifying key and proofs that the configured
 /// [`ProofVerifier`] accepts.
@@ -153,7 +171,9 @@ pub mod pallet {
 		/// Blocks a provider has to confirm an assigned shard.
 		#[pallet::constant]
 		type ConfirmWindow: Get<BlockNumberFor<Self>>;
-		/// Share of a provider's stake slashed to the buyer for each missed period of a shard.
+		/// Share of the stake that backs a shard (the provider's stake × the shard's bytes / the
+		/// provider's capacity) slashed for each missed period of the shard. Part of it
+		/// compensates the buyer, the rest is burned.
 		#[pallet::constant]
 		type FaultSlash: Get<Perbill>;
 		/// Consecutive missed periods after which a shard is declared lost.
@@ -350,8 +370,10 @@ pub mod pallet {
 			missed: u32,
 			/// The last period settled.
 			through: PeriodIndex,
-			/// Stake moved to the buyer.
+			/// Stake taken from the provider.
 			slashed: BalanceOf<T>,
+			/// The part of `slashed` that went to the buyer; the rest was burned.
+			compensation: BalanceOf<T>,
 		},
 		/// A provider reported that it no longer holds a shard (its data was damaged or gone);
 		/// it was slashed as for one missed period, and the shard is lost ([`Event::ShardLost`]).
@@ -362,8 +384,10 @@ pub mod pallet {
 			shard: ShardIndex,
 			/// The provider that reported it.
 			provider: T::AccountId,
-			/// Stake moved to the buyer.
+			/// Stake taken from the provider.
 			slashed: BalanceOf<T>,
+			/// The part of `slashed` that went to the buyer; the rest was burned.
+			compensation: BalanceOf<T>,
 		},
 		/// A shard missed too many periods in a row, or its provider reported it lost, and waits
 		/// for repair.
@@ -524,7 +548,7 @@ pub mod pallet {
 		}
 
 		/// End a contract: by anyone once it expired and its last period closed, or early by its
-		/// owner. Finished periods are settled (faults slashed to the owner), capacity is freed and
+		/// owner. Finished periods are settled (faults slashed), capacity is freed and
 		/// the unspent escrow returns to the owner. Proofs are paid when accepted, so nothing else
 		/// is owed to providers.
 		#[pallet::call_index(3)]
@@ -536,8 +560,10 @@ pub mod pallet {
 
 		/// Prove, as the shard's provider, that it stores the shard in the current `period`.
 		/// Pays `price × bytes × P` from escrow when the proof verifies.
+		///
+		/// Operational, so that it may use the block space normal transactions cannot fill.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::submit_proof())]
+		#[pallet::weight((T::WeightInfo::submit_proof(), DispatchClass::Operational))]
 		pub fn submit_proof(
 			origin: OriginFor<T>,
 			contract: ContractId,
@@ -555,8 +581,13 @@ pub mod pallet {
 		/// Submit several proofs at once (verified together when the verifier supports it). Each
 		/// proof is accepted and paid, or rejected with a [`Event::ProofRejected`] event; the call
 		/// itself fails only for a bad origin.
+		///
+		/// Operational, so that it may use the block space normal transactions cannot fill.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::submit_proofs(proofs.len() as u32))]
+		#[pallet::weight((
+			T::WeightInfo::submit_proofs(proofs.len() as u32),
+			DispatchClass::Operational
+		))]
 		pub fn submit_proofs(origin: OriginFor<T>, proofs: ProofBatchOf<T>) -> DispatchResult {
 			let provider = ensure_signed(origin)?;
 			Self::do_submit_proofs(provider, proofs);
@@ -589,9 +620,10 @@ pub mod pallet {
 		}
 
 		/// Report, as the shard's provider, that it no longer holds an active shard (its data was
-		/// damaged or gone). Finished periods are settled first; then the provider is slashed
-		/// [`Config::FaultSlash`] of its stake to the owner, as for one missed period, and the
-		/// shard is lost at once, so that the owner can repair it without waiting for
+		/// damaged or gone). Finished periods are settled first; then the provider is slashed as
+		/// for one missed period (of the current period: [`Config::FaultSlash`] of the stake that
+		/// backs the shard, the owner compensated at most for the current period), and the shard
+		/// is lost at once, so that the owner can repair it without waiting for
 		/// [`Config::MaxConsecutiveFaults`] missed periods.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::report_lost())]

@@ -30,7 +30,9 @@ pub const POOR_BUYER: AccountId = 51;
 
 pub const INITIAL_BALANCE: Balance = 1_000_000_000;
 pub const PROVIDER_STAKE: Balance = 100_000;
-pub const PROVIDER_CAPACITY: u64 = 1 << 30;
+/// Room for a hundred of the tests' 1 000-byte shards: each is backed by a hundredth of the
+/// stake, so that faults slash whole units.
+pub const PROVIDER_CAPACITY: u64 = 100_000;
 pub const PROVIDER_PRICE: Balance = 1;
 pub const PROVING_PERIOD: u64 = 10;
 pub const CONFIRM_WINDOW: u64 = 5;

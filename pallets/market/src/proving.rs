@@ -6,16 +6,19 @@ use frame_support::{
 	defensive, pallet_prelude::*, storage::with_storage_layer, traits::Randomness,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use pallet_providers::ProviderRegistry;
-use sp_runtime::{traits::Saturating, SaturatedConversion};
+use pallet_providers::{ProviderRegistry, Slashed};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	SaturatedConversion,
+};
 
 use crate::{
 	pallet::{
 		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, Pallet, Periods,
 		ProofBatchOf, ProvingPeriod, ShardOf, Sweep, VerifyingKey,
 	},
-	ContractId, PeriodIndex, PeriodInfo, ProofVerifier, PublicInputs, ShardIndex, ShardStatus,
-	SweepState, WeightInfo,
+	ContractId, PeriodIndex, PeriodInfo, ProofVerifier, PublicInputs, ShardIndex, ShardSpec,
+	ShardStatus, SweepState, WeightInfo, MAX_COMPENSATION_SHARE,
 };
 
 /// Subject mixed into the randomness that seeds a period's challenges.
@@ -96,22 +99,24 @@ impl<T: Config> Pallet<T> {
 		contract: &mut ContractOf<T>,
 		through: PeriodIndex,
 	) {
-		let Some(through) = Self::last_due_period(contract.end, through) else { return };
+		let end = contract.end;
+		let Some(through) = Self::last_due_period(end, through) else { return };
 		let owner = contract.owner.clone();
 		for (index, shard) in contract.shards.iter_mut().enumerate() {
-			Self::settle_shard(id, index as ShardIndex, shard, &owner, through);
+			Self::settle_shard(id, index as ShardIndex, shard, &owner, end, through);
 		}
 	}
 
-	/// Settle one shard through `through` (already clamped to the contract's due periods): each
-	/// unproven period after `settled_through` is one fault, slashed to the owner exactly once
-	/// because `settled_through` moves past it; a shard reaching [`Config::MaxConsecutiveFaults`]
-	/// is lost and its capacity freed.
+	/// Settle one shard of a contract ending at `end` through `through` (already clamped to the
+	/// contract's due periods): each unproven period after `settled_through` is one fault,
+	/// slashed exactly once because `settled_through` moves past it; a shard reaching
+	/// [`Config::MaxConsecutiveFaults`] is lost and its capacity freed.
 	fn settle_shard(
 		id: ContractId,
 		index: ShardIndex,
 		shard: &mut ShardOf<T>,
 		owner: &T::AccountId,
+		end: BlockNumberFor<T>,
 		through: PeriodIndex,
 	) {
 		if shard.status != ShardStatus::Active || through <= shard.settled_through {
@@ -132,26 +137,68 @@ impl<T: Config> Pallet<T> {
 		if missed == 0 {
 			return;
 		}
-		let slashed = Self::slash_faults(&shard.provider, missed, owner);
+		// Every missed period is valued at the price of `through`, the last one: the periods of
+		// one settlement share their length unless root changed it in between, and only the
+		// contract's last period is cut short.
+		let period_cost = Self::period_cost(shard, end, through);
+		let slashed = Self::slash_faults(shard, missed, owner, period_cost);
 		Self::deposit_event(Event::ShardFaulted {
 			contract: id,
 			shard: index,
 			provider: shard.provider.clone(),
 			missed,
 			through,
-			slashed,
+			slashed: slashed.total(),
+			compensation: slashed.compensation,
 		});
 		if shard.consecutive_faults >= T::MaxConsecutiveFaults::get() {
 			Self::declare_lost(id, index, shard);
 		}
 	}
 
-	/// Count `faults` against `provider` and slash [`Config::FaultSlash`] of its stake per fault
-	/// to `owner`; returns what was slashed.
-	fn slash_faults(provider: &T::AccountId, faults: u32, owner: &T::AccountId) -> BalanceOf<T> {
+	/// Count `faults` of `shard` against its provider and slash the provider for them:
+	/// [`Config::FaultSlash`] of the stake that backs the shard, per fault. The owner is
+	/// compensated from the slash with the least of `period_cost` per fault (what a period of
+	/// the shard is worth), the shard's `refundable` (what it paid this provider and has not got
+	/// back) and [`MAX_COMPENSATION_SHARE`] of the slash; the rest is burned. Returns the split.
+	fn slash_faults(
+		shard: &mut ShardOf<T>,
+		faults: u32,
+		owner: &T::AccountId,
+		period_cost: BalanceOf<T>,
+	) -> Slashed<BalanceOf<T>> {
+		let provider = &shard.provider;
 		T::Providers::record_fault(provider, faults);
-		let slice = T::FaultSlash::get().mul_floor(T::Providers::stake(provider));
-		T::Providers::slash(provider, slice.saturating_mul(faults.saturated_into()), owner)
+		let faults: BalanceOf<T> = faults.saturated_into();
+		// The shard's share of the stake, not the whole stake: a provider pays for a missed
+		// period in proportion to what it stores, however many shards that is cut into.
+		let backing = T::Providers::stake_backing(provider, shard.spec.bytes);
+		let amount = T::FaultSlash::get()
+			.mul_floor(backing)
+			.saturating_mul(faults)
+			.min(T::Providers::stake(provider));
+		let compensation = period_cost
+			.saturating_mul(faults)
+			.min(shard.refundable)
+			.min(MAX_COMPENSATION_SHARE.mul_floor(amount));
+		let slashed = T::Providers::slash(provider, amount, owner, compensation);
+		shard.refundable = shard.refundable.saturating_sub(slashed.compensation);
+		slashed
+	}
+
+	/// What one period of `shard` is worth, as a proof of it pays: `price × bytes × blocks`, the
+	/// blocks of `period` cut short by the contract's `end` (zero when the period is no longer
+	/// recorded).
+	fn period_cost(
+		shard: &ShardOf<T>,
+		end: BlockNumberFor<T>,
+		period: PeriodIndex,
+	) -> BalanceOf<T> {
+		let Some(info) = Periods::<T>::get(period) else { return Zero::zero() };
+		let blocks = info.length.min(end.saturating_sub(info.start));
+		let blocks: BalanceOf<T> = blocks.saturated_into::<u64>().saturated_into();
+		let bytes: BalanceOf<T> = shard.spec.bytes.saturated_into();
+		shard.price_per_byte_block.saturating_mul(bytes).saturating_mul(blocks)
 	}
 
 	/// Mark an active shard lost and free its provider's capacity for it.
@@ -175,23 +222,29 @@ impl<T: Config> Pallet<T> {
 		index: ShardIndex,
 	) -> DispatchResult {
 		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
-		let owner = contract.owner.clone();
-		let last_closed = Self::last_closed_period()
-			.and_then(|through| Self::last_due_period(contract.end, through));
+		let (owner, end) = (contract.owner.clone(), contract.end);
+		let last_closed =
+			Self::last_closed_period().and_then(|through| Self::last_due_period(end, through));
 		let shard = Self::shard_mut(&mut contract, index)?;
 		ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
 		ensure!(shard.status == ShardStatus::Active, Error::<T>::ShardNotActive);
 		if let Some(through) = last_closed {
-			Self::settle_shard(id, index, shard, &owner, through);
+			Self::settle_shard(id, index, shard, &owner, end, through);
 		}
-		// Settling may already have lost it; otherwise the report costs one fault.
+		// Settling may already have lost it; otherwise the report costs one fault, in the
+		// current period.
 		if shard.status == ShardStatus::Active {
-			let slashed = Self::slash_faults(&provider, 1, &owner);
+			let period_cost = match CurrentPeriod::<T>::get() {
+				Some(current) => Self::period_cost(shard, end, current),
+				None => Zero::zero(),
+			};
+			let slashed = Self::slash_faults(shard, 1, &owner, period_cost);
 			Self::deposit_event(Event::LossReported {
 				contract: id,
 				shard: index,
 				provider: provider.clone(),
-				slashed,
+				slashed: slashed.total(),
+				compensation: slashed.compensation,
 			});
 			Self::declare_lost(id, index, shard);
 		}
@@ -217,14 +270,20 @@ impl<T: Config> Pallet<T> {
 		None
 	}
 
-	/// Check that `provider` may prove `shard` of `contract` in `period` now, and compute the
-	/// public inputs its proof must match.
-	pub(crate) fn public_inputs_for(
+	/// Check, from storage alone and without looking at the proof, that `provider` may prove
+	/// `shard` of `contract` in `period` now: the shard exists, is the provider's and active,
+	/// `period` is the current period, due for the shard and not proven yet, and a verifying key
+	/// is set. Returns what the proof's public inputs are computed from.
+	///
+	/// Shared by dispatch ([`Self::public_inputs_for`]) and the transaction pool's
+	/// [`crate::PrioritizeProofs`], so that a proof the pool prioritizes is one dispatch would
+	/// verify. Reads four storage items and decodes no verifying key.
+	pub(crate) fn check_proof_due(
 		provider: &T::AccountId,
 		id: ContractId,
 		index: ShardIndex,
 		period: PeriodIndex,
-	) -> Result<PublicInputs, DispatchError> {
+	) -> Result<DueProof, Error<T>> {
 		let contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
 		let shard = contract.shards.get(index as usize).ok_or(Error::<T>::ShardNotFound)?;
 		ensure!(shard.provider == *provider, Error::<T>::NotShardProvider);
@@ -236,14 +295,27 @@ impl<T: Config> Pallet<T> {
 		ensure!(period > shard.settled_through, Error::<T>::ShardNotDueYet);
 		let info = Periods::<T>::get(period).ok_or(Error::<T>::NoProvingPeriod)?;
 		ensure!(info.start < contract.end, Error::<T>::PeriodAfterContractEnd);
-		ensure!(!VerifyingKey::<T>::get().is_empty(), Error::<T>::NoVerifyingKey);
+		// The key's length prefix is enough; the key itself is up to `MaxVerifyingKeyLen` bytes.
+		let key_len = VerifyingKey::<T>::decode_len().unwrap_or(0);
+		ensure!(key_len > 0, Error::<T>::NoVerifyingKey);
+		Ok(DueProof { spec: shard.spec.clone(), seed: info.seed })
+	}
 
+	/// Check that `provider` may prove `shard` of `contract` in `period` now, and compute the
+	/// public inputs its proof must match.
+	pub(crate) fn public_inputs_for(
+		provider: &T::AccountId,
+		id: ContractId,
+		index: ShardIndex,
+		period: PeriodIndex,
+	) -> Result<PublicInputs, DispatchError> {
+		let DueProof { spec, seed } = Self::check_proof_due(provider, id, index, period)?;
 		let provider_bytes = account_bytes(provider);
-		let leaves = cairn_primitives::tree::leaf_count(shard.spec.bytes);
+		let leaves = cairn_primitives::tree::leaf_count(spec.bytes);
 		Ok(PublicInputs {
-			root: shard.spec.root,
+			root: spec.root,
 			indices: cairn_primitives::challenge::challenge_indices(
-				&info.seed,
+				&seed,
 				id,
 				index,
 				period,
@@ -269,7 +341,7 @@ impl<T: Config> Pallet<T> {
 		let shard = Self::shard_mut(&mut contract, index)?;
 		// Settle the periods this proof skipped over before marking it proven.
 		if let Some(previous) = period.checked_sub(1).and_then(|p| Self::last_due_period(end, p)) {
-			Self::settle_shard(id, index, shard, &owner, previous);
+			Self::settle_shard(id, index, shard, &owner, end, previous);
 		}
 		ensure!(shard.provider == *provider, Error::<T>::NotShardProvider);
 		ensure!(shard.status == ShardStatus::Active, Error::<T>::ShardNotActive);
@@ -282,6 +354,9 @@ impl<T: Config> Pallet<T> {
 		let (price, bytes) = (shard.price_per_byte_block, shard.spec.bytes);
 		let amount = Self::shard_cost(price, bytes, blocks)?;
 		let payment = Self::pay_from_escrow(&mut contract, provider, amount)?;
+		// What the owner paid this provider is what the provider's later faults may give back.
+		let shard = Self::shard_mut(&mut contract, index)?;
+		shard.refundable = shard.refundable.saturating_add(payment);
 		Contracts::<T>::insert(id, contract);
 		Self::deposit_event(Event::ProofAccepted {
 			contract: id,
@@ -350,6 +425,15 @@ impl<T: Config> Pallet<T> {
 			reason,
 		});
 	}
+}
+
+/// What a due proof's public inputs are computed from: the shard's commitment and the period's
+/// challenge seed.
+pub(crate) struct DueProof {
+	/// The shard as the buyer committed to it.
+	pub spec: ShardSpec,
+	/// The challenge seed of the proof's period.
+	pub seed: [u8; 32],
 }
 
 /// The 32 bytes that stand for an account in the binding value: its SCALE encoding when that is

@@ -72,12 +72,17 @@ pub struct Shard<AccountId, Balance, BlockNumber> {
 	pub consecutive_faults: u32,
 	/// Proofs accepted for this shard over the contract's life, whichever provider made them.
 	pub proofs: u32,
+	/// Paid from escrow to the current provider for this shard and not yet given back to the
+	/// owner by that provider's slashes: the most its further faults can compensate the owner
+	/// with, so that the owner never gets back more than it paid.
+	pub refundable: Balance,
 }
 
 /// A storage contract: shards, their providers, and the buyer's escrow.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub struct Contract<AccountId, Balance, BlockNumber, Shards> {
-	/// The buyer: pays, receives slashes and refunds, and may reassign shards or end early.
+	/// The buyer: pays, receives compensation for faults and refunds, and may reassign shards or
+	/// end early.
 	pub owner: AccountId,
 	/// Data shards: any `k` shards rebuild the file.
 	pub k: u8,

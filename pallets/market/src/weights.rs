@@ -81,32 +81,35 @@ macro_rules! market_weights {
 				.saturating_add($db.writes(3_u64))
 		}
 		fn report_lost() -> Weight {
-			// Contract (r:1 w:1), CurrentPeriod and Periods (r:2); settling and the slash: the
-			// provider, its hold and the owner's account (r:3 w:3).
+			// Contract (r:1 w:1), CurrentPeriod and Periods (r:2), the current period's Periods
+			// (r:1); settling and the slash: the provider, its hold, the owner's account and the
+			// total issuance (r:4 w:4).
 			Weight::from_parts(REPORT_LOST, 8_000)
-				.saturating_add($db.reads(6_u64))
-				.saturating_add($db.writes(4_u64))
+				.saturating_add($db.reads(8_u64))
+				.saturating_add($db.writes(5_u64))
 		}
 		fn end_contract(s: u32, ) -> Weight {
 			// Contract (r:1 w:1), periods (r:2), hold and account (r:2 w:2); per shard: provider
-			// (r:1 w:1) and, for a fault, the provider's hold and the owner's account (r:2 w:2).
+			// (r:1 w:1) and, for a fault, the provider's hold, the owner's account and the total
+			// issuance (r:3 w:3).
 			Weight::from_parts(END_BASE, 8_000)
 				.saturating_add(Weight::from_parts(END_PER_SHARD, 3_000).saturating_mul(s.into()))
-				.saturating_add($db.reads(5_u64.saturating_add(3_u64.saturating_mul(s.into()))))
-				.saturating_add($db.writes(3_u64.saturating_add(3_u64.saturating_mul(s.into()))))
+				.saturating_add($db.reads(5_u64.saturating_add(4_u64.saturating_mul(s.into()))))
+				.saturating_add($db.writes(3_u64.saturating_add(4_u64.saturating_mul(s.into()))))
 		}
 		fn submit_proof() -> Weight {
 			// Contract (r:2 w:1), CurrentPeriod, Periods (r:3), VerifyingKey (r:1), a skipped
-			// period's slash (r:3 w:3), payment: holds and accounts (r:3 w:3).
+			// period's slash (r:4 w:4, the total issuance included), payment: holds and
+			// accounts (r:3 w:3).
 			Weight::from_parts(SUBMIT_PROOF, 12_000)
-				.saturating_add($db.reads(12_u64))
-				.saturating_add($db.writes(7_u64))
+				.saturating_add($db.reads(13_u64))
+				.saturating_add($db.writes(8_u64))
 		}
 		fn submit_proofs(n: u32, ) -> Weight {
 			Weight::from_parts(SUBMIT_PROOFS_BASE, 4_000)
 				.saturating_add(Weight::from_parts(SUBMIT_PROOFS_PER_PROOF, 12_000).saturating_mul(n.into()))
-				.saturating_add($db.reads(1_u64.saturating_add(11_u64.saturating_mul(n.into()))))
-				.saturating_add($db.writes(7_u64.saturating_mul(n.into())))
+				.saturating_add($db.reads(1_u64.saturating_add(12_u64.saturating_mul(n.into()))))
+				.saturating_add($db.writes(8_u64.saturating_mul(n.into())))
 		}
 		fn set_proving_period() -> Weight {
 			Weight::from_parts(SET_PROVING_PERIOD, 0).saturating_add($db.writes(1_u64))
@@ -123,13 +126,13 @@ macro_rules! market_weights {
 		}
 		fn sweep_contracts(c: u32, s: u32, ) -> Weight {
 			// Sweep, CurrentPeriod (r:2 w:1); per contract: contract and periods (r:3 w:1); per
-			// faulted shard: provider, its hold, the owner's account (r:3 w:3).
+			// faulted shard: provider, its hold, the owner's account, the total issuance (r:4 w:4).
 			let shards = u64::from(c).saturating_mul(s.into());
 			Weight::from_parts(SWEEP_BASE, 1_000)
 				.saturating_add(Weight::from_parts(SWEEP_PER_CONTRACT, 8_000).saturating_mul(c.into()))
 				.saturating_add(Weight::from_parts(SWEEP_PER_SHARD, 3_000).saturating_mul(shards))
-				.saturating_add($db.reads(2_u64.saturating_add(3_u64.saturating_mul(c.into())).saturating_add(3_u64.saturating_mul(shards))))
-				.saturating_add($db.writes(1_u64.saturating_add(c.into()).saturating_add(3_u64.saturating_mul(shards))))
+				.saturating_add($db.reads(2_u64.saturating_add(3_u64.saturating_mul(c.into())).saturating_add(4_u64.saturating_mul(shards))))
+				.saturating_add($db.writes(1_u64.saturating_add(c.into()).saturating_add(4_u64.saturating_mul(shards))))
 		}
 	};
 }

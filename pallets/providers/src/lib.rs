@@ -8,8 +8,10 @@
 //!
 //! The storage market reads and updates the registry only through [`ProviderRegistry`]:
 //! whether a provider may take new shards, its price, capacity reservations as shards are assigned
-//! and released, fault counts, and slashing of the stake to a beneficiary (the buyer whose data was
-//! not proven).
+//! and released, fault counts, the part of the stake that backs a shard
+//! ([`Pallet::stake_for`]: the stake shared out over the capacity, byte by byte), and slashing:
+//! part of a slash may go to a beneficiary (the buyer whose data was not proven), the rest is
+//! burned.
 //!
 //! A provider leaves in two steps: [`Pallet::begin_exit`] stops new assignments, and after
 //! [`Config::UnbondingPeriod`] blocks [`Pallet::withdraw`] releases the stake, provided the provider
@@ -28,7 +30,7 @@ extern crate alloc;
 
 pub use pallet::*;
 pub use registry::ProviderRegistry;
-pub use types::{ProviderInfo, ProviderStatus, TIB};
+pub use types::{ProviderInfo, ProviderStatus, Slashed, TIB};
 pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -53,8 +55,9 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
+		helpers_128bit::multiply_by_rational_with_rounding,
 		traits::{CheckedAdd, Saturating, Zero},
-		SaturatedConversion,
+		Rounding, SaturatedConversion,
 	};
 
 	/// The balance type of the currency that holds stakes.
@@ -169,14 +172,19 @@ pub mod pallet {
 			/// The stake released.
 			stake: BalanceOf<T>,
 		},
-		/// Part of a provider's stake went to a beneficiary because of a fault.
+		/// Part of a provider's stake was taken because of a fault: `compensation` of it went to
+		/// a beneficiary, `burned` of it was burned.
 		ProviderSlashed {
 			/// The provider's account.
 			provider: T::AccountId,
-			/// The amount taken from the stake.
+			/// The amount taken from the stake: `compensation + burned`.
 			amount: BalanceOf<T>,
-			/// Who received it.
+			/// Who received the compensation.
 			beneficiary: T::AccountId,
+			/// The part moved to the beneficiary.
+			compensation: BalanceOf<T>,
+			/// The part burned.
+			burned: BalanceOf<T>,
 		},
 	}
 
@@ -371,6 +379,27 @@ pub mod pallet {
 		pub fn required_stake(capacity: u64) -> BalanceOf<T> {
 			let tibs: BalanceOf<T> = capacity.div_ceil(TIB).saturated_into();
 			T::MinStakePerTib::get().saturating_mul(tibs)
+		}
+
+		/// The part of the record's stake that backs `bytes` of stored data:
+		/// `stake × bytes / max(capacity, used)`, rounded down. The stake stands behind all the
+		/// capacity offered, so each stored byte is backed by an equal share of it, and the shares
+		/// of everything stored add up to at most the whole stake. Reads no storage.
+		pub fn stake_for(info: &ProviderInfoOf<T>, bytes: u64) -> BalanceOf<T> {
+			let backed = info.capacity.max(info.used);
+			if backed == 0 {
+				return Zero::zero();
+			}
+			let stake: u128 = info.stake.saturated_into();
+			// With `bytes ≤ backed` the quotient is at most the stake: it neither overflows nor
+			// exceeds what can be slashed.
+			multiply_by_rational_with_rounding(
+				stake,
+				u128::from(bytes.min(backed)),
+				u128::from(backed),
+				Rounding::Down,
+			)
+			.map_or(info.stake, |share| share.saturated_into())
 		}
 
 		/// Whether a provider with this record takes new shards: not exiting, and its stake covers

@@ -11,7 +11,7 @@ use sp_runtime::traits::{Saturating, Zero};
 
 use crate::{
 	pallet::{BalanceOf, Config, Error, Event, Pallet, Providers},
-	HoldReason,
+	HoldReason, Slashed,
 };
 
 /// What a storage market needs from a provider registry.
@@ -27,11 +27,20 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn reserve_capacity(who: &AccountId, bytes: u64) -> DispatchResult;
 	/// Release `bytes` reserved for one shard by [`Self::reserve_capacity`].
 	fn release_capacity(who: &AccountId, bytes: u64) -> DispatchResult;
-	/// Move up to `amount` of `who`'s stake to `beneficiary`; returns what was actually moved
+	/// Take up to `amount` of `who`'s stake for a fault: up to `compensation` of it goes to
+	/// `beneficiary`, the rest is burned. Returns what was actually taken, split the same way
 	/// (less when the stake is smaller).
-	fn slash(who: &AccountId, amount: Balance, beneficiary: &AccountId) -> Balance;
+	fn slash(
+		who: &AccountId,
+		amount: Balance,
+		beneficiary: &AccountId,
+		compensation: Balance,
+	) -> Slashed<Balance>;
 	/// `who`'s current stake (zero when not registered).
 	fn stake(who: &AccountId) -> Balance;
+	/// The part of `who`'s stake that backs `bytes` of its stored data (zero when not
+	/// registered); see [`Pallet::stake_for`].
+	fn stake_backing(who: &AccountId, bytes: u64) -> Balance;
 	/// Count `count` more faults against `who`.
 	fn record_fault(who: &AccountId, count: u32);
 
@@ -74,39 +83,68 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		})
 	}
 
-	fn slash(who: &T::AccountId, amount: BalanceOf<T>, beneficiary: &T::AccountId) -> BalanceOf<T> {
-		let Some(mut info) = Providers::<T>::get(who) else { return Zero::zero() };
+	fn slash(
+		who: &T::AccountId,
+		amount: BalanceOf<T>,
+		beneficiary: &T::AccountId,
+		compensation: BalanceOf<T>,
+	) -> Slashed<BalanceOf<T>> {
+		let Some(mut info) = Providers::<T>::get(who) else { return Slashed::default() };
 		let wanted = amount.min(info.stake);
 		if wanted.is_zero() {
-			return Zero::zero();
+			return Slashed::default();
 		}
+		let reason: T::RuntimeHoldReason = HoldReason::ProviderStake.into();
 		// Best effort: the hold can only be smaller than the recorded stake if something outside
-		// this pallet touched it; whatever actually moved is what the record loses.
-		let moved = T::Currency::transfer_on_hold(
-			&HoldReason::ProviderStake.into(),
-			who,
-			beneficiary,
-			wanted,
-			Precision::BestEffort,
-			Restriction::Free,
-			Fortitude::Force,
-		)
-		.unwrap_or_else(|_| Zero::zero());
-		if moved.is_zero() {
-			return moved;
+		// this pallet touched it; whatever actually left it is what the record loses.
+		let to_beneficiary = compensation.min(wanted);
+		let compensation = if to_beneficiary.is_zero() {
+			Zero::zero()
+		} else {
+			T::Currency::transfer_on_hold(
+				&reason,
+				who,
+				beneficiary,
+				to_beneficiary,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|_| Zero::zero())
+		};
+		// Whatever the beneficiary does not get leaves the supply: nobody, the provider least of
+		// all (through a buyer account it controls), gains from a fault beyond the compensation.
+		let to_burn = wanted.saturating_sub(compensation);
+		let burned = if to_burn.is_zero() {
+			Zero::zero()
+		} else {
+			T::Currency::burn_held(&reason, who, to_burn, Precision::BestEffort, Fortitude::Force)
+				.unwrap_or_else(|_| Zero::zero())
+		};
+		let slashed = Slashed { compensation, burned };
+		let taken = slashed.total();
+		if taken.is_zero() {
+			return slashed;
 		}
-		info.stake = info.stake.saturating_sub(moved);
+		info.stake = info.stake.saturating_sub(taken);
 		Providers::<T>::insert(who, info);
 		Pallet::<T>::deposit_event(Event::ProviderSlashed {
 			provider: who.clone(),
-			amount: moved,
+			amount: taken,
 			beneficiary: beneficiary.clone(),
+			compensation,
+			burned,
 		});
-		moved
+		slashed
 	}
 
 	fn stake(who: &T::AccountId) -> BalanceOf<T> {
 		Providers::<T>::get(who).map_or_else(Zero::zero, |info| info.stake)
+	}
+
+	fn stake_backing(who: &T::AccountId, bytes: u64) -> BalanceOf<T> {
+		Providers::<T>::get(who)
+			.map_or_else(Zero::zero, |info| Pallet::<T>::stake_for(&info, bytes))
 	}
 
 	fn record_fault(who: &T::AccountId, count: u32) {
@@ -124,7 +162,12 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		price: BalanceOf<T>,
 	) -> DispatchResult {
 		use frame_support::traits::fungible::Mutate;
-		let stake = Pallet::<T>::required_stake(capacity).max(1u32.into());
+		// 2^20 times the minimum: with a TiB of capacity, each MiB stored is then backed by the
+		// minimum stake of a whole TiB, so that the market's benchmarks slash real amounts (a
+		// transfer and a burn) whatever the runtime's stake per TiB.
+		let stake = Pallet::<T>::required_stake(capacity)
+			.max(1u32.into())
+			.saturating_mul((1u32 << 20).into());
 		let funds = stake.saturating_mul(4u32.into()).saturating_add(
 			<T::Currency as frame_support::traits::fungible::Inspect<_>>::minimum_balance(),
 		);

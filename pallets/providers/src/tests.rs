@@ -9,7 +9,7 @@ use sp_runtime::traits::BadOrigin;
 
 use crate::{
 	mock::*, pallet::Providers as Records, Error, Event, HoldReason, ProviderCount,
-	ProviderRegistry, ProviderStatus, TIB,
+	ProviderRegistry, ProviderStatus, Slashed, TIB,
 };
 
 /// The registry's invariants: every provider's recorded stake is exactly what is held for it,
@@ -285,30 +285,57 @@ fn capacity_is_reserved_and_released_exactly() {
 }
 
 #[test]
-fn slash_moves_stake_to_the_beneficiary_and_deactivates_an_undercovered_provider() {
+fn slash_compensates_the_beneficiary_burns_the_rest_and_deactivates_an_undercovered_provider() {
 	ExtBuilder::default().build_and_execute(|| {
 		type Registry = crate::Pallet<Test>;
-		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash(&ALICE, 10, &BOB), 0);
+		let slash = |amount, beneficiary, compensation| {
+			<Registry as ProviderRegistry<_, _>>::slash(&ALICE, amount, &beneficiary, compensation)
+		};
+		assert_eq!(slash(10, BOB, 10), Slashed::default());
 		assert_ok!(register(ALICE, 1_000, TIB));
-		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash(&ALICE, 300, &BOB), 300);
-		assert_eq!(Balances::balance(&BOB), INITIAL_BALANCE + 300);
+		let issuance = Balances::total_issuance();
+		assert_eq!(slash(300, BOB, 100), Slashed { compensation: 100, burned: 200 });
+		assert_eq!(Balances::balance(&BOB), INITIAL_BALANCE + 100);
+		assert_eq!(Balances::total_issuance(), issuance - 200);
 		assert_eq!(<Registry as ProviderRegistry<_, _>>::stake(&ALICE), 700);
 		assert_eq!(
 			last_event(),
 			RuntimeEvent::Providers(Event::ProviderSlashed {
 				provider: ALICE,
 				amount: 300,
-				beneficiary: BOB
+				beneficiary: BOB,
+				compensation: 100,
+				burned: 200
 			})
 		);
 		// The stake no longer covers one TiB: no new shards until it is topped up.
 		assert!(!<Registry as ProviderRegistry<_, _>>::is_active(&ALICE));
 		assert_ok!(Providers::add_stake(RuntimeOrigin::signed(ALICE), 300));
 		assert!(<Registry as ProviderRegistry<_, _>>::is_active(&ALICE));
-		// Never more than the stake.
-		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash(&ALICE, 5_000, &CHARLIE), 1_000);
+		// Never more than the stake, and the compensation never more than what is taken.
+		assert_eq!(slash(5_000, CHARLIE, 5_000), Slashed { compensation: 1_000, burned: 0 });
 		assert_eq!(Balances::balance(&CHARLIE), INITIAL_BALANCE + 1_000);
-		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash(&ALICE, 1, &CHARLIE), 0);
+		assert_eq!(slash(1, CHARLIE, 1), Slashed::default());
+		assert_eq!(Balances::total_issuance(), issuance - 200);
+	});
+}
+
+#[test]
+fn each_stored_byte_is_backed_by_an_equal_share_of_the_stake() {
+	ExtBuilder::default().build_and_execute(|| {
+		type Registry = crate::Pallet<Test>;
+		let backing = |who, bytes| <Registry as ProviderRegistry<_, _>>::stake_backing(&who, bytes);
+		assert_eq!(backing(ALICE, TIB), 0);
+		assert_ok!(register(ALICE, 2_000, 2 * TIB));
+		assert_eq!(backing(ALICE, TIB), 1_000);
+		assert_eq!(backing(ALICE, TIB / 4), 250);
+		// Rounded down: a byte of two TiB is backed by less than one unit.
+		assert_eq!(backing(ALICE, 1), 0);
+		// Never more than the whole stake.
+		assert_eq!(backing(ALICE, 4 * TIB), 2_000);
+		// What is stored does not change a byte's share while it fits the capacity.
+		assert_ok!(<Registry as ProviderRegistry<_, _>>::reserve_capacity(&ALICE, TIB));
+		assert_eq!(backing(ALICE, TIB / 4), 250);
 	});
 }
 

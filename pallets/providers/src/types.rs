@@ -2,6 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
+use sp_runtime::traits::Saturating;
 
 /// Bytes in a tebibyte, the unit [`crate::Config::MinStakePerTib`] is counted in.
 pub const TIB: u64 = 1 << 40;
@@ -60,5 +61,21 @@ impl<Balance, BlockNumber, PeerId, Multiaddrs>
 	/// Capacity not reserved by any shard.
 	pub fn free_capacity(&self) -> u64 {
 		self.capacity.saturating_sub(self.used)
+	}
+}
+
+/// What a slash took from a provider's stake, and where it went.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub struct Slashed<Balance> {
+	/// Moved to the beneficiary (the owner of the data the fault concerned).
+	pub compensation: Balance,
+	/// Burned: taken from the total issuance, so that nobody gains it.
+	pub burned: Balance,
+}
+
+impl<Balance: Saturating + Copy> Slashed<Balance> {
+	/// Everything taken from the stake.
+	pub fn total(&self) -> Balance {
+		self.compensation.saturating_add(self.burned)
 	}
 }

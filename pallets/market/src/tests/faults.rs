@@ -1,32 +1,42 @@
-//! Faults: missed periods are slashed exactly once, lost shards are repaired, the sweep is bounded.
+//! Faults: missed periods are slashed exactly once and in proportion to the shard, the buyer
+//! gets back no more than it paid, lost shards are repaired, the sweep is bounded.
 
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 
 use super::*;
 use crate::{Error, Sweep};
 
-/// 10 % of the provider stake.
-const SLICE: Balance = PROVIDER_STAKE / 10;
+/// The slash of one fault on a genesis provider's shard of `SHARD_BYTES`: `FaultSlash` (10 %) of
+/// the stake that backs it, the stake's share for `SHARD_BYTES` of `PROVIDER_CAPACITY` (a
+/// hundredth).
+const SLICE: Balance = PROVIDER_STAKE * SHARD_BYTES as Balance / PROVIDER_CAPACITY as Balance / 10;
+
+/// What a proof of one of the tests' shards pays for a whole period.
+const PERIOD_PRICE: Balance = PROVIDER_PRICE * SHARD_BYTES as Balance * PROVING_PERIOD as Balance;
 
 #[test]
-fn a_missed_period_slashes_the_buyer_exactly_once() {
+fn a_missed_period_is_slashed_exactly_once() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_confirmed_contract();
 		run_to_block(period_start(1));
 		prove(id, 0, 1);
 		prove(id, 1, 1);
 		// Shard 2 misses period 1; period 2 opens and the sweep settles period 1.
+		let issuance = Balances::total_issuance();
 		run_to_block(period_start(2));
 		assert_eq!(slashes(), vec![(provider(2), SLICE, BUYER)]);
 		assert_eq!(stake_of(provider(2)), PROVIDER_STAKE - SLICE);
-		assert_eq!(Balances::balance(&BUYER), INITIAL_BALANCE - 3 * 100_000 + SLICE);
+		// The buyer has paid nothing for shard 2, so it gets nothing back: the slash is burned.
+		assert_eq!(Balances::balance(&BUYER), INITIAL_BALANCE - 3 * 100_000);
+		assert_eq!(Balances::total_issuance(), issuance - SLICE);
 		assert!(market_events().contains(&Event::ShardFaulted {
 			contract: id,
 			shard: 2,
 			provider: provider(2),
 			missed: 1,
 			through: 1,
-			slashed: SLICE
+			slashed: SLICE,
+			compensation: 0
 		}));
 		assert_eq!(pallet_providers::Providers::<Test>::get(provider(2)).unwrap().faults, 1);
 		// More blocks, a proof that settles earlier periods, and the owner's early end do not
@@ -205,8 +215,13 @@ fn a_reported_loss_costs_one_fault_and_the_shard_is_repaired_at_once() {
 		assert_eq!(shard.status, ShardStatus::Lost);
 		assert_eq!(slashes(), vec![(provider(2), SLICE, BUYER)]);
 		let events = market_events();
-		let reported =
-			Event::LossReported { contract: id, shard: 2, provider: provider(2), slashed: SLICE };
+		let reported = Event::LossReported {
+			contract: id,
+			shard: 2,
+			provider: provider(2),
+			slashed: SLICE,
+			compensation: 0,
+		};
 		let lost = Event::ShardLost { contract: id, shard: 2, provider: provider(2) };
 		let at = events.iter().position(|e| *e == reported).expect("LossReported");
 		assert_eq!(events.get(at + 1), Some(&lost));
@@ -270,5 +285,157 @@ fn only_the_provider_of_an_active_shard_reports_it_lost() {
 			Market::report_lost(RuntimeOrigin::none(), id, 0),
 			sp_runtime::DispatchError::BadOrigin
 		);
+	});
+}
+
+/// Register provider `n` (not one of the genesis providers) with `stake` and the genesis
+/// providers' capacity and price.
+fn register_provider_with_stake(n: u64, stake: Balance) -> AccountId {
+	let who = provider(n);
+	assert_ok!(Providers::register_provider(
+		RuntimeOrigin::signed(who),
+		stake,
+		PROVIDER_CAPACITY,
+		PROVIDER_PRICE,
+		BoundedVec::truncate_from(b"peer".to_vec()),
+		BoundedVec::new(),
+	));
+	who
+}
+
+#[test]
+fn missing_a_period_on_a_hundred_shards_costs_a_proportional_slice() {
+	ExtBuilder::default().build_and_execute(|| {
+		let stake: Balance = 100_000_000;
+		let who = register_provider_with_stake(8, stake);
+		// A hundred one-shard contracts fill the provider's capacity.
+		let ids: Vec<ContractId> = (0..100)
+			.map(|_| {
+				let id = crate::NextContractId::<Test>::get();
+				assert_ok!(Market::create_contract(
+					RuntimeOrigin::signed(BUYER),
+					specs(1, SHARD_BYTES),
+					1,
+					0,
+					providers(8, 1),
+					30,
+					PROVIDER_PRICE
+				));
+				assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(who), id, 0));
+				id
+			})
+			.collect();
+		assert_eq!(pallet_providers::Providers::<Test>::get(who).unwrap().used, PROVIDER_CAPACITY);
+		let issuance = Balances::total_issuance();
+		// No shard is proven in period 1. When period 2 opens the sweep settles two contracts;
+		// the owner ending the others settles theirs.
+		run_to_block(period_start(2));
+		for id in ids {
+			assert_ok!(Market::end_contract(RuntimeOrigin::signed(BUYER), id));
+		}
+		assert_eq!(slashes().len(), 100);
+		// Each fault takes `FaultSlash` (10 %) of the stake behind its shard, a hundredth of the
+		// stake: a thousandth of what is left, rounded down. The hundred faults take 9_520_741,
+		// 9.52 % of the stake: at most `FaultSlash` of it for missing a period on everything
+		// stored. Slashing 10 % of the whole stake per shard took 1 − 0.9^100 = 99.997 % (and the
+		// runtime's former 1 % per shard 1 − 0.99^100 = 63 %).
+		let lost: Balance = 9_520_741;
+		assert_eq!(stake_of(who), stake - lost);
+		assert!(lost <= stake / 10);
+		// The buyer paid nothing for the missed period: the whole slash was burned.
+		assert_eq!(Balances::total_issuance(), issuance - lost);
+	});
+}
+
+#[test]
+fn contracts_with_oneself_give_back_no_more_than_was_paid() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Provider 0 also controls the STRANGER account and buys storage from itself with it.
+		let (owner, who) = (STRANGER, provider(0));
+		let owner_before = Balances::total_balance(&owner);
+		let pair_before = owner_before + Balances::total_balance(&who);
+		let issuance = Balances::total_issuance();
+		let self_contract = || {
+			let id = create_single_shard_contract(owner, 0);
+			assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(who), id, 0));
+			id
+		};
+		// Shards reported lost before anything was paid for them: every slash is burned whole.
+		for _ in 0..5 {
+			let id = self_contract();
+			assert_ok!(Market::report_lost(RuntimeOrigin::signed(who), id, 0));
+			assert_ok!(Market::end_contract(RuntimeOrigin::signed(owner), id));
+		}
+		assert_eq!(slashes().len(), 5);
+		assert!(slash_splits().iter().all(|(.., compensation, _)| *compensation == 0));
+		assert_eq!(Balances::total_balance(&owner), owner_before);
+		// A shard proven once (the owner pays a period), then reported lost.
+		let id = self_contract();
+		run_to_block(period_start(1));
+		prove(id, 0, 1);
+		assert_ok!(Market::report_lost(RuntimeOrigin::signed(who), id, 0));
+		assert_ok!(Market::end_contract(RuntimeOrigin::signed(owner), id));
+		// The slash is 99 (a tenth of the 995 the stake left puts behind the shard); the owner
+		// gets back half of it, well below the 10_000 it paid, and the other half is burned.
+		assert_eq!(slash_splits().last(), Some(&(who, 99, owner, 49, 50)));
+		let compensation = 49;
+		// The owner ends with no more than it started with...
+		assert_eq!(Balances::total_balance(&owner), owner_before - PERIOD_PRICE + compensation);
+		assert!(Balances::total_balance(&owner) <= owner_before);
+		// ... and the provider and its buyer account together lost exactly what was burned.
+		let burned: Balance = slash_splits().iter().map(|(.., burned)| burned).sum();
+		assert_eq!(burned, 5 * 99 + 1 + 50);
+		assert_eq!(
+			Balances::total_balance(&owner) + Balances::total_balance(&who),
+			pair_before - burned
+		);
+		assert_eq!(Balances::total_issuance(), issuance - burned);
+	});
+}
+
+#[test]
+fn a_fault_gives_back_at_most_a_period_paid_for_and_burns_the_rest() {
+	ExtBuilder::default().build_and_execute(|| {
+		// A large stake, so that the slash exceeds a period's price and the price is what binds.
+		let stake: Balance = 100_000_000;
+		let who = register_provider_with_stake(8, stake);
+		let id = create_single_shard_contract(BUYER, 8);
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(who), id, 0));
+		for period in 1..=2 {
+			run_to_block(period_start(period));
+			prove(id, 0, period);
+		}
+		assert_eq!(Contracts::<Test>::get(id).unwrap().shards[0].refundable, 2 * PERIOD_PRICE);
+		// Periods 3, 4 and 5 are missed, each settled when the next opens. A fault's slash is a
+		// tenth of the stake behind the shard, which is a hundredth of the stake left.
+		let faults: [(Balance, Balance); 3] = [
+			// A period's price (10_000) binds, below half the slash and the 20_000 paid.
+			(100_000, PERIOD_PRICE),
+			// Again; the buyer has now got back all it paid.
+			(99_900, PERIOD_PRICE),
+			// Nothing paid is left to give back: all is burned, and the shard is lost.
+			(99_800, 0),
+		];
+		for (n, (slashed, compensation)) in faults.into_iter().enumerate() {
+			let period = 3 + n as PeriodIndex;
+			let buyer_before = Balances::balance(&BUYER);
+			let issuance = Balances::total_issuance();
+			run_to_block(period_start(period + 1));
+			assert!(market_events().contains(&Event::ShardFaulted {
+				contract: id,
+				shard: 0,
+				provider: who,
+				missed: 1,
+				through: period,
+				slashed,
+				compensation
+			}));
+			assert!(compensation <= PERIOD_PRICE);
+			assert_eq!(Balances::balance(&BUYER), buyer_before + compensation);
+			assert_eq!(Balances::total_issuance(), issuance - (slashed - compensation));
+		}
+		assert_eq!(stake_of(who), stake - 100_000 - 99_900 - 99_800);
+		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
+		assert_eq!((shard.status, shard.refundable), (ShardStatus::Lost, 0));
 	});
 }

@@ -4,6 +4,7 @@ mod admin;
 mod contracts;
 mod faults;
 mod groth16;
+mod priority;
 mod proofs;
 
 use std::collections::BTreeMap;
@@ -19,12 +20,15 @@ use crate::{
 /// - the escrow held from each buyer equals the unpaid value of its open contracts;
 /// - each provider's used capacity and shard count equal the shards assigned to it (lost shards
 ///   excluded), so capacity is never counted twice;
-/// - each provider's held stake equals its recorded stake.
+/// - each provider's held stake equals its recorded stake;
+/// - what a contract's faults may still give back to its owner is at most what it paid.
 pub fn assert_invariants() {
 	let mut escrow_by_owner: BTreeMap<AccountId, Balance> = BTreeMap::new();
 	let mut used_by_provider: BTreeMap<AccountId, (u64, u32)> = BTreeMap::new();
-	for (_, contract) in Contracts::<Test>::iter() {
+	for (id, contract) in Contracts::<Test>::iter() {
 		*escrow_by_owner.entry(contract.owner).or_default() += contract.escrow;
+		let refundable: Balance = contract.shards.iter().map(|shard| shard.refundable).sum();
+		assert!(refundable <= contract.paid, "contract {id} may give back more than it paid");
 		for shard in contract.shards.iter().filter(|shard| shard.status != ShardStatus::Lost) {
 			let entry = used_by_provider.entry(shard.provider).or_default();
 			entry.0 += shard.spec.bytes;
@@ -78,6 +82,21 @@ pub fn providers(first: u64, count: u64) -> BoundedVec<AccountId, ConstU32Shards
 pub const SHARD_BYTES: u64 = 1_000;
 /// Contract duration used by most tests.
 pub const DURATION: u64 = 100;
+
+/// Create a one-shard contract for `owner` on provider `index`; returns its id.
+pub fn create_single_shard_contract(owner: AccountId, index: u64) -> ContractId {
+	let id = crate::NextContractId::<Test>::get();
+	assert_ok!(Market::create_contract(
+		RuntimeOrigin::signed(owner),
+		specs(1, SHARD_BYTES),
+		1,
+		0,
+		providers(index, 1),
+		DURATION,
+		PROVIDER_PRICE
+	));
+	id
+}
 
 /// Create a 2 + 1 contract for `BUYER` on providers 0, 1, 2; returns its id.
 pub fn create_default_contract() -> ContractId {
@@ -176,6 +195,15 @@ pub fn market_events() -> Vec<Event<Test>> {
 
 /// The providers pallet's slash events so far, as (provider, amount, beneficiary).
 pub fn slashes() -> Vec<(AccountId, Balance, AccountId)> {
+	slash_splits()
+		.into_iter()
+		.map(|(provider, amount, beneficiary, ..)| (provider, amount, beneficiary))
+		.collect()
+}
+
+/// The providers pallet's slash events so far, as (provider, amount, beneficiary, compensation,
+/// burned).
+pub fn slash_splits() -> Vec<(AccountId, Balance, AccountId, Balance, Balance)> {
 	System::events()
 		.into_iter()
 		.filter_map(|record| match record.event {
@@ -183,7 +211,9 @@ pub fn slashes() -> Vec<(AccountId, Balance, AccountId)> {
 				provider,
 				amount,
 				beneficiary,
-			}) => Some((provider, amount, beneficiary)),
+				compensation,
+				burned,
+			}) => Some((provider, amount, beneficiary, compensation, burned)),
 			_ => None,
 		})
 		.collect()
