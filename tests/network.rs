@@ -36,8 +36,9 @@ const PROVIDERS: [&str; 9] = cairn_runtime::genesis_config_presets::DEV_PROVIDER
 const INBOUND_LIMIT: u32 = 32;
 
 /// Most the flood may add to the flooded provider's resident memory: what the shard network's
-/// budgets allow (`docs/SECURITY.md`), 64 MiB of requests being read, 64 pieces of `Put`s in
-/// flight, 3 × 32 MiB of unsent responses, and connection buffers, rounded up.
+/// budgets allow strangers (`docs/SECURITY.md`: 64 MiB of requests being read, 64 pieces of
+/// `Put`s in flight, 32 MiB of unsent audit responses, connection buffers), with room for the
+/// owner's reads.
 const FLOOD_MEMORY_BOUND: u64 = 256 << 20;
 
 /// Waits on new blocks until `check` gives a value.
