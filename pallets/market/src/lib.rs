@@ -499,6 +499,24 @@ pub mod pallet {
 			weight = weight.saturating_add(Self::sweep_step(now));
 			weight
 		}
+
+		/// What the market's logic takes for granted of its constants.
+		fn integrity_test() {
+			assert!(T::ChallengeCount::get() > 0, "a proof answers at least one challenge");
+			assert!(
+				(1..=u32::from(u8::MAX)).contains(&T::MaxShards::get()),
+				"a contract has a shard, and k + m is counted in a byte"
+			);
+			assert!(T::MaxProofsPerBatch::get() > 0, "a batch holds a proof");
+			assert!(T::MaxConsecutiveFaults::get() > 0, "a shard is lost after some fault");
+			assert!(
+				T::PeriodHistory::get() >= 2,
+				"settling reads the last closed period while the current one is open"
+			);
+			assert!(T::SweepContractsPerBlock::get() > 0, "the sweep makes progress");
+			assert!(!T::ConfirmWindow::get().is_zero(), "a provider has time to confirm");
+			assert!(!T::MaxContractDuration::get().is_zero(), "a contract can last a block");
+		}
 	}
 
 	#[pallet::call]

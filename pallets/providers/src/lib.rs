@@ -225,6 +225,22 @@ pub mod pallet {
 		Overflow,
 	}
 
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// What the registry takes for granted of its constants.
+		fn integrity_test() {
+			assert!(
+				!T::MinStakePerTib::get().is_zero(),
+				"capacity is backed by stake, so that a fault costs something"
+			);
+			assert!(
+				!T::UnbondingPeriod::get().is_zero(),
+				"stake leaves only after an unbonding period"
+			);
+			assert!(T::MaxCapacity::get() > 0, "a provider can offer some capacity");
+		}
+	}
+
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Register the signer as a storage provider, holding `stake` from its free balance.
