@@ -8,7 +8,7 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use pallet_providers::{ProviderRegistry, Slashed};
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{Bounded, Saturating, Zero},
 	SaturatedConversion,
 };
 
@@ -186,19 +186,25 @@ impl<T: Config> Pallet<T> {
 		slashed
 	}
 
-	/// What one period of `shard` is worth, as a proof of it pays: `price × bytes × blocks`, the
-	/// blocks of `period` cut short by the contract's `end` (zero when the period is no longer
-	/// recorded).
+	/// What one period of `shard` is worth, as a proof of it pays ([`Self::accept_proof`]):
+	/// `price × bytes × blocks`, the blocks of `period` cut short by the contract's `end` (zero
+	/// when the period is no longer recorded, the largest balance when the product overflows).
 	fn period_cost(
 		shard: &ShardOf<T>,
 		end: BlockNumberFor<T>,
 		period: PeriodIndex,
 	) -> BalanceOf<T> {
 		let Some(info) = Periods::<T>::get(period) else { return Zero::zero() };
+		let blocks = Self::paid_blocks(&info, end);
+		Self::shard_cost(shard.price_per_byte_block, shard.spec.bytes, blocks)
+			.unwrap_or_else(|_| BalanceOf::<T>::max_value())
+	}
+
+	/// The blocks of a period a proof pays for: the period's length, cut short by the
+	/// contract's `end`.
+	fn paid_blocks(info: &PeriodInfo<BlockNumberFor<T>>, end: BlockNumberFor<T>) -> BalanceOf<T> {
 		let blocks = info.length.min(end.saturating_sub(info.start));
-		let blocks: BalanceOf<T> = blocks.saturated_into::<u64>().saturated_into();
-		let bytes: BalanceOf<T> = shard.spec.bytes.saturated_into();
-		shard.price_per_byte_block.saturating_mul(bytes).saturating_mul(blocks)
+		blocks.saturated_into::<u64>().saturated_into()
 	}
 
 	/// Mark an active shard lost and free its provider's capacity for it.
@@ -349,8 +355,7 @@ impl<T: Config> Pallet<T> {
 		shard.last_proven = Some(period);
 		shard.consecutive_faults = 0;
 		shard.proofs = shard.proofs.saturating_add(1);
-		let blocks = info.length.min(end.saturating_sub(info.start));
-		let blocks: BalanceOf<T> = blocks.saturated_into::<u64>().saturated_into();
+		let blocks = Self::paid_blocks(&info, end);
 		let (price, bytes) = (shard.price_per_byte_block, shard.spec.bytes);
 		let amount = Self::shard_cost(price, bytes, blocks)?;
 		let payment = Self::pay_from_escrow(&mut contract, provider, amount)?;
