@@ -8,7 +8,9 @@
 //! In the other run, one provider is flooded on its shard network (ten times its connection
 //! limit, thousands of hanging streams, audits and forged reads) for three proving periods: its
 //! memory stays bounded, it still dials out, the owner's reads keep their speed and its proofs
-//! land in every period.
+//! land in every period. Then, for three more periods, an attacker fills every block with the
+//! largest remarks a normal transaction may carry, each tipped ten tokens: every due proof still
+//! lands within its period, and no shard is faulted.
 
 use std::{
 	path::Path,
@@ -301,7 +303,8 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let out = dir.join("output.bin");
 	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
 	if !repairs {
-		return flood_a_provider(&nodes, &buyer, &mut blocks, id).await;
+		flood_a_provider(&nodes, &buyer, &mut blocks, id).await?;
+		return flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await;
 	}
 
 	// Three spare providers join.
@@ -596,6 +599,277 @@ async fn flood_a_provider(
 		"a proof for each of the {periods} flooded periods landed: {shard}"
 	);
 	ensure!(faults_of(providers(buyer).await?)? == faults_before, "no fault while flooded");
+	Ok(())
+}
+
+/// "Proof censorship for pennies": for three proving periods an attacker (a funded account that
+/// is neither a validator nor a provider) keeps every validator's pool supplied with the largest
+/// remarks a normal transaction may carry, each tipped ten tokens, which outbid any untipped
+/// transaction of the normal class and leave no room for one beside them. Checks, on the
+/// finalized blocks of those periods, that:
+///
+/// - most of them carry such a remark (the normal class's block length less 1 KiB), and nearly
+///   every other one carries proofs instead, none both: proofs ranked first by `PrioritizeProofs`
+///   leave the remark no room (ranked after it, they would have fitted in the operational share);
+/// - every shard that was active before the flood had a proof accepted for each flooded period
+///   within that period (`ProofAccepted` events), and the shard records agree (`lastProven`,
+///   the `proofs` counter, no consecutive faults);
+/// - no `ShardFaulted`, `LossReported` or `ShardLost`, and no provider's fault count moved.
+///
+/// Reports the blocks' fill, the proofs' delays and what the attacker paid.
+async fn flood_blocks_with_remarks(
+	validators: &[Node],
+	nodes: &[Option<Node>],
+	buyer: &WsClient,
+	blocks: &mut Blocks,
+	id: u64,
+) -> anyhow::Result<()> {
+	use cairn_runtime::{currency::UNITS, RuntimeEvent};
+	use cairn_tests::{
+		flood::cpu_seconds,
+		remarks::{self, Plan, RemarkFlood},
+	};
+	use pallet_market::Event as Market;
+	use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
+	use std::collections::{BTreeMap, BTreeSet, HashMap};
+	const PERIODS: u32 = 3;
+	const MB: f64 = 1e6;
+	let tokens = |amount: u128| amount as f64 / UNITS as f64;
+
+	// Alice, Bob and Charlie validate; this run's providers are the first six of `PROVIDERS`.
+	let attacker = sp_keyring::Sr25519Keyring::FerdieStash;
+	let account = attacker.to_account_id();
+	let address =
+		account.to_ss58check_with_version(Ss58AddressFormat::custom(cairn_runtime::SS58_PREFIX));
+	ensure!(
+		providers(buyer).await?.iter().all(|p| p["account"] != address.as_str()),
+		"the attacker {address} is a provider"
+	);
+
+	// A remark that fills the normal class is ranked by its tip alone (one fits a block). Ten
+	// tokens outrank an untipped proof of the normal class (about 140: the proofs that fit a
+	// block's weight), as proofs were before the fix, and an operational one's own priority too
+	// (five times the fee of a whole block's weight, five tokens at a fee multiplier of 1): only
+	// `PrioritizeProofs` ranks the proofs first.
+	let tip = 10 * UNITS;
+	let urls: Vec<String> = validators.iter().map(Node::rpc_url).collect();
+	let flood = RemarkFlood::start(&urls, attacker.pair(), Plan { tip, ahead: 3 }).await?;
+	let extrinsic_len = flood.extrinsic_len;
+	flood.wait_included(1, Duration::from_secs(60)).await?;
+
+	// Three whole periods, from the first that opens with remarks in the pools.
+	let flooded_from = next_period(blocks, buyer, id).await?;
+	let pids: Vec<u32> =
+		validators.iter().chain(nodes.iter().flatten()).filter_map(Node::pid).collect();
+	let cpu = || pids.iter().map(|&pid| cpu_seconds(pid).unwrap_or(0.0)).sum::<f64>();
+	let (cpu_before, flood_started) = (cpu(), Instant::now());
+	let record: Value = buyer.request("cairn_proofs", rpc_params![id]).await?;
+	ensure!(record["currentPeriod"].as_u64() == Some(flooded_from), "cairn_proofs: {record}");
+	let start = record["periodStart"].as_u64().context("periodStart")? as u32;
+	let length = record["periodLength"].as_u64().context("periodLength")? as u32;
+	let mut flooded_until = flooded_from;
+	for _ in 0..PERIODS {
+		flooded_until = next_period(blocks, buyer, id).await?;
+	}
+	let cores = (cpu() - cpu_before) / flood_started.elapsed().as_secs_f64();
+	ensure!(flooded_until == flooded_from + u64::from(PERIODS), "periods skipped");
+	let (first, last) = (start, start + PERIODS * length - 1);
+	cairn_tests::within(
+		Duration::from_secs(120),
+		"the flooded blocks' finality",
+		rpc::wait_finalized(buyer, last),
+	)
+	.await?;
+	let stats = flood.stop();
+	eprintln!("remarks: the attacker: {}", stats.summary());
+	ensure!(stats.failed.is_none(), "the attacker stopped early: {}", stats.summary());
+
+	let fills = cairn_tests::within(
+		Duration::from_secs(300),
+		"reading the flooded blocks",
+		remarks::survey(&validators[0].rpc_url(), &account, first..=last),
+	)
+	.await?;
+	let before = rpc::block_hash(buyer, first - 1).await?.context("the block before the flood")?;
+	let after = rpc::block_hash(buyer, last).await?.context("the flood's last block")?;
+
+	// Due in every flooded period: the shards active before the first one opened, of contracts
+	// that outlast the flood.
+	let contracts_before: Vec<Value> =
+		buyer.request("cairn_contracts", rpc_params![Value::Null, before]).await?;
+	let contracts_after: Vec<Value> =
+		buyer.request("cairn_contracts", rpc_params![Value::Null, after]).await?;
+	let mut due: Vec<(u64, u32, u64)> = Vec::new();
+	let mut provers = BTreeSet::new();
+	for c in &contracts_before {
+		if c["end"].as_u64().is_none_or(|end| end <= u64::from(last)) {
+			continue;
+		}
+		let contract = c["id"].as_u64().context("contract id")?;
+		for s in shards(c).iter().filter(|s| s["status"] == "active") {
+			let index = s["index"].as_u64().context("shard index")? as u32;
+			due.push((contract, index, s["proofs"].as_u64().context("proofs")?));
+			provers.insert(s["provider"].as_str().unwrap_or_default().to_string());
+		}
+	}
+	ensure!(
+		due.iter().filter(|(contract, ..)| *contract == id).count() == 6,
+		"the file's six shards were active before the flood: {contracts_before:?}"
+	);
+
+	// What the flooded blocks' events say.
+	let from = flooded_from as u32;
+	let mut accepted: HashMap<(u64, u32, u32), u32> = HashMap::new();
+	let mut accepted_of: HashMap<(u64, u32), u64> = HashMap::new();
+	let (mut opened, mut rejected, mut faults) = (Vec::new(), 0, Vec::new());
+	for fill in &fills {
+		for event in &fill.events {
+			match event {
+				RuntimeEvent::Market(Market::ProofAccepted { contract, shard, period, .. }) => {
+					accepted.insert((*contract, *shard, *period), fill.number);
+					*accepted_of.entry((*contract, *shard)).or_default() += 1;
+				}
+				RuntimeEvent::Market(Market::ProofRejected { .. }) => rejected += 1,
+				RuntimeEvent::Market(Market::PeriodOpened { period, start: at, .. }) => {
+					opened.push((*period, *at))
+				}
+				RuntimeEvent::Market(
+					event @ (Market::ShardFaulted { .. }
+					| Market::LossReported { .. }
+					| Market::ShardLost { .. }),
+				) => faults.push(format!("block {}: {event:?}", fill.number)),
+				_ => {}
+			}
+		}
+	}
+	let periods: Vec<(u32, u32)> = (0..PERIODS).map(|i| (from + i, start + i * length)).collect();
+	ensure!(opened == periods, "the flooded blocks are periods {periods:?}: opened {opened:?}");
+
+	// Each due shard's proof of each flooded period, accepted within that period.
+	let mut missing = Vec::new();
+	let mut delays = Vec::new();
+	for &(contract, shard, _) in &due {
+		for &(period, opens) in &periods {
+			match accepted.get(&(contract, shard, period)) {
+				Some(&block) if (opens..opens + length).contains(&block) => {
+					delays.push(block - opens)
+				}
+				Some(&block) => {
+					missing.push(format!("{contract}/{shard}: period {period} in {block}"))
+				}
+				None => missing.push(format!("{contract}/{shard}: no proof of period {period}")),
+			}
+		}
+	}
+	// The shard records agree: proven through the last flooded period, by as many proofs as
+	// were accepted, with no fault.
+	for &(contract, shard, proofs_before) in &due {
+		let record = contracts_after
+			.iter()
+			.find(|c| c["id"].as_u64() == Some(contract))
+			.and_then(|c| shards(c).get(shard as usize).cloned())
+			.with_context(|| format!("shard {contract}/{shard} after the flood"))?;
+		let landed = accepted_of.get(&(contract, shard)).copied().unwrap_or(0);
+		if record["status"] != "active"
+			|| record["consecutiveFaults"] != 0
+			|| record["lastProven"].as_u64() != Some(u64::from(from + PERIODS - 1))
+			|| record["proofs"].as_u64() != Some(proofs_before + landed)
+		{
+			missing.push(format!("{contract}/{shard} ({proofs_before} proofs before): {record}"));
+		}
+	}
+	let faults_of = |registry: Vec<Value>| -> BTreeMap<String, Option<u64>> {
+		registry.iter().map(|p| (p["account"].to_string(), p["faults"].as_u64())).collect()
+	};
+	let faults_before = faults_of(buyer.request("cairn_providers", rpc_params![before]).await?);
+	let faults_after = faults_of(buyer.request("cairn_providers", rpc_params![after]).await?);
+
+	// How full the blocks were, and what the attacker paid.
+	let normal = remarks::normal_limit();
+	let full_at = normal - 1024;
+	let blocks_read = fills.len();
+	let full = fills.iter().filter(|f| f.remark_bytes >= full_at).count();
+	let proofs_instead =
+		fills.iter().filter(|f| f.remark_bytes < full_at && f.proof_transactions > 0).count();
+	let neither = blocks_read - full - proofs_instead;
+	// Proofs ranked first leave a full remark no room; ranked after it, they would have had the
+	// operational share of the block to themselves.
+	let both =
+		fills.iter().filter(|f| f.remark_bytes >= full_at && f.proof_transactions > 0).count();
+	let remark_count: usize = fills.iter().map(|f| f.remarks).sum();
+	let remark_bytes: usize = fills.iter().map(|f| f.remark_bytes).sum();
+	let largest = fills.iter().map(|f| f.bytes).max().unwrap_or(0);
+	let mean = fills.iter().map(|f| f.bytes).sum::<usize>() as f64 / blocks_read.max(1) as f64;
+	let fees: u128 = fills.iter().map(|f| f.fees).sum();
+	let tips: u128 = fills.iter().map(|f| f.tips).sum();
+	let spent = rpc::account(buyer, &account, Some(before))
+		.await?
+		.data
+		.free
+		.checked_sub(rpc::account(buyer, &account, Some(after)).await?.data.free)
+		.context("the attacker's balance grew")?;
+	let multiplier = (
+		remarks::fee_multiplier(buyer, Some(before)).await?,
+		remarks::fee_multiplier(buyer, Some(after)).await?,
+	);
+	let mean_delay = delays.iter().sum::<u32>() as f64 / delays.len().max(1) as f64;
+
+	eprintln!(
+		"remarks: periods {from}..{flooded_until} (blocks {first}..={last}) flooded with remarks \
+		 of {:.3} MB tipping {} CAIRN each: {remark_count} landed ({:.1} MB); {full} of \
+		 {blocks_read} blocks carried at least {:.3} MB of them (the normal class's {:.3} MB \
+		 less 1 KiB; {both} of those proofs too), {proofs_instead} carried proofs instead, \
+		 {neither} neither; blocks held {:.2} MB on average, {:.2} MB at most (the runtime's \
+		 limit {:.2} MB); the nodes used {cores:.2} cores",
+		extrinsic_len as f64 / MB,
+		tokens(tip),
+		remark_bytes as f64 / MB,
+		full_at as f64 / MB,
+		normal as f64 / MB,
+		mean / MB,
+		largest as f64 / MB,
+		remarks::block_limit() as f64 / MB,
+	);
+	eprintln!(
+		"remarks: {} shards of {} providers due in each flooded period: {} of {} proofs \
+		 accepted within their period, {mean_delay:.1} blocks after it opened on average, {} at \
+		 the latest (of {length}); {rejected} proofs rejected; {} faults",
+		due.len(),
+		provers.len(),
+		delays.len(),
+		due.len() * periods.len(),
+		delays.iter().max().copied().unwrap_or(0),
+		faults.len(),
+	);
+	eprintln!(
+		"remarks: the attacker paid {:.6} CAIRN in fees besides {:.0} CAIRN of tips ({:.3} \
+		 mCAIRN a remark; its balance fell by {:.6} CAIRN); the weight-fee multiplier went from \
+		 {:.4} to {:.4}",
+		tokens(fees - tips),
+		tokens(tips),
+		tokens(fees - tips) * 1e3 / remark_count.max(1) as f64,
+		tokens(spent),
+		multiplier.0,
+		multiplier.1,
+	);
+
+	ensure!(blocks_read == (PERIODS * length) as usize, "read {blocks_read} flooded blocks");
+	ensure!(missing.is_empty(), "due proofs missing from the flooded periods: {missing:#?}");
+	ensure!(faults.is_empty(), "faults while flooded: {faults:#?}");
+	ensure!(
+		faults_before == faults_after,
+		"fault counts moved: {faults_before:?} → {faults_after:?}"
+	);
+	ensure!(
+		2 * full > blocks_read,
+		"most flooded blocks were full of remarks: {full} of {blocks_read}"
+	);
+	ensure!(both == 0, "{both} flooded blocks ranked proofs below a remark");
+	ensure!(
+		10 * neither <= blocks_read,
+		"{neither} of {blocks_read} flooded blocks carried neither a full remark nor proofs"
+	);
+	ensure!(spent == fees, "the attacker's balance fell by its fees: {spent} against {fees}");
 	Ok(())
 }
 

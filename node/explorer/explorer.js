@@ -331,7 +331,7 @@ function shardSummary (shards) {
   const counts = {};
   for (const shard of shards) counts[shard.status] = (counts[shard.status] || 0) + 1;
   const repairing = shards.filter((shard) => shard.repair).length;
-  const parts = ['active', 'pending', 'lost'].filter((status) => counts[status]).map((status) => `${counts[status]} ${status}`);
+  const parts = ['active', 'pending', 'lost', 'vacant'].filter((status) => counts[status]).map((status) => `${counts[status]} ${status}`);
   if (repairing) parts.push(`${repairing} repairing`);
   return parts.join(' · ') || 'none';
 }

@@ -1,10 +1,13 @@
-//! The built-in chain specifications: `dev` (Alice alone) and `local` (Alice, Bob, Charlie).
+//! The chain specifications: the built-in `dev` (Alice alone) and `local` (Alice, Bob, Charlie),
+//! and the production chain's, built from its operators' genesis description
+//! (`cairn-node production-spec`).
 
 use cairn_runtime::{
 	currency::{DECIMALS, SYMBOL},
+	genesis_config_presets::{production_genesis, ProductionGenesis},
 	SS58_PREFIX, WASM_BINARY,
 };
-use sc_service::{ChainType, Properties};
+use sc_service::{config::MultiaddrWithPeerId, ChainType, Properties};
 
 /// A chain specification of the Cairn runtime.
 pub type ChainSpec = sc_service::GenericChainSpec;
@@ -44,6 +47,24 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		.with_protocol_id("cairn")
 		.with_chain_type(ChainType::Local)
 		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
+		.with_properties(properties())
+		.build())
+}
+
+/// The production chain, `cairn`: the runtime's production genesis (no verifying key, no
+/// development account, root held by a multisig account) with the operators' validators, root
+/// signatories and balances, checked beforehand (`production_spec::GenesisDescription::check`).
+pub fn production_chain_spec(
+	genesis: &ProductionGenesis,
+	boot_nodes: Vec<MultiaddrWithPeerId>,
+) -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, None)
+		.with_name("Cairn")
+		.with_id("cairn")
+		.with_protocol_id("cairn")
+		.with_chain_type(ChainType::Live)
+		.with_boot_nodes(boot_nodes)
+		.with_genesis_config_patch(production_genesis(genesis))
 		.with_properties(properties())
 		.build())
 }

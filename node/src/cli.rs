@@ -192,6 +192,11 @@ pub enum Subcommand {
 	/// A whole local network on 127.0.0.1: validators, providers and a buyer, as child
 	/// processes of this binary, until Ctrl-C.
 	Devnet(crate::devnet::DevnetCmd),
+
+	/// The chain specification of a production chain, from a genesis description (validators,
+	/// root signatories and threshold, endowments) that is checked first: no development key,
+	/// no verifying key, root held by a multisig account.
+	ProductionSpec(crate::production_spec::ProductionSpecCmd),
 }
 
 /// The node whose JSON-RPC a `client` or `provider` command reads.

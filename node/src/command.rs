@@ -12,6 +12,12 @@ use crate::{
 };
 use cairn_runtime::opaque::Block;
 
+/// Why `--chain cairn` is refused, and what to do instead.
+const PRODUCTION_SPEC_HINT: &str = "`--chain cairn` has no built-in specification: a production \
+	chain's validators and root are its operators' own keys. Write a genesis description (see \
+	docs/production-genesis.example.json), build the spec with `cairn-node production-spec \
+	--genesis FILE --raw --out cairn.json`, and start every node with `--chain cairn.json`.";
+
 impl SubstrateCli for Cli {
 	fn impl_name() -> String {
 		"Cairn Node".into()
@@ -41,6 +47,10 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
 			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
+			// No built-in production spec: its validators and root are its operators' keys, which
+			// this binary cannot know (and a spec with example keys would be a chain no one can
+			// run).
+			"cairn" => return Err(PRODUCTION_SPEC_HINT.into()),
 			path => {
 				Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
 			}
@@ -119,6 +129,9 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Client(cmd)) => crate::client::run_client(cmd).map_err(Into::into),
 		Some(Subcommand::Provider(cmd)) => crate::client::run_provider(cmd).map_err(Into::into),
 		Some(Subcommand::Devnet(cmd)) => crate::devnet::run(cmd).map_err(Into::into),
+		// The error's own words (which file, which field), not its debug form.
+		Some(Subcommand::ProductionSpec(cmd)) => crate::production_spec::run(cmd)
+			.map_err(|error| sc_cli::Error::Input(error.to_string())),
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))

@@ -3,8 +3,8 @@
 //! One binary that runs a Substrate node with BABE block production and GRANDPA finality over
 //! the Cairn runtime, with the standard RPC set so that polkadot.js and block explorers work, plus
 //! the shard network (`cairn-net`), the provider service ([`provider`]), the client service
-//! ([`files`]) with its token-guarded API ([`api`]), and `devnet`, a whole local network in one
-//! command.
+//! ([`files`]) with its token-guarded API ([`api`]), `devnet`, a whole local network in one
+//! command, and `production-spec`, a production chain's specification ([`production_spec`]).
 
 // `sc_cli::Error` and `sc_service::Error`, which the service and command APIs return, are large
 // enums defined by polkadot-sdk; boxing them here would only add indirection at every call site.
@@ -21,6 +21,7 @@ mod explorer;
 mod files;
 mod local_file;
 mod market_state;
+mod production_spec;
 mod provider;
 mod rpc;
 mod service;

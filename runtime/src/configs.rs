@@ -19,14 +19,21 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	currency::{EXISTENTIAL_DEPOSIT, UNITS},
-	time::{DAYS, EPOCH_DURATION_IN_SLOTS, MILLISECS_PER_BLOCK, MINUTES, SLOT_DURATION},
+	currency::{deposit, EXISTENTIAL_DEPOSIT, UNITS},
+	time::{DAYS, EPOCH_DURATION_IN_SLOTS, HOURS, MILLISECS_PER_BLOCK, MINUTES, SLOT_DURATION},
 	AccountId, Babe, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Providers,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, System, SS58_PREFIX, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
+
+/// Most validators a chain may have (BABE and GRANDPA alike): the bound a genesis's validator set
+/// is checked against.
+pub const MAX_AUTHORITIES: u32 = 32;
+
+/// Most signatories of a multisig account, such as the one that holds root on a production chain.
+pub const MAX_MULTISIG_SIGNATORIES: u32 = 16;
 
 parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;
@@ -67,7 +74,7 @@ impl pallet_babe::Config for Runtime {
 	type EpochChangeTrigger = pallet_babe::SameAuthoritiesForever;
 	type DisabledValidators = ();
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
 	type MaxNominators = ConstU32<0>;
 	type KeyOwnerProof = sp_core::Void;
 	type EquivocationReportSystem = ();
@@ -76,7 +83,7 @@ impl pallet_babe::Config for Runtime {
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
 	type MaxNominators = ConstU32<0>;
 	type MaxSetIdSessionEntries = ConstU64<0>;
 	type KeyOwnerProof = sp_core::Void;
@@ -150,10 +157,39 @@ impl pallet_sudo::Config for Runtime {
 }
 
 parameter_types! {
+	/// Held from the signatory that opens a multisig operation, for its storage item: 120 bytes,
+	/// the key and value sizes `pallet_multisig::Config::DepositBase` gives (`32 + AccountId`
+	/// and `4 + (BlockNumber, Balance, AccountId)`).
+	pub const MultisigDepositBase: Balance = deposit(1, 120);
+	/// Held in addition per approval the operation needs (32 bytes each in that item).
+	pub const MultisigDepositFactor: Balance = deposit(0, 32);
+}
+
+/// Multisig accounts: on a production chain, root (the sudo key) is the multisig account of its
+/// signatories, so that no single key can act as root.
+impl pallet_multisig::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type Currency = Balances;
+	type DepositBase = MultisigDepositBase;
+	type DepositFactor = MultisigDepositFactor;
+	type MaxSignatories = ConstU32<MAX_MULTISIG_SIGNATORIES>;
+	type WeightInfo = pallet_multisig::weights::SubstrateWeight<Runtime>;
+	type BlockNumberProvider = System;
+}
+
+parameter_types! {
 	/// Stake a provider holds for every TiB of capacity it offers.
 	pub const MinStakePerTib: Balance = 100 * UNITS;
-	/// Blocks between a provider's `begin_exit` and its `withdraw`.
-	pub const ProviderUnbondingPeriod: BlockNumber = 10 * MINUTES;
+	/// Blocks between a provider's `begin_exit` and its `withdraw`: a day. A provider that stops
+	/// proving is faulted, and slashed, over `MaxConsecutiveFaults` periods, the last of which is
+	/// settled a period later still (a proof for period `p` is accepted until the end of
+	/// `p + 1`) and then reached by the fault sweep; its stake must not leave before that. So
+	/// this is at least `(MaxConsecutiveFaults + 2)` proving periods of every chain (five hours
+	/// with the production period of an hour; checked for every genesis preset by
+	/// `genesis_config_presets::tests`), with room for the sweep's lag and for root lengthening
+	/// the period.
+	pub const ProviderUnbondingPeriod: BlockNumber = DAYS;
 	/// Largest capacity one provider may offer: 1 PiB.
 	pub const MaxProviderCapacity: u64 = 1 << 50;
 }
@@ -189,12 +225,22 @@ parameter_types! {
 	pub const MaxContractDuration: BlockNumber = 365 * DAYS;
 	/// Blocks a provider has to confirm an assigned shard.
 	pub const ConfirmWindow: BlockNumber = 5 * MINUTES;
+	/// Longest proving period root may set: the periods a provider can still be slashed for
+	/// (`MaxConsecutiveFaults + 1 + GRACE_PERIODS`, five) stay within its unbonding (a day),
+	/// as a runtime test checks.
+	pub const MaxProvingPeriod: BlockNumber = 4 * HOURS;
 	/// Share of the stake that backs a shard (the provider's stake × shard bytes / capacity)
 	/// slashed per missed proving period of the shard; the buyer gets back at most what it paid,
 	/// the rest is burned. 10 %: missing a period on everything it stores costs a provider at
 	/// most a tenth of its stake, and a shard lost after three missed periods about 27 % of the
 	/// stake behind it.
 	pub const FaultSlash: Perbill = Perbill::from_percent(10);
+	/// Held per contract for its record (owner, terms, escrow: about a hundred bytes), returned
+	/// at its end.
+	pub const ContractDeposit: Balance = deposit(1, 100);
+	/// Held per shard for its part of the record (commitments, provider, price, state: about
+	/// 170 bytes), returned at its end.
+	pub const ShardDeposit: Balance = deposit(0, 170);
 }
 
 impl pallet_market::Config for Runtime {
@@ -209,9 +255,12 @@ impl pallet_market::Config for Runtime {
 	type MaxShards = ConstU32<32>;
 	type MaxContractDuration = MaxContractDuration;
 	type ConfirmWindow = ConfirmWindow;
+	type MaxProvingPeriod = MaxProvingPeriod;
 	type FaultSlash = FaultSlash;
 	type MaxConsecutiveFaults = ConstU32<3>;
 	type SweepContractsPerBlock = ConstU32<16>;
+	type ContractDeposit = ContractDeposit;
+	type ShardDeposit = ShardDeposit;
 	type PeriodHistory = ConstU32<16>;
 	type MaxProofLen = ConstU32<512>;
 	type MaxProofsPerBatch = ConstU32<16>;

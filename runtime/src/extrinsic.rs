@@ -26,6 +26,18 @@ pub fn signed_extrinsic<E>(
 	context: ChainContext,
 	sign: impl FnOnce(&[u8]) -> Result<sr25519::Signature, E>,
 ) -> Result<UncheckedExtrinsic, E> {
+	tipped_extrinsic(call, signer, nonce, 0, context, sign)
+}
+
+/// [`signed_extrinsic`] with `tip` for the block author.
+pub fn tipped_extrinsic<E>(
+	call: RuntimeCall,
+	signer: sr25519::Public,
+	nonce: u32,
+	tip: crate::Balance,
+	context: ChainContext,
+	sign: impl FnOnce(&[u8]) -> Result<sr25519::Signature, E>,
+) -> Result<UncheckedExtrinsic, E> {
 	let tx_ext: TxExtension = (
 		frame_system::CheckNonZeroSender::new(),
 		frame_system::CheckSpecVersion::new(),
@@ -35,7 +47,7 @@ pub fn signed_extrinsic<E>(
 		frame_system::CheckNonce::from(nonce),
 		frame_system::CheckWeight::new(),
 		pallet_market::PrioritizeProofs::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+		pallet_transaction_payment::ChargeTransactionPayment::from(tip),
 		frame_system::WeightReclaim::new(),
 	);
 	// The values the extensions add to the signed payload without sending them.
@@ -62,15 +74,16 @@ pub fn signed_extrinsic<E>(
 	))
 }
 
-/// The SCALE encoding of [`signed_extrinsic`] signed by a key pair.
+/// The SCALE encoding of [`tipped_extrinsic`] signed by a key pair.
 pub fn signed_by_pair(
 	call: RuntimeCall,
 	pair: &sr25519::Pair,
 	nonce: u32,
+	tip: crate::Balance,
 	context: ChainContext,
 ) -> Vec<u8> {
 	use sp_core::Pair;
-	let signed = signed_extrinsic(call, pair.public(), nonce, context, |payload| {
+	let signed = tipped_extrinsic(call, pair.public(), nonce, tip, context, |payload| {
 		Ok::<_, core::convert::Infallible>(pair.sign(payload))
 	});
 	match signed {

@@ -66,7 +66,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("cairn"),
 	impl_name: alloc::borrow::Cow::Borrowed("cairn-node"),
 	authoring_version: 1,
-	spec_version: 102,
+	// 103: `Multisig` joined the pallets, so that root can be held by several keys; the market
+	// got a grace period for proofs, deposits, `decline_shard`, vacant shards, verifying keys
+	// that are checked and take effect per period, and an `on_idle` sweep.
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	// 2: `PrioritizeProofs` joined the transaction extensions.
@@ -111,6 +114,12 @@ pub mod currency {
 	pub const MICRO_UNITS: Balance = UNITS / 1_000_000;
 	/// The smallest balance an account may hold.
 	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNITS;
+
+	/// Deposit held for keeping `items` storage items of `bytes` bytes in all on chain: a tenth
+	/// of a token per item and a thousandth per byte, returned when the items are removed.
+	pub const fn deposit(items: u32, bytes: u32) -> Balance {
+		items as Balance * 100 * MILLI_UNITS + bytes as Balance * MILLI_UNITS
+	}
 }
 
 /// The SS58 address prefix of Cairn accounts.
@@ -224,4 +233,7 @@ mod runtime {
 
 	#[runtime::pallet_index(8)]
 	pub type Market = pallet_market;
+
+	#[runtime::pallet_index(9)]
+	pub type Multisig = pallet_multisig;
 }

@@ -92,8 +92,17 @@ export async function createContract (api, owner, providers, { k = CONTRACT.k, m
 
 /** The part of `balances.holds` that is contract escrow. */
 export function escrowHeld (holds) {
+  return heldFor(holds, 'isContractEscrow');
+}
+
+/** The part of `holds` the market keeps as contract deposits. */
+export function depositHeld (holds) {
+  return heldFor(holds, 'isContractDeposit');
+}
+
+function heldFor (holds, reason) {
   return holds
-    .filter(({ id }) => id.isMarket && id.asMarket.isContractEscrow)
+    .filter(({ id }) => id.isMarket && id.asMarket[reason])
     .reduce((sum, { amount }) => sum + amount.toBigInt(), 0n);
 }
 

@@ -7,7 +7,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { startDevNode, signAndFinalize } from './node-harness.js';
 import {
   UNITS, SHARD_BYTES, PROVIDER, CONTRACT, devAccounts, shardSpec, registerProvider, createContract,
-  expectedEscrow, escrowHeld, providerAddresses
+  expectedEscrow, escrowHeld, depositHeld, providerAddresses
 } from './cairn-fixtures.js';
 
 let node;
@@ -109,7 +109,9 @@ test('Ferdie opens a 2 + 1 contract over Bob, Charlie and Dave; the escrow is he
   const { bob, charlie, dave, ferdie } = accounts;
   const providers = [bob, charlie, dave];
   const accountBefore = await api.query.system.account(ferdie.address);
-  const heldBefore = escrowHeld(await api.query.balances.holds(ferdie.address));
+  const holdsBefore = await api.query.balances.holds(ferdie.address);
+  const heldBefore = escrowHeld(holdsBefore);
+  const depositBefore = depositHeld(holdsBefore);
   const nextId = (await api.query.market.nextContractId()).toNumber();
 
   contract = await createContract(api, ferdie, providers);
@@ -142,10 +144,17 @@ test('Ferdie opens a 2 + 1 contract over Bob, Charlie and Dave; the escrow is he
     assert.ok(shard.lastProven.isNone);
   });
 
-  // The escrow is held from Ferdie: reserved (and the market's hold) grew by exactly the escrow.
+  // The escrow and the deposit (per contract and per shard, from the runtime's constants) are
+  // held from Ferdie: reserved grew by exactly their sum, each under its own hold reason.
+  const deposit = api.consts.market.contractDeposit.toBigInt() +
+    3n * api.consts.market.shardDeposit.toBigInt();
+  assert.ok(deposit > 0n);
+  assert.equal(stored.deposit.toBigInt(), deposit);
   const accountAfter = await api.query.system.account(ferdie.address);
-  assert.equal(accountAfter.data.reserved.toBigInt() - accountBefore.data.reserved.toBigInt(), escrow);
-  assert.equal(escrowHeld(await api.query.balances.holds(ferdie.address)) - heldBefore, escrow);
+  assert.equal(accountAfter.data.reserved.toBigInt() - accountBefore.data.reserved.toBigInt(), escrow + deposit);
+  const holdsAfter = await api.query.balances.holds(ferdie.address);
+  assert.equal(escrowHeld(holdsAfter) - heldBefore, escrow);
+  assert.equal(depositHeld(holdsAfter) - depositBefore, deposit);
 
   // Each provider reserved room for its shard.
   for (const provider of providers) {

@@ -14,6 +14,7 @@
 pub mod flood;
 pub mod fuzz;
 pub mod node;
+pub mod remarks;
 pub mod rpc;
 pub mod stranger;
 pub mod tx;

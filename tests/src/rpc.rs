@@ -9,6 +9,8 @@ use jsonrpsee::{
 };
 use serde_json::Value;
 use sp_core::H256;
+use sp_crypto_hashing::{blake2_128, twox_128};
+use sp_runtime::AccountId32;
 
 /// A block header as JSON-RPC returns it.
 #[derive(Clone, Debug)]
@@ -147,4 +149,22 @@ pub async fn storage<T: Decode>(
 	let Some(text) = value.as_str() else { return Ok(None) };
 	let bytes = hex::decode(text.trim_start_matches("0x"))?;
 	Ok(Some(T::decode(&mut &bytes[..])?))
+}
+
+/// An account's nonce and balances, as `System::Account` stores them.
+pub type AccountInfo = frame_system::AccountInfo<
+	cairn_runtime::Nonce,
+	pallet_balances::AccountData<cairn_runtime::Balance>,
+>;
+
+/// `System::Account(account)` at `at` (the best block if `None`): the default (nonce 0, no
+/// funds) for an account the chain does not hold.
+pub async fn account(
+	rpc: &WsClient,
+	account: &AccountId32,
+	at: Option<H256>,
+) -> anyhow::Result<AccountInfo> {
+	let id: &[u8] = account.as_ref();
+	let key = [&twox_128(b"System")[..], &twox_128(b"Account"), &blake2_128(id), id].concat();
+	Ok(storage(rpc, &key, at).await?.unwrap_or_default())
 }

@@ -1,7 +1,7 @@
 //! Builds and signs Cairn extrinsics with the runtime's own types, as any Rust client would.
 
 use anyhow::{ensure, Context};
-use cairn_runtime::{RuntimeCall, RuntimeEvent};
+use cairn_runtime::{Balance, RuntimeCall, RuntimeEvent};
 use jsonrpsee::{
 	core::client::{ClientT, SubscriptionClientT},
 	rpc_params,
@@ -21,7 +21,18 @@ pub fn signed_extrinsic(
 	nonce: u32,
 	context: ChainContext,
 ) -> Vec<u8> {
-	cairn_runtime::extrinsic::signed_by_pair(call, signer, nonce, context)
+	cairn_runtime::extrinsic::signed_by_pair(call, signer, nonce, 0, context)
+}
+
+/// Signs `call` by `signer` with `nonce` and `tip`, immortal; returns the SCALE-encoded extrinsic.
+pub fn tipped_extrinsic(
+	call: RuntimeCall,
+	signer: &sr25519::Pair,
+	nonce: u32,
+	tip: Balance,
+	context: ChainContext,
+) -> Vec<u8> {
+	cairn_runtime::extrinsic::signed_by_pair(call, signer, nonce, tip, context)
 }
 
 /// A transaction's outcome once it is in a block.

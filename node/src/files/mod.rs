@@ -603,7 +603,7 @@ impl Files {
 		// Confirmed shards first, then pending ones (their provider may hold them already).
 		let mut candidates: Vec<usize> = (0..contract.shards.len())
 			.filter(|index| Some(*index) != skip)
-			.filter(|index| contract.shards[*index].status != ShardStatus::Lost)
+			.filter(|index| contract.shards[*index].status.holds_capacity())
 			.collect();
 		candidates.sort_by_key(|index| contract.shards[*index].status != ShardStatus::Active);
 		let mut candidates = candidates.into_iter();

@@ -49,7 +49,7 @@ impl Files {
 				let key = (id, index as u32);
 				let overdue =
 					matches!(shard.status, ShardStatus::Pending { deadline } if now > deadline);
-				if shard.status == ShardStatus::Lost || overdue {
+				if !shard.status.holds_capacity() || overdue {
 					if let Some(to) =
 						self.reassign(at, now, id, &contract, index, &holders, signer).await
 					{

@@ -326,10 +326,11 @@ impl Provider {
 			let id = shard.id;
 			let gone =
 				match self.state.contract(finalized, id.contract).map_err(|e| e.to_string())? {
-					Some(contract) => contract
-						.shards
-						.get(id.index as usize)
-						.is_none_or(|assigned| assigned.provider != me),
+					Some(contract) => {
+						contract.shards.get(id.index as usize).is_none_or(|assigned| {
+							assigned.provider != me || !assigned.status.holds_capacity()
+						})
+					}
 					// Opened before the finalized block and no longer open: it ended. A
 					// contract the finalized block does not know yet is kept.
 					None => id.contract < next_contract,
@@ -452,7 +453,7 @@ impl Provider {
 						}
 					}
 				}
-				let proven_or_not_due = shard.last_proven == Some(period)
+				let proven_or_not_due = shard.is_proven(period)
 					|| period <= shard.settled_through
 					|| info.start >= contract.end
 					|| self.sent.lock().await.contains_key(&Sent::Proof(sid, period));

@@ -37,8 +37,8 @@ impl Provider {
 		if shard.provider != self.signer.account() {
 			return Err(format!("shard {id} is not assigned to this provider"));
 		}
-		if shard.status == ShardStatus::Lost {
-			return Err(format!("shard {id} is lost"));
+		if !shard.status.holds_capacity() {
+			return Err(format!("shard {id} is no longer held here ({:?})", shard.status));
 		}
 		Ok(Assignment {
 			spec: shard.spec.clone(),

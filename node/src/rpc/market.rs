@@ -147,6 +147,7 @@ fn status_name(status: &ShardStatus<BlockNumber>) -> &'static str {
 		ShardStatus::Pending { .. } => "pending",
 		ShardStatus::Active => "active",
 		ShardStatus::Lost => "lost",
+		ShardStatus::Vacant => "vacant",
 	}
 }
 

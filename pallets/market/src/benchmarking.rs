@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::{BenchmarkHelper, Pallet as Market};
-use alloc::{vec, vec::Vec};
+use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{fungible::Mutate, Get},
@@ -46,16 +46,26 @@ fn duration<T: Config>() -> BlockNumberFor<T> {
 }
 
 fn ensure_period<T: Config>() {
+	// The helper's key, whatever genesis installed: its proofs verify only under it. In force
+	// for every period from now on, as if set at genesis.
+	let key = T::BenchmarkHelper::verifying_key();
+	if VerifyingKey::<T>::get().as_slice() != key.as_slice() {
+		VerifyingKey::<T>::put(VerifyingKeyOf::<T>::truncate_from(key));
+		VerifyingKeySince::<T>::put(CurrentPeriod::<T>::get().map_or(0, |current| current + 1));
+	}
 	if CurrentPeriod::<T>::get().is_none() {
 		if ProvingPeriod::<T>::get() == 0u32.into() {
 			ProvingPeriod::<T>::put(BlockNumberFor::<T>::from(10u32));
 		}
 		Market::<T>::open_period_if_due(frame_system::Pallet::<T>::block_number());
 	}
-	// The helper's key, whatever genesis installed: its proofs verify only under it.
-	let key = T::BenchmarkHelper::verifying_key();
-	if VerifyingKey::<T>::get().as_slice() != key.as_slice() {
-		VerifyingKey::<T>::put(VerifyingKeyOf::<T>::truncate_from(key));
+}
+
+/// Open periods until the current one's first due proofs are those of a period whose grace
+/// is over: the period after the one the shards were confirmed in, and its grace, pass.
+fn past_the_first_grace<T: Config>() {
+	for _ in 0..(2 + GRACE_PERIODS) {
+		next_period::<T>();
 	}
 }
 
@@ -66,6 +76,28 @@ fn next_period<T: Config>() {
 	let start = info.start.saturating_add(info.length);
 	frame_system::Pallet::<T>::set_block_number(start);
 	Market::<T>::open_period_if_due(start);
+}
+
+/// A contract from the first buyer with one shard on each of `chosen`, none confirmed yet.
+fn pending_contract<T: Config>(
+	chosen: &[T::AccountId],
+) -> Result<ContractId, sp_runtime::DispatchError> {
+	ensure_period::<T>();
+	let id = NextContractId::<T>::get();
+	let count = chosen.len() as u32;
+	let specs: Vec<ShardSpec> = (0..count)
+		.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
+		.collect();
+	Market::<T>::create_contract(
+		RawOrigin::Signed(buyer::<T>(0)).into(),
+		BoundedVec::truncate_from(specs),
+		1,
+		(count - 1) as u8,
+		BoundedVec::truncate_from(chosen.to_vec()),
+		duration::<T>(),
+		1u32.into(),
+	)?;
+	Ok(id)
 }
 
 /// A contract of `shards` shards from `owner` on `chosen` (one shard each), all confirmed, and
@@ -102,15 +134,15 @@ fn confirmed_contract<T: Config>(owner: &T::AccountId, chosen: &[T::AccountId]) 
 	id
 }
 
-/// The largest confirmed contract, two periods on: the first of them finished without proofs.
-/// Returns its providers and its id.
+/// The largest confirmed contract whose first due period finished without proofs and is past
+/// its grace, so that it is settled (a fault per shard) by whatever comes next. Returns its
+/// providers and its id.
 fn contract_with_a_missed_period<T: Config>() -> (Vec<T::AccountId>, ContractId) {
 	ensure_period::<T>();
 	let owner = buyer::<T>(0);
 	let chosen = providers::<T>(T::MaxShards::get());
 	let id = confirmed_contract::<T>(&owner, &chosen);
-	next_period::<T>();
-	next_period::<T>();
+	past_the_first_grace::<T>();
 	(chosen, id)
 }
 
@@ -122,8 +154,39 @@ fn valid_proof<T: Config>(
 ) -> ProofOf<T> {
 	let inputs = Market::<T>::public_inputs_for(provider, contract, shard, period)
 		.expect("the shard is due in this period");
-	let proof = T::BenchmarkHelper::valid_proof(&VerifyingKey::<T>::get(), &inputs);
+	let proof = T::BenchmarkHelper::valid_proof(&Market::<T>::verifying_key_for(period), &inputs);
 	BoundedVec::truncate_from(proof)
+}
+
+/// `n` one-shard contracts on one provider, due in the current period (their first due period
+/// past its grace). Returns the provider, the contracts and the period.
+fn shards_due<T: Config>(n: u32) -> (T::AccountId, Vec<ContractId>, PeriodIndex) {
+	ensure_period::<T>();
+	let owner = buyer::<T>(0);
+	let chosen = providers::<T>(1);
+	let ids = (0..n).map(|_| confirmed_contract::<T>(&owner, &chosen)).collect();
+	past_the_first_grace::<T>();
+	let period = CurrentPeriod::<T>::get().expect("a period is open");
+	(chosen[0].clone(), ids, period)
+}
+
+/// A batch claiming `period` for shard 0 of each of `ids`, each with a valid proof of `proven`.
+fn batch_of<T: Config>(
+	prover: &T::AccountId,
+	ids: &[ContractId],
+	period: PeriodIndex,
+	proven: PeriodIndex,
+) -> ProofBatchOf<T> {
+	let batch = ids
+		.iter()
+		.map(|id| ProofSubmission {
+			contract: *id,
+			shard: 0,
+			period,
+			proof: valid_proof::<T>(prover, *id, 0, proven),
+		})
+		.collect();
+	BoundedVec::truncate_from(batch)
 }
 
 #[benchmarks]
@@ -153,22 +216,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn confirm_shard() -> Result<(), BenchmarkError> {
-		ensure_period::<T>();
-		let owner = buyer::<T>(0);
 		let chosen = providers::<T>(T::MaxShards::get());
-		let id = NextContractId::<T>::get();
-		let specs: Vec<ShardSpec> = (0..T::MaxShards::get())
-			.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
-			.collect();
-		Market::<T>::create_contract(
-			RawOrigin::Signed(owner).into(),
-			BoundedVec::truncate_from(specs),
-			1,
-			(T::MaxShards::get() - 1) as u8,
-			BoundedVec::truncate_from(chosen.clone()),
-			duration::<T>(),
-			1u32.into(),
-		)?;
+		let id = pending_contract::<T>(&chosen)?;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(chosen[0].clone()), id, 0);
 		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].status == ShardStatus::Active));
@@ -177,23 +226,10 @@ mod benchmarks {
 
 	#[benchmark]
 	fn reassign_shard() -> Result<(), BenchmarkError> {
-		ensure_period::<T>();
 		let owner = buyer::<T>(0);
 		let max = T::MaxShards::get();
 		let chosen = providers::<T>(max + 1);
-		let id = NextContractId::<T>::get();
-		let specs: Vec<ShardSpec> = (0..max)
-			.map(|index| ShardSpec { root: root::<T>(index), blake3: [7; 32], bytes: SHARD_BYTES })
-			.collect();
-		Market::<T>::create_contract(
-			RawOrigin::Signed(owner.clone()).into(),
-			BoundedVec::truncate_from(specs),
-			1,
-			(max - 1) as u8,
-			BoundedVec::truncate_from(chosen[..max as usize].to_vec()),
-			duration::<T>(),
-			1u32.into(),
-		)?;
+		let id = pending_contract::<T>(&chosen[..max as usize])?;
 		let late = frame_system::Pallet::<T>::block_number()
 			.saturating_add(T::ConfirmWindow::get())
 			.saturating_add(1u32.into());
@@ -202,6 +238,16 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id, 0, replacement.clone());
 		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].provider == replacement));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn decline_shard() -> Result<(), BenchmarkError> {
+		let chosen = providers::<T>(T::MaxShards::get());
+		let id = pending_contract::<T>(&chosen)?;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(chosen[0].clone()), id, 0);
+		assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].status == ShardStatus::Vacant));
 		Ok(())
 	}
 
@@ -220,8 +266,7 @@ mod benchmarks {
 		let owner = buyer::<T>(0);
 		let id = confirmed_contract::<T>(&owner, &providers::<T>(s));
 		// One finished period without proofs: ending settles a fault per shard.
-		next_period::<T>();
-		next_period::<T>();
+		past_the_first_grace::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);
 		assert!(!Contracts::<T>::contains_key(id));
@@ -240,29 +285,29 @@ mod benchmarks {
 
 	#[benchmark]
 	fn submit_proofs(n: Linear<1, { T::MaxProofsPerBatch::get() }>) {
-		ensure_period::<T>();
-		let owner = buyer::<T>(0);
-		let chosen = providers::<T>(1);
-		let ids: Vec<ContractId> =
-			(0..n).map(|_| confirmed_contract::<T>(&owner, &chosen)).collect();
-		next_period::<T>();
-		next_period::<T>();
-		let period = CurrentPeriod::<T>::get().expect("a period is open");
-		let batch: Vec<_> = ids
-			.iter()
-			.map(|id| ProofSubmission {
-				contract: *id,
-				shard: 0,
-				period,
-				proof: valid_proof::<T>(&chosen[0], *id, 0, period),
-			})
-			.collect();
+		let (prover, ids, period) = shards_due::<T>(n);
+		let batch = batch_of::<T>(&prover, &ids, period, period);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(chosen[0].clone()), BoundedVec::truncate_from(batch));
+		_(RawOrigin::Signed(prover), batch);
 		for id in ids {
 			assert!(
 				Contracts::<T>::get(id).is_some_and(|c| c.shards[0].last_proven == Some(period))
 			);
+		}
+	}
+
+	/// The worst case of a batch: every proof passes the checks from storage (as the pool's
+	/// [`crate::PrioritizeProofs`] does) but none verifies, so the batch check fails and each
+	/// proof is verified on its own.
+	#[benchmark]
+	fn submit_proofs_all_invalid(n: Linear<1, { T::MaxProofsPerBatch::get() }>) {
+		let (prover, ids, period) = shards_due::<T>(n);
+		// Valid proofs of the period before: well-formed, the right length, and wrong here.
+		let batch = batch_of::<T>(&prover, &ids, period, period - 1);
+		#[extrinsic_call]
+		submit_proofs(RawOrigin::Signed(prover), batch);
+		for id in ids {
+			assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards[0].proofs == 0));
 		}
 	}
 
@@ -275,10 +320,11 @@ mod benchmarks {
 
 	#[benchmark]
 	fn set_verifying_key() {
-		let key = vec![1u8; T::MaxVerifyingKeyLen::get() as usize];
+		// The key is decoded and its points checked: the runtime's real key.
+		let key = T::BenchmarkHelper::verifying_key();
 		#[extrinsic_call]
-		_(RawOrigin::Root, BoundedVec::truncate_from(key));
-		assert_eq!(VerifyingKey::<T>::get().len() as u32, T::MaxVerifyingKeyLen::get());
+		_(RawOrigin::Root, BoundedVec::truncate_from(key.clone()));
+		assert_eq!(NextVerifyingKey::<T>::get().map(|next| next.to_vec()), Some(key));
 	}
 
 	#[benchmark]
@@ -306,20 +352,20 @@ mod benchmarks {
 		let chosen = providers::<T>(s);
 		let ids: Vec<ContractId> =
 			(0..c).map(|_| confirmed_contract::<T>(&owner, &chosen)).collect();
-		next_period::<T>();
-		next_period::<T>();
+		past_the_first_grace::<T>();
 		let current = CurrentPeriod::<T>::get().expect("a period is open");
-		Sweep::<T>::put(SweepState { started_in: current, last_visited: None });
 		let now = frame_system::Pallet::<T>::block_number();
+		Sweep::<T>::put(SweepState::new(current, now));
 		#[block]
 		{
-			Market::<T>::sweep_step(now);
+			Market::<T>::sweep_step(now, c);
 		}
 		for id in ids {
-			assert!(Contracts::<T>::get(id).is_some_and(|c| c
-				.shards
-				.iter()
-				.all(|shard| shard.settled_through + 1 == current)));
+			assert!(Contracts::<T>::get(id).is_some_and(|c| c.shards.iter().all(|shard| shard
+				.settled_through
+				+ 1
+				+ GRACE_PERIODS
+				== current)));
 		}
 	}
 
@@ -349,14 +395,16 @@ mod benchmarks {
 				Balances::transfer_allow_death(RuntimeOrigin::signed(BUYER), OTHER_BUYER, 10)
 					.expect("a funded account transfers");
 			});
-			let cases: [bench_timing::Case<SelectedBenchmark>; 11] = [
+			let cases: [bench_timing::Case<SelectedBenchmark>; 13] = [
 				("create_contract", || SelectedBenchmark::create_contract),
 				("confirm_shard", || SelectedBenchmark::confirm_shard),
 				("reassign_shard", || SelectedBenchmark::reassign_shard),
+				("decline_shard", || SelectedBenchmark::decline_shard),
 				("report_lost", || SelectedBenchmark::report_lost),
 				("end_contract", || SelectedBenchmark::end_contract),
 				("submit_proof", || SelectedBenchmark::submit_proof),
 				("submit_proofs", || SelectedBenchmark::submit_proofs),
+				("submit_proofs_all_invalid", || SelectedBenchmark::submit_proofs_all_invalid),
 				("set_proving_period", || SelectedBenchmark::set_proving_period),
 				("set_verifying_key", || SelectedBenchmark::set_verifying_key),
 				("open_period", || SelectedBenchmark::open_period),

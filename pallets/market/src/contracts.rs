@@ -21,7 +21,8 @@ use crate::{
 		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, NextContractId,
 		Pallet, Periods, ProvidersOf, ShardSpecsOf,
 	},
-	Contract, ContractId, HoldReason, Shard, ShardIndex, ShardSpec, ShardStatus,
+	Contract, ContractId, HoldReason, PeriodIndex, Shard, ShardIndex, ShardSpec, ShardStatus,
+	GRACE_PERIODS,
 };
 
 impl<T: Config> Pallet<T> {
@@ -67,13 +68,20 @@ impl<T: Config> Pallet<T> {
 				repair: false,
 				settled_through: 0,
 				last_proven: None,
+				proven_before_last: 0,
 				consecutive_faults: 0,
 				proofs: 0,
 				refundable: Zero::zero(),
 			};
 			shards.try_push(shard).map_err(|_| Error::<T>::ShardCountMismatch)?;
 		}
+		let deposit = T::ShardDeposit::get()
+			.checked_mul(&(shards.len() as u32).into())
+			.and_then(|shards| shards.checked_add(&T::ContractDeposit::get()))
+			.ok_or(Error::<T>::Overflow)?;
 		T::Currency::hold(&HoldReason::ContractEscrow.into(), &owner, escrow)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		T::Currency::hold(&HoldReason::ContractDeposit.into(), &owner, deposit)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
 		let id = NextContractId::<T>::get();
@@ -92,10 +100,11 @@ impl<T: Config> Pallet<T> {
 			owner: owner.clone(),
 			shards: shards.len() as u32,
 			escrow,
+			deposit,
 			end,
 		});
 		let contract =
-			Contract { owner, k, m, start: now, end, escrow, paid: Zero::zero(), shards };
+			Contract { owner, k, m, start: now, end, escrow, deposit, paid: Zero::zero(), shards };
 		Contracts::<T>::insert(id, contract);
 		Ok(())
 	}
@@ -120,6 +129,7 @@ impl<T: Config> Pallet<T> {
 			// Proven from the next period on: this one's seed is already public.
 			shard.settled_through = current;
 			shard.last_proven = None;
+			shard.proven_before_last = 0;
 			shard.consecutive_faults = 0;
 			let repaired = core::mem::replace(&mut shard.repair, false);
 			Self::deposit_event(Event::ShardConfirmed {
@@ -151,13 +161,14 @@ impl<T: Config> Pallet<T> {
 		let shard = Self::shard_mut(&mut contract, index)?;
 		let was_lost = match shard.status {
 			ShardStatus::Pending { deadline } if now > deadline => false,
+			ShardStatus::Vacant => false,
 			ShardStatus::Lost => true,
 			_ => return Err(Error::<T>::ShardNotReassignable.into()),
 		};
 		let price = Self::eligible_price(&new_provider, shard.price_per_byte_block)?;
 		T::Providers::reserve_capacity(&new_provider, shard.spec.bytes)?;
-		// A lost shard's capacity was released when it was declared lost.
-		if !was_lost {
+		// Lost and vacant shards' capacity was released when they became so.
+		if shard.status.holds_capacity() {
 			T::Providers::release_capacity(&shard.provider, shard.spec.bytes)?;
 		}
 		let from = core::mem::replace(&mut shard.provider, new_provider.clone());
@@ -168,6 +179,7 @@ impl<T: Config> Pallet<T> {
 		shard.status = ShardStatus::Pending { deadline };
 		shard.repair = was_lost || shard.repair;
 		shard.last_proven = None;
+		shard.proven_before_last = 0;
 		shard.consecutive_faults = 0;
 		Contracts::<T>::insert(id, contract);
 		Self::deposit_event(Event::ShardReassigned {
@@ -194,11 +206,11 @@ impl<T: Config> Pallet<T> {
 		ensure!(finished || is_owner, Error::<T>::ContractStillRunning);
 		let early = !finished;
 
-		if let Some(last_closed) = Self::last_closed_period() {
-			Self::settle_contract(id, &mut contract, last_closed);
+		if let Some(settleable) = Self::last_settleable_period() {
+			Self::settle_contract(id, &mut contract, settleable);
 		}
 		for shard in contract.shards.iter() {
-			if !matches!(shard.status, ShardStatus::Lost) {
+			if shard.status.holds_capacity() {
 				if let Err(error) =
 					T::Providers::release_capacity(&shard.provider, shard.spec.bytes)
 				{
@@ -212,6 +224,12 @@ impl<T: Config> Pallet<T> {
 			contract.escrow,
 			Precision::BestEffort,
 		)?;
+		T::Currency::release(
+			&HoldReason::ContractDeposit.into(),
+			&contract.owner,
+			contract.deposit,
+			Precision::BestEffort,
+		)?;
 		Contracts::<T>::remove(id);
 		Self::deposit_event(Event::ContractEnded {
 			contract: id,
@@ -222,15 +240,62 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Whether nothing more can be proven or faulted: the contract's end has passed and the
-	/// current period opened at or after it.
+	/// Whether nothing more can be proven or faulted: the contract's end has passed, and the
+	/// current period and the [`GRACE_PERIODS`] before it (in which late proofs are still
+	/// accepted) opened at or after it.
 	pub(crate) fn all_due_periods_closed(contract: &ContractOf<T>, now: BlockNumberFor<T>) -> bool {
 		if now < contract.end {
 			return false;
 		}
-		CurrentPeriod::<T>::get()
-			.and_then(Periods::<T>::get)
-			.is_none_or(|period| period.start >= contract.end)
+		let Some(current) = CurrentPeriod::<T>::get() else { return true };
+		let oldest_open: PeriodIndex = current.saturating_sub(GRACE_PERIODS);
+		Periods::<T>::get(oldest_open).is_none_or(|period| period.start >= contract.end)
+	}
+
+	/// A provider declines pending shard `index` of contract `id`: its capacity is freed and the
+	/// shard waits for the owner to move it.
+	pub(crate) fn do_decline_shard(
+		provider: T::AccountId,
+		id: ContractId,
+		index: ShardIndex,
+	) -> DispatchResult {
+		Contracts::<T>::try_mutate(id, |maybe_contract| -> DispatchResult {
+			let contract = maybe_contract.as_mut().ok_or(Error::<T>::ContractNotFound)?;
+			let shard = Self::shard_mut(contract, index)?;
+			ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
+			ensure!(
+				matches!(shard.status, ShardStatus::Pending { .. }),
+				Error::<T>::ShardNotPending
+			);
+			T::Providers::release_capacity(&provider, shard.spec.bytes)?;
+			shard.status = ShardStatus::Vacant;
+			Self::deposit_event(Event::ShardDeclined { contract: id, shard: index, provider });
+			Ok(())
+		})
+	}
+
+	/// Free the capacity of the contract's shards whose confirmation deadline passed before
+	/// `now`: they become vacant. The caller stores the contract.
+	pub(crate) fn vacate_unconfirmed(
+		id: ContractId,
+		contract: &mut ContractOf<T>,
+		now: BlockNumberFor<T>,
+	) {
+		for (index, shard) in contract.shards.iter_mut().enumerate() {
+			let ShardStatus::Pending { deadline } = shard.status else { continue };
+			if now <= deadline {
+				continue;
+			}
+			if let Err(error) = T::Providers::release_capacity(&shard.provider, shard.spec.bytes) {
+				defensive!(error, "a pending shard's capacity is reserved");
+			}
+			shard.status = ShardStatus::Vacant;
+			Self::deposit_event(Event::ShardUnconfirmed {
+				contract: id,
+				shard: index as ShardIndex,
+				provider: shard.provider.clone(),
+			});
+		}
 	}
 
 	/// Pay `amount` of the contract's escrow to `provider`; returns what was paid (the escrow

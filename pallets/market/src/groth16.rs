@@ -43,6 +43,11 @@ fn statement(inputs: &PublicInputs) -> Option<Statement> {
 }
 
 impl ProofVerifier for Groth16Verifier {
+	fn key_challenges(verifying_key: &[u8]) -> Option<u32> {
+		let key = VerifierKey::from_bytes(verifying_key).ok()?;
+		u32::try_from(key.challenges()).ok()
+	}
+
 	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool {
 		let (Some(key), Some(statement), Ok(proof)) = (
 			prepared_key(verifying_key),

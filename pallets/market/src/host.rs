@@ -15,6 +15,14 @@ use crate::{ProofVerifier, PublicInputs};
 /// Proof verification the node provides to the runtime.
 #[runtime_interface]
 pub trait CairnProofs {
+	/// The challenge count of `verifying_key` if it is a usable Groth16 key (header, points and
+	/// subgroups, input count checked), else `None`.
+	fn groth16_key_challenges(
+		verifying_key: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Option<u32>> {
+		<crate::Groth16Verifier as ProofVerifier>::key_challenges(verifying_key)
+	}
+
 	/// One verdict per `(public inputs, proof)` of `batch`, under `verifying_key`; the batch is
 	/// checked together first (random linear combination), single proofs only if that fails.
 	fn verify_groth16_batch(
@@ -31,6 +39,10 @@ pub trait CairnProofs {
 pub struct HostGroth16Verifier;
 
 impl ProofVerifier for HostGroth16Verifier {
+	fn key_challenges(verifying_key: &[u8]) -> Option<u32> {
+		cairn_proofs::groth16_key_challenges(verifying_key)
+	}
+
 	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool {
 		let batch = alloc::vec![(public_inputs.clone(), proof.to_vec())];
 		cairn_proofs::verify_groth16_batch(verifying_key, batch).first().copied().unwrap_or(false)

@@ -11,18 +11,24 @@
 //!    `price × bytes × duration` of every shard is held from the buyer and the providers' capacity is
 //!    reserved.
 //! 2. [`Pallet::confirm_shard`]: each provider confirms, within [`Config::ConfirmWindow`] blocks,
-//!    that it received the shard and checked its root. A shard not confirmed in time can be moved to
-//!    another provider with [`Pallet::reassign_shard`].
+//!    that it received the shard and checked its root. A provider may refuse a shard instead
+//!    ([`Pallet::decline_shard`]); one not confirmed in time is freed by the sweep
+//!    ([`Event::ShardUnconfirmed`]). Either way the provider's capacity is released at once, so a
+//!    buyer that never sends its data cannot hold a provider's space or its exit hostage, and
+//!    the owner moves the shard to another provider with [`Pallet::reassign_shard`].
 //! 3. Every proving period of [`ProvingPeriod`] blocks, each confirmed shard is challenged: the
 //!    seed is the randomness ([`Config::Randomness`]) taken at the block that opens the period, and
 //!    the challenged leaves and the binding value come from `cairn_primitives::challenge`, the same
 //!    functions the prover runs off chain. [`Pallet::submit_proof`] (or the batch
 //!    [`Pallet::submit_proofs`]) checks the proof through [`Config::ProofVerifier`] against
-//!    [`VerifyingKey`] and pays `price × bytes × P` from escrow to the provider (less for a period
-//!    cut short by the contract's end). Both calls are `Operational`, and the transaction
+//!    the key in force for the period and pays `price × bytes × P` from escrow to the provider
+//!    (less for a period cut short by the contract's end). A proof of period `p` is accepted
+//!    until the end of period `p + `[`GRACE_PERIODS`], so that a provider that was slow or kept
+//!    out of a few blocks is not faulted. Both calls are `Operational`, and the transaction
 //!    extension [`PrioritizeProofs`] gives a due proof ([`PROOF_PRIORITY`]) precedence in the pool
 //!    over anything a tip can buy, so that proofs are not crowded out of blocks.
-//! 4. A shard without a valid proof in a finished period is a fault: the sweep in `on_initialize`
+//! 4. A shard without a valid proof of a period whose grace is over is a fault (unless the
+//!    period had no verifying key: nobody could prove it): the sweep in `on_initialize`
 //!    (bounded to [`Config::SweepContractsPerBlock`] contracts per block) slashes the provider
 //!    once per missed period, [`Config::FaultSlash`] of the stake that backs the shard (the stake's
 //!    share for the shard's bytes, see `pallet_providers::Pallet::stake_for`). After
@@ -66,6 +72,7 @@ mod benchmarking;
 mod contracts;
 mod groth16;
 pub mod host;
+mod invariants;
 #[cfg(test)]
 mod mock;
 mod priority;
@@ -74,6 +81,12 @@ mod proving;
 mod tests;
 mod types;
 pub mod weights;
+
+/// Periods after its own in which a proof is still accepted: a proof for period `p` is accepted
+/// until the end of period `p + GRACE_PERIODS`, and period `p` is settled (its faults counted)
+/// only after that, so that a provider that was slow or briefly kept out of blocks is not
+/// faulted.
+pub const GRACE_PERIODS: PeriodIndex = 1;
 
 /// Proving period of a genesis that does not set one, in blocks.
 pub const DEFAULT_PROVING_PERIOD: u32 = 100;
@@ -168,6 +181,12 @@ pub mod pallet {
 		/// Longest contract, in blocks.
 		#[pallet::constant]
 		type MaxContractDuration: Get<BlockNumberFor<Self>>;
+		/// Longest proving period root may set. A provider that stops proving can be slashed for
+		/// `MaxConsecutiveFaults + 1 + GRACE_PERIODS` periods (and the sweep's lag) after its
+		/// last proof, so its stake must stay held that long: the runtime keeps this times that
+		/// count within the providers' unbonding period.
+		#[pallet::constant]
+		type MaxProvingPeriod: Get<BlockNumberFor<Self>>;
 		/// Blocks a provider has to confirm an assigned shard.
 		#[pallet::constant]
 		type ConfirmWindow: Get<BlockNumberFor<Self>>;
@@ -179,9 +198,17 @@ pub mod pallet {
 		/// Consecutive missed periods after which a shard is declared lost.
 		#[pallet::constant]
 		type MaxConsecutiveFaults: Get<u32>;
-		/// Contracts the fault sweep visits per block at most.
+		/// Contracts the fault sweep visits in every block, whatever else the block holds; it
+		/// visits more in `on_idle`, as many as the block's unused weight allows.
 		#[pallet::constant]
 		type SweepContractsPerBlock: Get<u32>;
+		/// Held from a buyer per contract for the state it occupies (returned at the end), so
+		/// that contracts opened to slow the sweep down cost their opener.
+		#[pallet::constant]
+		type ContractDeposit: Get<BalanceOf<Self>>;
+		/// Held from a buyer per shard of a contract, on top of [`Config::ContractDeposit`].
+		#[pallet::constant]
+		type ShardDeposit: Get<BalanceOf<Self>>;
 		/// Proving periods whose seeds and bounds are kept.
 		#[pallet::constant]
 		type PeriodHistory: Get<u32>;
@@ -206,6 +233,8 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A buyer's escrow for its storage contracts, paid out per accepted proof.
 		ContractEscrow,
+		/// A buyer's deposit for the state its contracts occupy, returned at their end.
+		ContractDeposit,
 	}
 
 	/// The id the next contract gets.
@@ -220,9 +249,23 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ProvingPeriod<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
-	/// The key proofs are verified against.
+	/// The key proofs of periods from [`VerifyingKeySince`] on are verified against (empty: none
+	/// is set, and no period counts faults).
 	#[pallet::storage]
 	pub type VerifyingKey<T: Config> = StorageValue<_, VerifyingKeyOf<T>, ValueQuery>;
+
+	/// The first period [`VerifyingKey`] is in force for.
+	#[pallet::storage]
+	pub type VerifyingKeySince<T> = StorageValue<_, PeriodIndex, ValueQuery>;
+
+	/// The key that was in force before [`VerifyingKey`]: late proofs of the period before
+	/// [`VerifyingKeySince`] are verified against it.
+	#[pallet::storage]
+	pub type PreviousVerifyingKey<T: Config> = StorageValue<_, VerifyingKeyOf<T>, ValueQuery>;
+
+	/// A key set by root, in force from the next period on.
+	#[pallet::storage]
+	pub type NextVerifyingKey<T: Config> = StorageValue<_, VerifyingKeyOf<T>, OptionQuery>;
 
 	/// The current proving period (none before the first block).
 	#[pallet::storage]
@@ -235,7 +278,7 @@ pub mod pallet {
 
 	/// The fault sweep in progress, if any.
 	#[pallet::storage]
-	pub type Sweep<T> = StorageValue<_, SweepState, OptionQuery>;
+	pub type Sweep<T: Config> = StorageValue<_, SweepState<BlockNumberFor<T>>, OptionQuery>;
 
 	/// Genesis: the proving period and the verifying key.
 	#[pallet::genesis_config]
@@ -257,6 +300,10 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			assert!(!self.proving_period.is_zero(), "the genesis proving period must be positive");
+			assert!(
+				self.proving_period <= T::MaxProvingPeriod::get(),
+				"the genesis proving period must be at most MaxProvingPeriod"
+			);
 			let key = VerifyingKeyOf::<T>::try_from(self.verifying_key.clone())
 				.expect("the genesis verifying key must fit MaxVerifyingKeyLen");
 			ProvingPeriod::<T>::put(self.proving_period);
@@ -278,6 +325,8 @@ pub mod pallet {
 			shards: u32,
 			/// Escrow held.
 			escrow: BalanceOf<T>,
+			/// Deposit held, returned at the end.
+			deposit: BalanceOf<T>,
 			/// First block after the contract.
 			end: BlockNumberFor<T>,
 		},
@@ -410,15 +459,47 @@ pub mod pallet {
 			/// Whether the owner ended it before its end block.
 			early: bool,
 		},
+		/// The fault sweep visited every contract: their periods up to the last one whose grace
+		/// was over in period `period` are settled. `blocks` is how long the pass took, the
+		/// delay a fault can wait to be slashed.
+		SweepFinished {
+			/// The period the pass started in.
+			period: PeriodIndex,
+			/// Contracts visited.
+			contracts: u32,
+			/// Blocks from the pass's start to its end.
+			blocks: BlockNumberFor<T>,
+		},
 		/// Root changed the length of the proving periods opened from now on.
 		ProvingPeriodSet {
 			/// The new length in blocks.
 			blocks: BlockNumberFor<T>,
 		},
-		/// Root replaced the verifying key.
+		/// Root set a new verifying key; it is in force from period `from` on.
 		VerifyingKeySet {
 			/// Length of the new key in bytes.
 			length: u32,
+			/// The first period proven against it.
+			from: PeriodIndex,
+		},
+		/// A provider declined a shard assigned to it; the shard waits for another provider.
+		ShardDeclined {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider that declined it.
+			provider: T::AccountId,
+		},
+		/// A shard was not confirmed by its deadline: its provider's capacity is free again and
+		/// the shard waits for another provider.
+		ShardUnconfirmed {
+			/// The contract.
+			contract: ContractId,
+			/// The shard.
+			shard: ShardIndex,
+			/// The provider that did not confirm it.
+			provider: T::AccountId,
 		},
 	}
 
@@ -490,14 +571,26 @@ pub mod pallet {
 		EscrowShortfall,
 		/// A proving period must last at least one block.
 		ZeroProvingPeriod,
+		/// A proving period may last at most [`Config::MaxProvingPeriod`] blocks.
+		ProvingPeriodTooLong,
+		/// The verifying key does not decode, or its points are not valid.
+		InvalidVerifyingKey,
+		/// The verifying key is for another number of challenges than [`Config::ChallengeCount`].
+		VerifyingKeyChallengeMismatch,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let mut weight = Self::open_period_if_due(now);
-			weight = weight.saturating_add(Self::sweep_step(now));
+			weight = weight.saturating_add(Self::sweep_step(now, T::SweepContractsPerBlock::get()));
 			weight
+		}
+
+		/// Sweep on with whatever weight the block left unused, so that a pass over many
+		/// contracts takes a few blocks, not many periods.
+		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::sweep_idle(now, remaining)
 		}
 
 		/// What the market's logic takes for granted of its constants.
@@ -510,12 +603,18 @@ pub mod pallet {
 			assert!(T::MaxProofsPerBatch::get() > 0, "a batch holds a proof");
 			assert!(T::MaxConsecutiveFaults::get() > 0, "a shard is lost after some fault");
 			assert!(
-				T::PeriodHistory::get() >= 2,
-				"settling reads the last closed period while the current one is open"
+				T::PeriodHistory::get() >= GRACE_PERIODS + 2,
+				"settling reads the last period past its grace while the current one is open"
 			);
 			assert!(T::SweepContractsPerBlock::get() > 0, "the sweep makes progress");
 			assert!(!T::ConfirmWindow::get().is_zero(), "a provider has time to confirm");
+			assert!(!T::MaxProvingPeriod::get().is_zero(), "a proving period lasts a block");
 			assert!(!T::MaxContractDuration::get().is_zero(), "a contract can last a block");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
 		}
 	}
 
@@ -591,7 +690,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let provider = ensure_signed(origin)?;
 			let inputs = Self::public_inputs_for(&provider, contract, shard, period)?;
-			let key = VerifyingKey::<T>::get();
+			let key = Self::verifying_key_for(period);
 			ensure!(T::ProofVerifier::verify(&key, &inputs, &proof), Error::<T>::InvalidProof);
 			Self::accept_proof(&provider, contract, shard, period).map(|_| ())
 		}
@@ -603,7 +702,8 @@ pub mod pallet {
 		/// Operational, so that it may use the block space normal transactions cannot fill.
 		#[pallet::call_index(5)]
 		#[pallet::weight((
-			T::WeightInfo::submit_proofs(proofs.len() as u32),
+			T::WeightInfo::submit_proofs(proofs.len() as u32)
+				.max(T::WeightInfo::submit_proofs_all_invalid(proofs.len() as u32)),
 			DispatchClass::Operational
 		))]
 		pub fn submit_proofs(origin: OriginFor<T>, proofs: ProofBatchOf<T>) -> DispatchResult {
@@ -621,19 +721,30 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_root(origin)?;
 			ensure!(!blocks.is_zero(), Error::<T>::ZeroProvingPeriod);
+			ensure!(blocks <= T::MaxProvingPeriod::get(), Error::<T>::ProvingPeriodTooLong);
 			ProvingPeriod::<T>::put(blocks);
 			Self::deposit_event(Event::ProvingPeriodSet { blocks });
 			Ok(())
 		}
 
-		/// Replace the verifying key (root only). Proofs are checked against the new key at once.
+		/// Replace the verifying key (root only), from the next period on: a period's proofs are
+		/// all checked against one key. The key must be usable — it decodes, its points are
+		/// valid, and it is for [`Config::ChallengeCount`] challenges — so that root cannot, by
+		/// mistake, install a key under which every provider faults.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::set_verifying_key())]
 		pub fn set_verifying_key(origin: OriginFor<T>, key: VerifyingKeyOf<T>) -> DispatchResult {
 			ensure_root(origin)?;
+			let challenges =
+				T::ProofVerifier::key_challenges(&key).ok_or(Error::<T>::InvalidVerifyingKey)?;
+			ensure!(
+				challenges == T::ChallengeCount::get(),
+				Error::<T>::VerifyingKeyChallengeMismatch
+			);
 			let length = key.len() as u32;
-			VerifyingKey::<T>::put(key);
-			Self::deposit_event(Event::VerifyingKeySet { length });
+			let from = CurrentPeriod::<T>::get().map_or(0, |current| current.saturating_add(1));
+			NextVerifyingKey::<T>::put(key);
+			Self::deposit_event(Event::VerifyingKeySet { length, from });
 			Ok(())
 		}
 
@@ -652,6 +763,20 @@ pub mod pallet {
 		) -> DispatchResult {
 			let provider = ensure_signed(origin)?;
 			Self::do_report_lost(provider, contract, shard)
+		}
+
+		/// Decline, as the shard's provider, a shard assigned to it and not confirmed yet: its
+		/// capacity is freed at once and the owner may move the shard to another provider. A
+		/// provider cannot be held hostage by assignments whose data never comes.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::decline_shard())]
+		pub fn decline_shard(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			shard: ShardIndex,
+		) -> DispatchResult {
+			let provider = ensure_signed(origin)?;
+			Self::do_decline_shard(provider, contract, shard)
 		}
 	}
 }

@@ -73,7 +73,11 @@ parameter_types! {
 	pub const MaxCapacity: u64 = 1 << 50;
 	pub const MaxContractDuration: u64 = MAX_DURATION;
 	pub const ConfirmWindow: u64 = CONFIRM_WINDOW;
+	pub const MaxProvingPeriod: u64 = 100;
 	pub const FaultSlash: Perbill = Perbill::from_percent(10);
+	/// No deposits unless a test sets them, so that balances elsewhere stay simple.
+	pub storage ContractDeposit: Balance = 0;
+	pub storage ShardDeposit: Balance = 0;
 }
 
 impl pallet_providers::Config for Test {
@@ -108,6 +112,10 @@ impl MacVerifier {
 	}
 }
 impl ProofVerifier for MacVerifier {
+	/// Any key that is not empty, for the mock's challenge count.
+	fn key_challenges(verifying_key: &[u8]) -> Option<u32> {
+		(!verifying_key.is_empty()).then_some(CHALLENGES)
+	}
 	fn verify(verifying_key: &[u8], inputs: &PublicInputs, proof: &[u8]) -> bool {
 		proof == Self::proof(verifying_key, inputs).as_slice()
 	}
@@ -122,6 +130,13 @@ impl MockVerifier {
 	}
 }
 impl ProofVerifier for MockVerifier {
+	fn key_challenges(verifying_key: &[u8]) -> Option<u32> {
+		if Self::is_mac_key(verifying_key) {
+			MacVerifier::key_challenges(verifying_key)
+		} else {
+			HostGroth16Verifier::key_challenges(verifying_key)
+		}
+	}
 	fn verify(verifying_key: &[u8], inputs: &PublicInputs, proof: &[u8]) -> bool {
 		if Self::is_mac_key(verifying_key) {
 			MacVerifier::verify(verifying_key, inputs, proof)
@@ -247,9 +262,12 @@ impl pallet_market::Config for Test {
 	type MaxShards = ConstU32<8>;
 	type MaxContractDuration = MaxContractDuration;
 	type ConfirmWindow = ConfirmWindow;
+	type MaxProvingPeriod = MaxProvingPeriod;
 	type FaultSlash = FaultSlash;
 	type MaxConsecutiveFaults = ConstU32<MAX_FAULTS>;
 	type SweepContractsPerBlock = ConstU32<SWEEP_PER_BLOCK>;
+	type ContractDeposit = ContractDeposit;
+	type ShardDeposit = ShardDeposit;
 	type PeriodHistory = ConstU32<8>;
 	type MaxProofLen = ConstU32<256>;
 	type MaxProofsPerBatch = ConstU32<8>;
@@ -268,15 +286,22 @@ pub fn provider(n: u64) -> AccountId {
 pub struct ExtBuilder {
 	providers: u64,
 	proving_period: u64,
+	verifying_key: &'static [u8],
 }
 
 impl Default for ExtBuilder {
 	fn default() -> Self {
-		Self { providers: 8, proving_period: PROVING_PERIOD }
+		Self { providers: 8, proving_period: PROVING_PERIOD, verifying_key: DEV_KEY }
 	}
 }
 
 impl ExtBuilder {
+	/// A genesis without a verifying key, as a production chain starts before its ceremony.
+	pub fn without_key(mut self) -> Self {
+		self.verifying_key = &[];
+		self
+	}
+
 	/// The externalities at block 1, with period 0 open.
 	pub fn build(self) -> sp_io::TestExternalities {
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
@@ -292,7 +317,7 @@ impl ExtBuilder {
 			.unwrap();
 		pallet_market::GenesisConfig::<Test> {
 			proving_period: self.proving_period,
-			verifying_key: DEV_KEY.to_vec(),
+			verifying_key: self.verifying_key.to_vec(),
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();
@@ -330,5 +355,15 @@ pub fn run_to_block(n: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		Market::on_initialize(next);
+	}
+}
+
+/// Run blocks up to `n`, each leaving `idle` weight unused for `on_idle`.
+pub fn run_to_block_with_idle(n: u64, idle: frame_support::weights::Weight) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Market::on_initialize(next);
+		Market::on_idle(next, idle);
 	}
 }

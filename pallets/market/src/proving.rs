@@ -14,11 +14,12 @@ use sp_runtime::{
 
 use crate::{
 	pallet::{
-		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, Pallet, Periods,
-		ProofBatchOf, ProvingPeriod, ShardOf, Sweep, VerifyingKey,
+		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, NextVerifyingKey,
+		Pallet, Periods, PreviousVerifyingKey, ProofBatchOf, ProvingPeriod, ShardOf, Sweep,
+		VerifyingKey, VerifyingKeyOf, VerifyingKeySince,
 	},
 	ContractId, PeriodIndex, PeriodInfo, ProofVerifier, PublicInputs, ShardIndex, ShardSpec,
-	ShardStatus, SweepState, WeightInfo, MAX_COMPENSATION_SHARE,
+	ShardStatus, SweepState, WeightInfo, GRACE_PERIODS, MAX_COMPENSATION_SHARE,
 };
 
 /// Subject mixed into the randomness that seeds a period's challenges.
@@ -40,25 +41,32 @@ impl<T: Config> Pallet<T> {
 		};
 		let length = ProvingPeriod::<T>::get().max(1u32.into());
 		let (seed, _) = T::Randomness::random(SEED_SUBJECT);
-		let info = PeriodInfo { start: now, length, seed: seed.0 };
+		// A key root set during the last period takes effect with this one.
+		if let Some(key) = NextVerifyingKey::<T>::take() {
+			PreviousVerifyingKey::<T>::put(VerifyingKey::<T>::get());
+			VerifyingKey::<T>::put(key);
+			VerifyingKeySince::<T>::put(next);
+		}
+		let verifiable = VerifyingKey::<T>::decode_len().unwrap_or(0) > 0;
+		let info = PeriodInfo { start: now, length, seed: seed.0, verifiable };
 		Periods::<T>::insert(next, info);
 		if let Some(old) = next.checked_sub(T::PeriodHistory::get()) {
 			Periods::<T>::remove(old);
 		}
 		CurrentPeriod::<T>::put(next);
 		if next > 0 && Sweep::<T>::get().is_none() {
-			Sweep::<T>::put(SweepState { started_in: next, last_visited: None });
+			Sweep::<T>::put(SweepState::new(next, now));
 		}
 		Self::deposit_event(Event::PeriodOpened { period: next, start: now, length, seed: seed.0 });
 		T::WeightInfo::open_period()
 	}
 
-	/// Visit up to [`Config::SweepContractsPerBlock`] contracts: settle their finished periods,
-	/// and end the expired ones.
-	pub(crate) fn sweep_step(now: BlockNumberFor<T>) -> Weight {
+	/// Visit up to [`Config::SweepContractsPerBlock`] contracts: settle their periods whose grace
+	/// is over, free the capacity of shards not confirmed by their deadline, and end the expired
+	/// contracts.
+	pub(crate) fn sweep_step(now: BlockNumberFor<T>, budget: u32) -> Weight {
 		let Some(mut state) = Sweep::<T>::get() else { return T::DbWeight::get().reads(1) };
 		let Some(current) = CurrentPeriod::<T>::get() else { return T::DbWeight::get().reads(2) };
-		let budget = T::SweepContractsPerBlock::get();
 		let ids: Vec<ContractId> = match state.last_visited {
 			Some(last) => Contracts::<T>::iter_keys_from(Contracts::<T>::hashed_key_for(last)),
 			None => Contracts::<T>::iter_keys(),
@@ -66,22 +74,31 @@ impl<T: Config> Pallet<T> {
 		.take(budget as usize)
 		.collect();
 		let visited = ids.len() as u32;
-		let last_closed = current.checked_sub(1);
+		let settleable = Self::last_settleable_period();
 		for id in ids.iter().copied() {
 			let Some(mut contract) = Contracts::<T>::get(id) else { continue };
 			if Self::all_due_periods_closed(&contract, now) {
 				if let Err(error) = with_storage_layer(|| Self::do_end_contract(None, id)) {
 					defensive!(error, "an expired contract can always be ended");
 				}
-			} else if let Some(through) = last_closed {
-				Self::settle_contract(id, &mut contract, through);
+			} else {
+				if let Some(through) = settleable {
+					Self::settle_contract(id, &mut contract, through);
+				}
+				Self::vacate_unconfirmed(id, &mut contract, now);
 				Contracts::<T>::insert(id, contract);
 			}
 		}
+		state.visited = state.visited.saturating_add(visited);
 		if visited < budget {
 			// This pass saw every contract. Start over if another period finished meanwhile.
+			Self::deposit_event(Event::SweepFinished {
+				period: state.started_in,
+				contracts: state.visited,
+				blocks: now.saturating_sub(state.started_at),
+			});
 			if current > state.started_in {
-				Sweep::<T>::put(SweepState { started_in: current, last_visited: None });
+				Sweep::<T>::put(SweepState::new(current, now));
 			} else {
 				Sweep::<T>::kill();
 			}
@@ -90,6 +107,31 @@ impl<T: Config> Pallet<T> {
 			Sweep::<T>::put(state);
 		}
 		T::WeightInfo::sweep_contracts(visited, T::MaxShards::get())
+	}
+
+	/// Most contracts one `on_idle` sweep step visits, however much weight is left: a bound on
+	/// the keys it collects at once.
+	const IDLE_SWEEP_MAX: u32 = 1_024;
+
+	/// Sweep on in `on_idle`: as many contracts (at their worst, every shard faulted) as fit in
+	/// `remaining`. Returns the weight used.
+	pub(crate) fn sweep_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let check = T::DbWeight::get().reads(1);
+		if !remaining.all_gte(check) || !Sweep::<T>::exists() {
+			return check.min(remaining);
+		}
+		let shards = T::MaxShards::get();
+		let base = T::WeightInfo::sweep_contracts(0, shards);
+		let per_contract = T::WeightInfo::sweep_contracts(1, shards).saturating_sub(base);
+		let spare = remaining.saturating_sub(check).saturating_sub(base);
+		let fit = |spare: u64, per: u64| spare.checked_div(per).unwrap_or(u64::MAX);
+		let count = fit(spare.ref_time(), per_contract.ref_time())
+			.min(fit(spare.proof_size(), per_contract.proof_size()))
+			.min(u64::from(Self::IDLE_SWEEP_MAX)) as u32;
+		if count == 0 {
+			return check;
+		}
+		check.saturating_add(Self::sweep_step(now, count))
 	}
 
 	/// Settle every active shard of the contract through period `through` (clamped to the last
@@ -108,9 +150,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Settle one shard of a contract ending at `end` through `through` (already clamped to the
-	/// contract's due periods): each unproven period after `settled_through` is one fault,
-	/// slashed exactly once because `settled_through` moves past it; a shard reaching
-	/// [`Config::MaxConsecutiveFaults`] is lost and its capacity freed.
+	/// contract's due periods, and past their grace): each unproven period after
+	/// `settled_through` that had a verifying key is one fault, slashed exactly once because
+	/// `settled_through` moves past it; a shard reaching [`Config::MaxConsecutiveFaults`] is lost
+	/// and its capacity freed.
 	fn settle_shard(
 		id: ContractId,
 		index: ShardIndex,
@@ -122,16 +165,21 @@ impl<T: Config> Pallet<T> {
 		if shard.status != ShardStatus::Active || through <= shard.settled_through {
 			return;
 		}
-		let span = through.saturating_sub(shard.settled_through);
-		// Proofs are accepted only in their own period and settle the periods before it, so
-		// at most one proven period lies after `settled_through`: the latest.
-		let proven_in_span = shard
-			.last_proven
-			.filter(|proven| *proven > shard.settled_through && *proven <= through);
-		let missed = span.saturating_sub(u32::from(proven_in_span.is_some()));
-		shard.consecutive_faults = match proven_in_span {
-			Some(proven) => through.saturating_sub(proven),
-			None => shard.consecutive_faults.saturating_add(missed),
+		let after = shard.settled_through;
+		let span = through.saturating_sub(after);
+		let proven = shard.proven_in(after, through).count() as u32;
+		let latest_proven = shard.proven_in(after, through).next();
+		// Nobody could prove a period without a key: it is no fault.
+		let unverifiable = Self::unverifiable_periods(after, through);
+		let missed = span.saturating_sub(proven).saturating_sub(unverifiable);
+		shard.consecutive_faults = match (latest_proven, shard.last_proven) {
+			// A proof after `through` (of a later period, accepted while these were in their
+			// grace) ends any run of faults: none of these is in a row with the present.
+			(_, Some(last)) if last > through => 0,
+			(Some(latest), _) => through
+				.saturating_sub(latest)
+				.saturating_sub(Self::unverifiable_periods(latest, through)),
+			(None, _) => shard.consecutive_faults.saturating_add(missed),
 		};
 		shard.settled_through = through;
 		if missed == 0 {
@@ -207,6 +255,16 @@ impl<T: Config> Pallet<T> {
 		blocks.saturated_into::<u64>().saturated_into()
 	}
 
+	/// How many of the periods `after + 1 ..= through` had no verifying key, of those still
+	/// recorded (at most [`Config::PeriodHistory`] are looked at).
+	fn unverifiable_periods(after: PeriodIndex, through: PeriodIndex) -> u32 {
+		let recorded = through.saturating_sub(after).min(T::PeriodHistory::get());
+		(0..recorded)
+			.filter_map(|back| through.checked_sub(back))
+			.filter(|period| Periods::<T>::get(period).is_some_and(|info| !info.verifiable))
+			.count() as u32
+	}
+
 	/// Mark an active shard lost and free its provider's capacity for it.
 	fn declare_lost(id: ContractId, index: ShardIndex, shard: &mut ShardOf<T>) {
 		shard.status = ShardStatus::Lost;
@@ -230,7 +288,7 @@ impl<T: Config> Pallet<T> {
 		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
 		let (owner, end) = (contract.owner.clone(), contract.end);
 		let last_closed =
-			Self::last_closed_period().and_then(|through| Self::last_due_period(end, through));
+			Self::last_settleable_period().and_then(|through| Self::last_due_period(end, through));
 		let shard = Self::shard_mut(&mut contract, index)?;
 		ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
 		ensure!(shard.status == ShardStatus::Active, Error::<T>::ShardNotActive);
@@ -258,28 +316,47 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The period before the current one: the latest that is over.
-	pub(crate) fn last_closed_period() -> Option<PeriodIndex> {
-		CurrentPeriod::<T>::get().and_then(|current| current.checked_sub(1))
+	/// The latest period whose grace window is over: no proof of it can be accepted any more,
+	/// so its faults can be counted.
+	pub(crate) fn last_settleable_period() -> Option<PeriodIndex> {
+		CurrentPeriod::<T>::get().and_then(|current| current.checked_sub(1 + GRACE_PERIODS))
 	}
 
-	/// The last period at or before `through` that opened before `end`, if still recorded.
+	/// The key proofs of `period` are verified against: the one in force when it opened.
+	pub(crate) fn verifying_key_for(period: PeriodIndex) -> VerifyingKeyOf<T> {
+		if period >= VerifyingKeySince::<T>::get() {
+			VerifyingKey::<T>::get()
+		} else {
+			PreviousVerifyingKey::<T>::get()
+		}
+	}
+
+	/// The last period at or before `through` that opened before `end`. Beyond the recorded
+	/// history (a contract settled long after its end), it is counted back from the oldest
+	/// recorded period at that period's length: exact unless root changed the length in
+	/// between, so that a contract is settled however late it is swept.
 	fn last_due_period(end: BlockNumberFor<T>, through: PeriodIndex) -> Option<PeriodIndex> {
 		let mut period = through;
+		let mut oldest = None;
 		for _ in 0..T::PeriodHistory::get() {
-			let info = Periods::<T>::get(period)?;
+			let Some(info) = Periods::<T>::get(period) else { break };
 			if info.start < end {
 				return Some(period);
 			}
+			oldest = Some((period, info));
 			period = period.checked_sub(1)?;
 		}
-		None
+		let (period, info) = oldest?;
+		let length = info.length.max(1u32.into());
+		let behind: u32 = (info.start.saturating_sub(end) / length).saturated_into();
+		period.checked_sub(behind.saturating_add(1))
 	}
 
 	/// Check, from storage alone and without looking at the proof, that `provider` may prove
 	/// `shard` of `contract` in `period` now: the shard exists, is the provider's and active,
-	/// `period` is the current period, due for the shard and not proven yet, and a verifying key
-	/// is set. Returns what the proof's public inputs are computed from.
+	/// `period` is the current period or one still in its grace window ([`GRACE_PERIODS`]), due
+	/// for the shard and not proven yet, and had a verifying key. Returns what the proof's public
+	/// inputs are computed from.
 	///
 	/// Shared by dispatch ([`Self::public_inputs_for`]) and the transaction pool's
 	/// [`crate::PrioritizeProofs`], so that a proof the pool prioritizes is one dispatch would
@@ -295,15 +372,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(shard.provider == *provider, Error::<T>::NotShardProvider);
 		ensure!(shard.status == ShardStatus::Active, Error::<T>::ShardNotActive);
 		let current = CurrentPeriod::<T>::get().ok_or(Error::<T>::NoProvingPeriod)?;
-		ensure!(period >= current, Error::<T>::ProofTooLate);
+		ensure!(period.saturating_add(GRACE_PERIODS) >= current, Error::<T>::ProofTooLate);
 		ensure!(period <= current, Error::<T>::PeriodNotOpen);
-		ensure!(shard.last_proven != Some(period), Error::<T>::AlreadyProven);
+		ensure!(!shard.is_proven(period), Error::<T>::AlreadyProven);
 		ensure!(period > shard.settled_through, Error::<T>::ShardNotDueYet);
 		let info = Periods::<T>::get(period).ok_or(Error::<T>::NoProvingPeriod)?;
 		ensure!(info.start < contract.end, Error::<T>::PeriodAfterContractEnd);
-		// The key's length prefix is enough; the key itself is up to `MaxVerifyingKeyLen` bytes.
-		let key_len = VerifyingKey::<T>::decode_len().unwrap_or(0);
-		ensure!(key_len > 0, Error::<T>::NoVerifyingKey);
+		ensure!(info.verifiable, Error::<T>::NoVerifyingKey);
 		Ok(DueProof { spec: shard.spec.clone(), seed: info.seed })
 	}
 
@@ -345,14 +420,18 @@ impl<T: Config> Pallet<T> {
 		let owner = contract.owner.clone();
 		let end = contract.end;
 		let shard = Self::shard_mut(&mut contract, index)?;
-		// Settle the periods this proof skipped over before marking it proven.
-		if let Some(previous) = period.checked_sub(1).and_then(|p| Self::last_due_period(end, p)) {
-			Self::settle_shard(id, index, shard, &owner, end, previous);
+		// Settle the periods whose grace is over before marking this one proven: a proof of
+		// the current period must not look like one of a period still waiting for its own.
+		if let Some(settleable) =
+			Self::last_settleable_period().and_then(|through| Self::last_due_period(end, through))
+		{
+			Self::settle_shard(id, index, shard, &owner, end, settleable);
 		}
 		ensure!(shard.provider == *provider, Error::<T>::NotShardProvider);
 		ensure!(shard.status == ShardStatus::Active, Error::<T>::ShardNotActive);
-		ensure!(shard.last_proven != Some(period), Error::<T>::AlreadyProven);
-		shard.last_proven = Some(period);
+		ensure!(!shard.is_proven(period), Error::<T>::AlreadyProven);
+		ensure!(period > shard.settled_through, Error::<T>::ShardNotDueYet);
+		shard.record_proof(period);
 		shard.consecutive_faults = 0;
 		shard.proofs = shard.proofs.saturating_add(1);
 		let blocks = Self::paid_blocks(&info, end);
@@ -392,16 +471,10 @@ impl<T: Config> Pallet<T> {
 				),
 			}
 		}
-		let key = VerifyingKey::<T>::get();
-		let batch: Vec<(PublicInputs, &[u8])> = prepared
-			.iter()
-			.map(|(submission, inputs)| (inputs.clone(), submission.proof.as_slice()))
-			.collect();
-		let verdicts = T::ProofVerifier::verify_batch(&key, &batch);
+		let verdicts = Self::verify_by_key(&prepared);
 		for (position, (submission, _)) in prepared.iter().enumerate() {
 			let (contract, shard, period) =
 				(submission.contract, submission.shard, submission.period);
-			// A verifier that returned fewer verdicts than proofs accepted none of the rest.
 			let outcome = if verdicts.get(position).copied().unwrap_or(false) {
 				// All or nothing per proof: a failed acceptance leaves no partial settlement.
 				with_storage_layer(|| Self::accept_proof(&provider, contract, shard, period))
@@ -413,6 +486,38 @@ impl<T: Config> Pallet<T> {
 				Self::reject(&provider, contract, shard, period, reason);
 			}
 		}
+	}
+
+	/// The verdicts on `prepared` proofs, in order: those of one key (one period's, or a late
+	/// proof's period's before a key change) are verified in one batch.
+	fn verify_by_key(
+		prepared: &[(&crate::ProofSubmission<T::MaxProofLen>, PublicInputs)],
+	) -> Vec<bool> {
+		let since = VerifyingKeySince::<T>::get();
+		let mut verdicts = alloc::vec![false; prepared.len()];
+		for older in [false, true] {
+			let positions: Vec<usize> = (0..prepared.len())
+				.filter(|position| (prepared[*position].0.period < since) == older)
+				.collect();
+			if positions.is_empty() {
+				continue;
+			}
+			let key =
+				if older { PreviousVerifyingKey::<T>::get() } else { VerifyingKey::<T>::get() };
+			let batch: Vec<(PublicInputs, &[u8])> = positions
+				.iter()
+				.map(|position| {
+					let (submission, inputs) = &prepared[*position];
+					(inputs.clone(), submission.proof.as_slice())
+				})
+				.collect();
+			// A verifier that returned fewer verdicts than proofs accepted none of the rest.
+			let group = T::ProofVerifier::verify_batch(&key, &batch);
+			for (position, verdict) in positions.into_iter().zip(group) {
+				verdicts[position] = verdict;
+			}
+		}
+		verdicts
 	}
 
 	fn reject(

@@ -46,8 +46,19 @@ pub enum ShardStatus<BlockNumber> {
 	},
 	/// Confirmed: proven every period, paid per proof.
 	Active,
-	/// Missed too many consecutive periods; waits for reassignment to a new provider.
+	/// Missed too many consecutive periods, or reported lost by its provider; waits for
+	/// reassignment to a new provider.
 	Lost,
+	/// Declined by its provider, or not confirmed by the deadline: no provider holds it and its
+	/// capacity is free again; waits for reassignment to a new provider.
+	Vacant,
+}
+
+impl<BlockNumber> ShardStatus<BlockNumber> {
+	/// Whether the shard's provider has capacity reserved for it: pending or active.
+	pub fn holds_capacity(&self) -> bool {
+		matches!(self, ShardStatus::Pending { .. } | ShardStatus::Active)
+	}
 }
 
 /// One shard of a contract and the provider that keeps it.
@@ -68,6 +79,10 @@ pub struct Shard<AccountId, Balance, BlockNumber> {
 	pub settled_through: PeriodIndex,
 	/// The latest period with an accepted proof.
 	pub last_proven: Option<PeriodIndex>,
+	/// The earlier proven periods near `last_proven`: bit `i` is set when period
+	/// `last_proven - 1 - i` was proven too. A proof may arrive for the period before the
+	/// latest proven one (in its grace window), so the latest alone does not say what is proven.
+	pub proven_before_last: u32,
 	/// Faults since the last accepted proof.
 	pub consecutive_faults: u32,
 	/// Proofs accepted for this shard over the contract's life, whichever provider made them.
@@ -76,6 +91,60 @@ pub struct Shard<AccountId, Balance, BlockNumber> {
 	/// owner by that provider's slashes: the most its further faults can compensate the owner
 	/// with, so that the owner never gets back more than it paid.
 	pub refundable: Balance,
+}
+
+impl<AccountId, Balance, BlockNumber> Shard<AccountId, Balance, BlockNumber> {
+	/// Whether a proof of `period` was accepted (and is still remembered: periods more than 32
+	/// before the latest proven one are forgotten, long after they were settled).
+	pub fn is_proven(&self, period: PeriodIndex) -> bool {
+		match self.last_proven {
+			Some(last) if period == last => true,
+			Some(last) if period < last => {
+				let bit = last - period - 1;
+				bit < u32::BITS && self.proven_before_last & (1 << bit) != 0
+			}
+			_ => false,
+		}
+	}
+
+	/// Remember that a proof of `period` was accepted.
+	pub fn record_proof(&mut self, period: PeriodIndex) {
+		match self.last_proven {
+			Some(last) if period < last => {
+				let bit = last - period - 1;
+				if bit < u32::BITS {
+					self.proven_before_last |= 1 << bit;
+				}
+			}
+			Some(last) if period == last => {}
+			Some(last) => {
+				// `last` becomes bit `period - last - 1`; the older bits move up behind it.
+				let shift = period - last;
+				let older = self.proven_before_last.checked_shl(shift).unwrap_or(0);
+				let last_bit = 1u32.checked_shl(shift - 1).unwrap_or(0);
+				self.proven_before_last = older | last_bit;
+				self.last_proven = Some(period);
+			}
+			None => {
+				self.proven_before_last = 0;
+				self.last_proven = Some(period);
+			}
+		}
+	}
+
+	/// The proven periods in `after + 1 ..= through`, newest first.
+	pub fn proven_in(
+		&self,
+		after: PeriodIndex,
+		through: PeriodIndex,
+	) -> impl Iterator<Item = PeriodIndex> + '_ {
+		let last = self.last_proven.unwrap_or(0);
+		let remembered = if self.last_proven.is_some() { u32::BITS + 1 } else { 0 };
+		(0..remembered)
+			.map_while(move |back| last.checked_sub(back))
+			.take_while(move |period| *period > after)
+			.filter(move |period| *period <= through && self.is_proven(*period))
+	}
 }
 
 /// A storage contract: shards, their providers, and the buyer's escrow.
@@ -94,6 +163,8 @@ pub struct Contract<AccountId, Balance, BlockNumber, Shards> {
 	pub end: BlockNumber,
 	/// Escrow still held from the owner for this contract.
 	pub escrow: Balance,
+	/// Held from the owner for the state the contract occupies, returned whole at its end.
+	pub deposit: Balance,
 	/// Paid to providers so far.
 	pub paid: Balance,
 	/// The `k + m` shards.
@@ -109,16 +180,30 @@ pub struct PeriodInfo<BlockNumber> {
 	pub length: BlockNumber,
 	/// The challenge seed: randomness taken at `start`.
 	pub seed: [u8; 32],
+	/// Whether a verifying key was in force for the period. A period without one counts no
+	/// faults: nobody could prove it.
+	pub verifiable: bool,
 }
 
 /// Where the fault sweep stands.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
-pub struct SweepState {
+pub struct SweepState<BlockNumber> {
 	/// The period that was current when this pass started; the pass settles every contract
-	/// through the period before it (or later).
+	/// through the last period whose grace was over then (or later).
 	pub started_in: PeriodIndex,
+	/// The block this pass started at.
+	pub started_at: BlockNumber,
 	/// The last contract visited, if any.
 	pub last_visited: Option<ContractId>,
+	/// Contracts visited so far in this pass.
+	pub visited: u32,
+}
+
+impl<BlockNumber> SweepState<BlockNumber> {
+	/// A pass over every contract, starting now, in period `started_in`.
+	pub fn new(started_in: PeriodIndex, started_at: BlockNumber) -> Self {
+		Self { started_in, started_at, last_visited: None, visited: 0 }
+	}
 }
 
 /// One proof in a batch.
@@ -159,6 +244,11 @@ pub struct PublicInputs {
 
 /// Checks proofs of storage against a verifying key. The runtime plugs in the Groth16 verifier.
 pub trait ProofVerifier {
+	/// The number of challenges a proof answers under `verifying_key`, when the key is usable
+	/// (it decodes, its points are valid and its public inputs fit that many challenges);
+	/// `None` for a key no proof could pass under.
+	fn key_challenges(verifying_key: &[u8]) -> Option<u32>;
+
 	/// Whether `proof` proves `public_inputs` under `verifying_key`.
 	fn verify(verifying_key: &[u8], public_inputs: &PublicInputs, proof: &[u8]) -> bool;
 

@@ -35,6 +35,7 @@ pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod invariants;
 #[cfg(test)]
 mod mock;
 mod registry;
@@ -238,6 +239,11 @@ pub mod pallet {
 				"stake leaves only after an unbonding period"
 			);
 			assert!(T::MaxCapacity::get() > 0, "a provider can offer some capacity");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
 		}
 	}
 

@@ -23,6 +23,8 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn price_per_byte_block(who: &AccountId) -> Option<Balance>;
 	/// `who`'s capacity not reserved by shards, if registered.
 	fn free_capacity(who: &AccountId) -> Option<u64>;
+	/// The bytes and shards of `who`'s capacity reserved by shards (zeros when not registered).
+	fn reserved(who: &AccountId) -> (u64, u32);
 	/// Reserve `bytes` of an active provider's capacity for one shard.
 	fn reserve_capacity(who: &AccountId, bytes: u64) -> DispatchResult;
 	/// Release `bytes` reserved for one shard by [`Self::reserve_capacity`].
@@ -61,6 +63,10 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn free_capacity(who: &T::AccountId) -> Option<u64> {
 		Providers::<T>::get(who).map(|info| info.free_capacity())
+	}
+
+	fn reserved(who: &T::AccountId) -> (u64, u32) {
+		Providers::<T>::get(who).map_or((0, 0), |info| (info.used, info.shards))
 	}
 
 	fn reserve_capacity(who: &T::AccountId, bytes: u64) -> DispatchResult {

@@ -1,36 +1,16 @@
 //! Tests of every call, every error path and the registry interface.
 
-use frame_support::{
-	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold},
-	BoundedVec,
-};
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
 use sp_runtime::traits::BadOrigin;
 
 use crate::{
-	mock::*, pallet::Providers as Records, Error, Event, HoldReason, ProviderCount,
-	ProviderRegistry, ProviderStatus, Slashed, TIB,
+	mock::*, pallet::Providers as Records, Error, Event, ProviderRegistry, ProviderStatus, Slashed,
+	TIB,
 };
 
-/// The registry's invariants: every provider's recorded stake is exactly what is held for it,
-/// no provider uses more than its capacity, and the provider count matches the map.
+/// The registry's invariants ([`crate::Pallet::do_try_state`]), checked after every test.
 pub fn assert_invariants() {
-	let mut count = 0u32;
-	for (who, info) in Records::<Test>::iter() {
-		count += 1;
-		assert_eq!(
-			Balances::balance_on_hold(&HoldReason::ProviderStake.into(), &who),
-			info.stake,
-			"held stake of {who} differs from its record"
-		);
-		assert!(info.used <= info.capacity, "provider {who} uses more than its capacity");
-		assert_eq!(
-			info.used == 0,
-			info.shards == 0,
-			"provider {who}: bytes and shard count disagree"
-		);
-	}
-	assert_eq!(ProviderCount::<Test>::get(), count);
+	Providers::do_try_state().expect("the registry's invariants hold");
 }
 
 fn peer_id() -> BoundedVec<u8, frame_support::traits::ConstU32<64>> {

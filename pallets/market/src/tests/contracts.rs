@@ -37,6 +37,7 @@ fn create_contract_holds_the_full_price_and_reserves_capacity() {
 			owner: BUYER,
 			shards: 3,
 			escrow: ESCROW,
+			deposit: 0,
 			end: 1 + DURATION
 		}));
 		assert!(market_events().contains(&Event::ShardAssigned {
@@ -280,6 +281,73 @@ fn an_unconfirmed_shard_moves_to_another_provider_after_its_deadline() {
 }
 
 #[test]
+fn an_unconfirmed_shard_frees_its_capacity_after_the_deadline_and_the_provider_can_exit() {
+	ExtBuilder::default().build_and_execute(|| {
+		// A buyer assigns providers 0, 1 and 2 a shard each and sends only provider 0's.
+		let id = create_default_contract();
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
+		assert_ok!(Providers::begin_exit(RuntimeOrigin::signed(provider(1))));
+		// The deadline passes; the sweep that follows the next period's opening frees them.
+		run_to_block(period_start(1));
+		let contract = Contracts::<Test>::get(id).unwrap();
+		assert_eq!(contract.shards[0].status, ShardStatus::Active);
+		assert_eq!(contract.shards[1].status, ShardStatus::Vacant);
+		assert_eq!(contract.shards[2].status, ShardStatus::Vacant);
+		assert!(market_events().contains(&Event::ShardUnconfirmed {
+			contract: id,
+			shard: 1,
+			provider: provider(1)
+		}));
+		for n in 1..=2 {
+			let info = pallet_providers::Providers::<Test>::get(provider(n)).unwrap();
+			assert_eq!((info.used, info.shards), (0, 0));
+		}
+		// Nothing holds provider 1 once its unbonding is over, though the contract runs on.
+		run_to_block(1 + UnbondingPeriod::get());
+		assert_ok!(Providers::withdraw(RuntimeOrigin::signed(provider(1))));
+		assert!(Contracts::<Test>::get(id).is_some());
+		// The owner moves a vacant shard to another provider.
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 2, provider(5)));
+		assert!(matches!(
+			Contracts::<Test>::get(id).unwrap().shards[2].status,
+			ShardStatus::Pending { .. }
+		));
+	});
+}
+
+#[test]
+fn a_provider_declines_a_pending_shard_and_the_owner_moves_it_at_once() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_default_contract();
+		let decline = |who, shard| Market::decline_shard(RuntimeOrigin::signed(who), id, shard);
+		assert_noop!(Market::decline_shard(RuntimeOrigin::root(), id, 1), BadOrigin);
+		assert_noop!(
+			Market::decline_shard(RuntimeOrigin::signed(provider(1)), id + 1, 1),
+			Error::<Test>::ContractNotFound
+		);
+		assert_noop!(decline(provider(1), 7), Error::<Test>::ShardNotFound);
+		assert_noop!(decline(provider(1), 0), Error::<Test>::NotShardProvider);
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
+		assert_noop!(decline(provider(0), 0), Error::<Test>::ShardNotPending);
+		assert_ok!(decline(provider(1), 1));
+		assert_eq!(
+			market_events().last(),
+			Some(&Event::ShardDeclined { contract: id, shard: 1, provider: provider(1) })
+		);
+		let info = pallet_providers::Providers::<Test>::get(provider(1)).unwrap();
+		assert_eq!((info.used, info.shards), (0, 0));
+		assert_noop!(decline(provider(1), 1), Error::<Test>::ShardNotPending);
+		assert_noop!(
+			Market::confirm_shard(RuntimeOrigin::signed(provider(1)), id, 1),
+			Error::<Test>::ShardNotPending
+		);
+		// Before the deadline, a declined shard can already move.
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 1, provider(5)));
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(5)), id, 1));
+	});
+}
+
+#[test]
 fn reassign_shard_rejects_every_bad_case() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_default_contract();
@@ -372,8 +440,14 @@ fn anyone_ends_an_expired_contract_once_its_last_period_closed() {
 		// The last period is cut short by the end: 5 of its 10 blocks are paid.
 		let paid = PROVIDER_PRICE * SHARD_BYTES as Balance * 5;
 		assert_eq!(Balances::balance(&provider(0)), INITIAL_BALANCE - PROVIDER_STAKE + paid);
-		// Period 2 opens at block 21; the sweep ends the contract on its own.
+		// Period 2, opening at block 21, is period 1's grace; when period 3 opens the sweep
+		// ends the contract on its own.
 		run_to_block(period_start(2));
+		assert_noop!(
+			Market::end_contract(RuntimeOrigin::signed(STRANGER), id),
+			Error::<Test>::ContractStillRunning
+		);
+		run_to_block(period_start(3));
 		assert!(Contracts::<Test>::get(id).is_none());
 		assert!(market_events().contains(&Event::ContractEnded {
 			contract: id,
@@ -389,9 +463,12 @@ fn anyone_ends_an_expired_contract_once_its_last_period_closed() {
 fn a_stranger_may_end_an_expired_contract_before_the_sweep_reaches_it() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_contract(specs(1, SHARD_BYTES), 1, 0, providers(0, 1), 5, 1).unwrap();
-		// Open period 1 (after the contract's end) without running the sweep.
-		System::set_block_number(period_start(1));
-		crate::Pallet::<Test>::open_period_if_due(period_start(1));
+		// Open periods 1 and 2 (after the contract's end and period 0's grace) without running
+		// the sweep.
+		for period in 1..=2 {
+			System::set_block_number(period_start(period));
+			crate::Pallet::<Test>::open_period_if_due(period_start(period));
+		}
 		assert!(Contracts::<Test>::get(id).is_some());
 		assert_ok!(Market::end_contract(RuntimeOrigin::signed(STRANGER), id));
 		assert_eq!(Balances::balance(&BUYER), INITIAL_BALANCE);

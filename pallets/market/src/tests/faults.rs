@@ -21,9 +21,12 @@ fn a_missed_period_is_slashed_exactly_once() {
 		run_to_block(period_start(1));
 		prove(id, 0, 1);
 		prove(id, 1, 1);
-		// Shard 2 misses period 1; period 2 opens and the sweep settles period 1.
+		// Shard 2 misses period 1; its grace, period 2, passes; period 3 opens and the sweep
+		// settles period 1.
 		let issuance = Balances::total_issuance();
-		run_to_block(period_start(2));
+		run_to_block(period_start(3) - 1);
+		assert!(slashes().is_empty());
+		run_to_block(period_start(3));
 		assert_eq!(slashes(), vec![(provider(2), SLICE, BUYER)]);
 		assert_eq!(stake_of(provider(2)), PROVIDER_STAKE - SLICE);
 		// The buyer has paid nothing for shard 2, so it gets nothing back: the slash is burned.
@@ -39,9 +42,9 @@ fn a_missed_period_is_slashed_exactly_once() {
 			compensation: 0
 		}));
 		assert_eq!(pallet_providers::Providers::<Test>::get(provider(2)).unwrap().faults, 1);
-		// More blocks, a proof that settles earlier periods, and the owner's early end do not
-		// count period 1 again.
-		run_to_block(period_start(2) + 5);
+		// More blocks, a late proof of period 2 (in its grace) that settles earlier periods, and
+		// the owner's early end do not count period 1 again.
+		run_to_block(period_start(3) + 5);
 		prove(id, 2, 2);
 		assert_ok!(Market::end_contract(RuntimeOrigin::signed(BUYER), id));
 		assert_eq!(slashes().len(), 1);
@@ -50,25 +53,48 @@ fn a_missed_period_is_slashed_exactly_once() {
 }
 
 #[test]
-fn a_proof_settles_the_periods_it_skipped_before_the_sweep_does() {
+fn a_proof_settles_the_periods_past_their_grace_before_the_sweep_does() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_confirmed_contract();
 		// Periods 1 and 2 pass without proofs of shard 0, and without the sweep settling them.
 		open_period_3_unswept();
 		prove(id, 0, 3);
 		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
+		// Period 1 is past its grace and settled; period 2 may still be proven.
 		assert_eq!(
 			(shard.settled_through, shard.last_proven, shard.consecutive_faults),
-			(2, Some(3), 0)
+			(1, Some(3), 0)
 		);
-		// Two missed periods: two slices (of the stake at the time), in one slash.
-		assert_eq!(slashes(), vec![(provider(0), 2 * SLICE, BUYER)]);
-		// The sweep afterwards settles shards 1 and 2 but not shard 0's periods again.
+		assert_eq!(slashes(), vec![(provider(0), SLICE, BUYER)]);
+		prove(id, 0, 2);
+		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
+		assert!(shard.is_proven(2) && shard.is_proven(3) && !shard.is_proven(1));
+		// The sweep afterwards settles shards 1 and 2 but not shard 0's period 1 again.
 		run_to_block(period_start(3) + 1);
-		Sweep::<Test>::put(crate::SweepState { started_in: 3, last_visited: None });
+		Sweep::<Test>::put(crate::SweepState::new(3, System::block_number()));
 		run_to_block(period_start(3) + 2);
 		assert_eq!(slashes().iter().filter(|(who, ..)| *who == provider(0)).count(), 1);
 		assert_eq!(slashes().len(), 3);
+		// Periods 2 and 3 were proven (one late): settling them later faults nothing.
+		run_to_block(period_start(5) + 2);
+		assert_eq!(slashes().iter().filter(|(who, ..)| *who == provider(0)).count(), 1);
+		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
+		assert_eq!((shard.settled_through, shard.consecutive_faults), (3, 0));
+	});
+}
+
+#[test]
+fn a_fault_before_a_later_proof_does_not_count_toward_losing_the_shard() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_confirmed_contract();
+		// Shard 0 misses period 1, proves period 2 during period 2, and period 1 is settled
+		// afterwards: a fault, but not one in a row with the present.
+		run_to_block(period_start(2));
+		prove(id, 0, 2);
+		run_to_block(period_start(3));
+		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
+		assert_eq!((shard.settled_through, shard.consecutive_faults), (1, 0));
+		assert_eq!(slashes().iter().filter(|(who, ..)| *who == provider(0)).count(), 1);
 	});
 }
 
@@ -81,8 +107,8 @@ fn consecutive_faults_lose_the_shard_and_repair_pays_the_new_provider_from_escro
 			prove(id, 0, period);
 			prove(id, 1, period);
 		}
-		// Shard 2 missed periods 1..=MAX_FAULTS; the last one is settled when the next opens.
-		run_to_block(period_start(MAX_FAULTS + 1));
+		// Shard 2 missed periods 1..=MAX_FAULTS; the last one is settled when its grace is over.
+		run_to_block(period_start(MAX_FAULTS + 2));
 		let shard = Contracts::<Test>::get(id).unwrap().shards[2].clone();
 		assert_eq!(shard.status, ShardStatus::Lost);
 		assert!(market_events().contains(&Event::ShardLost {
@@ -98,8 +124,8 @@ fn consecutive_faults_lose_the_shard_and_repair_pays_the_new_provider_from_escro
 				RuntimeOrigin::signed(provider(2)),
 				id,
 				2,
-				MAX_FAULTS + 1,
-				valid_proof(provider(2), id, 2, MAX_FAULTS + 1)
+				MAX_FAULTS + 2,
+				valid_proof(provider(2), id, 2, MAX_FAULTS + 2)
 			),
 			Error::<Test>::ShardNotActive
 		);
@@ -113,9 +139,9 @@ fn consecutive_faults_lose_the_shard_and_repair_pays_the_new_provider_from_escro
 			provider: provider(6)
 		}));
 		let escrow_before = Contracts::<Test>::get(id).unwrap().escrow;
-		run_to_block(period_start(MAX_FAULTS + 2));
+		run_to_block(period_start(MAX_FAULTS + 3));
 		let balance_before = Balances::balance(&provider(6));
-		prove(id, 2, MAX_FAULTS + 2);
+		prove(id, 2, MAX_FAULTS + 3);
 		let payment = PROVIDER_PRICE * SHARD_BYTES as Balance * PROVING_PERIOD as Balance;
 		assert_eq!(Balances::balance(&provider(6)), balance_before + payment);
 		// Shards 0 and 1 missed period MAX_FAULTS + 1 meanwhile; only the repair was paid here.
@@ -128,17 +154,18 @@ fn consecutive_faults_lose_the_shard_and_repair_pays_the_new_provider_from_escro
 fn the_sweep_visits_a_bounded_number_of_contracts_per_block() {
 	ExtBuilder::default().build_and_execute(|| {
 		let ids: Vec<_> = (0..5).map(|_| create_confirmed_contract_of(OTHER_BUYER)).collect();
-		run_to_block(period_start(2) - 1);
+		run_to_block(period_start(3) - 1);
 		assert!(slashes().is_empty());
-		// Period 2 opens: period 1 was missed by all 15 shards. Two contracts per block.
-		run_to_block(period_start(2));
+		// Period 3 opens: period 1 was missed by all 15 shards, and its grace is over. Two
+		// contracts per block.
+		run_to_block(period_start(3));
 		assert_eq!(slashes().len(), 2 * 3);
-		run_to_block(period_start(2) + 1);
+		run_to_block(period_start(3) + 1);
 		assert_eq!(slashes().len(), 4 * 3);
-		run_to_block(period_start(2) + 2);
+		run_to_block(period_start(3) + 2);
 		assert_eq!(slashes().len(), 5 * 3);
 		assert!(Sweep::<Test>::get().is_none());
-		run_to_block(period_start(2) + 5);
+		run_to_block(period_start(3) + 5);
 		assert_eq!(slashes().len(), 5 * 3);
 		for id in ids {
 			assert!(Contracts::<Test>::get(id)
@@ -154,12 +181,12 @@ fn the_sweep_visits_a_bounded_number_of_contracts_per_block() {
 fn a_sweep_pass_that_spans_a_period_end_starts_over() {
 	ExtBuilder::default().build_and_execute(|| {
 		let _ids: Vec<_> = (0..5).map(|_| create_confirmed_contract_of(OTHER_BUYER)).collect();
-		run_to_block(period_start(2));
-		// The pass for period 1 is still running when period 3 opens.
-		System::set_block_number(period_start(3));
-		crate::Pallet::<Test>::open_period_if_due(period_start(3));
-		assert_eq!(Sweep::<Test>::get().map(|state| state.started_in), Some(2));
-		run_to_block(period_start(4) - 1);
+		run_to_block(period_start(3));
+		// The pass that settles period 1 is still running when period 4 opens.
+		System::set_block_number(period_start(4));
+		crate::Pallet::<Test>::open_period_if_due(period_start(4));
+		assert_eq!(Sweep::<Test>::get().map(|state| state.started_in), Some(3));
+		run_to_block(period_start(5) - 1);
 		// Every shard faulted for periods 1 and 2, each period counted once.
 		let missed: u32 = market_events()
 			.iter()
@@ -253,9 +280,10 @@ fn a_report_settles_the_missed_periods_before_it() {
 		open_period_3_unswept();
 		assert_ok!(Market::report_lost(RuntimeOrigin::signed(provider(1)), id, 1));
 		let shard = Contracts::<Test>::get(id).unwrap().shards[1].clone();
-		assert_eq!((shard.status, shard.settled_through), (ShardStatus::Lost, 2));
-		// Two missed periods, then the report: three faults in all.
-		assert_eq!(pallet_providers::Providers::<Test>::get(provider(1)).unwrap().faults, 3);
+		// Period 1 is past its grace and settled; period 2, still in its grace, is not: the
+		// report's own fault stands for it.
+		assert_eq!((shard.status, shard.settled_through), (ShardStatus::Lost, 1));
+		assert_eq!(pallet_providers::Providers::<Test>::get(provider(1)).unwrap().faults, 2);
 		assert_eq!(slashes().iter().filter(|(who, ..)| *who == provider(1)).count(), 2);
 	});
 }
@@ -327,9 +355,9 @@ fn missing_a_period_on_a_hundred_shards_costs_a_proportional_slice() {
 			.collect();
 		assert_eq!(pallet_providers::Providers::<Test>::get(who).unwrap().used, PROVIDER_CAPACITY);
 		let issuance = Balances::total_issuance();
-		// No shard is proven in period 1. When period 2 opens the sweep settles two contracts;
-		// the owner ending the others settles theirs.
-		run_to_block(period_start(2));
+		// No shard is proven in period 1. When period 3 opens (period 1's grace over) the sweep
+		// settles two contracts; the owner ending the others settles theirs.
+		run_to_block(period_start(3));
 		for id in ids {
 			assert_ok!(Market::end_contract(RuntimeOrigin::signed(BUYER), id));
 		}
@@ -406,8 +434,8 @@ fn a_fault_gives_back_at_most_a_period_paid_for_and_burns_the_rest() {
 			prove(id, 0, period);
 		}
 		assert_eq!(Contracts::<Test>::get(id).unwrap().shards[0].refundable, 2 * PERIOD_PRICE);
-		// Periods 3, 4 and 5 are missed, each settled when the next opens. A fault's slash is a
-		// tenth of the stake behind the shard, which is a hundredth of the stake left.
+		// Periods 3, 4 and 5 are missed, each settled when its grace is over. A fault's slash is
+		// a tenth of the stake behind the shard, which is a hundredth of the stake left.
 		let faults: [(Balance, Balance); 3] = [
 			// A period's price (10_000) binds, below half the slash and the 20_000 paid.
 			(100_000, PERIOD_PRICE),
@@ -420,7 +448,7 @@ fn a_fault_gives_back_at_most_a_period_paid_for_and_burns_the_rest() {
 			let period = 3 + n as PeriodIndex;
 			let buyer_before = Balances::balance(&BUYER);
 			let issuance = Balances::total_issuance();
-			run_to_block(period_start(period + 1));
+			run_to_block(period_start(period + 1 + GRACE_PERIODS));
 			assert!(market_events().contains(&Event::ShardFaulted {
 				contract: id,
 				shard: 0,
@@ -437,5 +465,74 @@ fn a_fault_gives_back_at_most_a_period_paid_for_and_burns_the_rest() {
 		assert_eq!(stake_of(who), stake - 100_000 - 99_900 - 99_800);
 		let shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
 		assert_eq!((shard.status, shard.refundable), (ShardStatus::Lost, 0));
+	});
+}
+
+#[test]
+fn spam_contracts_cost_their_deposits_and_do_not_delay_an_honest_fault_past_the_bound() {
+	ExtBuilder::default().build_and_execute(|| {
+		ContractDeposit::set(&1_000);
+		ShardDeposit::set(&100);
+		// 200 one-shard contracts from one account, each deposit held and returned at the end.
+		let before = Balances::balance(&STRANGER);
+		let spam: Vec<ContractId> =
+			(0..200).map(|n| create_single_shard_contract(STRANGER, 3 + n % 5)).collect();
+		let deposits = 200 * (1_000 + 100);
+		let escrow = 200 * PROVIDER_PRICE * SHARD_BYTES as Balance * DURATION as Balance;
+		assert_eq!(Balances::balance(&STRANGER), before - deposits - escrow);
+		// The honest contract, created last, is visited last.
+		let honest = create_confirmed_contract();
+		// Shard 2 misses period 1. With the blocks' unused weight the sweep visits all 201
+		// contracts in the first block of period 3 (one sweep_contracts weight each, at most
+		// MaxShards faults), instead of 101 blocks (ten periods) at two per block.
+		let idle = <() as crate::WeightInfo>::sweep_contracts(256, 8);
+		run_to_block_with_idle(period_start(3), idle);
+		assert!(market_events().contains(&Event::ShardFaulted {
+			contract: honest,
+			shard: 2,
+			provider: provider(2),
+			missed: 1,
+			through: 1,
+			slashed: SLICE,
+			compensation: 0
+		}));
+		assert!(market_events().contains(&Event::SweepFinished {
+			period: 3,
+			contracts: 201,
+			blocks: 0
+		}));
+		// Every deposit comes back at the end.
+		for id in spam {
+			assert_ok!(Market::end_contract(RuntimeOrigin::signed(STRANGER), id));
+		}
+		assert_eq!(Balances::balance(&STRANGER), before);
+	});
+}
+
+#[test]
+fn a_contract_swept_after_its_periods_left_the_history_is_still_settled() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Ends at block 26, inside period 2 (blocks 21..=30).
+		let late = create_single_shard_contract_for(BUYER, 1, 25);
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(1)), late, 0));
+		// No sweep for twenty periods, far past the eight the mock keeps.
+		Sweep::<Test>::kill();
+		for period in 1..=20 {
+			System::set_block_number(period_start(period));
+			crate::Pallet::<Test>::open_period_if_due(period_start(period));
+			Sweep::<Test>::kill();
+		}
+		assert!(Periods::<Test>::get(2).is_none());
+		// Periods 1 and 2 were due and missed: both are counted when it is ended.
+		assert_ok!(Market::end_contract(RuntimeOrigin::signed(STRANGER), late));
+		assert!(market_events().contains(&Event::ShardFaulted {
+			contract: late,
+			shard: 0,
+			provider: provider(1),
+			missed: 2,
+			through: 2,
+			slashed: 2 * SLICE,
+			compensation: 0
+		}));
 	});
 }

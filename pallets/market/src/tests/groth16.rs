@@ -113,7 +113,8 @@ fn real_proofs_are_verified_paid_and_bound_to_their_provider_and_period() {
 		assert_ok!(Market::submit_proofs(RuntimeOrigin::signed(provider(2)), replayed));
 		assert!(rejected(id, 2, 2));
 
-		// A period-1 proof submitted in period 2 is late.
+		// A period-1 proof submitted in period 2 is in its grace; in period 3 it is late.
+		run_to_block(period_start(3));
 		assert_noop!(
 			Market::submit_proof(RuntimeOrigin::signed(provider(1)), id, 1, 1, good),
 			Error::<Test>::ProofTooLate

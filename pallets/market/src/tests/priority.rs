@@ -163,7 +163,11 @@ fn a_proof_for_a_past_or_future_period_is_refused() {
 			validate(provider(0), &single(id, 0, 2)),
 			refused(InvalidProofCode::PeriodNotOpen)
 		);
+		// In period 2, period 1 is in its grace: still due.
 		run_to_block(period_start(2));
+		assert_ok!(validate(provider(0), &single(id, 0, 1)));
+		assert_ok!(validate(provider(0), &single(id, 0, 2)));
+		run_to_block(period_start(3));
 		assert_eq!(validate(provider(0), &single(id, 0, 1)), refused(InvalidProofCode::PeriodOver));
 		assert_ok!(validate(provider(0), &single(id, 0, 2)));
 	});
@@ -198,8 +202,14 @@ fn a_proof_for_a_shard_that_owes_none_is_refused() {
 			validate(provider(0), &single(id, 0, 0)),
 			refused(InvalidProofCode::ShardNotDueYet)
 		);
+	});
+}
+
+#[test]
+fn a_proof_of_a_period_without_a_key_is_refused() {
+	ExtBuilder::default().without_key().build_and_execute(|| {
+		let id = create_confirmed_contract();
 		run_to_block(period_start(1));
-		assert_ok!(Market::set_verifying_key(RuntimeOrigin::root(), BoundedVec::new()));
 		assert_eq!(
 			validate(provider(0), &single(id, 0, 1)),
 			refused(InvalidProofCode::NoVerifyingKey)

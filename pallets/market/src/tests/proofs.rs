@@ -115,9 +115,14 @@ fn late_future_and_double_proofs_are_rejected() {
 		assert_ok!(submit(provider(0), id, 0, 1, proof_1.clone()));
 		assert_noop!(submit(provider(0), id, 0, 1, proof_1.clone()), Error::<Test>::AlreadyProven);
 		let proof_1_shard_1 = valid_proof(provider(1), id, 1, 1);
+		let proof_1_shard_2 = valid_proof(provider(2), id, 2, 1);
+		// In period 2, period 1 is in its grace: a late proof is accepted, a double one not.
 		run_to_block(period_start(2));
-		assert_noop!(submit(provider(0), id, 0, 1, proof_1), Error::<Test>::ProofTooLate);
-		assert_noop!(submit(provider(1), id, 1, 1, proof_1_shard_1), Error::<Test>::ProofTooLate);
+		assert_noop!(submit(provider(0), id, 0, 1, proof_1), Error::<Test>::AlreadyProven);
+		assert_ok!(submit(provider(1), id, 1, 1, proof_1_shard_1));
+		// In period 3 it is over.
+		run_to_block(period_start(3));
+		assert_noop!(submit(provider(2), id, 2, 1, proof_1_shard_2), Error::<Test>::ProofTooLate);
 	});
 }
 
@@ -150,10 +155,9 @@ fn proofs_are_refused_for_shards_that_owe_none() {
 
 #[test]
 fn no_proof_is_accepted_without_a_verifying_key() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder::default().without_key().build_and_execute(|| {
 		let id = create_confirmed_contract();
 		run_to_block(period_start(1));
-		assert_ok!(Market::set_verifying_key(RuntimeOrigin::root(), BoundedVec::new()));
 		assert_noop!(
 			submit(provider(0), id, 0, 1, valid_proof(provider(0), id, 0, 1)),
 			Error::<Test>::NoVerifyingKey
@@ -259,5 +263,30 @@ fn an_invalid_proof_in_a_batch_is_found_and_rejected_alone() {
 		);
 		assert_eq!(Contracts::<Test>::get(id).unwrap().paid, 0);
 		prove(id, 0, 1);
+	});
+}
+
+#[test]
+fn a_shard_remembers_which_recent_periods_were_proven() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_default_contract();
+		let mut shard = Contracts::<Test>::get(id).unwrap().shards[0].clone();
+		assert!(!shard.is_proven(0));
+		shard.record_proof(5);
+		// A late proof of the period before, then the next period, then a long gap.
+		shard.record_proof(4);
+		shard.record_proof(6);
+		assert!(shard.is_proven(4) && shard.is_proven(5) && shard.is_proven(6));
+		assert!(!shard.is_proven(3) && !shard.is_proven(7));
+		assert_eq!(shard.proven_in(3, 6).collect::<Vec<_>>(), vec![6, 5, 4]);
+		assert_eq!(shard.proven_in(4, 5).collect::<Vec<_>>(), vec![5]);
+		shard.record_proof(6 + 32);
+		assert!(shard.is_proven(6 + 32) && shard.is_proven(6) && !shard.is_proven(5));
+		shard.record_proof(200);
+		assert!(shard.is_proven(200) && !shard.is_proven(38));
+		assert_eq!(shard.proven_in(0, 200).collect::<Vec<_>>(), vec![200]);
+		// A proof too old to remember is ignored, not wrapped around.
+		shard.record_proof(100);
+		assert!(!shard.is_proven(100));
 	});
 }
