@@ -114,17 +114,11 @@ impl<T: Config> Pallet<T> {
 		id: ContractId,
 		index: ShardIndex,
 	) -> DispatchResult {
-		let now = frame_system::Pallet::<T>::block_number();
 		let current = CurrentPeriod::<T>::get().ok_or(Error::<T>::NoProvingPeriod)?;
 		Contracts::<T>::try_mutate(id, |maybe_contract| -> DispatchResult {
 			let contract = maybe_contract.as_mut().ok_or(Error::<T>::ContractNotFound)?;
-			ensure!(now < contract.end, Error::<T>::ContractExpired);
+			Self::check_confirmable(&provider, contract, index)?;
 			let shard = Self::shard_mut(contract, index)?;
-			ensure!(shard.provider == provider, Error::<T>::NotShardProvider);
-			let ShardStatus::Pending { deadline } = shard.status else {
-				return Err(Error::<T>::ShardNotPending.into());
-			};
-			ensure!(now <= deadline, Error::<T>::ConfirmationDeadlinePassed);
 			shard.status = ShardStatus::Active;
 			// Proven from the next period on: this one's seed is already public.
 			shard.settled_through = current;
@@ -142,6 +136,26 @@ impl<T: Config> Pallet<T> {
 			}
 			Ok(())
 		})
+	}
+
+	/// Check, from the contract alone, that `provider` may confirm shard `index` now: the
+	/// contract runs, the shard is the provider's, pending, and within its deadline. Shared by
+	/// dispatch and the transaction pool's [`crate::PrioritizeProofs`], so that a confirmation
+	/// the pool prioritizes is one dispatch accepts.
+	pub(crate) fn check_confirmable(
+		provider: &T::AccountId,
+		contract: &ContractOf<T>,
+		index: ShardIndex,
+	) -> Result<(), Error<T>> {
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now < contract.end, Error::<T>::ContractExpired);
+		let shard = contract.shards.get(index as usize).ok_or(Error::<T>::ShardNotFound)?;
+		ensure!(shard.provider == *provider, Error::<T>::NotShardProvider);
+		let ShardStatus::Pending { deadline } = shard.status else {
+			return Err(Error::<T>::ShardNotPending);
+		};
+		ensure!(now <= deadline, Error::<T>::ConfirmationDeadlinePassed);
+		Ok(())
 	}
 
 	pub(crate) fn do_reassign_shard(

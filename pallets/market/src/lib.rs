@@ -639,8 +639,12 @@ pub mod pallet {
 		}
 
 		/// Confirm, as the assigned provider, that the shard is stored and its root checked.
+		///
+		/// Operational, and ranked like a proof by [`PrioritizeProofs`] when the confirmation is
+		/// due, so that a flood of normal transactions cannot hold uploads back until their
+		/// shards' deadlines pass.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::confirm_shard())]
+		#[pallet::weight((T::WeightInfo::confirm_shard(), DispatchClass::Operational))]
 		pub fn confirm_shard(
 			origin: OriginFor<T>,
 			contract: ContractId,

@@ -1,9 +1,11 @@
 //! Proofs first: a transaction extension that checks, from storage alone, that a proof
-//! transaction carries only due proofs, and then ranks it above anything a tip can buy, so that a
-//! pool full of well-paying transactions cannot keep proofs out of blocks.
+//! transaction carries only due proofs (or that a confirmation is due), and then ranks it above
+//! anything a tip can buy, so that a pool full of well-paying transactions cannot keep proofs out
+//! of blocks, nor hold an upload back until its shards' confirmation deadlines pass.
 //!
-//! Block space is the other half: `submit_proof` and `submit_proofs` are `Operational`, so they
-//! may use the part of a block that normal transactions (remarks, transfers) can never fill.
+//! Block space is the other half: `submit_proof`, `submit_proofs` and `confirm_shard` are
+//! `Operational`, so they may use the part of a block that normal transactions (remarks,
+//! transfers) can never fill.
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};
@@ -38,16 +40,23 @@ use crate::{
 /// 12 decimals, per block. Half of `TransactionPriority::MAX` leaves room for the fee priority added
 /// on top without saturating.
 ///
-/// Only a shard's provider can obtain it, once per shard and period (see [`PrioritizeProofs`]),
-/// so the prioritized transactions of a period are bounded by the active shards.
+/// Only a shard's provider can obtain it, once per shard and period, and once per pending shard
+/// for its confirmation (see [`PrioritizeProofs`]), so the prioritized transactions of a period
+/// are bounded by the shards.
 pub const PROOF_PRIORITY: TransactionPriority = TransactionPriority::MAX / 2;
 
-/// Storage reads `Pallet::check_proof_due` makes per proof: the contract, the current period,
-/// the period's record and the verifying key's length.
+/// Storage reads `Pallet::check_proof_due` makes per proof: the contract, the current period and
+/// the period's record (one more kept in hand).
 const READS_PER_PROOF: u64 = 4;
+
+/// Storage reads of `Pallet::check_confirmable`: the contract and the block number.
+const READS_PER_CONFIRMATION: u64 = 2;
 
 /// Prefix of the tag a proof transaction provides for each of its proofs.
 const PROOF_TAG: &[u8; 11] = b"cairn/proof";
+
+/// Prefix of the tag a confirmation provides.
+const CONFIRMATION_TAG: &[u8; 13] = b"cairn/confirm";
 
 /// Why [`PrioritizeProofs`] refused a proof transaction: the `n` of its
 /// `InvalidTransaction::Custom(n)`. The first proof that fails decides.
@@ -80,6 +89,12 @@ pub enum InvalidProofCode {
 	EmptyBatch = 12,
 	/// The same contract, shard and period twice in one batch.
 	DuplicateProof = 13,
+	/// A confirmation of a shard that is not pending (already confirmed, lost or vacant).
+	ShardNotPending = 14,
+	/// A confirmation after the shard's deadline.
+	ConfirmationDeadlinePassed = 15,
+	/// A confirmation for a contract past its end.
+	ContractExpired = 16,
 	/// Any other market error (not returned by today's checks).
 	Other = 255,
 }
@@ -99,6 +114,9 @@ impl InvalidProofCode {
 			Error::ShardNotDueYet => Self::ShardNotDueYet,
 			Error::PeriodAfterContractEnd => Self::PeriodAfterContractEnd,
 			Error::NoVerifyingKey => Self::NoVerifyingKey,
+			Error::ShardNotPending => Self::ShardNotPending,
+			Error::ConfirmationDeadlinePassed => Self::ConfirmationDeadlinePassed,
+			Error::ContractExpired => Self::ContractExpired,
 			_ => Self::Other,
 		}
 	}
@@ -112,13 +130,17 @@ impl From<InvalidProofCode> for TransactionValidityError {
 
 /// Validates `submit_proof` and `submit_proofs` from the pool's point of view, without verifying
 /// any proof: each proof must be for an existing contract's shard whose provider is the signer,
-/// the shard active and the period the current one (`Pallet::check_proof_due`, the checks
-/// dispatch makes before verification), and at least one of them not yet proven (proofs that
-/// already landed are tolerated, as dispatch skips them). A transaction
-/// that passes gets [`PROOF_PRIORITY`] and provides one tag per proof,
+/// the shard active and the period the current one or one still in its grace
+/// (`Pallet::check_proof_due`, the checks dispatch makes before verification), and at least one
+/// of them not yet proven (proofs that already landed are tolerated, as dispatch skips them). A
+/// transaction that passes gets [`PROOF_PRIORITY`] and provides one tag per proof,
 /// `(b"cairn/proof", contract, shard, period)`, so that two transactions with the same proof do
 /// not both wait in the pool; one that fails is invalid ([`InvalidProofCode`]) and never enters the
-/// pool, so invalid batches cannot take the operational space. Every other call passes untouched.
+/// pool, so invalid batches cannot take the operational space.
+///
+/// `confirm_shard` is validated the same way (`Pallet::check_confirmable`: the signer's pending
+/// shard, within its deadline) and gets the same priority and the tag
+/// `(b"cairn/confirm", contract, shard)`. Every other call passes untouched.
 #[derive(Encode, Decode, DecodeWithMemTracking, DefaultNoBound, Clone, Eq, PartialEq, TypeInfo)]
 #[scale_info(skip_type_params(T))]
 pub struct PrioritizeProofs<T>(PhantomData<T>);
@@ -161,6 +183,19 @@ where
 	}
 }
 
+/// The validity of `provider`'s confirmation of `shard` of `contract`.
+fn validate_confirmation<T: Config>(
+	provider: &T::AccountId,
+	contract: ContractId,
+	shard: ShardIndex,
+) -> Result<ValidTransaction, TransactionValidityError> {
+	let record = crate::Contracts::<T>::get(contract).ok_or(InvalidProofCode::UnknownContract)?;
+	Pallet::<T>::check_confirmable(provider, &record, shard)
+		.map_err(|error| InvalidProofCode::of(&error))?;
+	let provides = alloc::vec![(CONFIRMATION_TAG, contract, shard).encode()];
+	Ok(ValidTransaction { priority: PROOF_PRIORITY, provides, ..Default::default() })
+}
+
 /// The validity of `provider`'s transaction carrying `proofs`.
 fn validate_proofs<T: Config>(
 	provider: &T::AccountId,
@@ -200,14 +235,17 @@ where
 	type Val = ();
 	type Pre = ();
 
-	/// Four database reads per proof; nothing for other calls.
+	/// Four database reads per proof, two for a confirmation; nothing for other calls.
 	fn weight(&self, call: &<T as frame_system::Config>::RuntimeCall) -> Weight {
-		let proofs = match call.is_sub_type() {
-			Some(Call::submit_proof { .. }) => 1,
-			Some(Call::submit_proofs { proofs }) => proofs.len() as u64,
+		let reads = match call.is_sub_type() {
+			Some(Call::submit_proof { .. }) => READS_PER_PROOF,
+			Some(Call::submit_proofs { proofs }) => {
+				READS_PER_PROOF.saturating_mul(proofs.len() as u64)
+			}
+			Some(Call::confirm_shard { .. }) => READS_PER_CONFIRMATION,
 			_ => 0,
 		};
-		T::DbWeight::get().reads(READS_PER_PROOF.saturating_mul(proofs))
+		T::DbWeight::get().reads(reads)
 	}
 
 	fn validate(
@@ -220,9 +258,15 @@ where
 		_inherited_implication: &impl Encode,
 		_source: TransactionSource,
 	) -> ValidateResult<Self::Val, <T as frame_system::Config>::RuntimeCall> {
-		// Unsigned proof submissions fail at dispatch; they get no priority here.
-		let validity = match (origin.as_signer(), claimed_proofs::<T>(call)) {
-			(Some(provider), Some(proofs)) => validate_proofs::<T>(provider, proofs)?,
+		// Unsigned proof submissions and confirmations fail at dispatch; they get no priority.
+		let Some(provider) = origin.as_signer() else {
+			return Ok((ValidTransaction::default(), (), origin));
+		};
+		let validity = match (call.is_sub_type(), claimed_proofs::<T>(call)) {
+			(Some(Call::confirm_shard { contract, shard }), _) => {
+				validate_confirmation::<T>(provider, *contract, *shard)?
+			}
+			(_, Some(proofs)) => validate_proofs::<T>(provider, proofs)?,
 			_ => ValidTransaction::default(),
 		};
 		Ok((validity, (), origin))

@@ -268,3 +268,40 @@ fn proofs_are_operational() {
 		assert_eq!(remark.get_dispatch_info().class, DispatchClass::Normal);
 	});
 }
+
+#[test]
+fn a_due_confirmation_ranks_like_a_proof_and_a_bad_one_is_refused() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_default_contract();
+		let confirm =
+			|contract, shard| RuntimeCall::Market(crate::Call::confirm_shard { contract, shard });
+		assert_eq!(confirm(id, 0).get_dispatch_info().class, DispatchClass::Operational);
+		assert_eq!(
+			validate(provider(0), &confirm(id, 0)),
+			Ok(ValidTransaction {
+				priority: PROOF_PRIORITY,
+				provides: vec![(b"cairn/confirm", id, 0 as ShardIndex).encode()],
+				..Default::default()
+			})
+		);
+		assert_eq!(
+			validate(provider(1), &confirm(id, 0)),
+			refused(InvalidProofCode::NotShardProvider)
+		);
+		assert_eq!(
+			validate(provider(0), &confirm(id + 1, 0)),
+			refused(InvalidProofCode::UnknownContract)
+		);
+		assert_eq!(validate(provider(0), &confirm(id, 7)), refused(InvalidProofCode::UnknownShard));
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
+		assert_eq!(
+			validate(provider(0), &confirm(id, 0)),
+			refused(InvalidProofCode::ShardNotPending)
+		);
+		run_to_block(2 + CONFIRM_WINDOW);
+		assert_eq!(
+			validate(provider(1), &confirm(id, 1)),
+			refused(InvalidProofCode::ConfirmationDeadlinePassed)
+		);
+	});
+}
