@@ -654,7 +654,8 @@ pub mod pallet {
 			Self::do_confirm_shard(provider, contract, shard)
 		}
 
-		/// Move a shard that was not confirmed in time, or was lost, to `new_provider` (owner only).
+		/// Move a shard that was not confirmed in time, declined (vacant), or lost, to
+		/// `new_provider` (owner only).
 		/// The new provider's price may not exceed the shard's agreed price.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reassign_shard())]

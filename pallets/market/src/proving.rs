@@ -167,18 +167,21 @@ impl<T: Config> Pallet<T> {
 		}
 		let after = shard.settled_through;
 		let span = through.saturating_sub(after);
-		let proven = shard.proven_in(after, through).count() as u32;
-		let latest_proven = shard.proven_in(after, through).next();
+		// Newest first: the first is the latest proven period of the span.
+		let mut proven = shard.proven_in(after, through);
+		let latest_proven = proven.next();
+		let proven = latest_proven.map_or(0, |_| 1 + proven.count() as u32);
 		// Nobody could prove a period without a key: it is no fault.
 		let unverifiable = Self::unverifiable_periods(after, through);
-		let missed = span.saturating_sub(proven).saturating_sub(unverifiable);
+		let missed = span.saturating_sub(proven).saturating_sub(unverifiable.len() as u32);
 		shard.consecutive_faults = match (latest_proven, shard.last_proven) {
 			// A proof after `through` (of a later period, accepted while these were in their
 			// grace) ends any run of faults: none of these is in a row with the present.
 			(_, Some(last)) if last > through => 0,
-			(Some(latest), _) => through
-				.saturating_sub(latest)
-				.saturating_sub(Self::unverifiable_periods(latest, through)),
+			(Some(latest), _) => {
+				let unverifiable_since = unverifiable.iter().filter(|p| **p > latest).count();
+				through.saturating_sub(latest).saturating_sub(unverifiable_since as u32)
+			}
 			(None, _) => shard.consecutive_faults.saturating_add(missed),
 		};
 		shard.settled_through = through;
@@ -255,14 +258,14 @@ impl<T: Config> Pallet<T> {
 		blocks.saturated_into::<u64>().saturated_into()
 	}
 
-	/// How many of the periods `after + 1 ..= through` had no verifying key, of those still
+	/// The periods of `after + 1 ..= through` that had no verifying key, of those still
 	/// recorded (at most [`Config::PeriodHistory`] are looked at).
-	fn unverifiable_periods(after: PeriodIndex, through: PeriodIndex) -> u32 {
+	fn unverifiable_periods(after: PeriodIndex, through: PeriodIndex) -> Vec<PeriodIndex> {
 		let recorded = through.saturating_sub(after).min(T::PeriodHistory::get());
 		(0..recorded)
 			.filter_map(|back| through.checked_sub(back))
 			.filter(|period| Periods::<T>::get(period).is_some_and(|info| !info.verifiable))
-			.count() as u32
+			.collect()
 	}
 
 	/// Mark an active shard lost and free its provider's capacity for it.
