@@ -105,18 +105,6 @@ fn coded_file(bytes: usize) -> anyhow::Result<(Vec<Vec<u8>>, Vec<ShardSpec>)> {
 	Ok((shards, specs))
 }
 
-/// Runs `cairn-node` with `args`; its standard output, or an error with its standard error.
-fn cli(args: &[&str]) -> anyhow::Result<String> {
-	let output =
-		std::process::Command::new(cairn_tests::node::node_binary()?).args(args).output()?;
-	ensure!(
-		output.status.success(),
-		"cairn-node {args:?} failed: {}",
-		String::from_utf8_lossy(&output.stderr)
-	);
-	Ok(String::from_utf8(output.stdout)?)
-}
-
 fn has_event(events: &[RuntimeEvent], matches: impl Fn(&RuntimeEvent) -> bool) -> bool {
 	events.iter().any(matches)
 }
@@ -325,15 +313,16 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 
 	// The command line shows the same.
 	let url = node.rpc_url();
-	let status = cli(&["client", "status", &contract.to_string(), "--rpc", &url])?;
+	let status =
+		cairn_tests::node::cli(&["client", "status", &contract.to_string(), "--rpc", &url])?;
 	let shard_lines: Vec<&str> = status.lines().filter(|line| line.contains(" active ")).collect();
 	ensure!(shard_lines.len() == 3, "client status:\n{status}");
 	ensure!(status.contains("2 data + 1 parity shards"), "client status:\n{status}");
 	let buyer = BUYER.to_account_id().to_ss58check_with_version(2207u16.into());
-	let listed = cli(&["client", "ls", "--owner", &buyer, "--rpc", &url])?;
+	let listed = cairn_tests::node::cli(&["client", "ls", "--owner", &buyer, "--rpc", &url])?;
 	ensure!(listed.lines().count() == 2 && listed.contains(&buyer), "client ls:\n{listed}");
 	let bob = Sr25519Keyring::Bob.to_account_id().to_ss58check_with_version(2207u16.into());
-	let provider = cli(&["provider", "status", &bob, "--rpc", &url])?;
+	let provider = cairn_tests::node::cli(&["provider", "status", &bob, "--rpc", &url])?;
 	ensure!(
 		provider.contains("active") && provider.contains("1000 CAIRN"),
 		"provider:\n{provider}"

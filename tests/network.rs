@@ -314,6 +314,20 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		return flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await;
 	}
 
+	// A small file kept for two periods at a time: the buyer's node renews it on its own, and
+	// it stays proven and paid past its first end, through the repairs below.
+	let mut small = vec![0u8; 200 << 10];
+	ChaCha20Rng::seed_from_u64(7).fill_bytes(&mut small);
+	let term = 2 * current_period_length(&buyer, id).await?;
+	let upload: Value = files
+		.request(
+			"cairn_upload",
+			rpc_params![json!({ "data": format!("0x{}", hex::encode(&small)), "duration": term })],
+		)
+		.await?;
+	let renewed_id = upload["contract"].as_u64().context("the small file's contract")?;
+	let first_end = upload["end"].as_u64().context("its end")?;
+
 	// Three spare providers join.
 	for index in 6..9 {
 		nodes.push(Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?));
@@ -434,6 +448,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	}
 	let paid_now = final_state["paid"].as_str().unwrap_or("0").parse::<u128>()?;
 	ensure!(paid_now > paid, "payments continued");
+	proven_past_its_first_end(&mut blocks, &buyer, renewed_id, first_end).await?;
 	ensure!(download(&files, id, &out).await? == file, "download after the repairs");
 	eprintln!("repaired twice and downloaded after {:?}", started.elapsed());
 
@@ -478,6 +493,46 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		.await?;
 	}
 	eprintln!("done after {:?}", started.elapsed());
+	Ok(())
+}
+
+/// The length of contract `id`'s current proving period, in blocks.
+async fn current_period_length(rpc: &WsClient, id: u64) -> anyhow::Result<u64> {
+	let record: Value = rpc.request("cairn_proofs", rpc_params![id]).await?;
+	record["periodLength"].as_u64().with_context(|| format!("no current period: {record}"))
+}
+
+/// Waits until contract `id`, whose first term ended at block `first_end`, has been renewed and
+/// one of its shards proven (and paid) for a period that opened at or after that block.
+async fn proven_past_its_first_end(
+	blocks: &mut Blocks,
+	rpc: &WsClient,
+	id: u64,
+	first_end: u64,
+) -> anyhow::Result<()> {
+	let proven = blocks
+		.until("a renewed contract proven past its first end", Duration::from_secs(240), || async {
+			let record: Value = rpc.request("cairn_proofs", rpc_params![id]).await?;
+			let field =
+				|name: &str| record[name].as_u64().with_context(|| format!("{name} in {record}"));
+			let (current, start, length) =
+				(field("currentPeriod")?, field("periodStart")?, field("periodLength")?);
+			// The first period that opened at or after `first_end` (periods keep one length).
+			let Some(first_after) =
+				start.checked_sub(first_end).map(|since| current - since / length)
+			else {
+				return Ok(None);
+			};
+			let past = shards(&record)
+				.iter()
+				.any(|shard| shard["lastProven"].as_u64().is_some_and(|p| p >= first_after));
+			Ok(past.then_some(first_after))
+		})
+		.await?;
+	let renewed = contract(rpc, id).await?;
+	ensure!(renewed["end"].as_u64() > Some(first_end), "renewed: {renewed}");
+	ensure!(renewed["paid"] != "0", "paid: {renewed}");
+	eprintln!("contract {id}: renewed to block {}, proven in period {proven}", renewed["end"]);
 	Ok(())
 }
 
@@ -989,11 +1044,19 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	use sp_keyring::Sr25519Keyring;
 
 	const INVALID_PARAMS: i32 = -32602;
+	// The providers' price: high, so that a renewal costs more than the fees around it.
+	const PRICE: u128 = 100_000;
 	let dir = tempfile::tempdir()?;
 	let dir = dir.path();
-	// The node's Cairn account has no funds.
+	// The node's Cairn account has no funds. It renews a file as soon as 1 % of its term is gone.
 	let mut config = NodeConfig::dev(&dir.join("node"));
-	config.extra_args = vec!["--cairn-key".into(), "//Nobody".into(), "--no-explorer".into()];
+	config.extra_args = vec![
+		"--cairn-key".into(),
+		"//Nobody".into(),
+		"--no-explorer".into(),
+		"--renew-below".into(),
+		"99".into(),
+	];
 	let node = Node::start(config)?;
 	node.wait_ready().await?;
 	let client = node.rpc().await?;
@@ -1022,7 +1085,7 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 		let call = RuntimeCall::Providers(pallet_providers::Call::register_provider {
 			stake: 1_000 * UNITS,
 			capacity: 1 << 40,
-			price_per_byte_block: 1,
+			price_per_byte_block: PRICE,
 			peer_id: BoundedVec::truncate_from(key.to_account_id().encode()),
 			multiaddrs: BoundedVec::new(),
 		});
@@ -1093,8 +1156,13 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 
 	// Random parameters, garbage and near-misses, for every cairn_* method: each call gets a
 	// result or an error, the node keeps running, and nothing panics.
-	let api_calls =
-		cairn_tests::fuzz::fuzz_methods(&api, &["cairn_upload", "cairn_download"], 150, 1).await?;
+	let api_calls = cairn_tests::fuzz::fuzz_methods(
+		&api,
+		&["cairn_upload", "cairn_download", "cairn_renew", "cairn_file"],
+		150,
+		1,
+	)
+	.await?;
 	let chain_calls = cairn_tests::fuzz::fuzz_methods(
 		&client,
 		&["cairn_contract", "cairn_contracts", "cairn_proofs", "cairn_quote", "cairn_events"],
@@ -1108,5 +1176,95 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	// Nothing half-made.
 	let contracts: Vec<Value> = client.request("cairn_contracts", rpc_params![Value::Null]).await?;
 	ensure!(contracts.is_empty(), "no contract was made: {contracts:?}");
+
+	renewal_says_when_the_account_cannot_pay(&node, &client, &api, context, &small).await
+}
+
+/// The node renews a file of its account without being asked, while the account can pay; once
+/// it cannot, it says so in its log and in `client status`, before the contract ends. (The
+/// registered providers are not on the shard network: the file's shards are never sent, which
+/// renewal does not need.)
+async fn renewal_says_when_the_account_cannot_pay(
+	node: &Node,
+	client: &WsClient,
+	api: &WsClient,
+	context: cairn_tests::tx::ChainContext,
+	data: &str,
+) -> anyhow::Result<()> {
+	use cairn_runtime::{currency::UNITS, RuntimeCall};
+	use cairn_tests::tx::{self, Until};
+	use sp_core::{crypto::Ss58Codec, Pair};
+	/// The file's term: the node renews it at once, and again 20 blocks later.
+	const TERM: u64 = 20;
+
+	let nobody = sp_core::sr25519::Pair::from_string("//Nobody", None)?;
+	let account = sp_runtime::AccountId32::from(nobody.public());
+	let fund = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: account.clone().into(),
+		value: 100 * UNITS,
+	});
+	tx::submit(client, context, sp_keyring::Sr25519Keyring::Alice, fund, Until::InBlock).await?;
+	let upload: Value =
+		api.request("cairn_upload", rpc_params![json!({ "data": data, "duration": TERM })]).await?;
+	let id = upload["contract"].as_u64().context("a contract id")?;
+	let first_end = upload["end"].as_u64().context("its end")?;
+	ensure!(upload["autoRenew"] == true && upload["duration"] == TERM, "{upload}");
+
+	node.wait_for_log(&format!("contract {id} renewed"), Duration::from_secs(60)).await?;
+	let renewed = contract(client, id).await?;
+	let end = renewed["end"].as_u64().context("end")?;
+	ensure!(end == first_end + TERM, "renewed by its term once: {renewed}");
+	let file: Value = api.request("cairn_file", rpc_params![id]).await?;
+	ensure!(file["renewedTo"] == end && file["problem"].is_null(), "{file}");
+
+	// The account keeps half of what the next renewal costs.
+	let cost: u128 = shards(&renewed)
+		.iter()
+		.map(|shard| {
+			let price: u128 = shard["pricePerByteBlock"].as_str().unwrap_or("0").parse()?;
+			let bytes = u128::from(shard["bytes"].as_u64().context("bytes")?);
+			Ok(price * bytes * u128::from(TERM))
+		})
+		.sum::<anyhow::Result<u128>>()?;
+	ensure!(cost >= UNITS, "a renewal costs more than its fees: {cost}");
+	let free = rpc::account(client, &account, None).await?.data.free;
+	let drain = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: sp_keyring::Sr25519Keyring::Alice.to_account_id().into(),
+		value: free - cost / 2,
+	});
+	let nonce = rpc::next_nonce(client, &account.to_ss58check()).await?;
+	let drain = tx::signed_extrinsic(drain, &nobody, nonce, context);
+	tx::submit_extrinsic(client, &drain, Until::InBlock).await?;
+
+	let warning = format!("contract {id} CANNOT BE RENEWED: insufficient balance");
+	node.wait_for_log(&warning, Duration::from_secs(90)).await?;
+	let file: Value = api.request("cairn_file", rpc_params![id]).await?;
+	let problem = file["problem"].as_str().unwrap_or_default();
+	ensure!(problem.contains("insufficient balance"), "{file}");
+	ensure!(file["now"].as_u64() < file["end"].as_u64(), "said before the end: {file}");
+	let token = node.api_token().await?;
+	let id_text = id.to_string();
+	let (rpc_url, api_url) = (node.rpc_url(), node.api_url());
+	let status = cairn_tests::node::cli(&[
+		"client", "status", &id_text, "--rpc", &rpc_url, "--api", &api_url, "--token", &token,
+	])?;
+	ensure!(status.contains("FAILING: insufficient balance"), "client status:\n{status}");
+
+	// By hand: the same words; and clear errors for what cannot be renewed.
+	let (code, message) =
+		rpc_error(api, "cairn_renew", rpc_params![json!({ "contract": id })]).await?;
+	ensure!(code == 3 && message.contains("insufficient balance"), "{code} {message}");
+	for (params, needle) in [
+		(json!({ "contract": 99 }), "no contract 99"),
+		(json!({ "contract": id, "blocks": 0 }), "at least 1"),
+		(json!({ "contract": id, "blocks": u32::MAX }), "runs at most"),
+		(json!({ "contract": id, "maxPrice": "cheap" }), "not an amount"),
+	] {
+		let (code, message) = rpc_error(api, "cairn_renew", rpc_params![params.clone()]).await?;
+		ensure!(code == -32602 && message.contains(needle), "{params}: {code} {message}");
+	}
+	let (code, message) = rpc_error(api, "cairn_file", rpc_params![99]).await?;
+	ensure!(code == -32602 && message.contains("no file"), "{code} {message}");
+	eprintln!("renewed automatically, then refused for want of funds: {status}");
 	Ok(())
 }

@@ -68,6 +68,16 @@ pub struct CairnParams {
 	/// Do not serve the client API.
 	#[arg(long)]
 	pub no_api: bool,
+
+	/// Renew a file uploaded through this node (with auto-renew on, the default) once less than
+	/// this share of its term, in percent, is left.
+	#[arg(
+		long,
+		value_name = "PERCENT",
+		default_value_t = crate::files::AutoRenew::default().below_percent,
+		value_parser = clap::value_parser!(u8).range(1..=99)
+	)]
+	pub renew_below: u8,
 }
 
 /// The shard network's budgets (see docs/SECURITY.md for the reasoning behind the defaults).
@@ -255,9 +265,12 @@ pub enum ClientAction {
 		/// Parity shards.
 		#[arg(long, default_value_t = 2)]
 		m: u8,
-		/// Blocks to keep it (default: a day).
+		/// Blocks to keep it at a time (default: thirty days, renewed automatically).
 		#[arg(long)]
 		duration: Option<u32>,
+		/// Do not renew the contract when its end draws near (`client renew` still can).
+		#[arg(long)]
+		no_auto_renew: bool,
 		/// Highest price per byte per block, in planck (default: the market's quote).
 		#[arg(long)]
 		max_price: Option<u128>,
@@ -271,6 +284,17 @@ pub enum ClientAction {
 		contract: u64,
 		/// Where to write the file.
 		out: std::path::PathBuf,
+	},
+	/// Keep a file longer: move its contract's end and pay the escrow for the added blocks.
+	Renew {
+		/// The contract id.
+		contract: u64,
+		/// Blocks to add (default: the file's term).
+		#[arg(long)]
+		blocks: Option<u32>,
+		/// Highest price per byte per block, in planck (default: what its providers ask now).
+		#[arg(long)]
+		max_price: Option<u128>,
 	},
 }
 

@@ -28,7 +28,7 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
 				contract_list(&list(contracts, "cairn_contracts")?)
 			}
-			ClientAction::Put { file, k, m, duration, max_price, no_encrypt } => {
+			ClientAction::Put { file, k, m, duration, no_auto_renew, max_price, no_encrypt } => {
 				let api = connect_api(cmd).await?;
 				let path = absolute(file)?;
 				let params = serde_json::json!({
@@ -36,19 +36,35 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					"k": k,
 					"m": m,
 					"duration": duration,
+					"autoRenew": !no_auto_renew,
 					"maxPrice": max_price.map(|price| price.to_string()),
 					"encrypt": !no_encrypt,
 				});
 				let done = follow(&api, "cairn_subscribeUpload", "cairn_unsubscribeUpload", params)
 					.await?;
 				format!(
-					"contract {} stores {} in {} shards (k = {}, m = {}); escrow {}\n",
+					"contract {} stores {} in {} shards (k = {}, m = {}); escrow {}\n{}\n",
 					done["contract"],
 					bytes(&done["bytes"]),
 					done["providers"].as_array().map_or(0, Vec::len),
 					done["k"],
 					done["m"],
 					cairn(&done["escrow"]),
+					term_line(&done),
+				)
+			}
+			ClientAction::Renew { contract, blocks, max_price } => {
+				let api = connect_api(cmd).await?;
+				let params = serde_json::json!({
+					"contract": contract,
+					"blocks": blocks,
+					"maxPrice": max_price.map(|price| price.to_string()),
+				});
+				let done = request(&api, "cairn_renew", rpc_params![params]).await?;
+				format!(
+					"contract {contract} now ends at block {}; escrow {} more\n",
+					number(&done["end"]),
+					cairn(&done["escrow"])
 				)
 			}
 			ClientAction::Get { contract, out } => {
@@ -66,7 +82,16 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				if found.is_null() {
 					return Err(format!("contract {contract} not found"));
 				}
-				contract_status(&found)
+				// The renewal is the uploading node's business: shown when its API answers.
+				let file = match connect_api(cmd).await {
+					Ok(api) => request(&api, "cairn_file", rpc_params![contract]).await.ok(),
+					Err(_) => None,
+				};
+				let mut text = contract_status(&found);
+				if let Some(file) = file {
+					text.push_str(&renewal_status(&file));
+				}
+				text
 			}
 		};
 		print!("{text}");
@@ -340,6 +365,44 @@ fn contract_list(contracts: &[Value]) -> String {
 	out
 }
 
+/// How long an upload keeps its file, and whether it is renewed.
+fn term_line(upload: &Value) -> String {
+	let days = upload["duration"].as_u64().unwrap_or_default() as f64
+		/ f64::from(cairn_runtime::time::DAYS);
+	let renewal = if upload["autoRenew"] == true {
+		"renewed automatically while this node runs and its account can pay"
+	} else {
+		"not renewed automatically: `client renew` keeps it longer"
+	};
+	format!("kept until block {} ({days:.1} days), {renewal}", number(&upload["end"]))
+}
+
+/// The uploading node's view of a file's renewal (`cairn_file`), as status lines.
+fn renewal_status(file: &Value) -> String {
+	let mut out = String::new();
+	if file["autoRenew"] == true {
+		let _ = writeln!(
+			out,
+			"renewal      automatic, by {} blocks from block {} ({}% of the term left)",
+			number(&file["term"]),
+			number(&file["renewAt"]),
+			number(&file["renewBelowPercent"]),
+		);
+	} else {
+		let _ = writeln!(out, "renewal      by hand (`client renew`)");
+	}
+	if let Some(problem) = file["problem"].as_str() {
+		let left = file["end"].as_u64().unwrap_or_default();
+		let now = file["now"].as_u64().unwrap_or_default();
+		let _ = writeln!(
+			out,
+			"             FAILING: {problem}; the contract ends in {} blocks",
+			left.saturating_sub(now)
+		);
+	}
+	out
+}
+
 fn contract_status(contract: &Value) -> String {
 	let mut out = String::new();
 	let _ = writeln!(out, "contract     {}", number(&contract["id"]));
@@ -470,5 +533,23 @@ mod tests {
 		let list = contract_list(&[contract]);
 		assert_eq!(list.lines().count(), 2);
 		assert!(list.lines().nth(1).unwrap().contains("2+1"));
+	}
+	#[test]
+	fn renewal_says_when_it_fails_and_how_long_is_left() {
+		let file = json!({
+			"autoRenew": true, "term": 1200, "renewAt": 4000, "renewBelowPercent": 25,
+			"end": 4300, "now": 4100, "problem": "insufficient balance: …",
+		});
+		let text = renewal_status(&file);
+		assert!(text.contains("automatic, by 1200 blocks from block 4000 (25% of the term left)"));
+		assert!(text.contains("FAILING: insufficient balance: …; the contract ends in 200 blocks"));
+		let by_hand = renewal_status(&json!({ "autoRenew": false, "problem": null }));
+		assert_eq!(by_hand, "renewal      by hand (`client renew`)\n");
+		let upload = json!({ "end": 1_296_001, "duration": 1_296_000, "autoRenew": true });
+		assert_eq!(
+			term_line(&upload),
+			"kept until block 1296001 (30.0 days), renewed automatically while this node runs and \
+			 its account can pay"
+		);
 	}
 }

@@ -96,6 +96,11 @@ where
 		at.unwrap_or_else(|| self.client.info().best_hash)
 	}
 
+	/// The number of block `at` (zero when unknown).
+	pub fn number(&self, at: Hash) -> BlockNumber {
+		self.client.number(at).ok().flatten().unwrap_or_default()
+	}
+
 	/// The value under a storage key.
 	pub fn value<T: Decode>(&self, at: Hash, key: Vec<u8>) -> Result<Option<T>, Unreadable> {
 		let Some(data) = self.client.storage(at, &StorageKey(key)).map_err(unreadable)? else {

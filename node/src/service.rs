@@ -417,7 +417,9 @@ fn start_storage_services(
 	task_manager.spawn_essential_handle().spawn("cairn-shard-network", None, driver);
 
 	let state = crate::signer::State::new(client.clone());
-	let files = Arc::new(Files::new(state, signer.clone(), network.clone(), dir.join("files")));
+	let auto_renew = crate::files::AutoRenew { below_percent: cairn.renew_below };
+	let files =
+		Arc::new(Files::new(state, signer.clone(), network.clone(), dir.join("files"), auto_renew));
 	task_manager.spawn_handle().spawn("cairn-repair", None, files.clone().run());
 	if let Some(address) = cairn.api_addr() {
 		spawn_api(task_manager, address, &dir.join(crate::api::TOKEN_FILE), files)?;

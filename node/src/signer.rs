@@ -44,6 +44,23 @@ pub struct Included {
 	pub events: Vec<RuntimeEvent>,
 }
 
+impl Included {
+	/// The first of its market events that `pick` takes, or `Err` naming the `expected` one.
+	pub fn market_event<R>(
+		&self,
+		expected: &str,
+		mut pick: impl FnMut(&pallet_market::Event<cairn_runtime::Runtime>) -> Option<R>,
+	) -> Result<R, String> {
+		self.events
+			.iter()
+			.find_map(|event| match event {
+				RuntimeEvent::Market(event) => pick(event),
+				_ => None,
+			})
+			.ok_or_else(|| format!("the transaction was included without its {expected} event"))
+	}
+}
+
 /// Signs and submits the node account's transactions.
 pub struct Signer {
 	client: Arc<FullClient>,

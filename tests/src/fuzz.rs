@@ -14,8 +14,21 @@ use rand_chacha::{
 use serde_json::{json, Map, Value};
 
 /// Field names the methods know, and some they do not.
-const KEYS: [&str; 11] =
-	["path", "data", "k", "m", "duration", "maxPrice", "encrypt", "contract", "owner", "x", ""];
+const KEYS: [&str; 13] = [
+	"path",
+	"data",
+	"k",
+	"m",
+	"duration",
+	"autoRenew",
+	"maxPrice",
+	"encrypt",
+	"contract",
+	"blocks",
+	"owner",
+	"x",
+	"",
+];
 
 /// Strings that look like what the methods parse.
 const STRINGS: [&str; 12] = [

@@ -35,6 +35,17 @@ pub fn node_binary() -> anyhow::Result<PathBuf> {
 	Ok(binary)
 }
 
+/// Runs `cairn-node` with `args`; its standard output, or an error with its standard error.
+pub fn cli(args: &[&str]) -> anyhow::Result<String> {
+	let output = std::process::Command::new(node_binary()?).args(args).output()?;
+	anyhow::ensure!(
+		output.status.success(),
+		"cairn-node {args:?} failed: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	Ok(String::from_utf8(output.stdout)?)
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> anyhow::Result<u16> {
 	Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

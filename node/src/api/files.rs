@@ -1,5 +1,5 @@
-//! `cairn_upload`, `cairn_download` and their progress subscriptions: the client service over
-//! JSON-RPC. They read and write local files and sign with the node's key, so they are served
+//! `cairn_upload`, `cairn_download` and their progress subscriptions, `cairn_renew` and
+//! `cairn_file`: the client service over JSON-RPC. They read and write local files and sign with the node's key, so they are served
 //! only on the client API, to holders of its token (see the [parent module](super)).
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 pub use crate::files::MAX_INLINE_BYTES;
-use crate::files::{DownloadParams, Failure, Files, UploadParams};
+use crate::files::{DownloadParams, Failure, Files, RenewParams, UploadParams};
 
 /// Blocks an upload subscription waits for its shards' confirmations.
 const CONFIRM_BLOCKS: u32 = 150;
@@ -48,6 +48,16 @@ pub trait FilesApi {
 		item = Value
 	)]
 	async fn subscribe_download(&self, params: DownloadParams) -> SubscriptionResult;
+
+	/// Keeps a contract of this node's account `blocks` longer (default: its file's term),
+	/// holding the escrow for them; returns the new `end` and the `escrow` added.
+	#[method(name = "renew")]
+	async fn renew(&self, params: RenewParams) -> RpcResult<Value>;
+
+	/// What this node knows of the file it stored under `contract`: name, size, end, term and
+	/// its automatic renewal (`autoRenew`, `renewAt`, and the `problem` of the last attempt).
+	#[method(name = "file")]
+	async fn file(&self, contract: pallet_market::ContractId) -> RpcResult<Value>;
 }
 
 /// Serves [`FilesApiServer`].
@@ -131,6 +141,14 @@ impl FilesApiServer for FilesRpc {
 		Ok(())
 	}
 
+	async fn renew(&self, params: RenewParams) -> RpcResult<Value> {
+		self.files.renew(params).await.map_err(error)
+	}
+
+	async fn file(&self, contract: pallet_market::ContractId) -> RpcResult<Value> {
+		self.files.file(contract).await.map_err(error)
+	}
+
 	async fn download(&self, params: DownloadParams) -> RpcResult<Value> {
 		self.files.download(params, None).await.map_err(error)
 	}
@@ -159,17 +177,19 @@ mod tests {
 		fn any_text_is_parameters_or_an_error(text in any::<String>()) {
 			let _ = serde_json::from_str::<UploadParams>(&text);
 			let _ = serde_json::from_str::<DownloadParams>(&text);
+			let _ = serde_json::from_str::<RenewParams>(&text);
 			let _ = crate::local_file::Target::check(&text);
 		}
 
 		#[test]
 		fn near_miss_objects_are_parameters_or_an_error(
-			key in "(path|data|k|m|duration|maxPrice|encrypt|contract|[a-z]{0,6})",
+			key in "(path|data|k|m|duration|autoRenew|maxPrice|encrypt|contract|blocks|[a-z]{0,6})",
 			value in "(null|true|-?[0-9]{1,40}|\"[^\"]{0,30}\"|\\[\\]|\\{\\}|0\\.5)",
 		) {
 			let text = format!("{{\"{key}\": {value}}}");
 			let _ = serde_json::from_str::<UploadParams>(&text);
 			let _ = serde_json::from_str::<DownloadParams>(&text);
+			let _ = serde_json::from_str::<RenewParams>(&text);
 		}
 	}
 }

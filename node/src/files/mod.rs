@@ -11,6 +11,8 @@
 //! - **Repair** ([`repair`]): on every block, for this account's contracts: a lost shard (or
 //!   one not confirmed in time) is reassigned to another eligible provider, and a shard waiting
 //!   for its data is rebuilt from `k` others and sent to its provider.
+//! - **Renewal** ([`renewal`]): by hand, or on every block for files whose term is running out,
+//!   a contract's end moves on, while the account can pay; the node says loudly when it cannot.
 
 use std::{
 	collections::{HashMap, HashSet},
@@ -19,7 +21,7 @@ use std::{
 	time::Duration,
 };
 
-use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall, RuntimeEvent};
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::encoding::{
 	decode_stream, encode_stream, CodingParams, Encryption, EncryptionKey, FileManifest,
 };
@@ -38,7 +40,10 @@ use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
 use tokio::sync::{mpsc, Mutex};
 
+mod renewal;
 mod repair;
+
+pub use renewal::{AutoRenew, RenewParams};
 
 use crate::{
 	market_state::QuoteError,
@@ -51,8 +56,9 @@ use cairn_net::Network;
 /// inline: bulk data goes by path, as JSON-RPC messages are capped.
 pub const MAX_INLINE_BYTES: u64 = 4 << 20;
 
-/// Contract length when the caller names none: one day.
-pub const DEFAULT_DURATION: BlockNumber = cairn_runtime::time::DAYS;
+/// Contract length when the caller names none: thirty days, renewed automatically (see
+/// [`renewal`]) unless the caller turns that off.
+pub const DEFAULT_DURATION: BlockNumber = 30 * cairn_runtime::time::DAYS;
 
 /// Tries to send a shard during an upload before leaving it to the repair loop.
 const PUSH_ATTEMPTS: u32 = 3;
@@ -109,8 +115,11 @@ pub struct UploadParams {
 	pub k: Option<u8>,
 	/// Parity shards (default 2).
 	pub m: Option<u8>,
-	/// Blocks to keep the file (default a day).
+	/// Blocks to keep the file at a time (default thirty days).
 	pub duration: Option<BlockNumber>,
+	/// Renew the contract by `duration` whenever its end draws near, while the account can
+	/// pay (default true).
+	pub auto_renew: Option<bool>,
 	/// Highest price per byte per block to pay (decimal string; default: the quote's).
 	pub max_price: Option<String>,
 	/// Encrypt before coding (default true).
@@ -135,12 +144,39 @@ enum Source {
 	Inline(Vec<u8>),
 }
 
+/// How a file is renewed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+struct RenewalPolicy {
+	/// Renewed automatically.
+	auto: bool,
+	/// Blocks it is kept for at a time: its first duration, and each renewal's.
+	term: BlockNumber,
+}
+
 /// What this node keeps about a file it uploaded.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 struct FileRecord {
 	manifest: Vec<u8>,
 	key: Option<[u8; 32]>,
 	name: String,
+	renewal: RenewalPolicy,
+}
+
+impl FileRecord {
+	/// A record as kept, or as kept before renewal existed (then renewed by hand only).
+	fn decode_any(bytes: &[u8]) -> Option<Self> {
+		#[derive(Decode)]
+		struct Before {
+			manifest: Vec<u8>,
+			key: Option<[u8; 32]>,
+			name: String,
+		}
+		use codec::DecodeAll;
+		Self::decode_all(&mut &bytes[..]).ok().or_else(|| {
+			let Before { manifest, key, name } = Before::decode_all(&mut &bytes[..]).ok()?;
+			Some(Self { manifest, key, name, renewal: RenewalPolicy::default() })
+		})
+	}
 }
 
 /// The client service.
@@ -149,6 +185,9 @@ pub struct Files {
 	signer: Option<Arc<Signer>>,
 	network: Network,
 	dir: PathBuf,
+	auto_renew: AutoRenew,
+	/// Automatic renewals asked for, and how they went.
+	renewals: Mutex<HashMap<ContractId, renewal::RenewalState>>,
 	/// Shards sent (or being sent) to a provider, and the block it was at.
 	sent: Mutex<HashMap<(ContractId, u32), (AccountId, BlockNumber)>>,
 	/// Reassignments asked for, and the block.
@@ -175,13 +214,21 @@ fn provider_address(state: &State, at: Hash, who: &AccountId) -> Result<Endpoint
 }
 
 impl Files {
-	/// The service for `signer`'s files, kept under `dir`.
-	pub fn new(state: State, signer: Option<Arc<Signer>>, network: Network, dir: PathBuf) -> Self {
+	/// The service for `signer`'s files, kept under `dir`, renewed under `auto_renew`.
+	pub fn new(
+		state: State,
+		signer: Option<Arc<Signer>>,
+		network: Network,
+		dir: PathBuf,
+		auto_renew: AutoRenew,
+	) -> Self {
 		Self {
 			state,
 			signer,
 			network,
 			dir,
+			auto_renew,
+			renewals: Mutex::new(HashMap::new()),
 			sent: Mutex::new(HashMap::new()),
 			reassigned: Mutex::new(HashMap::new()),
 			repairing: Mutex::new(HashSet::new()),
@@ -209,17 +256,17 @@ impl Files {
 			.map_err(std::io::Error::other)
 	}
 
-	fn load_record(&self, contract: ContractId) -> Option<FileRecord> {
-		let bytes = std::fs::read(self.record_path(contract)).ok()?;
-		FileRecord::decode(&mut &bytes[..]).ok()
+	/// Contract `id` at block `at`; that it does not exist is the caller's mistake.
+	fn existing_contract(&self, at: Hash, id: ContractId) -> Result<ContractOf<Runtime>, Failure> {
+		self.state
+			.contract(at, id)
+			.map_err(|e| Failure::failed(e.to_string()))?
+			.ok_or_else(|| Failure::invalid(format!("no contract {id}")))
 	}
 
-	fn free_balance(&self, at: Hash, who: &AccountId) -> Result<Balance, Failure> {
-		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
-		let account: Option<
-			frame_system::AccountInfo<cairn_runtime::Nonce, pallet_balances::AccountData<Balance>>,
-		> = self.state.value(at, key).map_err(|e| Failure::failed(e.to_string()))?;
-		Ok(account.map(|account| account.data.free).unwrap_or_default())
+	fn load_record(&self, contract: ContractId) -> Option<FileRecord> {
+		let bytes = std::fs::read(self.record_path(contract)).ok()?;
+		FileRecord::decode_any(&bytes)
 	}
 
 	/// Stores a file on the market; returns the contract and what it holds.
@@ -239,6 +286,7 @@ impl Files {
 			)));
 		}
 		let duration = params.duration.unwrap_or(DEFAULT_DURATION);
+		let renewal = RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration };
 		let encrypt = params.encrypt.unwrap_or(true);
 		let (name, size, source) = match (&params.path, &params.data) {
 			(Some(path), None) => {
@@ -363,17 +411,15 @@ impl Files {
 			max_price,
 		});
 		let included = signer.submit_and_watch(call).await.map_err(Failure::failed)?;
-		let contract = included
-			.events
-			.iter()
-			.find_map(|event| match event {
-				RuntimeEvent::Market(pallet_market::Event::ContractCreated {
-					contract, ..
-				}) => Some(*contract),
+		let (contract, end) = included
+			.market_event("ContractCreated", |event| match event {
+				pallet_market::Event::ContractCreated { contract, end, .. } => {
+					Some((*contract, *end))
+				}
 				_ => None,
 			})
-			.ok_or_else(|| Failure::failed("the contract was made without its event"))?;
-		let record = FileRecord { manifest: manifest.to_bytes().to_vec(), key, name };
+			.map_err(Failure::failed)?;
+		let record = FileRecord { manifest: manifest.to_bytes().to_vec(), key, name, renewal };
 		self.save_record(contract, &record)
 			.map_err(|e| Failure::failed(format!("cannot keep the file's manifest: {e}")))?;
 		report(
@@ -454,6 +500,9 @@ impl Files {
 			"m": m,
 			"shardBytes": shard_bytes,
 			"escrow": quote.escrow.to_string(),
+			"end": end,
+			"duration": duration,
+			"autoRenew": renewal.auto,
 			"providers": providers.iter().map(crate::rpc::market::ss58).collect::<Vec<_>>(),
 			"sent": shards as usize - failures.len(),
 			"failures": failures,
@@ -516,11 +565,7 @@ impl Files {
 		let progress = progress.as_ref();
 		let id = params.contract;
 		let at = self.state.at(None);
-		let contract = self
-			.state
-			.contract(at, id)
-			.map_err(|e| Failure::failed(e.to_string()))?
-			.ok_or_else(|| Failure::invalid(format!("no contract {id}")))?;
+		let contract = self.existing_contract(at, id)?;
 		let record = self.load_record(id).ok_or_else(|| {
 			Failure::invalid(format!(
 				"this node has no manifest or key for contract {id}: files are decoded by the \

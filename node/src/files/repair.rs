@@ -10,7 +10,6 @@ use cairn_storage::encoding::{rebuild_shard, FileManifest};
 use futures::StreamExt;
 use pallet_market::{ContractId, ContractOf, ShardStatus};
 use sc_client_api::BlockchainEvents;
-use sp_blockchain::HeaderBackend;
 
 use super::{provider_address, Files, RESEND_BLOCKS};
 use crate::{
@@ -34,10 +33,12 @@ impl Files {
 	}
 
 	async fn repair(self: &Arc<Self>, at: Hash, signer: &Arc<Signer>) -> Result<(), String> {
-		let now = self.state.client().number(at).ok().flatten().unwrap_or_default();
+		let now = self.state.number(at);
 		let me = signer.account();
-		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
-		for (id, contract) in contracts.into_iter().filter(|(_, c)| c.owner == me) {
+		let mut contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
+		contracts.retain(|(_, contract)| contract.owner == me);
+		self.renew_due(at, now, &contracts, signer).await;
+		for (id, contract) in contracts {
 			// Contracts of files uploaded elsewhere cannot be rebuilt here.
 			if !self.record_path(id).is_file() {
 				continue;

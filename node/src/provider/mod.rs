@@ -249,7 +249,7 @@ impl Provider {
 	}
 
 	fn number(&self, at: Hash) -> BlockNumber {
-		self.state.client().number(at).ok().flatten().unwrap_or_default()
+		self.state.number(at)
 	}
 
 	async fn on_block(

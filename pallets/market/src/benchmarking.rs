@@ -273,6 +273,29 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn extend_contract(s: Linear<1, { T::MaxShards::get() }>) {
+		ensure_period::<T>();
+		let owner = buyer::<T>(0);
+		let id = confirmed_contract::<T>(&owner, &providers::<T>(s));
+		// The worst case: every provider asks more than agreed, so every shard is repriced.
+		Contracts::<T>::mutate(id, |maybe_contract| {
+			if let Some(contract) = maybe_contract {
+				for shard in contract.shards.iter_mut() {
+					shard.price_per_byte_block = 0u32.into();
+				}
+			}
+		});
+		// A period later, so that one more block stays within the longest term.
+		next_period::<T>();
+		let end = Contracts::<T>::get(id).map(|c| c.end).expect("the contract exists");
+		let blocks: BlockNumberFor<T> = 1u32.into();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, blocks, 1u32.into());
+		assert!(Contracts::<T>::get(id).is_some_and(|c| c.end == end.saturating_add(blocks)
+			&& c.shards.iter().all(|shard| shard.price_per_byte_block == 1u32.into())));
+	}
+
+	#[benchmark]
 	fn submit_proof() {
 		// The proof also settles the skipped period: a fault and a slash.
 		let (chosen, id) = contract_with_a_missed_period::<T>();
@@ -395,13 +418,14 @@ mod benchmarks {
 				Balances::transfer_allow_death(RuntimeOrigin::signed(BUYER), OTHER_BUYER, 10)
 					.expect("a funded account transfers");
 			});
-			let cases: [bench_timing::Case<SelectedBenchmark>; 13] = [
+			let cases: [bench_timing::Case<SelectedBenchmark>; 14] = [
 				("create_contract", || SelectedBenchmark::create_contract),
 				("confirm_shard", || SelectedBenchmark::confirm_shard),
 				("reassign_shard", || SelectedBenchmark::reassign_shard),
 				("decline_shard", || SelectedBenchmark::decline_shard),
 				("report_lost", || SelectedBenchmark::report_lost),
 				("end_contract", || SelectedBenchmark::end_contract),
+				("extend_contract", || SelectedBenchmark::extend_contract),
 				("submit_proof", || SelectedBenchmark::submit_proof),
 				("submit_proofs", || SelectedBenchmark::submit_proofs),
 				("submit_proofs_all_invalid", || SelectedBenchmark::submit_proofs_all_invalid),

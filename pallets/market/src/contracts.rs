@@ -211,6 +211,74 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Move the end of contract `id` by `blocks` and hold the escrow that pays for them.
+	///
+	/// Each assigned shard (pending or active) is priced at the higher of its agreed price and
+	/// its provider's current ask, which must be at most `max_price`: a renewal never lowers
+	/// what a provider agreed to, and pays a provider that raised its price what it asks now.
+	/// A repriced shard pays its new price for every period not yet paid, so the top-up covers
+	/// the difference over the rest of the old term too, from the oldest period a late proof may
+	/// still be paid for. Lost and vacant shards keep their price: whoever takes them over asks
+	/// no more. A provider whose stake a slash left short of its capacity takes no new shards
+	/// but still keeps the ones it has, so it does not stop an extension; a provider that is
+	/// leaving the market cannot be held past the end it agreed to: its shards must move first
+	/// ([`Error::ProviderLeaving`]).
+	pub(crate) fn do_extend_contract(
+		owner: T::AccountId,
+		id: ContractId,
+		blocks: BlockNumberFor<T>,
+		max_price: BalanceOf<T>,
+	) -> Result<(BlockNumberFor<T>, BalanceOf<T>), DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
+		ensure!(contract.owner == owner, Error::<T>::NotContractOwner);
+		ensure!(now < contract.end, Error::<T>::ContractExpired);
+		let end = contract.end.checked_add(&blocks).ok_or(Error::<T>::Overflow)?;
+		ensure!(
+			!blocks.is_zero() && end.saturating_sub(now) <= T::MaxContractDuration::get(),
+			Error::<T>::InvalidDuration
+		);
+		let added_blocks: BalanceOf<T> = blocks.saturated_into::<u64>().saturated_into();
+		let unpaid_from = Self::oldest_payable_start().unwrap_or(contract.start);
+		let repriced_blocks: BalanceOf<T> =
+			contract.end.saturating_sub(unpaid_from).saturated_into::<u64>().saturated_into();
+		let mut top_up = BalanceOf::<T>::zero();
+		for shard in contract.shards.iter_mut() {
+			let agreed = shard.price_per_byte_block;
+			let price = if shard.status.holds_capacity() {
+				ensure!(T::Providers::is_staying(&shard.provider), Error::<T>::ProviderLeaving);
+				T::Providers::price_per_byte_block(&shard.provider)
+					.ok_or(Error::<T>::ProviderLeaving)?
+					.max(agreed)
+			} else {
+				agreed
+			};
+			ensure!(price <= max_price, Error::<T>::PriceAboveLimit);
+			let bytes = shard.spec.bytes;
+			let rise = price.saturating_sub(agreed);
+			let cost = Self::shard_cost(price, bytes, added_blocks)?
+				.checked_add(&Self::shard_cost(rise, bytes, repriced_blocks)?)
+				.ok_or(Error::<T>::Overflow)?;
+			shard.price_per_byte_block = price;
+			top_up = top_up.checked_add(&cost).ok_or(Error::<T>::Overflow)?;
+		}
+		T::Currency::hold(&HoldReason::ContractEscrow.into(), &owner, top_up)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		contract.escrow = contract.escrow.checked_add(&top_up).ok_or(Error::<T>::Overflow)?;
+		contract.end = end;
+		Contracts::<T>::insert(id, contract);
+		Self::deposit_event(Event::ContractExtended { contract: id, end, escrow: top_up });
+		Ok((end, top_up))
+	}
+
+	/// The first block of the oldest period whose proofs may still be accepted and paid (the
+	/// current one and the [`GRACE_PERIODS`] before it), when it is recorded.
+	fn oldest_payable_start() -> Option<BlockNumberFor<T>> {
+		let current = CurrentPeriod::<T>::get()?;
+		let oldest: PeriodIndex = current.saturating_sub(GRACE_PERIODS);
+		Periods::<T>::get(oldest).map(|period| period.start)
+	}
+
 	/// End contract `id`. `caller` is `None` for the sweep, which ends expired contracts only.
 	pub(crate) fn do_end_contract(caller: Option<T::AccountId>, id: ContractId) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();

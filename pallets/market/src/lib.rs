@@ -482,6 +482,15 @@ pub mod pallet {
 			/// The first period proven against it.
 			from: PeriodIndex,
 		},
+		/// The owner moved a contract's end; `escrow` more is held to pay for it.
+		ContractExtended {
+			/// The contract.
+			contract: ContractId,
+			/// Its new end: the first block after it.
+			end: BlockNumberFor<T>,
+			/// Escrow added.
+			escrow: BalanceOf<T>,
+		},
 		/// A provider declined a shard assigned to it; the shard waits for another provider.
 		ShardDeclined {
 			/// The contract.
@@ -577,6 +586,10 @@ pub mod pallet {
 		InvalidVerifyingKey,
 		/// The verifying key is for another number of challenges than [`Config::ChallengeCount`].
 		VerifyingKeyChallengeMismatch,
+		/// A shard's provider is leaving the market (or left it): it cannot be held past the end
+		/// it agreed to, so the shard must move to another provider before the contract is
+		/// extended.
+		ProviderLeaving,
 	}
 
 	#[pallet::hooks]
@@ -782,6 +795,22 @@ pub mod pallet {
 		) -> DispatchResult {
 			let provider = ensure_signed(origin)?;
 			Self::do_decline_shard(provider, contract, shard)
+		}
+
+		/// Keep a contract `blocks` longer (owner only), holding the escrow that pays for them.
+		/// Each assigned shard is priced at the higher of its agreed price and its provider's
+		/// current ask, which must be at most `max_price`; the contract may run at most
+		/// [`Config::MaxContractDuration`] ahead of now.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::extend_contract(T::MaxShards::get()))]
+		pub fn extend_contract(
+			origin: OriginFor<T>,
+			contract: ContractId,
+			blocks: BlockNumberFor<T>,
+			max_price: BalanceOf<T>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_extend_contract(owner, contract, blocks, max_price).map(|_| ())
 		}
 	}
 }

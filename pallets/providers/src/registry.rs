@@ -11,7 +11,7 @@ use sp_runtime::traits::{Saturating, Zero};
 
 use crate::{
 	pallet::{BalanceOf, Config, Error, Event, Pallet, Providers},
-	HoldReason, Slashed,
+	HoldReason, ProviderStatus, Slashed,
 };
 
 /// What a storage market needs from a provider registry.
@@ -19,6 +19,9 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	/// Whether `who` may take new shards: registered, not exiting, and its stake covers its
 	/// capacity.
 	fn is_active(who: &AccountId) -> bool;
+	/// Whether `who` stays in the market: registered and not exiting. Its shards may be kept
+	/// past their agreed end even when a slash left its stake short of its capacity.
+	fn is_staying(who: &AccountId) -> bool;
 	/// `who`'s asked price per byte per block, if registered.
 	fn price_per_byte_block(who: &AccountId) -> Option<Balance>;
 	/// `who`'s capacity not reserved by shards, if registered.
@@ -55,6 +58,10 @@ pub trait ProviderRegistry<AccountId, Balance> {
 impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn is_active(who: &T::AccountId) -> bool {
 		Providers::<T>::get(who).is_some_and(|info| Pallet::<T>::takes_new_shards(&info))
+	}
+
+	fn is_staying(who: &T::AccountId) -> bool {
+		Providers::<T>::get(who).is_some_and(|info| info.status == ProviderStatus::Active)
 	}
 
 	fn price_per_byte_block(who: &T::AccountId) -> Option<BalanceOf<T>> {

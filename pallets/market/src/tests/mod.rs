@@ -6,6 +6,7 @@ mod faults;
 mod groth16;
 mod priority;
 mod proofs;
+mod renewal;
 
 use std::collections::BTreeMap;
 
