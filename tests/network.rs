@@ -746,8 +746,10 @@ async fn flood_blocks_with_remarks(
 	let cores = (cpu() - cpu_before) / flood_started.elapsed().as_secs_f64();
 	ensure!(flooded_until == flooded_from + u64::from(PERIODS), "periods skipped");
 	let (first, last) = (start, start + PERIODS * length - 1);
+	// Finality trails the flood: every validator imports and votes on 3.9 MB blocks while the
+	// machine's cores also run six provers; on two cores it has taken over two minutes.
 	cairn_tests::within(
-		Duration::from_secs(120),
+		Duration::from_secs(300),
 		"the flooded blocks' finality",
 		rpc::wait_finalized(buyer, last),
 	)
