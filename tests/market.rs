@@ -168,6 +168,7 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 		),
 		duration,
 		max_price: PRICE,
+		manifest: BoundedVec::new(),
 	});
 	let created =
 		within(STEP, "the contract", tx::submit(&client, context, BUYER, call, Until::InBlock))

@@ -314,6 +314,11 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		return flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await;
 	}
 
+	// A second buyer loses its node and its disk; a new node, given only the buyer's written-down
+	// secret, finds and downloads its three files, and repairs them below.
+	let (restored_node, restored) = restore_from_the_secret(dir, &bootnode, &mut blocks, &buyer)
+		.await?;
+
 	// A small file kept for two periods at a time: the buyer's node renews it on its own, and
 	// it stays proven and paid past its first end, through the repairs below.
 	let mut small = vec![0u8; 200 << 10];
@@ -449,6 +454,8 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let paid_now = final_state["paid"].as_str().unwrap_or("0").parse::<u128>()?;
 	ensure!(paid_now > paid, "payments continued");
 	proven_past_its_first_end(&mut blocks, &buyer, renewed_id, first_end).await?;
+	repaired_by_the_restored_node(&mut blocks, &buyer, &restored_node, &restored, &killed)
+		.await?;
 	ensure!(download(&files, id, &out).await? == file, "download after the repairs");
 	eprintln!("repaired twice and downloaded after {:?}", started.elapsed());
 
@@ -493,6 +500,118 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		.await?;
 	}
 	eprintln!("done after {:?}", started.elapsed());
+	Ok(())
+}
+
+/// A buyer (the development mnemonic's `//Eve`) uploads three files through its own node, which
+/// then dies with its base path. A new node on a new base path, started with nothing but that
+/// secret, lists the three files from the chain and `client restore` writes them back byte-exact.
+/// Returns the new node, left running to repair them, and the files by contract.
+async fn restore_from_the_secret(
+	dir: &Path,
+	bootnode: &str,
+	blocks: &mut Blocks,
+	rpc: &WsClient,
+) -> anyhow::Result<(Node, Vec<(u64, Vec<u8>)>)> {
+	let secret = format!("{}//Eve", sp_core::crypto::DEV_PHRASE);
+	let config = |name: &str| {
+		let mut config = NodeConfig::new("local", &dir.join(name), None);
+		config.bootnodes = vec![bootnode.to_string()];
+		config.extra_args = vec!["--cairn-key".into(), secret.clone(), "--no-explorer".into()];
+		config
+	};
+	let mut lost = Node::start(config("eve"))?;
+	lost.wait_ready().await?;
+	let api = lost.api().await?;
+	let mut stored = Vec::new();
+	for (seed, size) in [(20u64, 1usize), (21, 70_000), (22, 300_000)] {
+		let mut data = vec![0u8; size];
+		ChaCha20Rng::seed_from_u64(seed).fill_bytes(&mut data);
+		let upload: Value = api
+			.request("cairn_upload", rpc_params![json!({ "data": format!("0x{}", hex::encode(&data)) })])
+			.await?;
+		stored.push((upload["contract"].as_u64().context("the contract")?, data));
+	}
+	blocks
+		.until("the three files' shards confirmed", Duration::from_secs(180), || async {
+			for (id, _) in &stored {
+				let c = contract(rpc, *id).await?;
+				if !shards(&c).iter().all(|s| s["status"] == "active") {
+					return Ok(None);
+				}
+			}
+			Ok(Some(()))
+		})
+		.await?;
+	lost.stop(Duration::ZERO)?;
+	std::fs::remove_dir_all(dir.join("eve"))?;
+
+	let node = Node::start(config("eve-again"))?;
+	node.wait_ready().await?;
+	let api = node.api().await?;
+	blocks
+		.until("the new node lists the three files", Duration::from_secs(180), || async {
+			let files: Vec<Value> = api.request("cairn_files", rpc_params![]).await?;
+			Ok((files.len() == stored.len() && files.iter().all(|f| f["name"].is_string()))
+				.then_some(()))
+		})
+		.await?;
+	let out = dir.join("restored");
+	let token = node.api_token().await?;
+	let printed = cairn_tests::node::cli(&[
+		"client",
+		"--api",
+		&node.api_url(),
+		"--token",
+		&token,
+		"restore",
+		&out.display().to_string(),
+	])?;
+	ensure!(printed.contains("restored 3 files"), "client restore printed:\n{printed}");
+	for (id, data) in &stored {
+		let back = std::fs::read(out.join(format!("{id}-file")))
+			.with_context(|| format!("contract {id}'s file restored"))?;
+		ensure!(back == *data, "contract {id}'s file comes back byte-exact");
+	}
+	// What the new node keeps of them holds no key, and only its user may read it.
+	let kept = node.config.base_path.join("chains/cairn_local/cairn/files");
+	for entry in std::fs::read_dir(&kept)? {
+		use std::os::unix::fs::PermissionsExt;
+		let mode = entry?.metadata()?.permissions().mode() & 0o777;
+		ensure!(mode == 0o600, "a file record is readable by others: {mode:o}");
+	}
+	eprintln!("three files restored from the secret alone");
+	Ok((node, stored))
+}
+
+/// Waits until every shard of the restored buyer's files that lay on a `killed` provider has
+/// been rebuilt by its new node and confirmed elsewhere; then one file comes back whole.
+async fn repaired_by_the_restored_node(
+	blocks: &mut Blocks,
+	rpc: &WsClient,
+	node: &Node,
+	restored: &[(u64, Vec<u8>)],
+	killed: &[String],
+) -> anyhow::Result<()> {
+	blocks
+		.until("the restored files repaired", Duration::from_secs(600), || async {
+			for (id, _) in restored {
+				let c = contract(rpc, *id).await?;
+				let done = shards(&c).iter().all(|s| {
+					!killed.iter().any(|dead| s["provider"] == dead.as_str())
+						&& s["status"] == "active"
+				});
+				if !done {
+					return Ok(None);
+				}
+			}
+			Ok(Some(()))
+		})
+		.await?;
+	let (id, data) = restored.last().context("three files")?;
+	let out = node.config.base_path.join("repaired.bin");
+	ensure!(download(&node.api().await?, *id, &out).await? == *data, "a repaired file comes back");
+	eprintln!("the restored node repaired its files");
 	Ok(())
 }
 
@@ -1168,7 +1287,7 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	// result or an error, the node keeps running, and nothing panics.
 	let api_calls = cairn_tests::fuzz::fuzz_methods(
 		&api,
-		&["cairn_upload", "cairn_download", "cairn_renew", "cairn_file"],
+		&["cairn_upload", "cairn_download", "cairn_renew", "cairn_file", "cairn_files"],
 		150,
 		1,
 	)

@@ -274,7 +274,8 @@ pub enum ClientAction {
 		/// Highest price per byte per block, in planck (default: the market's quote).
 		#[arg(long)]
 		max_price: Option<u128>,
-		/// Store the plaintext (by default the file is encrypted with a key only this node has).
+		/// Store the plaintext (by default the file is encrypted with a key only the account's key
+		/// derives).
 		#[arg(long)]
 		no_encrypt: bool,
 	},
@@ -284,6 +285,13 @@ pub enum ClientAction {
 		contract: u64,
 		/// Where to write the file.
 		out: std::path::PathBuf,
+	},
+	/// Fetch every file of the node's account into DIR, as `<contract>-<name>`: its files are
+	/// found on chain and decoded with the account's secret, so this works on a machine that
+	/// never saw them (start the node with the account's key, e.g. its mnemonic).
+	Restore {
+		/// The directory to write the files into (made if missing).
+		dir: std::path::PathBuf,
 	},
 	/// Keep a file longer: move its contract's end and pay the escrow for the added blocks.
 	Renew {

@@ -76,6 +76,37 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 						.await?;
 				format!("wrote {} to {}\n", bytes(&done["bytes"]), path)
 			}
+			ClientAction::Restore { dir } => {
+				let api = connect_api(cmd).await?;
+				std::fs::create_dir_all(dir)
+					.map_err(|error| format!("{}: {error}", dir.display()))?;
+				let files = list(request(&api, "cairn_files", rpc_params![]).await?, "cairn_files")?;
+				let mut failed = Vec::new();
+				for file in &files {
+					let contract = &file["contract"];
+					let Some(name) = file["name"].as_str() else {
+						failed.push(format!("contract {contract}: {}", file["problem"]));
+						continue;
+					};
+					let path = absolute(&dir.join(restored_name(contract, name)))?;
+					let params = serde_json::json!({ "contract": contract, "path": path });
+					match follow(&api, "cairn_subscribeDownload", "cairn_unsubscribeDownload", params)
+						.await
+					{
+						Ok(done) => println!("wrote {} to {path}", bytes(&done["bytes"])),
+						Err(error) => failed.push(format!("contract {contract}: {error}")),
+					}
+				}
+				if !failed.is_empty() {
+					return Err(format!(
+						"{} of {} files not restored:\n{}",
+						failed.len(),
+						files.len(),
+						failed.join("\n")
+					));
+				}
+				format!("restored {} files into {}\n", files.len(), dir.display())
+			}
 			ClientAction::Status { contract } => {
 				let rpc = connect(&cmd.rpc).await?;
 				let found = request(&rpc, "cairn_contract", rpc_params![contract]).await?;
@@ -113,6 +144,17 @@ pub fn run_provider(cmd: &ProviderCmd) -> Result<(), Error> {
 		print!("{}", provider_status(provider));
 		Ok(())
 	})
+}
+
+/// Where `client restore` writes the file `name` of `contract`: the contract id, then the last
+/// part of the name it was stored under (never a directory of it).
+fn restored_name(contract: &Value, name: &str) -> String {
+	let base = std::path::Path::new(name)
+		.file_name()
+		.and_then(|base| base.to_str())
+		.filter(|base| !base.is_empty() && *base != "inline data")
+		.unwrap_or("file");
+	format!("{contract}-{base}")
 }
 
 /// `path` made absolute (the node resolves paths from its own working directory).
@@ -480,6 +522,17 @@ fn provider_status(provider: &Value) -> String {
 mod tests {
 	use super::*;
 	use serde_json::json;
+
+	#[test]
+	fn a_restored_file_is_named_after_its_contract_and_base_name_only() {
+		let id = json!(7);
+		assert_eq!(restored_name(&id, "/home/ada/photos/cat.jpg"), "7-cat.jpg");
+		assert_eq!(restored_name(&id, "…/photos/cat.jpg"), "7-cat.jpg");
+		assert_eq!(restored_name(&id, "../../etc/passwd"), "7-passwd");
+		assert_eq!(restored_name(&id, ".."), "7-file");
+		assert_eq!(restored_name(&id, "/"), "7-file");
+		assert_eq!(restored_name(&id, "inline data"), "7-file");
+	}
 
 	#[test]
 	fn the_api_port_comes_from_its_url() {

@@ -117,6 +117,22 @@ impl Signer {
 		Ok(signature.0)
 	}
 
+	/// The account's file secret, from which its files' keys derive: the VRF output of the
+	/// account's key on a fixed input. Only that key makes it, and the key (so the account's
+	/// written-down mnemonic) makes it again on any machine; it is never stored.
+	pub fn file_secret(&self) -> Result<cairn_storage::encoding::FileSecret, String> {
+		let input = sr25519::vrf::VrfInput::new(b"cairn", &[(b"purpose", b"file secret v1")]);
+		let pre_output = self
+			.keystore
+			.sr25519_vrf_pre_output(KEY_TYPE, &self.public, &input)
+			.map_err(|e| e.to_string())?
+			.ok_or_else(|| "the Cairn key left the keystore".to_string())?;
+		let bytes: [u8; 32] = pre_output
+			.make_bytes(b"cairn file secret", &input, &self.public)
+			.map_err(|e| e.to_string())?;
+		Ok(cairn_storage::encoding::FileSecret::from_bytes(bytes))
+	}
+
 	/// The owner's permission for `uploader` to send shard `shard` of `contract`, for
 	/// [`GRANT_BLOCKS`] from the best block.
 	pub fn grant(

@@ -241,6 +241,8 @@ parameter_types! {
 	/// Held per shard for its part of the record (commitments, provider, price, state: about
 	/// 170 bytes), returned at its end.
 	pub const ShardDeposit: Balance = deposit(0, 170);
+	/// Held per byte of a contract's sealed manifest, returned at its end.
+	pub const ManifestByteDeposit: Balance = deposit(0, 1);
 }
 
 impl pallet_market::Config for Runtime {
@@ -261,6 +263,10 @@ impl pallet_market::Config for Runtime {
 	type SweepContractsPerBlock = ConstU32<16>;
 	type ContractDeposit = ContractDeposit;
 	type ShardDeposit = ShardDeposit;
+	/// A sealed manifest: name, sizes, coding and key material of one file (a few hundred
+	/// bytes at most).
+	type MaxManifestBytes = ConstU32<1024>;
+	type ManifestByteDeposit = ManifestByteDeposit;
 	type PeriodHistory = ConstU32<16>;
 	type MaxProofLen = ConstU32<512>;
 	type MaxProofsPerBatch = ConstU32<16>;

@@ -69,11 +69,11 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	// 103: `Multisig` joined the pallets, so that root can be held by several keys; the market
 	// got a grace period for proofs, deposits, `decline_shard`, vacant shards, verifying keys
 	// that are checked and take effect per period, and an `on_idle` sweep.
-	spec_version: 104,
+	spec_version: 105,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	// 2: `PrioritizeProofs` joined the transaction extensions.
-	transaction_version: 2,
+	transaction_version: 3,
 	system_version: 1,
 };
 

@@ -1,5 +1,6 @@
-//! `cairn_upload`, `cairn_download` and their progress subscriptions, `cairn_renew` and
-//! `cairn_file`: the client service over JSON-RPC. They read and write local files and sign with the node's key, so they are served
+//! `cairn_upload`, `cairn_download` and their progress subscriptions, `cairn_renew`,
+//! `cairn_file` and `cairn_files`: the client service over JSON-RPC. They read and write local
+//! files and sign with the node's key, so they are served
 //! only on the client API, to holders of its token (see the [parent module](super)).
 
 use std::sync::Arc;
@@ -58,6 +59,11 @@ pub trait FilesApi {
 	/// its automatic renewal (`autoRenew`, `renewAt`, and the `problem` of the last attempt).
 	#[method(name = "file")]
 	async fn file(&self, contract: pallet_market::ContractId) -> RpcResult<Value>;
+
+	/// Every open contract of this node's account, with its file's `name` and `bytes` when the
+	/// account's secret opens the manifest on chain (so on any machine holding that secret).
+	#[method(name = "files")]
+	async fn files(&self) -> RpcResult<Value>;
 }
 
 /// Serves [`FilesApiServer`].
@@ -147,6 +153,10 @@ impl FilesApiServer for FilesRpc {
 
 	async fn file(&self, contract: pallet_market::ContractId) -> RpcResult<Value> {
 		self.files.file(contract).await.map_err(error)
+	}
+
+	async fn files(&self) -> RpcResult<Value> {
+		self.files.files().await.map_err(error)
 	}
 
 	async fn download(&self, params: DownloadParams) -> RpcResult<Value> {

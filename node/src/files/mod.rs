@@ -1,10 +1,13 @@
 //! The client service: stores files on the market for this node's account, fetches them back and
 //! repairs their lost shards.
 //!
-//! - **Upload:** the file is encrypted (a fresh key per file), coded into `k + m` shards and
-//!   committed; the cheapest eligible providers are chosen, `create_contract` holds the escrow,
-//!   and each shard goes to its provider over the shard network. The file's manifest and key are
-//!   kept under the node's base path (`files/<contract>.file`), without which nobody can decode it.
+//! - **Upload:** the file is encrypted, coded into `k + m` shards and committed; the cheapest
+//!   eligible providers are chosen, `create_contract` holds the escrow, and each shard goes to
+//!   its provider over the shard network. The file's key derives from the account's file secret
+//!   ([`FileSecret`], from the account's key) and a salt; its manifest (sizes, coding, salt,
+//!   name) goes on chain with the contract, sealed under that secret, and a copy is cached under
+//!   the node's base path (`files/<contract>.file`). Any node holding the account's key finds
+//!   and decodes the file from the chain alone.
 //!   Everything a caller can get wrong is checked before the contract is made.
 //! - **Download:** any `k` shards, each checked against its on-chain BLAKE3 digest, fetched from
 //!   the providers concurrently; a provider that fails or stalls is replaced by a spare.
@@ -24,16 +27,13 @@ use std::{
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::encoding::{
 	decode_stream, encode_stream, CodingParams, Encryption, EncryptionKey, FileManifest,
+	FileSecret, SALT_BYTES,
 };
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use frame_support::{traits::Get, BoundedVec};
 use futures::{stream::FuturesUnordered, StreamExt};
 use libp2p::{Multiaddr, PeerId};
 use pallet_market::{ContractId, ContractOf, ShardSpec, ShardStatus};
-use rand_chacha::{
-	rand_core::{RngCore, SeedableRng},
-	ChaCha20Rng,
-};
 use sc_client_api::BlockchainEvents;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -153,11 +153,26 @@ struct RenewalPolicy {
 	term: BlockNumber,
 }
 
-/// What this node keeps about a file it uploaded.
+/// Where a file's encryption key comes from.
+///
+/// Encoded like the `Option<[u8; 32]>` that records held before keys were derived, so that
+/// those records still read.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+enum FileKey {
+	/// The file is not encrypted.
+	None,
+	/// Kept in the record: files uploaded before keys derived from the account's secret.
+	Stored([u8; 32]),
+	/// Derived from the account's file secret and this salt; never stored.
+	Derived([u8; SALT_BYTES]),
+}
+
+/// What is known of a file: kept on chain, sealed, as the contract's manifest (see
+/// [`FileSecret`]), and cached under the node's base path.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 struct FileRecord {
 	manifest: Vec<u8>,
-	key: Option<[u8; 32]>,
+	key: FileKey,
 	name: String,
 	renewal: RenewalPolicy,
 }
@@ -171,9 +186,9 @@ impl FileRecord {
 			key: Option<[u8; 32]>,
 			name: String,
 		}
-		use codec::DecodeAll;
 		Self::decode_all(&mut &bytes[..]).ok().or_else(|| {
 			let Before { manifest, key, name } = Before::decode_all(&mut &bytes[..]).ok()?;
+			let key = key.map_or(FileKey::None, FileKey::Stored);
 			Some(Self { manifest, key, name, renewal: RenewalPolicy::default() })
 		})
 	}
@@ -183,6 +198,8 @@ impl FileRecord {
 pub struct Files {
 	state: State,
 	signer: Option<Arc<Signer>>,
+	/// The account's file secret (with the signer).
+	secret: Option<FileSecret>,
 	network: Network,
 	dir: PathBuf,
 	auto_renew: AutoRenew,
@@ -222,9 +239,18 @@ impl Files {
 		dir: PathBuf,
 		auto_renew: AutoRenew,
 	) -> Self {
+		let secret = signer.as_ref().and_then(|signer| {
+			signer
+				.file_secret()
+				.inspect_err(|error| {
+					log::error!(target: "cairn-client", "no file secret: {error}; uploads fail")
+				})
+				.ok()
+		});
 		Self {
 			state,
 			signer,
+			secret,
 			network,
 			dir,
 			auto_renew,
@@ -264,9 +290,62 @@ impl Files {
 			.ok_or_else(|| Failure::invalid(format!("no contract {id}")))
 	}
 
+	/// The record of the file under `contract`: the cached one, or else the manifest its
+	/// contract carries on chain, opened with the account's secret (and then cached). `None`
+	/// for contracts of other accounts, and of this one made without a manifest elsewhere.
 	fn load_record(&self, contract: ContractId) -> Option<FileRecord> {
-		let bytes = std::fs::read(self.record_path(contract)).ok()?;
-		FileRecord::decode_any(&bytes)
+		if let Ok(bytes) = std::fs::read(self.record_path(contract)) {
+			return FileRecord::decode_any(&bytes);
+		}
+		let record = self.record_on_chain(contract)?;
+		if let Err(error) = self.save_record(contract, &record) {
+			log::warn!(target: "cairn-client", "contract {contract}: cannot cache its manifest: {error}");
+		}
+		Some(record)
+	}
+
+	fn record_on_chain(&self, contract: ContractId) -> Option<FileRecord> {
+		let (signer, secret) = (self.signer.as_ref()?, self.secret.as_ref()?);
+		let key = pallet_market::Manifests::<Runtime>::hashed_key_for(contract);
+		let sealed: Vec<u8> = self.state.value(self.state.at(None), key).ok()??;
+		let opened = secret.open(&signer.public_bytes(), &sealed).ok()?;
+		FileRecord::decode_all(&mut &opened[..]).ok()
+	}
+
+	/// The key that decrypts the file of `record`, if it is encrypted.
+	fn file_key(&self, record: &FileRecord) -> Result<Option<EncryptionKey>, Failure> {
+		match &record.key {
+			FileKey::None => Ok(None),
+			FileKey::Stored(key) => Ok(Some(EncryptionKey::from_bytes(*key))),
+			FileKey::Derived(salt) => Ok(Some(self.file_secret()?.file_key(salt))),
+		}
+	}
+
+	fn file_secret(&self) -> Result<&FileSecret, Failure> {
+		self.secret
+			.as_ref()
+			.ok_or_else(|| Failure::failed("this node cannot derive its account's file secret"))
+	}
+
+	/// `record` sealed for the chain. A name too long to fit loses its start (paths keep their
+	/// file name).
+	fn seal_record(&self, signer: &Signer, record: &mut FileRecord) -> Result<Vec<u8>, Failure> {
+		let limit = <Runtime as pallet_market::Config>::MaxManifestBytes::get() as usize;
+		let room = limit.saturating_sub(cairn_storage::encoding::sealed::SEALED_OVERHEAD);
+		let excess = record.encoded_size().saturating_sub(room);
+		if excess > 0 {
+			// "…" is three bytes; a shorter name also has a shorter length prefix.
+			let cut = excess + 3;
+			let start = (cut..=record.name.len())
+				.find(|at| record.name.is_char_boundary(*at))
+				.ok_or_else(|| Failure::failed("the file's manifest is too large for the chain"))?;
+			record.name = format!("…{}", &record.name[start..]);
+		}
+		let sealed = self.file_secret()?.seal(&signer.public_bytes(), &record.encode());
+		if sealed.len() > limit {
+			return Err(Failure::failed("the file's manifest is too large for the chain"));
+		}
+		Ok(sealed)
 	}
 
 	/// Stores a file on the market; returns the contract and what it holds.
@@ -353,14 +432,14 @@ impl Files {
 		}
 
 		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
-		let key = encrypt.then(|| {
-			let mut key = [0u8; 32];
-			ChaCha20Rng::from_entropy().fill_bytes(&mut key);
-			key
-		});
+		let file_key = match encrypt {
+			true => FileKey::Derived(FileSecret::new_salt()),
+			false => FileKey::None,
+		};
+		let mut record = FileRecord { manifest: Vec::new(), key: file_key, name, renewal };
+		let key = self.file_key(&record)?;
 		let (manifest, outgoing, specs) = tokio::task::spawn_blocking(move || {
 			let mut shard_data = vec![Vec::with_capacity(shard_bytes as usize); shards as usize];
-			let key = key.map(EncryptionKey::from_bytes);
 			let encryption = match &key {
 				Some(key) => Encryption::with_random_nonce(key),
 				None => Encryption::Off,
@@ -399,6 +478,8 @@ impl Files {
 		.await
 		.map_err(|e| Failure::failed(e.to_string()))??;
 
+		record.manifest = manifest.to_bytes().to_vec();
+		let sealed = self.seal_record(&signer, &mut record)?;
 		report(progress, json!({ "stage": "contract", "escrow": quote.escrow.to_string() }));
 		let providers: Vec<AccountId> =
 			quote.providers.iter().map(|(who, _)| who.clone()).collect();
@@ -409,6 +490,7 @@ impl Files {
 			providers: BoundedVec::truncate_from(providers.clone()),
 			duration,
 			max_price,
+			manifest: BoundedVec::truncate_from(sealed),
 		});
 		let included = signer.submit_and_watch(call).await.map_err(Failure::failed)?;
 		let (contract, end) = included
@@ -419,7 +501,6 @@ impl Files {
 				_ => None,
 			})
 			.map_err(Failure::failed)?;
-		let record = FileRecord { manifest: manifest.to_bytes().to_vec(), key, name, renewal };
 		self.save_record(contract, &record)
 			.map_err(|e| Failure::failed(format!("cannot keep the file's manifest: {e}")))?;
 		report(
@@ -568,8 +649,8 @@ impl Files {
 		let contract = self.existing_contract(at, id)?;
 		let record = self.load_record(id).ok_or_else(|| {
 			Failure::invalid(format!(
-				"this node has no manifest or key for contract {id}: files are decoded by the \
-				 node that uploaded them"
+				"contract {id} has no manifest this node's account can open: files are decoded \
+				 with the secret of the account that stored them"
 			))
 		})?;
 		let manifest = FileManifest::from_bytes(&record.manifest)
@@ -595,7 +676,7 @@ impl Files {
 		);
 		let shards = self.fetch_any(id, &contract, k, None, progress, total).await?;
 
-		let key = record.key.map(EncryptionKey::from_bytes);
+		let key = self.file_key(&record)?;
 		let plaintext = manifest.plaintext_bytes;
 		report(progress, json!({ "stage": "decoding", "contract": id }));
 		let data = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, Failure> {

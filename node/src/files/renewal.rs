@@ -305,6 +305,34 @@ impl Files {
 		}))
 	}
 
+	/// The files of this node's account: each of its open contracts, with the name and size
+	/// of its file when the account's secret opens its manifest (a `problem` otherwise).
+	pub async fn files(&self) -> Result<Value, Failure> {
+		let me = self.signer()?.account();
+		let at = self.state.at(None);
+		let contracts = self.state.contracts(at).map_err(|e| Failure::failed(e.to_string()))?;
+		let files = contracts
+			.into_iter()
+			.filter(|(_, contract)| contract.owner == me)
+			.map(|(id, contract)| match self.load_record(id) {
+				Some(record) => json!({
+					"contract": id,
+					"name": record.name,
+					"bytes": cairn_storage::encoding::FileManifest::from_bytes(&record.manifest)
+						.ok()
+						.map(|manifest| manifest.plaintext_bytes),
+					"end": contract.end,
+				}),
+				None => json!({
+					"contract": id,
+					"end": contract.end,
+					"problem": "no manifest this account's secret opens",
+				}),
+			})
+			.collect();
+		Ok(Value::Array(files))
+	}
+
 	/// The free balance of `who`.
 	pub(super) fn free_balance(&self, at: Hash, who: &AccountId) -> Result<Balance, Failure> {
 		let key = frame_system::Account::<Runtime>::hashed_key_for(who);

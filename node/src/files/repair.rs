@@ -1,5 +1,5 @@
-//! The repair loop: on every new best block, for this account's contracts whose files this
-//! node uploaded, a lost shard (or one not confirmed by its deadline) is reassigned to the
+//! The repair loop: on every new best block, for this account's contracts whose manifests it can
+//! open (whichever machine uploaded them), a lost shard (or one not confirmed by its deadline) is reassigned to the
 //! cheapest eligible provider not yet in the contract, and a shard waiting for its data is
 //! rebuilt from `k` others and sent to its provider.
 
@@ -39,8 +39,8 @@ impl Files {
 		contracts.retain(|(_, contract)| contract.owner == me);
 		self.renew_due(at, now, &contracts, signer).await;
 		for (id, contract) in contracts {
-			// Contracts of files uploaded elsewhere cannot be rebuilt here.
-			if !self.record_path(id).is_file() {
+			// Without a manifest this account can open, a file cannot be rebuilt.
+			if self.load_record(id).is_none() {
 				continue;
 			}
 			// Providers in the contract, and those its shards move to in this pass.

@@ -18,14 +18,15 @@ use sp_runtime::{
 
 use crate::{
 	pallet::{
-		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, NextContractId,
-		Pallet, Periods, ProvidersOf, ShardSpecsOf,
+		BalanceOf, Config, ContractOf, Contracts, CurrentPeriod, Error, Event, ManifestOf,
+		Manifests, NextContractId, Pallet, Periods, ProvidersOf, ShardSpecsOf,
 	},
 	Contract, ContractId, HoldReason, PeriodIndex, Shard, ShardIndex, ShardSpec, ShardStatus,
 	GRACE_PERIODS,
 };
 
 impl<T: Config> Pallet<T> {
+	#[allow(clippy::too_many_arguments)]
 	pub(crate) fn do_create_contract(
 		owner: T::AccountId,
 		specs: ShardSpecsOf<T>,
@@ -34,6 +35,7 @@ impl<T: Config> Pallet<T> {
 		providers: ProvidersOf<T>,
 		duration: BlockNumberFor<T>,
 		max_price: BalanceOf<T>,
+		manifest: ManifestOf<T>,
 	) -> DispatchResult {
 		ensure!(k > 0, Error::<T>::ZeroDataShards);
 		ensure!(specs.len() == usize::from(k) + usize::from(m), Error::<T>::ShardCountMismatch);
@@ -75,9 +77,13 @@ impl<T: Config> Pallet<T> {
 			};
 			shards.try_push(shard).map_err(|_| Error::<T>::ShardCountMismatch)?;
 		}
+		let manifest_deposit =
+			T::ManifestByteDeposit::get().checked_mul(&(manifest.len() as u32).into());
 		let deposit = T::ShardDeposit::get()
 			.checked_mul(&(shards.len() as u32).into())
 			.and_then(|shards| shards.checked_add(&T::ContractDeposit::get()))
+			.zip(manifest_deposit)
+			.and_then(|(record, manifest)| record.checked_add(&manifest))
 			.ok_or(Error::<T>::Overflow)?;
 		T::Currency::hold(&HoldReason::ContractEscrow.into(), &owner, escrow)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
@@ -106,6 +112,9 @@ impl<T: Config> Pallet<T> {
 		let contract =
 			Contract { owner, k, m, start: now, end, escrow, deposit, paid: Zero::zero(), shards };
 		Contracts::<T>::insert(id, contract);
+		if !manifest.is_empty() {
+			Manifests::<T>::insert(id, manifest);
+		}
 		Ok(())
 	}
 
@@ -313,6 +322,7 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)?;
 		Contracts::<T>::remove(id);
+		Manifests::<T>::remove(id);
 		Self::deposit_event(Event::ContractEnded {
 			contract: id,
 			paid: contract.paid,

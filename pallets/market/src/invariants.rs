@@ -7,7 +7,7 @@ use pallet_providers::ProviderRegistry;
 use sp_runtime::{traits::Zero, Saturating, TryRuntimeError};
 
 use crate::{
-	pallet::{BalanceOf, Config, Contracts, CurrentPeriod, Pallet},
+	pallet::{BalanceOf, Config, Contracts, CurrentPeriod, Manifests, Pallet},
 	HoldReason,
 };
 
@@ -18,6 +18,7 @@ impl<T: Config> Pallet<T> {
 	///   active shards assigned to it, so capacity is neither counted twice nor leaked.
 	/// - What a contract's faults may still give back to its owner is at most what it paid.
 	/// - No shard is settled beyond the current period.
+	/// - Every manifest belongs to an open contract.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let mut held_by_owner: BTreeMap<T::AccountId, (BalanceOf<T>, BalanceOf<T>)> =
 			BTreeMap::new();
@@ -57,6 +58,9 @@ impl<T: Config> Pallet<T> {
 				T::Providers::reserved(&provider) == expected,
 				"a provider's reserved capacity differs from its assigned shards"
 			);
+		}
+		for id in Manifests::<T>::iter_keys() {
+			ensure!(Contracts::<T>::contains_key(id), "a manifest outlives its contract");
 		}
 		Ok(())
 	}

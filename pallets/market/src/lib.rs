@@ -142,6 +142,8 @@ pub mod pallet {
 	>;
 	/// The shard specifications of a new contract.
 	pub type ShardSpecsOf<T> = BoundedVec<ShardSpec, <T as Config>::MaxShards>;
+	/// A contract's sealed manifest.
+	pub type ManifestOf<T> = BoundedVec<u8, <T as Config>::MaxManifestBytes>;
 	/// The providers of a new contract, one per shard.
 	pub type ProvidersOf<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxShards>;
@@ -209,6 +211,12 @@ pub mod pallet {
 		/// Held from a buyer per shard of a contract, on top of [`Config::ContractDeposit`].
 		#[pallet::constant]
 		type ShardDeposit: Get<BalanceOf<Self>>;
+		/// Largest manifest a contract may carry ([`Manifests`]).
+		#[pallet::constant]
+		type MaxManifestBytes: Get<u32>;
+		/// Held from a buyer per byte of a contract's manifest, with its deposit.
+		#[pallet::constant]
+		type ManifestByteDeposit: Get<BalanceOf<Self>>;
 		/// Proving periods whose seeds and bounds are kept.
 		#[pallet::constant]
 		type PeriodHistory: Get<u32>;
@@ -244,6 +252,12 @@ pub mod pallet {
 	/// Every open contract.
 	#[pallet::storage]
 	pub type Contracts<T: Config> = StorageMap<_, Twox64Concat, ContractId, ContractOf<T>>;
+
+	/// The manifests of open contracts that carry one: bytes sealed by the owner (opaque to the
+	/// chain) that tell a machine holding the owner's secret how to find and decode the
+	/// contract's file from the chain alone. Paid by deposit, removed at the contract's end.
+	#[pallet::storage]
+	pub type Manifests<T: Config> = StorageMap<_, Twox64Concat, ContractId, ManifestOf<T>>;
 
 	/// Length in blocks of the proving periods opened from now on.
 	#[pallet::storage]
@@ -635,7 +649,8 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Open a contract for `shards` kept by `providers` (one each, all distinct, in order) for
 		/// `duration` blocks, holding the full price from the signer. `k` data and `m` parity shards;
-		/// every provider's price per byte per block must be at most `max_price`.
+		/// every provider's price per byte per block must be at most `max_price`. `manifest`
+		/// (may be empty) is kept with the contract for its owner, for a deposit per byte.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::create_contract(shards.len() as u32))]
 		pub fn create_contract(
@@ -646,9 +661,10 @@ pub mod pallet {
 			providers: ProvidersOf<T>,
 			duration: BlockNumberFor<T>,
 			max_price: BalanceOf<T>,
+			manifest: ManifestOf<T>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			Self::do_create_contract(owner, shards, k, m, providers, duration, max_price)
+			Self::do_create_contract(owner, shards, k, m, providers, duration, max_price, manifest)
 		}
 
 		/// Confirm, as the assigned provider, that the shard is stored and its root checked.

@@ -24,6 +24,9 @@ pub const OTHER_BUYER: AccountId = 2;
 /// Providers are accounts 10 ..= 19.
 pub const FIRST_PROVIDER: AccountId = 10;
 pub const PROVIDER_COUNT: u64 = 10;
+/// The largest manifest a contract of the mock may carry.
+pub const MAX_MANIFEST_BYTES: u32 = 64;
+
 /// A funded account that never registers.
 pub const STRANGER: AccountId = 50;
 pub const POOR_BUYER: AccountId = 51;
@@ -78,6 +81,7 @@ parameter_types! {
 	/// No deposits unless a test sets them, so that balances elsewhere stay simple.
 	pub storage ContractDeposit: Balance = 0;
 	pub storage ShardDeposit: Balance = 0;
+	pub storage ManifestByteDeposit: Balance = 0;
 }
 
 impl pallet_providers::Config for Test {
@@ -268,6 +272,8 @@ impl pallet_market::Config for Test {
 	type SweepContractsPerBlock = ConstU32<SWEEP_PER_BLOCK>;
 	type ContractDeposit = ContractDeposit;
 	type ShardDeposit = ShardDeposit;
+	type MaxManifestBytes = ConstU32<MAX_MANIFEST_BYTES>;
+	type ManifestByteDeposit = ManifestByteDeposit;
 	type PeriodHistory = ConstU32<8>;
 	type MaxProofLen = ConstU32<256>;
 	type MaxProofsPerBatch = ConstU32<8>;

@@ -78,11 +78,12 @@ const SWEEP_PER_SHARD: u64 = 32_800_000;
 macro_rules! market_weights {
 	($db:expr) => {
 		fn create_contract(s: u32, ) -> Weight {
-			// Per shard: provider (r:1 w:1). Contract, NextContractId, hold, account.
+			// Per shard: provider (r:1 w:1). Contract, NextContractId, hold, account, and the
+			// manifest (w:1, up to 1 KiB).
 			Weight::from_parts(CREATE_BASE, 4_000)
 				.saturating_add(Weight::from_parts(CREATE_PER_SHARD, 3_000).saturating_mul(s.into()))
 				.saturating_add($db.reads(3_u64.saturating_add(s.into())))
-				.saturating_add($db.writes(4_u64.saturating_add(s.into())))
+				.saturating_add($db.writes(5_u64.saturating_add(s.into())))
 		}
 		fn confirm_shard() -> Weight {
 			// Contract (r:1 w:1), CurrentPeriod (r:1).
@@ -111,13 +112,14 @@ macro_rules! market_weights {
 				.saturating_add($db.writes(5_u64))
 		}
 		fn end_contract(s: u32, ) -> Weight {
-			// Contract (r:1 w:1), periods (r:2), hold and account (r:2 w:2); per shard: provider
+			// Contract (r:1 w:1), the manifest (w:1), periods (r:2), hold and account (r:2 w:2);
+			// per shard: provider
 			// (r:1 w:1) and, for a fault, the provider's hold, the owner's account and the total
 			// issuance (r:3 w:3).
 			Weight::from_parts(END_BASE, 8_000)
 				.saturating_add(Weight::from_parts(END_PER_SHARD, 3_000).saturating_mul(s.into()))
 				.saturating_add($db.reads(5_u64.saturating_add(4_u64.saturating_mul(s.into()))))
-				.saturating_add($db.writes(3_u64.saturating_add(4_u64.saturating_mul(s.into()))))
+				.saturating_add($db.writes(4_u64.saturating_add(4_u64.saturating_mul(s.into()))))
 		}
 		fn extend_contract(s: u32, ) -> Weight {
 			// Contract (r:1 w:1), CurrentPeriod and Periods (r:2), hold and account (r:2 w:2);

@@ -33,6 +33,11 @@ impl EncryptionKey {
 		Self(bytes)
 	}
 
+	#[cfg(test)]
+	pub(crate) fn bytes(&self) -> &[u8; 32] {
+		&self.0
+	}
+
 	fn cipher(&self) -> XChaCha20Poly1305 {
 		XChaCha20Poly1305::new(Key::from_slice(&self.0))
 	}

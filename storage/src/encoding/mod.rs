@@ -7,6 +7,7 @@
 pub mod crypt;
 pub mod erasure;
 pub mod manifest;
+pub mod sealed;
 
 pub use crypt::{random_nonce_prefix, EncryptionKey, NoncePrefix, ENCRYPTION_CHUNK_BYTES};
 pub use erasure::{
@@ -14,3 +15,4 @@ pub use erasure::{
 	ErasureCodec, DEFAULT_PIECE_BYTES, MAX_TOTAL_SHARDS,
 };
 pub use manifest::{EncryptionHeader, FileManifest};
+pub use sealed::{FileSecret, OpenError, SALT_BYTES};

@@ -8,7 +8,7 @@ use frame_support::{
 use sp_runtime::traits::BadOrigin;
 
 use super::*;
-use crate::{Error, NextContractId};
+use crate::{Error, Manifests, NextContractId};
 
 const ESCROW: Balance = 3 * PROVIDER_PRICE * SHARD_BYTES as Balance * DURATION as Balance;
 
@@ -83,8 +83,46 @@ fn create_contract(
 		chosen,
 		duration,
 		max_price,
+		BoundedVec::new(),
 	)?;
 	Ok(id)
+}
+
+#[test]
+fn a_manifest_is_kept_for_its_deposit_until_the_contract_ends() {
+	ExtBuilder::default().build_and_execute(|| {
+		ContractDeposit::set(&1_000);
+		ShardDeposit::set(&100);
+		ManifestByteDeposit::set(&10);
+		let manifest: BoundedVec<u8, _> =
+			BoundedVec::truncate_from(vec![0xab; MAX_MANIFEST_BYTES as usize]);
+		let id = NextContractId::<Test>::get();
+		assert_ok!(Market::create_contract(
+			RuntimeOrigin::signed(BUYER),
+			specs(3, SHARD_BYTES),
+			2,
+			1,
+			providers(0, 3),
+			DURATION,
+			PROVIDER_PRICE,
+			manifest.clone(),
+		));
+		let deposit = 1_000 + 3 * 100 + 10 * Balance::from(MAX_MANIFEST_BYTES);
+		assert_eq!(Contracts::<Test>::get(id).unwrap().deposit, deposit);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::ContractDeposit.into(), &BUYER), deposit);
+		assert_eq!(Manifests::<Test>::get(id), Some(manifest));
+		// A contract without one keeps none, and pays nothing for it.
+		let bare = create_contract(specs(1, SHARD_BYTES), 1, 0, providers(3, 1), 10, 1).unwrap();
+		assert_eq!(Contracts::<Test>::get(bare).unwrap().deposit, 1_000 + 100);
+		assert!(!Manifests::<Test>::contains_key(bare));
+		// The end removes it and returns the whole deposit.
+		assert_ok!(Market::end_contract(RuntimeOrigin::signed(BUYER), id));
+		assert!(!Manifests::<Test>::contains_key(id));
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::ContractDeposit.into(), &BUYER),
+			1_000 + 100
+		);
+	});
 }
 
 #[test]
@@ -100,6 +138,7 @@ fn create_contract_rejects_every_bad_input() {
 				chosen,
 				duration,
 				max_price,
+				BoundedVec::new(),
 			)
 		};
 		assert_noop!(
@@ -110,7 +149,7 @@ fn create_contract_rejects_every_bad_input() {
 				1,
 				providers(0, 3),
 				10,
-				1
+				1, BoundedVec::new()
 			),
 			BadOrigin
 		);
@@ -183,7 +222,7 @@ fn create_contract_rejects_every_bad_input() {
 				1,
 				providers(0, 3),
 				10,
-				1
+				1, BoundedVec::new()
 			),
 			Error::<Test>::InsufficientBalance
 		);
