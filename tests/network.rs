@@ -316,8 +316,8 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 
 	// A second buyer loses its node and its disk; a new node, given only the buyer's written-down
 	// secret, finds and downloads its three files, and repairs them below.
-	let (restored_node, restored) = restore_from_the_secret(dir, &bootnode, &mut blocks, &buyer)
-		.await?;
+	let (restored_node, restored) =
+		restore_from_the_secret(dir, &bootnode, &mut blocks, &buyer).await?;
 
 	// A small file kept for two periods at a time: the buyer's node renews it on its own, and
 	// it stays proven and paid past its first end, through the repairs below.
@@ -454,8 +454,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let paid_now = final_state["paid"].as_str().unwrap_or("0").parse::<u128>()?;
 	ensure!(paid_now > paid, "payments continued");
 	proven_past_its_first_end(&mut blocks, &buyer, renewed_id, first_end).await?;
-	repaired_by_the_restored_node(&mut blocks, &buyer, &restored_node, &restored, &killed)
-		.await?;
+	repaired_by_the_restored_node(&mut blocks, &buyer, &restored_node, &restored, &killed).await?;
 	ensure!(download(&files, id, &out).await? == file, "download after the repairs");
 	eprintln!("repaired twice and downloaded after {:?}", started.elapsed());
 
@@ -528,7 +527,10 @@ async fn restore_from_the_secret(
 		let mut data = vec![0u8; size];
 		ChaCha20Rng::seed_from_u64(seed).fill_bytes(&mut data);
 		let upload: Value = api
-			.request("cairn_upload", rpc_params![json!({ "data": format!("0x{}", hex::encode(&data)) })])
+			.request(
+				"cairn_upload",
+				rpc_params![json!({ "data": format!("0x{}", hex::encode(&data)) })],
+			)
 			.await?;
 		stored.push((upload["contract"].as_u64().context("the contract")?, data));
 	}

@@ -80,7 +80,8 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				let api = connect_api(cmd).await?;
 				std::fs::create_dir_all(dir)
 					.map_err(|error| format!("{}: {error}", dir.display()))?;
-				let files = list(request(&api, "cairn_files", rpc_params![]).await?, "cairn_files")?;
+				let files =
+					list(request(&api, "cairn_files", rpc_params![]).await?, "cairn_files")?;
 				let mut failed = Vec::new();
 				for file in &files {
 					let contract = &file["contract"];
@@ -90,8 +91,13 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					};
 					let path = absolute(&dir.join(restored_name(contract, name)))?;
 					let params = serde_json::json!({ "contract": contract, "path": path });
-					match follow(&api, "cairn_subscribeDownload", "cairn_unsubscribeDownload", params)
-						.await
+					match follow(
+						&api,
+						"cairn_subscribeDownload",
+						"cairn_unsubscribeDownload",
+						params,
+					)
+					.await
 					{
 						Ok(done) => println!("wrote {} to {path}", bytes(&done["bytes"])),
 						Err(error) => failed.push(format!("contract {contract}: {error}")),

@@ -242,9 +242,9 @@ impl Files {
 		let secret = signer.as_ref().and_then(|signer| {
 			signer
 				.file_secret()
-				.inspect_err(|error| {
-					log::error!(target: "cairn-client", "no file secret: {error}; uploads fail")
-				})
+				.inspect_err(
+					|error| log::error!(target: "cairn-client", "no file secret: {error}; uploads fail"),
+				)
 				.ok()
 		});
 		Self {
@@ -330,7 +330,8 @@ impl Files {
 	/// `record` sealed for the chain. A name too long to fit loses its start (paths keep their
 	/// file name).
 	fn seal_record(&self, signer: &Signer, record: &mut FileRecord) -> Result<Vec<u8>, Failure> {
-		let limit = <Runtime as pallet_market::Config>::MaxManifestBytes::get() as usize;
+		let limit: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
+		let limit = limit as usize;
 		let room = limit.saturating_sub(cairn_storage::encoding::sealed::SEALED_OVERHEAD);
 		let excess = record.encoded_size().saturating_sub(room);
 		if excess > 0 {

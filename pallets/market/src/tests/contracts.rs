@@ -149,7 +149,8 @@ fn create_contract_rejects_every_bad_input() {
 				1,
 				providers(0, 3),
 				10,
-				1, BoundedVec::new()
+				1,
+				BoundedVec::new()
 			),
 			BadOrigin
 		);
@@ -222,7 +223,8 @@ fn create_contract_rejects_every_bad_input() {
 				1,
 				providers(0, 3),
 				10,
-				1, BoundedVec::new()
+				1,
+				BoundedVec::new()
 			),
 			Error::<Test>::InsufficientBalance
 		);

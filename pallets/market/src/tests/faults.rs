@@ -219,7 +219,8 @@ fn create_confirmed_contract_of(owner: AccountId) -> ContractId {
 		1,
 		providers(3, 3),
 		DURATION,
-		PROVIDER_PRICE, BoundedVec::new()
+		PROVIDER_PRICE,
+		BoundedVec::new()
 	));
 	for n in 0..3 {
 		assert_ok!(Market::confirm_shard(
@@ -347,7 +348,8 @@ fn missing_a_period_on_a_hundred_shards_costs_a_proportional_slice() {
 					0,
 					providers(8, 1),
 					30,
-					PROVIDER_PRICE, BoundedVec::new()
+					PROVIDER_PRICE,
+					BoundedVec::new()
 				));
 				assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(who), id, 0));
 				id

@@ -30,7 +30,8 @@ fn real_contract() -> ContractId {
 		1,
 		providers(0, 3),
 		DURATION,
-		PROVIDER_PRICE, BoundedVec::new()
+		PROVIDER_PRICE,
+		BoundedVec::new()
 	));
 	for n in 0..3 {
 		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(n)), id, n as ShardIndex));

@@ -95,7 +95,8 @@ pub fn create_single_shard_contract_for(owner: AccountId, index: u64, duration: 
 		0,
 		providers(index, 1),
 		duration,
-		PROVIDER_PRICE, BoundedVec::new()
+		PROVIDER_PRICE,
+		BoundedVec::new()
 	));
 	id
 }
@@ -110,7 +111,8 @@ pub fn create_default_contract() -> ContractId {
 		1,
 		providers(0, 3),
 		DURATION,
-		PROVIDER_PRICE, BoundedVec::new()
+		PROVIDER_PRICE,
+		BoundedVec::new()
 	));
 	id
 }

@@ -76,7 +76,8 @@ fn create_second_contract_on_provider_0() -> ContractId {
 		0,
 		providers(0, 1),
 		DURATION,
-		1, BoundedVec::new()
+		1,
+		BoundedVec::new()
 	));
 	assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
 	id

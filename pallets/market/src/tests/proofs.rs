@@ -176,7 +176,8 @@ fn a_period_opened_after_the_contract_end_is_not_due() {
 			0,
 			providers(0, 1),
 			5,
-			1, BoundedVec::new()
+			1,
+			BoundedVec::new()
 		));
 		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
 		System::set_block_number(period_start(1));
@@ -200,7 +201,8 @@ fn a_batch_pays_the_valid_proofs_and_reports_the_rest() {
 			0,
 			providers(0, 1),
 			DURATION,
-			1, BoundedVec::new()
+			1,
+			BoundedVec::new()
 		));
 		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), second, 0));
 		run_to_block(period_start(1));
