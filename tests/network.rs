@@ -521,6 +521,13 @@ async fn restore_from_the_secret(
 	};
 	let mut lost = Node::start(config("eve"))?;
 	lost.wait_ready().await?;
+	// Its own view of the market, once it has caught up with the chain.
+	let own = lost.rpc().await?;
+	blocks
+		.until("the buyer's node sees six providers", Duration::from_secs(180), || async {
+			Ok((providers(&own).await?.len() >= 6).then_some(()))
+		})
+		.await?;
 	let api = lost.api().await?;
 	let mut stored = Vec::new();
 	for (seed, size) in [(20u64, 1usize), (21, 70_000), (22, 300_000)] {
