@@ -820,8 +820,9 @@ async fn flood_a_provider(
 ///   most others carry proofs instead, none both: proofs ranked first by `PrioritizeProofs`
 ///   leave the remark no room (ranked after it, they would have fitted in the operational share);
 /// - every shard that was active before the flood had a proof accepted for each flooded period
-///   within that period or its grace (`ProofAccepted` events), and the shard records agree (`lastProven`,
-///   the `proofs` counter, no consecutive faults);
+///   within that period or its grace (`ProofAccepted` events; the last period's grace lies past
+///   the flood, so its proofs are counted, not required), and the shard records agree
+///   (`lastProven`, the `proofs` counter, no consecutive faults);
 /// - no `ShardFaulted`, `LossReported` or `ShardLost`, and no provider's fault count moved.
 ///
 /// Reports the blocks' fill, the proofs' delays and what the attacker paid.
@@ -956,25 +957,26 @@ async fn flood_blocks_with_remarks(
 	ensure!(opened == periods, "the flooded blocks are periods {periods:?}: opened {opened:?}");
 
 	// Each due shard's proof of each flooded period, accepted within that period or its grace
-	// (the next period), as far as the flooded blocks show: the last period's own blocks.
+	// (the next period). The last period's grace lies past the flood: its proofs are counted
+	// when they landed within the flood, and required of the periods before it.
 	let mut missing = Vec::new();
 	let mut delays = Vec::new();
 	let last_period = from + PERIODS - 1;
 	for &(contract, shard, _) in &due {
 		for &(period, opens) in &periods {
-			let grace = if period < last_period { pallet_market::GRACE_PERIODS } else { 0 };
-			let until = opens + length * (1 + grace);
+			let until = opens + length * (1 + pallet_market::GRACE_PERIODS);
 			match accepted.get(&(contract, shard, period)) {
 				Some(&block) if (opens..until).contains(&block) => delays.push(block - opens),
 				Some(&block) => {
 					missing.push(format!("{contract}/{shard}: period {period} in {block}"))
 				}
+				None if period == last_period => {}
 				None => missing.push(format!("{contract}/{shard}: no proof of period {period}")),
 			}
 		}
 	}
-	// The shard records agree: proven through the last flooded period, by as many proofs as
-	// were accepted, with no fault.
+	// The shard records agree: proven through the last period whose grace was flooded (or the
+	// last one), by as many proofs as were accepted, with no fault.
 	for &(contract, shard, proofs_before) in &due {
 		let record = contracts_after
 			.iter()
@@ -984,7 +986,7 @@ async fn flood_blocks_with_remarks(
 		let landed = accepted_of.get(&(contract, shard)).copied().unwrap_or(0);
 		if record["status"] != "active"
 			|| record["consecutiveFaults"] != 0
-			|| record["lastProven"].as_u64() != Some(u64::from(from + PERIODS - 1))
+			|| record["lastProven"].as_u64().is_none_or(|p| p + 2 < u64::from(from + PERIODS))
 			|| record["proofs"].as_u64() != Some(proofs_before + landed)
 		{
 			missing.push(format!("{contract}/{shard} ({proofs_before} proofs before): {record}"));
