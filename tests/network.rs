@@ -368,6 +368,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	// The report is in a block, and did not fail there.
 	let reported = format!("reporting the loss of shard {id}/0: done in block");
 	restarted.wait_for_log(&reported, Duration::from_secs(90)).await?;
+	let reported_at = (Instant::now(), rpc::header(&buyer, None).await?.number);
 	nodes[holder] = Some(restarted);
 	let repaired = blocks
 		.until("shard 0 repaired and proven elsewhere", Duration::from_secs(420), || async {
@@ -388,7 +389,13 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 			.then_some(c))
 		})
 		.await?;
-	eprintln!("corrupted shard repaired after {:?}", started.elapsed());
+	eprintln!(
+		"repair: the corrupted shard, reported lost in block {}, moved, rebuilt, confirmed and \
+		 proven in {:.0} s ({} blocks)",
+		reported_at.1,
+		reported_at.0.elapsed().as_secs_f64(),
+		rpc::header(&buyer, None).await?.number - reported_at.1,
+	);
 
 	// Two providers die.
 	let current: Vec<String> = shards(&repaired)
@@ -404,6 +411,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		Ok(record["stake"].as_str().context("stake")?.parse()?)
 	};
 	let mut killed = Vec::new();
+	let died_at = (Instant::now(), rpc::header(&buyer, None).await?.number);
 	for shard in [1usize, 2] {
 		let index = find_node_of(&nodes, &current[shard]).await?;
 		let mut node = nodes[index].take().context("running")?;
@@ -432,7 +440,17 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		)
 		.await;
 	let final_state = match repaired {
-		Ok(state) => state,
+		Ok(state) => {
+			let blocks_taken = rpc::header(&buyer, None).await?.number - died_at.1;
+			let length = current_period_length(&buyer, id).await?;
+			eprintln!(
+				"repair: two dead providers' shards, found lost by missed proofs, moved, rebuilt, \
+				 confirmed and proven in {:.0} s ({blocks_taken} blocks, {:.1} proving periods)",
+				died_at.0.elapsed().as_secs_f64(),
+				f64::from(blocks_taken) / length as f64,
+			);
+			state
+		}
 		Err(error) => {
 			eprintln!("the contract: {:#}", contract(&buyer, id).await?);
 			eprintln!("the buyer's node:\n{}", validators[0].log_lines("cairn").join("\n"));
@@ -502,24 +520,35 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// A buyer (the development mnemonic's `//Eve`) uploads three files through its own node, which
-/// then dies with its base path. A new node on a new base path, started with nothing but that
-/// secret, lists the three files from the chain and `client restore` writes them back byte-exact.
-/// Returns the new node, left running to repair them, and the files by contract.
+/// A buyer with a new account (a fresh twelve-word mnemonic, funded by Bob, whose validator
+/// sends nothing of its own) uploads three files through its own node, which then dies with its
+/// base path. A new node on a new base path, started with nothing but the mnemonic, lists the
+/// three files from the chain and `client restore` writes them back byte-exact. Returns the new
+/// node, left running to repair them, and the files by contract.
 async fn restore_from_the_secret(
 	dir: &Path,
 	bootnode: &str,
 	blocks: &mut Blocks,
 	rpc: &WsClient,
 ) -> anyhow::Result<(Node, Vec<(u64, Vec<u8>)>)> {
-	let secret = format!("{}//Eve", sp_core::crypto::DEV_PHRASE);
+	use cairn_runtime::{currency::UNITS, RuntimeCall};
+	use cairn_tests::tx::{self, Until};
+	use sp_core::Pair;
+	let (pair, secret, _) = sp_core::sr25519::Pair::generate_with_phrase(None);
+	ensure!(secret.split_whitespace().count() == 12, "a twelve-word mnemonic: {secret}");
+	let fund = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: sp_runtime::AccountId32::from(pair.public()).into(),
+		value: 1_000 * UNITS,
+	});
+	let context = tx::chain_context(rpc).await?;
+	tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::InBlock).await?;
 	let config = |name: &str| {
 		let mut config = NodeConfig::new("local", &dir.join(name), None);
 		config.bootnodes = vec![bootnode.to_string()];
 		config.extra_args = vec!["--cairn-key".into(), secret.clone(), "--no-explorer".into()];
 		config
 	};
-	let mut lost = Node::start(config("eve"))?;
+	let mut lost = Node::start(config("buyer"))?;
 	lost.wait_ready().await?;
 	// Its own view of the market, once it has caught up with the chain.
 	let own = lost.rpc().await?;
@@ -553,9 +582,9 @@ async fn restore_from_the_secret(
 		})
 		.await?;
 	lost.stop(Duration::ZERO)?;
-	std::fs::remove_dir_all(dir.join("eve"))?;
+	std::fs::remove_dir_all(dir.join("buyer"))?;
 
-	let node = Node::start(config("eve-again"))?;
+	let node = Node::start(config("new-buyer"))?;
 	node.wait_ready().await?;
 	let api = node.api().await?;
 	blocks
@@ -1349,6 +1378,13 @@ async fn renewal_says_when_the_account_cannot_pay(
 	let id = upload["contract"].as_u64().context("a contract id")?;
 	let first_end = upload["end"].as_u64().context("its end")?;
 	ensure!(upload["autoRenew"] == true && upload["duration"] == TERM, "{upload}");
+	// Six providers: the default coding is the narrowest, and the upload says what it risks.
+	let warning = upload["warning"].as_str().unwrap_or_default();
+	ensure!(
+		upload["k"] == 4 && upload["m"] == 2 && upload["nines"].as_f64() < Some(6.0),
+		"{upload}"
+	);
+	ensure!(warning.contains("4+2") && warning.contains("nines"), "{upload}");
 
 	node.wait_for_log(&format!("contract {id} renewed"), Duration::from_secs(60)).await?;
 	let renewed = contract(client, id).await?;
