@@ -259,12 +259,14 @@ pub enum ClientAction {
 	Put {
 		/// The file.
 		file: std::path::PathBuf,
-		/// Data shards.
-		#[arg(long, default_value_t = 4)]
-		k: u8,
-		/// Parity shards.
-		#[arg(long, default_value_t = 2)]
-		m: u8,
+		/// Data shards (default: the widest of 10+6, 8+4, 6+3 and 4+2 that the market has
+		/// providers for; 4 when only --m is given). A coding below six nines a year in the
+		/// durability model (`docs/DURABILITY.md`) is stored with a warning.
+		#[arg(long)]
+		k: Option<u8>,
+		/// Parity shards (default: with --k's, see there; 2 when only --k is given).
+		#[arg(long)]
+		m: Option<u8>,
 		/// Blocks to keep it at a time (default: thirty days, renewed automatically).
 		#[arg(long)]
 		duration: Option<u32>,

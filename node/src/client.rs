@@ -42,16 +42,22 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				});
 				let done = follow(&api, "cairn_subscribeUpload", "cairn_unsubscribeUpload", params)
 					.await?;
-				format!(
-					"contract {} stores {} in {} shards (k = {}, m = {}); escrow {}\n{}\n",
+				let mut text = format!(
+					"contract {} stores {} in {} shards (k = {}, m = {}: {} nines a year); escrow \
+					 {}\n{}\n",
 					done["contract"],
 					bytes(&done["bytes"]),
 					done["providers"].as_array().map_or(0, Vec::len),
 					done["k"],
 					done["m"],
+					done["nines"],
 					cairn(&done["escrow"]),
 					term_line(&done),
-				)
+				);
+				if let Some(warning) = done["warning"].as_str() {
+					let _ = writeln!(text, "warning: {warning}");
+				}
+				text
 			}
 			ClientAction::Renew { contract, blocks, max_price } => {
 				let api = connect_api(cmd).await?;

@@ -177,9 +177,10 @@ impl Signer {
 		Ok(extrinsic.encode())
 	}
 
-	/// Signs and submits `call`; with `watch`, waits until a block includes it and returns its
-	/// events (an `Err` if it failed, with the module error's name).
-	async fn send(&self, call: RuntimeCall, watch: bool) -> Result<Option<Included>, String> {
+	/// Signs and submits `call`; unless `watch` is [`Watch::No`], waits until a block includes
+	/// it (or a finalized block does) and returns its events (an `Err` if it failed, with the
+	/// module error's name).
+	async fn send(&self, call: RuntimeCall, watch: Watch) -> Result<Option<Included>, String> {
 		let mut next = self.next_nonce.lock().await;
 		let at = self.client.info().best_hash;
 		let on_chain = self
@@ -199,17 +200,24 @@ impl Signer {
 			let extrinsic =
 				<Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
 					.map_err(|e| e.to_string())?;
-			let submitted = if watch {
-				self.pool.submit_and_watch(at, TransactionSource::Local, extrinsic).await.map(Some)
-			} else {
-				self.pool.submit_one(at, TransactionSource::Local, extrinsic).await.map(|_| None)
+			let submitted = match watch {
+				Watch::No => self
+					.pool
+					.submit_one(at, TransactionSource::Local, extrinsic)
+					.await
+					.map(|_| None),
+				_ => self
+					.pool
+					.submit_and_watch(at, TransactionSource::Local, extrinsic)
+					.await
+					.map(Some),
 			};
 			match submitted {
 				Ok(status) => {
 					*next = Some(nonce + 1);
 					drop(next);
 					let Some(status) = status else { return Ok(None) };
-					return self.follow(status, &bytes).await.map(Some);
+					return self.follow(status, watch == Watch::Finalized).await.map(Some);
 				}
 				Err(error) => last_error = error.to_string(),
 			}
@@ -219,12 +227,19 @@ impl Signer {
 
 	/// Submits `call` without waiting for it.
 	pub async fn submit(&self, call: RuntimeCall) -> Result<(), String> {
-		self.send(call, false).await.map(|_| ())
+		self.send(call, Watch::No).await.map(|_| ())
 	}
 
 	/// Submits `call` and waits until a block includes it.
 	pub async fn submit_and_watch(&self, call: RuntimeCall) -> Result<Included, String> {
-		self.send(call, true).await?.ok_or_else(|| "no inclusion followed".into())
+		self.send(call, Watch::InBlock).await?.ok_or_else(|| "no inclusion followed".into())
+	}
+
+	/// Submits `call` and waits until a finalized block includes it: what it did cannot be
+	/// undone by a reorganisation (a contract's id read from a best block may be another
+	/// contract's after one).
+	pub async fn submit_and_finalize(&self, call: RuntimeCall) -> Result<Included, String> {
+		self.send(call, Watch::Finalized).await?.ok_or_else(|| "no finality followed".into())
 	}
 
 	async fn follow(
@@ -232,11 +247,14 @@ impl Signer {
 		mut status: std::pin::Pin<
 			Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>,
 		>,
-		_bytes: &[u8],
+		finalized: bool,
 	) -> Result<Included, String> {
 		while let Some(update) = status.next().await {
 			match update {
-				TransactionStatus::InBlock((block, index)) => {
+				TransactionStatus::InBlock((block, index)) if !finalized => {
+					return self.outcome(block, index as u32);
+				}
+				TransactionStatus::Finalized((block, index)) => {
 					return self.outcome(block, index as u32);
 				}
 				TransactionStatus::Invalid
@@ -272,6 +290,17 @@ impl Signer {
 		}
 		Ok(Included { block, events })
 	}
+}
+
+/// How far [`Signer::send`] follows a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+	/// Not at all: submitted is enough.
+	No,
+	/// Into a best block.
+	InBlock,
+	/// Into a finalized block.
+	Finalized,
 }
 
 /// A dispatch error as a reader wants it: the pallet error's name where there is one.

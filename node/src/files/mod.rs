@@ -40,6 +40,7 @@ use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
 use tokio::sync::{mpsc, Mutex};
 
+pub mod durability;
 mod renewal;
 mod repair;
 
@@ -103,6 +104,15 @@ impl From<QuoteError> for Failure {
 	}
 }
 
+/// An upload's coding, its shards' size and the market's quote for them.
+struct Planned {
+	k: u8,
+	m: u8,
+	coding: CodingParams,
+	shard_bytes: u64,
+	quote: crate::market_state::Quote,
+}
+
 /// What `cairn_upload` takes.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -111,9 +121,10 @@ pub struct UploadParams {
 	pub path: Option<String>,
 	/// Or the bytes themselves, `0x` hex (at most [`MAX_INLINE_BYTES`]).
 	pub data: Option<String>,
-	/// Data shards (default 4).
+	/// Data shards (default: the widest of [`durability::CODINGS`] the market has providers
+	/// for; 4 when only `m` is given).
 	pub k: Option<u8>,
-	/// Parity shards (default 2).
+	/// Parity shards (default: with `k`'s; 2 when only `k` is given).
 	pub m: Option<u8>,
 	/// Blocks to keep the file at a time (default thirty days).
 	pub duration: Option<BlockNumber>,
@@ -349,6 +360,45 @@ impl Files {
 		Ok(sealed)
 	}
 
+	/// The first of `choices` (codings `(k, m)`) whose shards of a file of `size` bytes
+	/// (`encoded` once encrypted) are within the shard limit and have enough eligible providers
+	/// at `at`, with its quote; or why the first is too large or the last finds too few.
+	fn plan_coding(
+		&self,
+		at: Hash,
+		name: &str,
+		size: u64,
+		encoded: u64,
+		choices: &[(u8, u8)],
+		duration: BlockNumber,
+	) -> Result<Planned, Failure> {
+		let mut failure = Failure::failed("no coding to choose from");
+		for (position, &(k, m)) in choices.iter().enumerate() {
+			let coding = CodingParams::new(k.into(), m.into())
+				.map_err(|e| Failure::invalid(format!("coding: {e}")))?;
+			let stripes = encoded.div_ceil(coding.stripe_bytes() as u64);
+			let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
+			if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
+				let too_large = Failure::invalid(format!(
+					"{name} is too large: {size} bytes make shards of {shard_bytes} bytes, above \
+					 the {}-byte limit (use a larger k)",
+					cairn_primitives::tree::MAX_SHARD_BYTES
+				));
+				match position {
+					0 => return Err(too_large),
+					_ => continue,
+				}
+			}
+			let shards = u32::from(k) + u32::from(m);
+			match self.state.quote(at, shard_bytes, shards, duration, &[]) {
+				Ok(quote) => return Ok(Planned { k, m, coding, shard_bytes, quote }),
+				Err(error @ QuoteError::TooFewProviders { .. }) => failure = error.into(),
+				Err(error) => return Err(error.into()),
+			}
+		}
+		Err(failure)
+	}
+
 	/// Stores a file on the market; returns the contract and what it holds.
 	pub async fn upload(
 		&self,
@@ -357,13 +407,16 @@ impl Files {
 	) -> Result<Value, Failure> {
 		let progress = progress.as_ref();
 		let signer = self.signer()?.clone();
-		let k = params.k.unwrap_or(4);
-		let m = params.m.unwrap_or(2);
+		// A coding named in part takes 4 data and 2 parity shards for the part left out.
+		let named = (params.k.is_some() || params.m.is_some())
+			.then(|| (params.k.unwrap_or(4), params.m.unwrap_or(2)));
 		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
-		if k == 0 || u32::from(k) + u32::from(m) > max_shards {
-			return Err(Failure::invalid(format!(
-				"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
-			)));
+		if let Some((k, m)) = named {
+			if k == 0 || u32::from(k) + u32::from(m) > max_shards {
+				return Err(Failure::invalid(format!(
+					"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
+				)));
+			}
 		}
 		let duration = params.duration.unwrap_or(DEFAULT_DURATION);
 		let renewal = RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration };
@@ -388,24 +441,23 @@ impl Files {
 		if size == 0 {
 			return Err(Failure::invalid(format!("{name} is empty")));
 		}
-		let coding = CodingParams::new(k.into(), m.into())
-			.map_err(|e| Failure::invalid(format!("coding: {e}")))?;
 		let encoded = cairn_storage::encoding::encoded_len(size, encrypt)
 			.ok_or_else(|| Failure::invalid("file too large"))?;
-		let stripes = encoded.div_ceil(coding.stripe_bytes() as u64);
-		let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
-		if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
-			return Err(Failure::invalid(format!(
-				"{name} is too large: {size} bytes make shards of {shard_bytes} bytes, above the \
-				 {}-byte limit (use a larger k)",
-				cairn_primitives::tree::MAX_SHARD_BYTES
-			)));
-		}
 
-		// The market's side, before any work: providers, price, balance.
+		// The market's side, before any work: providers, price, balance. A coding the caller
+		// did not name is the widest the market has providers for.
 		let at = self.state.at(None);
+		let choices = match &named {
+			Some(coding) => std::slice::from_ref(coding),
+			None => &durability::CODINGS[..],
+		};
+		let Planned { k, m, coding, shard_bytes, quote } =
+			self.plan_coding(at, &name, size, encoded, choices, duration)?;
 		let shards = u32::from(k) + u32::from(m);
-		let quote = self.state.quote(at, shard_bytes, shards, duration, &[])?;
+		let (nines, warning) = durability::report(k, m);
+		if let Some(warning) = &warning {
+			log::warn!(target: "cairn-client", "{warning}");
+		}
 		let max_price = match &params.max_price {
 			Some(text) => {
 				let limit: Balance = text
@@ -493,7 +545,9 @@ impl Files {
 			max_price,
 			manifest: BoundedVec::truncate_from(sealed),
 		});
-		let included = signer.submit_and_watch(call).await.map_err(Failure::failed)?;
+		// The id comes from a finalized block: a best block's could name another contract of
+		// another account after a reorganisation.
+		let included = signer.submit_and_finalize(call).await.map_err(Failure::failed)?;
 		let (contract, end) = included
 			.market_event("ContractCreated", |event| match event {
 				pallet_market::Event::ContractCreated { contract, end, .. } => {
@@ -581,6 +635,8 @@ impl Files {
 			"k": k,
 			"m": m,
 			"shardBytes": shard_bytes,
+			"nines": (nines * 10.0).round() / 10.0,
+			"warning": warning,
 			"escrow": quote.escrow.to_string(),
 			"end": end,
 			"duration": duration,

@@ -651,6 +651,7 @@ pub mod pallet {
 		/// `duration` blocks, holding the full price from the signer. `k` data and `m` parity shards;
 		/// every provider's price per byte per block must be at most `max_price`. `manifest`
 		/// (may be empty) is kept with the contract for its owner, for a deposit per byte.
+		#[allow(clippy::too_many_arguments)]
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::create_contract(shards.len() as u32))]
 		pub fn create_contract(
