@@ -541,7 +541,8 @@ async fn restore_from_the_secret(
 		value: 1_000 * UNITS,
 	});
 	let context = tx::chain_context(rpc).await?;
-	tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::InBlock).await?;
+	let funded = tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::InBlock);
+	let funded_in = rpc::header(rpc, Some(funded.await?.block)).await?.number;
 	let config = |name: &str| {
 		let mut config = NodeConfig::new("local", &dir.join(name), None);
 		config.bootnodes = vec![bootnode.to_string()];
@@ -550,14 +551,21 @@ async fn restore_from_the_secret(
 	};
 	let mut lost = Node::start(config("buyer"))?;
 	lost.wait_ready().await?;
-	// Its own view of the market, once it has caught up with the chain.
+	// Until it has caught up with the chain (its funding and a block after it), the node
+	// refuses to sign: its transaction pool would judge by an old state.
 	let own = lost.rpc().await?;
-	blocks
-		.until("the buyer's node sees six providers", Duration::from_secs(180), || async {
-			Ok((providers(&own).await?.len() >= 6).then_some(()))
-		})
-		.await?;
 	let api = lost.api().await?;
+	blocks
+		.until(
+			"the buyer's node has caught up with the chain",
+			Duration::from_secs(180),
+			|| async {
+				let health: Value = own.request("system_health", rpc_params![]).await?;
+				let best = rpc::header(&own, None).await?.number;
+				Ok((health["isSyncing"] == false && best > funded_in).then_some(()))
+			},
+		)
+		.await?;
 	let mut stored = Vec::new();
 	for (seed, size) in [(20u64, 1usize), (21, 70_000), (22, 300_000)] {
 		let mut data = vec![0u8; size];

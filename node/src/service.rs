@@ -261,6 +261,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		client.clone(),
 		transaction_pool.clone(),
 		keystore_container.keystore(),
+		sync_service.clone(),
 	)?;
 
 	let rpc_builder = {
@@ -393,13 +394,14 @@ fn start_storage_services(
 	client: Arc<FullClient>,
 	pool: Arc<FullPool>,
 	keystore: sp_keystore::KeystorePtr,
+	sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 ) -> Result<(), ServiceError> {
 	use crate::{files::Files, provider, signer};
 	let dir = config.data_path.join("cairn");
 	if let Some(suri) = &cairn.cairn_key {
 		signer::insert_dev_key(&keystore, suri).map_err(ServiceError::Other)?;
 	}
-	let signer = signer::Signer::from_keystore(client.clone(), pool, keystore);
+	let signer = signer::Signer::from_keystore(client.clone(), pool, keystore, sync);
 	match &signer {
 		Some(signer) => log::info!("Cairn account {}", crate::rpc::market::ss58(&signer.account())),
 		None => log::info!("no Cairn account in the keystore: uploads and --provider are off"),

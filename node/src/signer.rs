@@ -11,11 +11,15 @@ use cairn_runtime::{
 };
 use codec::{Decode, Encode};
 use futures::StreamExt;
-use sc_client_api::{BlockBackend, HeaderBackend};
-use sc_transaction_pool_api::{TransactionPool, TransactionSource, TransactionStatus};
+use sc_client_api::{BlockBackend, BlockchainEvents, HeaderBackend};
+use sc_transaction_pool_api::{
+	error::{Error as PoolError, IntoPoolError},
+	TransactionPool, TransactionSource, TransactionStatus,
+};
 use sp_api::ProvideRuntimeApi;
 use sp_core::{crypto::KeyTypeId, sr25519};
 use sp_keystore::KeystorePtr;
+use sp_runtime::transaction_validity::InvalidTransaction;
 use substrate_frame_rpc_system::AccountNonceApi;
 use tokio::sync::Mutex;
 
@@ -69,6 +73,8 @@ pub struct Signer {
 	public: sr25519::Public,
 	/// The nonce the next transaction takes, once one was sent.
 	next_nonce: Mutex<Option<Nonce>>,
+	/// Whether the node is still catching up with the chain.
+	sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 }
 
 /// Puts `suri` (a development seed such as `//Alice`) into the keystore as the Cairn account.
@@ -84,9 +90,27 @@ impl Signer {
 		client: Arc<FullClient>,
 		pool: Arc<FullPool>,
 		keystore: KeystorePtr,
+		sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 	) -> Option<Arc<Self>> {
 		let public = *keystore.sr25519_public_keys(KEY_TYPE).first()?;
-		Some(Arc::new(Self { client, pool, keystore, public, next_nonce: Mutex::new(None) }))
+		let next_nonce = Mutex::new(None);
+		Some(Arc::new(Self { client, pool, keystore, public, next_nonce, sync }))
+	}
+
+	/// An error while the node is still catching up with the chain: its pool validates against
+	/// the blocks it has heard of, and blocks imported while catching up are not announced to
+	/// it, so what the user sends now would be judged by an old state (an account funded since
+	/// would be refused as unable to pay). (A provider's proofs go out regardless: the node
+	/// may fall a few blocks behind under load, and a proof is valid against any recent state.)
+	pub fn caught_up(&self) -> Result<(), String> {
+		match self.sync.is_major_syncing() {
+			true => Err(format!(
+				"the node is still catching up with the chain (at block #{}); try again once it \
+				 has",
+				self.client.info().best_number
+			)),
+			false => Ok(()),
+		}
 	}
 
 	/// The account.
@@ -181,6 +205,22 @@ impl Signer {
 	/// it (or a finalized block does) and returns its events (an `Err` if it failed, with the
 	/// module error's name).
 	async fn send(&self, call: RuntimeCall, watch: Watch) -> Result<Option<Included>, String> {
+		match self.try_send(call.clone(), watch).await {
+			// The pool judges a transaction by the last block it has processed, and after the
+			// node caught up with the chain that is an old one until the next block arrives:
+			// an account funded since seems unable to pay. Once more, a block later.
+			Err(Refusal::Unpaid(_)) => {
+				let mut blocks = self.client.import_notification_stream();
+				let next_best =
+					async { while blocks.next().await.is_some_and(|b| !b.is_new_best) {} };
+				let _ = tokio::time::timeout(std::time::Duration::from_secs(12), next_best).await;
+				self.try_send(call, watch).await.map_err(String::from)
+			}
+			sent => sent.map_err(String::from),
+		}
+	}
+
+	async fn try_send(&self, call: RuntimeCall, watch: Watch) -> Result<Option<Included>, Refusal> {
 		let mut next = self.next_nonce.lock().await;
 		let at = self.client.info().best_hash;
 		let on_chain = self
@@ -188,7 +228,7 @@ impl Signer {
 			.runtime_api()
 			.account_nonce(at, self.account())
 			.map_err(|e| format!("cannot read the account nonce: {e}"))?;
-		let mut last_error = String::new();
+		let (mut last_error, mut unpaid) = (String::new(), false);
 		// The cached nonce first (transactions of ours may wait in the pool); the chain's if the
 		// pool refuses it (a transaction of ours was dropped).
 		let mut nonces = vec![next.unwrap_or(on_chain).max(on_chain)];
@@ -217,12 +257,19 @@ impl Signer {
 					*next = Some(nonce + 1);
 					drop(next);
 					let Some(status) = status else { return Ok(None) };
-					return self.follow(status, watch == Watch::Finalized).await.map(Some);
+					return Ok(Some(self.follow(status, watch == Watch::Finalized).await?));
 				}
-				Err(error) => last_error = error.to_string(),
+				Err(error) => {
+					last_error = error.to_string();
+					unpaid = matches!(
+						error.into_pool_error(),
+						Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment))
+					);
+				}
 			}
 		}
-		Err(format!("the transaction pool refused the transaction: {last_error}"))
+		let refused = format!("the transaction pool refused the transaction: {last_error}");
+		Err(if unpaid { Refusal::Unpaid(refused) } else { Refusal::Other(refused) })
 	}
 
 	/// Submits `call` without waiting for it.
@@ -289,6 +336,28 @@ impl Signer {
 			}
 		}
 		Ok(Included { block, events })
+	}
+}
+
+/// Why a transaction was not sent or did not hold.
+enum Refusal {
+	/// The pool found the account unable to pay the fee.
+	Unpaid(String),
+	/// Anything else.
+	Other(String),
+}
+
+impl From<String> for Refusal {
+	fn from(error: String) -> Self {
+		Refusal::Other(error)
+	}
+}
+
+impl From<Refusal> for String {
+	fn from(refusal: Refusal) -> Self {
+		match refusal {
+			Refusal::Unpaid(error) | Refusal::Other(error) => error,
+		}
 	}
 }
 

@@ -407,6 +407,7 @@ impl Files {
 	) -> Result<Value, Failure> {
 		let progress = progress.as_ref();
 		let signer = self.signer()?.clone();
+		signer.caught_up().map_err(Failure::failed)?;
 		// A coding named in part takes 4 data and 2 parity shards for the part left out.
 		let named = (params.k.is_some() || params.m.is_some())
 			.then(|| (params.k.unwrap_or(4), params.m.unwrap_or(2)));

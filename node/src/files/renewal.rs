@@ -109,6 +109,7 @@ impl Files {
 	/// Extends a contract of this node's account; returns its new end and the escrow added.
 	pub async fn renew(&self, params: RenewParams) -> Result<Value, Failure> {
 		let signer = self.signer()?.clone();
+		signer.caught_up().map_err(Failure::failed)?;
 		let id = params.contract;
 		let at = self.state.at(None);
 		let contract = self.existing_contract(at, id)?;
