@@ -78,9 +78,9 @@ export function expectedEscrow (shards, price = PROVIDER.price, duration = CONTR
  * `{ blockHash, events }` with the new contract's `id`, `escrow` and `end` from its
  * `market.ContractCreated` event and the `shards` it was given.
  */
-export async function createContract (api, owner, providers, { k = CONTRACT.k, m = CONTRACT.m, duration = CONTRACT.duration, maxPrice = CONTRACT.maxPrice, bytes = SHARD_BYTES } = {}) {
+export async function createContract (api, owner, providers, { k = CONTRACT.k, m = CONTRACT.m, duration = CONTRACT.duration, maxPrice = CONTRACT.maxPrice, bytes = SHARD_BYTES, manifest = '0x' } = {}) {
   const shards = providers.map((_, index) => shardSpec(index, bytes));
-  const tx = api.tx.market.createContract(shards, k, m, providers.map((p) => p.address), duration, maxPrice);
+  const tx = api.tx.market.createContract(shards, k, m, providers.map((p) => p.address), duration, maxPrice, manifest);
   const result = await signAndFinalize(tx, owner);
   const record = result.events.find(({ event }) => api.events.market.ContractCreated.is(event));
   if (!record) {

@@ -114,8 +114,13 @@ test('Ferdie opens a 2 + 1 contract over Bob, Charlie and Dave; the escrow is he
   const depositBefore = depositHeld(holdsBefore);
   const nextId = (await api.query.market.nextContractId()).toNumber();
 
-  contract = await createContract(api, ferdie, providers);
+  // A sealed manifest as the node makes one: opaque bytes, kept with the contract for a deposit.
+  const manifest = new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff);
+  contract = await createContract(api, ferdie, providers, { manifest: hex(manifest) });
   assert.equal(contract.id, nextId);
+  const kept = await api.query.market.manifests(contract.id);
+  assert.equal(kept.unwrap().toHex(), hex(manifest));
+  assert.ok(api.consts.market.maxManifestBytes.toNumber() >= manifest.length);
   const escrow = expectedEscrow(contract.shards);
   assert.equal(contract.escrow, escrow);
 
@@ -144,10 +149,12 @@ test('Ferdie opens a 2 + 1 contract over Bob, Charlie and Dave; the escrow is he
     assert.ok(shard.lastProven.isNone);
   });
 
-  // The escrow and the deposit (per contract and per shard, from the runtime's constants) are
-  // held from Ferdie: reserved grew by exactly their sum, each under its own hold reason.
+  // The escrow and the deposit (per contract, per shard and per manifest byte, from the
+  // runtime's constants) are held from Ferdie: reserved grew by exactly their sum, each under
+  // its own hold reason.
   const deposit = api.consts.market.contractDeposit.toBigInt() +
-    3n * api.consts.market.shardDeposit.toBigInt();
+    3n * api.consts.market.shardDeposit.toBigInt() +
+    64n * api.consts.market.manifestByteDeposit.toBigInt();
   assert.ok(deposit > 0n);
   assert.equal(stored.deposit.toBigInt(), deposit);
   const accountAfter = await api.query.system.account(ferdie.address);
@@ -242,7 +249,7 @@ test('the cairn_* RPC methods agree with storage', async (t) => {
 
 test('bad calls reject with readable module errors', async () => {
   const { bob, charlie, ferdie } = accounts;
-  const zeroK = api.tx.market.createContract([shardSpec(0), shardSpec(1)], 0, 2, [bob.address, charlie.address], CONTRACT.duration, CONTRACT.maxPrice);
+  const zeroK = api.tx.market.createContract([shardSpec(0), shardSpec(1)], 0, 2, [bob.address, charlie.address], CONTRACT.duration, CONTRACT.maxPrice, '0x');
   await assert.rejects(signAndFinalize(zeroK, ferdie), (error) => {
     assert.match(error.message, /^market\.ZeroDataShards: \S/);
     assert.deepEqual(error.module, { section: 'market', name: 'ZeroDataShards' });
