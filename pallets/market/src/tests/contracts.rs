@@ -96,17 +96,7 @@ fn a_manifest_is_kept_for_its_deposit_until_the_contract_ends() {
 		ManifestByteDeposit::set(&10);
 		let manifest: BoundedVec<u8, _> =
 			BoundedVec::truncate_from(vec![0xab; MAX_MANIFEST_BYTES as usize]);
-		let id = NextContractId::<Test>::get();
-		assert_ok!(Market::create_contract(
-			RuntimeOrigin::signed(BUYER),
-			specs(3, SHARD_BYTES),
-			2,
-			1,
-			providers(0, 3),
-			DURATION,
-			PROVIDER_PRICE,
-			manifest.clone(),
-		));
+		let id = create_contract_with_manifest(manifest.clone());
 		let deposit = 1_000 + 3 * 100 + 10 * Balance::from(MAX_MANIFEST_BYTES);
 		assert_eq!(Contracts::<Test>::get(id).unwrap().deposit, deposit);
 		assert_eq!(Balances::balance_on_hold(&HoldReason::ContractDeposit.into(), &BUYER), deposit);

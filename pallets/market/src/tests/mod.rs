@@ -103,6 +103,11 @@ pub fn create_single_shard_contract_for(owner: AccountId, index: u64, duration: 
 
 /// Create a 2 + 1 contract for `BUYER` on providers 0, 1, 2; returns its id.
 pub fn create_default_contract() -> ContractId {
+	create_contract_with_manifest(BoundedVec::new())
+}
+
+/// Create the default contract with `manifest`; returns its id.
+pub fn create_contract_with_manifest(manifest: crate::ManifestOf<Test>) -> ContractId {
 	let id = crate::NextContractId::<Test>::get();
 	assert_ok!(Market::create_contract(
 		RuntimeOrigin::signed(BUYER),
@@ -112,7 +117,7 @@ pub fn create_default_contract() -> ContractId {
 		providers(0, 3),
 		DURATION,
 		PROVIDER_PRICE,
-		BoundedVec::new()
+		manifest
 	));
 	id
 }
