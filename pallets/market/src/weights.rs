@@ -170,15 +170,14 @@ macro_rules! market_weights {
 				.saturating_add($db.writes(4_u64))
 		}
 		fn sweep_contracts(c: u32, s: u32, ) -> Weight {
-			// Sweep, CurrentPeriod (r:2 w:1); per contract: contract and periods, and its manifest
-			// when it ends (r:3 w:2); per faulted shard: provider, its hold, the owner's account,
-			// the total issuance (r:4 w:4).
+			// Sweep, CurrentPeriod (r:2 w:1); per contract: contract and periods (r:3 w:1); per
+			// faulted shard: provider, its hold, the owner's account, the total issuance (r:4 w:4).
 			let shards = u64::from(c).saturating_mul(s.into());
 			Weight::from_parts(SWEEP_BASE, 1_000)
 				.saturating_add(Weight::from_parts(SWEEP_PER_CONTRACT, 8_000).saturating_mul(c.into()))
 				.saturating_add(Weight::from_parts(SWEEP_PER_SHARD, 3_000).saturating_mul(shards))
 				.saturating_add($db.reads(2_u64.saturating_add(3_u64.saturating_mul(c.into())).saturating_add(4_u64.saturating_mul(shards))))
-				.saturating_add($db.writes(1_u64.saturating_add(2_u64.saturating_mul(c.into())).saturating_add(4_u64.saturating_mul(shards))))
+				.saturating_add($db.writes(1_u64.saturating_add(c.into()).saturating_add(4_u64.saturating_mul(shards))))
 		}
 	};
 }
