@@ -296,24 +296,36 @@ impl Signer {
 		>,
 		finalized: bool,
 	) -> Result<Included, String> {
-		while let Some(update) = status.next().await {
-			match update {
-				TransactionStatus::InBlock((block, index)) if !finalized => {
-					return self.outcome(block, index as u32);
+		let followed = async {
+			while let Some(update) = status.next().await {
+				match update {
+					TransactionStatus::InBlock((block, index)) if !finalized => {
+						return self.outcome(block, index as u32);
+					}
+					TransactionStatus::Finalized((block, index)) => {
+						return self.outcome(block, index as u32);
+					}
+					// It waits for an earlier nonce of ours that may never come (a transaction
+					// dropped since): the next one takes the chain's nonce, filling the gap.
+					TransactionStatus::Future => *self.next_nonce.lock().await = None,
+					TransactionStatus::Invalid
+					| TransactionStatus::Dropped
+					| TransactionStatus::Usurped(_)
+					| TransactionStatus::FinalityTimeout(_) => {
+						return Err(format!("the transaction was not included: {update:?}"));
+					}
+					_ => {}
 				}
-				TransactionStatus::Finalized((block, index)) => {
-					return self.outcome(block, index as u32);
-				}
-				TransactionStatus::Invalid
-				| TransactionStatus::Dropped
-				| TransactionStatus::Usurped(_)
-				| TransactionStatus::FinalityTimeout(_) => {
-					return Err(format!("the transaction was not included: {update:?}"));
-				}
-				_ => {}
 			}
-		}
-		Err("the transaction pool stopped following the transaction".into())
+			Err("the transaction pool stopped following the transaction".into())
+		};
+		tokio::time::timeout(FOLLOW_AT_MOST, followed).await.unwrap_or_else(|_| {
+			Err(format!(
+				"the transaction was not {} within {} minutes (it may still be)",
+				if finalized { "finalized" } else { "included" },
+				FOLLOW_AT_MOST.as_secs() / 60
+			))
+		})
 	}
 
 	fn outcome(&self, block: Hash, index: u32) -> Result<Included, String> {
@@ -338,6 +350,10 @@ impl Signer {
 		Ok(Included { block, events })
 	}
 }
+
+/// How long a transaction is followed into a (finalized) block before its caller hears that
+/// it has not got there.
+const FOLLOW_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Why a transaction was not sent or did not hold.
 enum Refusal {

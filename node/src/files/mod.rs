@@ -305,8 +305,9 @@ impl Files {
 	/// contract carries on chain, opened with the account's secret (and then cached). `None`
 	/// for contracts of other accounts, and of this one made without a manifest elsewhere.
 	fn load_record(&self, contract: ContractId) -> Option<FileRecord> {
-		if let Ok(bytes) = std::fs::read(self.record_path(contract)) {
-			return FileRecord::decode_any(&bytes);
+		let cached = std::fs::read(self.record_path(contract)).ok();
+		if let Some(record) = cached.and_then(|bytes| FileRecord::decode_any(&bytes)) {
+			return Some(record);
 		}
 		let record = self.record_on_chain(contract)?;
 		if let Err(error) = self.save_record(contract, &record) {
@@ -317,8 +318,14 @@ impl Files {
 
 	fn record_on_chain(&self, contract: ContractId) -> Option<FileRecord> {
 		let (signer, secret) = (self.signer.as_ref()?, self.secret.as_ref()?);
+		let at = self.state.at(None);
+		// Only this account's contracts: a manifest of ours copied into another account's
+		// contract opens too, and must not make that contract look like one of our files.
+		if self.state.contract(at, contract).ok()??.owner != signer.account() {
+			return None;
+		}
 		let key = pallet_market::Manifests::<Runtime>::hashed_key_for(contract);
-		let sealed: Vec<u8> = self.state.value(self.state.at(None), key).ok()??;
+		let sealed: Vec<u8> = self.state.value(at, key).ok()??;
 		let opened = secret.open(&signer.public_bytes(), &sealed).ok()?;
 		FileRecord::decode_all(&mut &opened[..]).ok()
 	}
@@ -362,7 +369,9 @@ impl Files {
 
 	/// The first of `choices` (codings `(k, m)`) whose shards of a file of `size` bytes
 	/// (`encoded` once encrypted) are within the shard limit and have enough eligible providers
-	/// at `at`, with its quote; or why the first is too large or the last finds too few.
+	/// at `at`, asking at most `limit` if one is given, for an escrow and deposits `free` can
+	/// hold; with its quote. Otherwise why the first is too large, or why the last fails.
+	#[allow(clippy::too_many_arguments)]
 	fn plan_coding(
 		&self,
 		at: Hash,
@@ -371,6 +380,8 @@ impl Files {
 		encoded: u64,
 		choices: &[(u8, u8)],
 		duration: BlockNumber,
+		limit: Option<Balance>,
+		free: Balance,
 	) -> Result<Planned, Failure> {
 		let mut failure = Failure::failed("no coding to choose from");
 		for (position, &(k, m)) in choices.iter().enumerate() {
@@ -390,11 +401,39 @@ impl Files {
 				}
 			}
 			let shards = u32::from(k) + u32::from(m);
-			match self.state.quote(at, shard_bytes, shards, duration, &[]) {
-				Ok(quote) => return Ok(Planned { k, m, coding, shard_bytes, quote }),
-				Err(error @ QuoteError::TooFewProviders { .. }) => failure = error.into(),
+			let quote = match self.state.quote(at, shard_bytes, shards, duration, &[]) {
+				Ok(quote) => quote,
+				Err(error @ QuoteError::TooFewProviders { .. }) => {
+					failure = error.into();
+					continue;
+				}
 				Err(error) => return Err(error.into()),
+			};
+			if let Some(limit) = limit.filter(|limit| quote.max_price > *limit) {
+				failure = Failure::failed(format!(
+					"no {shards} eligible providers at or below {limit} per byte per block (the \
+					 cheapest ask up to {})",
+					quote.max_price
+				));
+				continue;
 			}
+			// The deposits, with the largest manifest (what a name adds is not known yet).
+			let per_shard = <Runtime as pallet_market::Config>::ShardDeposit::get();
+			let per_byte = <Runtime as pallet_market::Config>::ManifestByteDeposit::get();
+			let manifest = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
+			let deposits = <Runtime as pallet_market::Config>::ContractDeposit::get()
+				.saturating_add(per_shard.saturating_mul(shards.into()))
+				.saturating_add(per_byte.saturating_mul(manifest.into()));
+			let needed = quote.escrow.saturating_add(deposits);
+			if free < needed {
+				failure = Failure::failed(format!(
+					"insufficient balance: a {k}+{m} contract holds {} of escrow and up to \
+					 {deposits} of deposits, and the account has {free} free",
+					quote.escrow
+				));
+				continue;
+			}
+			return Ok(Planned { k, m, coding, shard_bytes, quote });
 		}
 		Err(failure)
 	}
@@ -452,38 +491,22 @@ impl Files {
 			Some(coding) => std::slice::from_ref(coding),
 			None => &durability::CODINGS[..],
 		};
+		let limit: Option<Balance> = match &params.max_price {
+			Some(text) => Some(
+				text.parse()
+					.map_err(|_| Failure::invalid(format!("maxPrice {text:?} is not an amount")))?,
+			),
+			None => None,
+		};
+		let free = self.free_balance(at, &signer.account())?;
 		let Planned { k, m, coding, shard_bytes, quote } =
-			self.plan_coding(at, &name, size, encoded, choices, duration)?;
+			self.plan_coding(at, &name, size, encoded, choices, duration, limit, free)?;
 		let shards = u32::from(k) + u32::from(m);
 		let (nines, warning) = durability::report(k, m);
 		if let Some(warning) = &warning {
 			log::warn!(target: "cairn-client", "{warning}");
 		}
-		let max_price = match &params.max_price {
-			Some(text) => {
-				let limit: Balance = text
-					.parse()
-					.map_err(|_| Failure::invalid(format!("maxPrice {text:?} is not an amount")))?;
-				if quote.max_price > limit {
-					return Err(Failure::failed(format!(
-						"no {shards} eligible providers at or below {limit} per byte per block \
-						 (the cheapest ask up to {})",
-						quote.max_price
-					)));
-				}
-				limit
-			}
-			None => quote.max_price,
-		};
-		let me = signer.account();
-		let free = self.free_balance(at, &me)?;
-		if free < quote.escrow {
-			return Err(Failure::failed(format!(
-				"insufficient balance: the contract's escrow is {} and {} has {free} free",
-				quote.escrow,
-				crate::rpc::market::ss58(&me)
-			)));
-		}
+		let max_price = limit.unwrap_or(quote.max_price);
 
 		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
 		let file_key = match encrypt {

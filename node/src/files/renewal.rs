@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
-use pallet_market::{ContractId, ContractOf};
+use pallet_market::{ContractId, ContractOf, ShardStatus};
 use pallet_providers::ProviderStatus;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -223,6 +223,23 @@ impl Files {
 				continue;
 			}
 			if !self.auto_renew.due(contract.end - now, term) {
+				continue;
+			}
+			// A contract whose confirmed shards cannot give its file back (its upload never
+			// finished, or too many were lost at once) is not paid for longer.
+			let held = contract.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+			if held < usize::from(contract.k) {
+				let mut renewals = self.renewals.lock().await;
+				let state = renewals.entry(*id).or_default();
+				if state.asked_at == 0 || now >= state.asked_at + RETRY_BLOCKS {
+					state.asked_at = now;
+					let why = format!(
+						"only {held} of its shards hold the file ({} are needed to read it)",
+						contract.k
+					);
+					log::warn!(target: "cairn-client", "contract {id} CANNOT BE RENEWED: {why}");
+					state.problem = Some(why);
+				}
 				continue;
 			}
 			{

@@ -46,6 +46,11 @@ impl Files {
 			// Providers in the contract, and those its shards move to in this pass.
 			let mut holders: Vec<AccountId> =
 				contract.shards.iter().map(|s| s.provider.clone()).collect();
+			// A waiting shard is rebuilt from `k` confirmed ones; with fewer, its data can
+			// only come from its upload (this node's, or its journal's after a restart).
+			let rebuildable =
+				contract.shards.iter().filter(|s| s.status == ShardStatus::Active).count()
+					>= usize::from(contract.k);
 			for (index, shard) in contract.shards.iter().enumerate() {
 				let key = (id, index as u32);
 				let overdue =
@@ -56,7 +61,7 @@ impl Files {
 					{
 						holders.push(to);
 					}
-				} else if let ShardStatus::Pending { .. } = shard.status {
+				} else if let (ShardStatus::Pending { .. }, true) = (&shard.status, rebuildable) {
 					let resend = match self.sent.lock().await.get(&key) {
 						Some((to, sent_at)) => {
 							*to != shard.provider || now >= sent_at + RESEND_BLOCKS
