@@ -14,7 +14,7 @@ use futures::StreamExt;
 use sc_client_api::{BlockBackend, BlockchainEvents, HeaderBackend};
 use sc_transaction_pool_api::{
 	error::{Error as PoolError, IntoPoolError},
-	TransactionPool, TransactionSource, TransactionStatus,
+	InPoolTransaction, TransactionPool, TransactionSource, TransactionStatus,
 };
 use sp_api::ProvideRuntimeApi;
 use sp_core::{crypto::KeyTypeId, sr25519};
@@ -71,8 +71,9 @@ pub struct Signer {
 	pool: Arc<FullPool>,
 	keystore: KeystorePtr,
 	public: sr25519::Public,
-	/// The nonce the next transaction takes, once one was sent.
-	next_nonce: Mutex<Option<Nonce>>,
+	/// Held while a transaction is signed and handed to the pool, so that the next one
+	/// finds it there and takes the nonce after it.
+	sending: Mutex<()>,
 	/// Whether the node is still catching up with the chain.
 	sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 }
@@ -93,8 +94,8 @@ impl Signer {
 		sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 	) -> Option<Arc<Self>> {
 		let public = *keystore.sr25519_public_keys(KEY_TYPE).first()?;
-		let next_nonce = Mutex::new(None);
-		Some(Arc::new(Self { client, pool, keystore, public, next_nonce, sync }))
+		let sending = Mutex::new(());
+		Some(Arc::new(Self { client, pool, keystore, public, sending, sync }))
 	}
 
 	/// An error while the node is still catching up with the chain: its pool validates against
@@ -221,55 +222,58 @@ impl Signer {
 	}
 
 	async fn try_send(&self, call: RuntimeCall, watch: Watch) -> Result<Option<Included>, Refusal> {
-		let mut next = self.next_nonce.lock().await;
+		let sending = self.sending.lock().await;
 		let at = self.client.info().best_hash;
 		let on_chain = self
 			.client
 			.runtime_api()
 			.account_nonce(at, self.account())
 			.map_err(|e| format!("cannot read the account nonce: {e}"))?;
-		let (mut last_error, mut unpaid) = (String::new(), false);
-		// The cached nonce first (transactions of ours may wait in the pool); the chain's if the
-		// pool refuses it (a transaction of ours was dropped).
-		let mut nonces = vec![next.unwrap_or(on_chain).max(on_chain)];
-		if nonces[0] != on_chain {
-			nonces.push(on_chain);
-		}
-		for nonce in nonces {
-			let bytes = self.build(call.clone(), nonce, at).await?;
-			let extrinsic =
-				<Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
-					.map_err(|e| e.to_string())?;
-			let submitted = match watch {
-				Watch::No => self
-					.pool
-					.submit_one(at, TransactionSource::Local, extrinsic)
-					.await
-					.map(|_| None),
-				_ => self
-					.pool
-					.submit_and_watch(at, TransactionSource::Local, extrinsic)
-					.await
-					.map(Some),
-			};
-			match submitted {
-				Ok(status) => {
-					*next = Some(nonce + 1);
-					drop(next);
-					let Some(status) = status else { return Ok(None) };
-					return Ok(Some(self.follow(status, watch == Watch::Finalized).await?));
-				}
-				Err(error) => {
-					last_error = error.to_string();
-					unpaid = matches!(
-						error.into_pool_error(),
-						Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment))
-					);
-				}
+		let nonce = self.next_nonce(on_chain);
+		let bytes = self.build(call, nonce, at).await?;
+		let extrinsic = <Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
+			.map_err(|e| e.to_string())?;
+		let submitted = match watch {
+			Watch::No => self
+				.pool
+				.submit_one(at, TransactionSource::Local, extrinsic)
+				.await
+				.map(|_| None),
+			_ => self
+				.pool
+				.submit_and_watch(at, TransactionSource::Local, extrinsic)
+				.await
+				.map(Some),
+		};
+		drop(sending);
+		match submitted {
+			Ok(None) => Ok(None),
+			Ok(Some(status)) => Ok(Some(self.follow(status, watch == Watch::Finalized).await?)),
+			Err(error) => {
+				let refused = format!("the transaction pool refused the transaction: {error}");
+				Err(match error.into_pool_error() {
+					Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment)) => {
+						Refusal::Unpaid(refused)
+					}
+					_ => Refusal::Other(refused),
+				})
 			}
 		}
-		let refused = format!("the transaction pool refused the transaction: {last_error}");
-		Err(if unpaid { Refusal::Unpaid(refused) } else { Refusal::Other(refused) })
+	}
+
+	/// The nonce after the chain's (`on_chain`) and this account's transactions ready in the
+	/// pool. The pool, not a count kept here, says what is pending: a transaction it dropped
+	/// leaves no gap that every later one would wait behind, unseen.
+	fn next_nonce(&self, on_chain: Nonce) -> Nonce {
+		let account = self.account();
+		let mut next = on_chain;
+		// Ready transactions of one sender come in nonce order.
+		for transaction in self.pool.ready() {
+			if transaction.provides().first() == Some(&(&account, next).encode()) {
+				next += 1;
+			}
+		}
+		next
 	}
 
 	/// Submits `call` without waiting for it.
@@ -305,9 +309,6 @@ impl Signer {
 					TransactionStatus::Finalized((block, index)) => {
 						return self.outcome(block, index as u32);
 					}
-					// It waits for an earlier nonce of ours that may never come (a transaction
-					// dropped since): the next one takes the chain's nonce, filling the gap.
-					TransactionStatus::Future => *self.next_nonce.lock().await = None,
 					TransactionStatus::Invalid
 					| TransactionStatus::Dropped
 					| TransactionStatus::Usurped(_)

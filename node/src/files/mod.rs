@@ -418,10 +418,10 @@ impl Files {
 				continue;
 			}
 			// The deposits, with the largest manifest (what a name adds is not known yet).
-			let per_shard = <Runtime as pallet_market::Config>::ShardDeposit::get();
-			let per_byte = <Runtime as pallet_market::Config>::ManifestByteDeposit::get();
-			let manifest = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
-			let deposits = <Runtime as pallet_market::Config>::ContractDeposit::get()
+			let per_shard: Balance = <Runtime as pallet_market::Config>::ShardDeposit::get();
+			let per_byte: Balance = <Runtime as pallet_market::Config>::ManifestByteDeposit::get();
+			let manifest: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
+			let deposits: Balance = <Runtime as pallet_market::Config>::ContractDeposit::get()
 				.saturating_add(per_shard.saturating_mul(shards.into()))
 				.saturating_add(per_byte.saturating_mul(manifest.into()));
 			let needed = quote.escrow.saturating_add(deposits);
