@@ -440,6 +440,7 @@ fn start_storage_services(
 			price: cairn.provider_price,
 			dir: dir.join("provider"),
 			proving_key: cairn.proving_key.clone(),
+			audit_threads: cairn.shard_limits.limits().audit_slots,
 		};
 		let service = provider::Provider::start(config, client, signer, network)
 			.map_err(ServiceError::Other)?;

@@ -59,6 +59,8 @@ pub struct ProviderConfig {
 	pub dir: PathBuf,
 	/// The proving key file; the deterministic development key when absent.
 	pub proving_key: Option<PathBuf>,
+	/// Threads strangers' audits are answered on (one per audit slot of the shard network).
+	pub audit_threads: usize,
 }
 
 /// Finalized blocks in a row that must show a stored shard is no longer ours before it is deleted.
@@ -77,6 +79,8 @@ pub struct Provider {
 	store: Arc<RocksShardStore>,
 	network: Network,
 	intake: intake::Intake,
+	/// Where strangers' audits are answered, behind everything else.
+	audits: serving::AuditPool,
 	/// Transactions sent, by what they do, and the block they were sent at.
 	sent: Mutex<HashMap<Sent, BlockNumber>>,
 	/// Shards found damaged: never confirmed or proven again, and reported lost.
@@ -124,6 +128,7 @@ impl Provider {
 		let genesis = signer.genesis_hash()?.to_fixed_bytes();
 		let intake = intake::Intake::new(staging.clone(), store.clone())
 			.map_err(|e| format!("cannot stage shards in {}: {e}", staging.display()))?;
+		let audits = serving::AuditPool::new(config.audit_threads)?;
 		let provider = Arc::new(Self {
 			config,
 			genesis,
@@ -132,6 +137,7 @@ impl Provider {
 			store,
 			network: network.clone(),
 			intake,
+			audits,
 			sent: Mutex::new(HashMap::new()),
 			damaged: Mutex::new(HashSet::new()),
 			checked: Mutex::new(HashMap::new()),

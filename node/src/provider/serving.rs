@@ -1,8 +1,8 @@
 //! The provider's side of the shard protocol. `Put` and `Get` are for the contract owner's
 //! grantees only: the grant is checked before the request waits for a serving slot, so that a
 //! stranger's request costs a signature check and nothing else. `Leaves` (audits) are open to
-//! anyone. `Put` pieces go to the [`intake`](super::intake); `Get` and `Leaves` read the store
-//! on the blocking pool. The shard network has already held each request to its sender's budget.
+//! anyone. `Put` pieces go to the [`intake`](super::intake); `Get` reads the store on the
+//! blocking pool, and `Leaves` are answered on the [`AuditPool`], behind all other work. The shard network has already held each request to its sender's budget.
 
 use std::sync::Arc;
 
@@ -153,11 +153,45 @@ impl RequestHandler for Handler {
 				}
 				Request::Leaves { contract, shard, indices } => {
 					let id = shard_id(contract, shard);
-					tokio::task::spawn_blocking(move || this.leaves(id, indices))
+					let (answer, answered) = tokio::sync::oneshot::channel();
+					let audits = this.audits.clone();
+					audits.spawn(move || {
+						let _ = answer.send(this.leaves(id, indices));
+					});
+					answered
 						.await
-						.unwrap_or_else(|e| Response::Refused(e.to_string()))
+						.unwrap_or_else(|_| Response::Refused("the audit failed on this node".into()))
 				}
 			}
 		})
+	}
+}
+
+/// The threads strangers' audits are answered on (one per audit slot: one by default), at the
+/// lowest CPU priority (nice 19). An audit is costly to answer and free to ask: each leaf's
+/// Merkle path rehashes the 64 leaves of its subtree, about 120 ms of Poseidon for a request of
+/// 64 leaves, and anyone with a fresh peer id may ask. Here audits take only the CPU that proofs,
+/// uploads and owners' reads leave idle, and a core per slot at most.
+#[derive(Clone)]
+pub(super) struct AuditPool(Arc<rayon::ThreadPool>);
+
+impl AuditPool {
+	pub(super) fn new(threads: usize) -> Result<Self, String> {
+		rayon::ThreadPoolBuilder::new()
+			.num_threads(threads.max(1))
+			.thread_name(|_| "audit".into())
+			// Linux gives each thread its own nice value.
+			// SAFETY: setpriority on the calling thread (who = 0) has no memory effects.
+			.start_handler(|_| unsafe {
+				libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+			})
+			.build()
+			.map(|pool| Self(Arc::new(pool)))
+			.map_err(|e| format!("cannot start the audit threads: {e}"))
+	}
+
+	/// Runs `work` on an audit thread; the proofs' parallel iterators stay on the pool.
+	fn spawn(&self, work: impl FnOnce() + Send + 'static) {
+		self.0.spawn(work);
 	}
 }
