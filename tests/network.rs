@@ -639,7 +639,7 @@ async fn repaired_by_the_restored_node(
 	restored: &[(u64, Vec<u8>)],
 	killed: &[String],
 ) -> anyhow::Result<()> {
-	blocks
+	let repaired = blocks
 		.until("the restored files repaired", Duration::from_secs(600), || async {
 			for (id, _) in restored {
 				let c = contract(rpc, *id).await?;
@@ -653,7 +653,14 @@ async fn repaired_by_the_restored_node(
 			}
 			Ok(Some(()))
 		})
-		.await?;
+		.await;
+	if let Err(error) = repaired {
+		for (id, _) in restored {
+			eprintln!("contract {id}: {:#}", contract(rpc, *id).await?);
+		}
+		eprintln!("the restored node:\n{}", node.log_lines("cairn").join("\n"));
+		return Err(error);
+	}
 	let (id, data) = restored.last().context("three files")?;
 	let out = node.config.base_path.join("repaired.bin");
 	ensure!(download(&node.api().await?, *id, &out).await? == *data, "a repaired file comes back");
@@ -787,6 +794,7 @@ async fn flood_a_provider(
 		reads_per_second: 64,
 	};
 	let flood = Flood::start(&target, &plan)?;
+	eprintln!("flood: started on the provider with pid {pid}");
 
 	// A whole period flooded, by a reader that connects in the middle of the flood.
 	next_period(blocks, buyer, id).await?;
