@@ -435,12 +435,15 @@ fn start_storage_services(
 					.into(),
 			)
 		})?;
+		let limits = cairn.shard_limits.limits();
 		let config = provider::ProviderConfig {
 			capacity: cairn.provider_capacity,
 			price: cairn.provider_price,
 			dir: dir.join("provider"),
 			proving_key: cairn.proving_key.clone(),
-			audit_threads: cairn.shard_limits.limits().audit_slots,
+			audit_threads: limits.audit_slots,
+			// The asker's request times out, counted from before it waited for its slot.
+			audit_time: limits.request_timeout.saturating_sub(limits.slot_wait),
 		};
 		let service = provider::Provider::start(config, client, signer, network)
 			.map_err(ServiceError::Other)?;

@@ -61,6 +61,8 @@ pub struct ProviderConfig {
 	pub proving_key: Option<PathBuf>,
 	/// Threads strangers' audits are answered on (one per audit slot of the shard network).
 	pub audit_threads: usize,
+	/// How long an audit may take once it has its slot: by then its asker has given up.
+	pub audit_time: std::time::Duration,
 }
 
 /// Finalized blocks in a row that must show a stored shard is no longer ours before it is deleted.

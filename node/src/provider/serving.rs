@@ -4,7 +4,7 @@
 //! anyone. `Put` pieces go to the [`intake`](super::intake); `Get` reads the store on the
 //! blocking pool, and `Leaves` are answered on the [`AuditPool`], behind all other work. The shard network has already held each request to its sender's budget.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use cairn_net::{
 	protocol::MAX_GRANT_BLOCKS, Grant, LeafProof, Request, RequestHandler, Response, Standing,
@@ -89,14 +89,23 @@ impl Provider {
 		}
 	}
 
-	fn leaves(&self, id: ShardId, indices: Vec<u64>) -> Response {
+	/// The leaves `indices` of shard `id` with their Merkle paths, proven one at a time: an
+	/// audit still unfinished at `deadline` (its asker has given up) is dropped.
+	fn leaves(&self, id: ShardId, indices: Vec<u64>, deadline: Instant) -> Response {
 		if indices.len() > MAX_LEAVES {
 			return Response::Refused(format!("at most {MAX_LEAVES} leaves per request"));
 		}
-		match self.store.challenge_proofs(id, &indices) {
-			Ok(proofs) => Response::Leaves(proofs.iter().map(LeafProof::from).collect()),
-			Err(error) => Response::Refused(format!("shard {id}: {error}")),
+		let mut proofs = Vec::with_capacity(indices.len());
+		for index in indices {
+			if Instant::now() > deadline {
+				return Response::Busy("this provider is too busy for audits now".into());
+			}
+			match self.store.challenge_proofs(id, &[index]) {
+				Ok(proof) => proofs.extend(proof.iter().map(LeafProof::from)),
+				Err(error) => return Response::Refused(format!("shard {id}: {error}")),
+			}
 		}
+		Response::Leaves(proofs)
 	}
 }
 
@@ -155,8 +164,9 @@ impl RequestHandler for Handler {
 					let id = shard_id(contract, shard);
 					let (answer, answered) = tokio::sync::oneshot::channel();
 					let audits = this.audits.clone();
+					let deadline = Instant::now() + this.config.audit_time;
 					audits.spawn(move || {
-						let _ = answer.send(this.leaves(id, indices));
+						let _ = answer.send(this.leaves(id, indices, deadline));
 					});
 					answered
 						.await
@@ -171,7 +181,8 @@ impl RequestHandler for Handler {
 /// lowest CPU priority (nice 19). An audit is costly to answer and free to ask: each leaf's
 /// Merkle path rehashes the 64 leaves of its subtree, about 120 ms of Poseidon for a request of
 /// 64 leaves, and anyone with a fresh peer id may ask. Here audits take only the CPU that proofs,
-/// uploads and owners' reads leave idle, and a core per slot at most.
+/// uploads and owners' reads leave idle, and a core per slot at most; one still running when
+/// its asker has given up is dropped.
 #[derive(Clone)]
 pub(super) struct AuditPool(Arc<rayon::ThreadPool>);
 
