@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cairn_runtime::{
 	extrinsic::{signed_extrinsic, ChainContext},
 	opaque::Block,
-	AccountId, Hash, Nonce, RuntimeCall, RuntimeError, RuntimeEvent,
+	AccountId, BlockNumber, Hash, Nonce, RuntimeCall, RuntimeError, RuntimeEvent,
 };
 use codec::{Decode, Encode};
 use futures::StreamExt;
@@ -71,9 +71,9 @@ pub struct Signer {
 	pool: Arc<FullPool>,
 	keystore: KeystorePtr,
 	public: sr25519::Public,
-	/// Held while a transaction is signed and handed to the pool, so that the next one
-	/// finds it there and takes the nonce after it.
-	sending: Mutex<()>,
+	/// The nonce after the last transaction sent, and the best block it was sent at; held while
+	/// a transaction is signed and handed to the pool.
+	sent: Mutex<Option<(Nonce, BlockNumber)>>,
 	/// Whether the node is still catching up with the chain.
 	sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 }
@@ -94,8 +94,8 @@ impl Signer {
 		sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 	) -> Option<Arc<Self>> {
 		let public = *keystore.sr25519_public_keys(KEY_TYPE).first()?;
-		let sending = Mutex::new(());
-		Some(Arc::new(Self { client, pool, keystore, public, sending, sync }))
+		let sent = Mutex::new(None);
+		Some(Arc::new(Self { client, pool, keystore, public, sent, sync }))
 	}
 
 	/// An error while the node is still catching up with the chain: its pool validates against
@@ -204,9 +204,14 @@ impl Signer {
 
 	/// Signs and submits `call`; unless `watch` is [`Watch::No`], waits until a block includes
 	/// it (or a finalized block does) and returns its events (an `Err` if it failed, with the
-	/// module error's name).
-	async fn send(&self, call: RuntimeCall, watch: Watch) -> Result<Option<Included>, String> {
-		match self.try_send(call.clone(), watch).await {
+	/// module error's name). `keep` is handed each signed transaction before it is sent.
+	async fn send(
+		&self,
+		call: RuntimeCall,
+		watch: Watch,
+		keep: &mut Keep<'_>,
+	) -> Result<Option<Included>, String> {
+		match self.try_send(call.clone(), watch, keep).await {
 			// The pool judges a transaction by the last block it has processed, and after the
 			// node caught up with the chain that is an old one until the next block arrives:
 			// an account funded since seems unable to pay. Once more, a block later.
@@ -215,82 +220,128 @@ impl Signer {
 				let next_best =
 					async { while blocks.next().await.is_some_and(|b| !b.is_new_best) {} };
 				let _ = tokio::time::timeout(std::time::Duration::from_secs(12), next_best).await;
-				self.try_send(call, watch).await.map_err(String::from)
+				self.try_send(call, watch, keep).await.map_err(String::from)
 			}
 			sent => sent.map_err(String::from),
 		}
 	}
 
-	async fn try_send(&self, call: RuntimeCall, watch: Watch) -> Result<Option<Included>, Refusal> {
-		let sending = self.sending.lock().await;
-		let at = self.client.info().best_hash;
+	async fn try_send(
+		&self,
+		call: RuntimeCall,
+		watch: Watch,
+		keep: &mut Keep<'_>,
+	) -> Result<Option<Included>, Refusal> {
+		let mut sent = self.sent.lock().await;
+		let info = self.client.info();
+		let (at, best) = (info.best_hash, info.best_number);
 		let on_chain = self
 			.client
 			.runtime_api()
 			.account_nonce(at, self.account())
 			.map_err(|e| format!("cannot read the account nonce: {e}"))?;
-		let nonce = self.next_nonce(on_chain);
+		let in_pool = self.next_nonce(on_chain);
+		let nonce = match *sent {
+			// Sent moments ago: the pool may not list it among the ready ones yet.
+			Some((next, at_block)) if best <= at_block + TRUST_SENT_BLOCKS => next.max(in_pool),
+			_ => in_pool,
+		};
 		let bytes = self.build(call, nonce, at).await?;
+		keep(&bytes)?;
 		let extrinsic = <Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
 			.map_err(|e| e.to_string())?;
 		let submitted = match watch {
-			Watch::No => self
-				.pool
-				.submit_one(at, TransactionSource::Local, extrinsic)
-				.await
-				.map(|_| None),
-			_ => self
-				.pool
-				.submit_and_watch(at, TransactionSource::Local, extrinsic)
-				.await
-				.map(Some),
+			Watch::No => {
+				self.pool.submit_one(at, TransactionSource::Local, extrinsic).await.map(|_| None)
+			}
+			_ => {
+				self.pool.submit_and_watch(at, TransactionSource::Local, extrinsic).await.map(Some)
+			}
 		};
-		drop(sending);
+		if submitted.is_ok() {
+			*sent = Some((nonce + 1, best));
+		}
+		drop(sent);
 		match submitted {
 			Ok(None) => Ok(None),
 			Ok(Some(status)) => Ok(Some(self.follow(status, watch == Watch::Finalized).await?)),
-			Err(error) => {
-				let refused = format!("the transaction pool refused the transaction: {error}");
-				Err(match error.into_pool_error() {
-					Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment)) => {
-						Refusal::Unpaid(refused)
-					}
-					_ => Refusal::Other(refused),
-				})
-			}
+			Err(error) => Err(refusal(error)),
 		}
 	}
 
 	/// The nonce after the chain's (`on_chain`) and this account's transactions ready in the
-	/// pool. The pool, not a count kept here, says what is pending: a transaction it dropped
-	/// leaves no gap that every later one would wait behind, unseen.
+	/// pool. Beyond [`TRUST_SENT_BLOCKS`] the pool, not a count kept here, says what is
+	/// pending: a transaction it dropped leaves no gap that every later one would wait behind,
+	/// unseen.
 	fn next_nonce(&self, on_chain: Nonce) -> Nonce {
 		let account = self.account();
 		let mut next = on_chain;
-		// Ready transactions of one sender come in nonce order.
+		// Ready transactions of one sender come in nonce order. The nonce's tag is one of
+		// several a transaction may provide (a batch of proofs also provides one per proof).
 		for transaction in self.pool.ready() {
-			if transaction.provides().first() == Some(&(&account, next).encode()) {
+			if transaction.provides().contains(&(&account, next).encode()) {
 				next += 1;
 			}
 		}
 		next
 	}
 
+	/// Signs `call` and submits it as [`Signer::submit_and_finalize`] does, handing the signed
+	/// bytes to `keep` before they are sent (which writes them down, so that they can be sent
+	/// again after a crash with [`Signer::send_signed_and_finalize`]: a nonce is used once, so
+	/// they land at most once). Nothing is sent if `keep` fails.
+	pub async fn submit_kept_and_finalize(
+		&self,
+		call: RuntimeCall,
+		mut keep: impl FnMut(&[u8]) -> Result<(), String> + Send,
+	) -> Result<Included, String> {
+		self.send(call, Watch::Finalized, &mut keep)
+			.await?
+			.ok_or_else(|| "no finality followed".into())
+	}
+
+	/// Sends a transaction signed earlier (kept by [`Signer::submit_kept_and_finalize`]) and
+	/// waits until a finalized block includes it.
+	pub async fn send_signed_and_finalize(&self, bytes: &[u8]) -> Result<Included, String> {
+		let status = self.submit_bytes(self.client.info().best_hash, bytes).await?;
+		self.follow(status, true).await
+	}
+
+	async fn submit_bytes(
+		&self,
+		at: Hash,
+		bytes: &[u8],
+	) -> Result<
+		std::pin::Pin<Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>>,
+		String,
+	> {
+		let extrinsic = <Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
+			.map_err(|e| e.to_string())?;
+		self.pool
+			.submit_and_watch(at, TransactionSource::Local, extrinsic)
+			.await
+			.map_err(|error| String::from(refusal(error)))
+	}
+
 	/// Submits `call` without waiting for it.
 	pub async fn submit(&self, call: RuntimeCall) -> Result<(), String> {
-		self.send(call, Watch::No).await.map(|_| ())
+		self.send(call, Watch::No, &mut |_| Ok(())).await.map(|_| ())
 	}
 
 	/// Submits `call` and waits until a block includes it.
 	pub async fn submit_and_watch(&self, call: RuntimeCall) -> Result<Included, String> {
-		self.send(call, Watch::InBlock).await?.ok_or_else(|| "no inclusion followed".into())
+		self.send(call, Watch::InBlock, &mut |_| Ok(()))
+			.await?
+			.ok_or_else(|| "no inclusion followed".into())
 	}
 
 	/// Submits `call` and waits until a finalized block includes it: what it did cannot be
 	/// undone by a reorganisation (a contract's id read from a best block may be another
 	/// contract's after one).
 	pub async fn submit_and_finalize(&self, call: RuntimeCall) -> Result<Included, String> {
-		self.send(call, Watch::Finalized).await?.ok_or_else(|| "no finality followed".into())
+		self.send(call, Watch::Finalized, &mut |_| Ok(()))
+			.await?
+			.ok_or_else(|| "no finality followed".into())
 	}
 
 	async fn follow(
@@ -355,6 +406,22 @@ impl Signer {
 /// How long a transaction is followed into a (finalized) block before its caller hears that
 /// it has not got there.
 const FOLLOW_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// For how many blocks after a transaction was sent the next one takes the nonce after it even
+/// if the pool does not list it as ready (a transaction just submitted may not be yet).
+const TRUST_SENT_BLOCKS: BlockNumber = 5;
+
+/// What is handed each signed transaction before it is sent; an `Err` stops it.
+type Keep<'a> = dyn FnMut(&[u8]) -> Result<(), String> + Send + 'a;
+
+/// Why the pool refused a transaction.
+fn refusal<E: IntoPoolError + std::fmt::Display>(error: E) -> Refusal {
+	let refused = format!("the transaction pool refused the transaction: {error}");
+	match error.into_pool_error() {
+		Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment)) => Refusal::Unpaid(refused),
+		_ => Refusal::Other(refused),
+	}
+}
 
 /// Why a transaction was not sent or did not hold.
 enum Refusal {
