@@ -41,8 +41,11 @@ use sp_blockchain::HeaderBackend;
 use tokio::sync::{mpsc, Mutex};
 
 pub mod durability;
+mod journal;
 mod renewal;
 mod repair;
+
+use journal::Journal;
 
 pub use renewal::{AutoRenew, RenewParams};
 
@@ -222,6 +225,10 @@ pub struct Files {
 	reassigned: Mutex<HashMap<(ContractId, u32), BlockNumber>>,
 	/// Shards being rebuilt now.
 	repairing: Mutex<HashSet<(ContractId, u32)>>,
+	/// The upload journal.
+	journal: Journal,
+	/// Journal entries this run of the node works on (its own uploads, and those resumed).
+	uploads: std::sync::Mutex<HashSet<String>>,
 }
 
 fn hex_bytes(text: &str) -> Result<Vec<u8>, Failure> {
@@ -263,12 +270,14 @@ impl Files {
 			signer,
 			secret,
 			network,
-			dir,
 			auto_renew,
 			renewals: Mutex::new(HashMap::new()),
 			sent: Mutex::new(HashMap::new()),
 			reassigned: Mutex::new(HashMap::new()),
 			repairing: Mutex::new(HashSet::new()),
+			journal: Journal::new(dir.join("uploads")),
+			uploads: std::sync::Mutex::new(HashSet::new()),
+			dir,
 		}
 	}
 
@@ -481,6 +490,12 @@ impl Files {
 		if size == 0 {
 			return Err(Failure::invalid(format!("{name} is empty")));
 		}
+		// Where the journal finds the bytes again after a crash.
+		let origin = match (&params.path, &source) {
+			(Some(path), Source::File(_)) => journal::Origin::Path(path.clone()),
+			(_, Source::Inline(bytes)) => journal::Origin::Inline(bytes.clone()),
+			(None, Source::File(_)) => unreachable!("a file source comes from a path"),
+		};
 		let encoded = cairn_storage::encoding::encoded_len(size, encrypt)
 			.ok_or_else(|| Failure::invalid("file too large"))?;
 
@@ -569,9 +584,30 @@ impl Files {
 			max_price,
 			manifest: BoundedVec::truncate_from(sealed),
 		});
+		// Signed and journaled before it is sent: from here on a crash leaves an upload the
+		// node finishes when it runs again (see [`journal`]).
+		let running = journal::Running::new(self);
+		let upload_id = running.id().to_string();
+		let mut entry = journal::Entry {
+			origin,
+			record: record.clone(),
+			specs: specs.clone(),
+			stage: journal::Stage::Signed { extrinsic: Vec::new() },
+		};
 		// The id comes from a finalized block: a best block's could name another contract of
-		// another account after a reorganisation.
-		let included = signer.submit_and_finalize(call).await.map_err(Failure::failed)?;
+		// another account after a reorganisation. If this fails, whether the contract was made
+		// is for the journal's next check to find out.
+		let included = signer
+			.submit_kept_and_finalize(call, |extrinsic| {
+				entry.stage = journal::Stage::Signed { extrinsic: extrinsic.to_vec() };
+				self.journal
+					.write(&upload_id, &entry)
+					.map_err(|e| format!("cannot keep the upload's journal: {e}"))?;
+				report(progress, json!({ "stage": "submitted" }));
+				Ok(())
+			})
+			.await
+			.map_err(Failure::failed)?;
 		let (contract, end) = included
 			.market_event("ContractCreated", |event| match event {
 				pallet_market::Event::ContractCreated { contract, end, .. } => {
@@ -580,6 +616,9 @@ impl Files {
 				_ => None,
 			})
 			.map_err(Failure::failed)?;
+		entry.stage = journal::Stage::Created { contract };
+		let journaled = self.journal.write(&upload_id, &entry);
+		journaled.map_err(|e| Failure::failed(format!("cannot keep the upload's journal: {e}")))?;
 		self.save_record(contract, &record)
 			.map_err(|e| Failure::failed(format!("cannot keep the file's manifest: {e}")))?;
 		report(
@@ -610,32 +649,10 @@ impl Files {
 		};
 		let pushes = providers.iter().zip(&outgoing).enumerate().map(|(index, (who, shard))| {
 			let on_sent = &on_sent;
-			let signer = &signer;
 			async move {
-				let to = provider_address(&self.state, at, who)?;
-				let grant = signer.grant(contract, index as u32, self.network.peer_id())?;
-				let mut attempt = 1;
-				loop {
-					let pushed = push_shard(
-						&self.network,
-						&to,
-						contract,
-						index as u32,
-						shard,
-						grant.clone(),
-						on_sent,
-					)
-					.await;
-					match pushed {
-						Ok(()) => return Ok(()),
-						Err(error) if attempt < PUSH_ATTEMPTS => {
-							log::debug!(target: "cairn-client", "shard {index}: {error}; again");
-							tokio::time::sleep(Duration::from_secs(2 * attempt as u64)).await;
-							attempt += 1;
-						}
-						Err(error) => return Err(format!("shard {index}: {error}")),
-					}
-				}
+				self.send_shard(at, contract, index as u32, who, shard, on_sent)
+					.await
+					.map_err(|error| format!("shard {index}: {error}"))
 			}
 		});
 		let failures: Vec<String> =
@@ -669,8 +686,43 @@ impl Files {
 			"sent": shards as usize - failures.len(),
 			"failures": failures,
 		});
+		// A shard not sent is sent again from the source by the journal's next check.
+		if failures.is_empty() {
+			running.done();
+		}
 		report(progress, json!({ "stage": "sent", "contract": contract }));
 		Ok(result)
+	}
+
+	/// Sends shard `index` of `contract` to its provider `who` (as of block `at`), trying
+	/// [`PUSH_ATTEMPTS`] times; `on_sent` hears of the bytes as they go.
+	async fn send_shard(
+		&self,
+		at: Hash,
+		contract: ContractId,
+		index: u32,
+		who: &AccountId,
+		shard: &OutgoingShard,
+		on_sent: &(dyn Fn(u64) + Send + Sync),
+	) -> Result<(), String> {
+		let signer = self.signer().map_err(|failure| failure.message)?;
+		let to = provider_address(&self.state, at, who)?;
+		let grant = signer.grant(contract, index, self.network.peer_id())?;
+		let mut attempt = 1;
+		loop {
+			let pushed =
+				push_shard(&self.network, &to, contract, index, shard, grant.clone(), on_sent)
+					.await;
+			match pushed {
+				Ok(()) => return Ok(()),
+				Err(error) if attempt < PUSH_ATTEMPTS => {
+					log::debug!(target: "cairn-client", "shard {index}: {error}; again");
+					tokio::time::sleep(Duration::from_secs(2 * attempt as u64)).await;
+					attempt += 1;
+				}
+				Err(error) => return Err(error),
+			}
+		}
 	}
 
 	/// Waits until every shard of `contract` is confirmed, reporting each, for at most `blocks`.

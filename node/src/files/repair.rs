@@ -38,6 +38,7 @@ impl Files {
 		let mut contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
 		contracts.retain(|(_, contract)| contract.owner == me);
 		self.renew_due(at, now, &contracts, signer).await;
+		self.check_uploads(at).await;
 		for (id, contract) in contracts {
 			// Without a manifest this account can open, a file cannot be rebuilt.
 			if self.load_record(id).is_none() {

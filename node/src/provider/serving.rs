@@ -168,9 +168,9 @@ impl RequestHandler for Handler {
 					audits.spawn(move || {
 						let _ = answer.send(this.leaves(id, indices, deadline));
 					});
-					answered
-						.await
-						.unwrap_or_else(|_| Response::Refused("the audit failed on this node".into()))
+					answered.await.unwrap_or_else(|_| {
+						Response::Refused("the audit failed on this node".into())
+					})
 				}
 			}
 		})
