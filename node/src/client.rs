@@ -40,8 +40,14 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					"maxPrice": max_price.map(|price| price.to_string()),
 					"encrypt": !no_encrypt,
 				});
-				let done = follow(&api, "cairn_subscribeUpload", "cairn_unsubscribeUpload", params)
-					.await?;
+				let done = follow(
+					&api,
+					"cairn_subscribeUpload",
+					"cairn_unsubscribeUpload",
+					params,
+					upload_interrupted,
+				)
+				.await?;
 				let mut text = format!(
 					"contract {} stores {} in {} shards (k = {}, m = {}: {} nines a year); escrow \
 					 {}\n{}\n",
@@ -77,9 +83,14 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				let api = connect_api(cmd).await?;
 				let path = absolute(out)?;
 				let params = serde_json::json!({ "contract": contract, "path": path });
-				let done =
-					follow(&api, "cairn_subscribeDownload", "cairn_unsubscribeDownload", params)
-						.await?;
+				let done = follow(
+					&api,
+					"cairn_subscribeDownload",
+					"cairn_unsubscribeDownload",
+					params,
+					download_interrupted,
+				)
+				.await?;
 				format!("wrote {} to {}\n", bytes(&done["bytes"]), path)
 			}
 			ClientAction::Restore { dir } => {
@@ -102,6 +113,7 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 						"cairn_subscribeDownload",
 						"cairn_unsubscribeDownload",
 						params,
+						download_interrupted,
 					)
 					.await
 					{
@@ -182,6 +194,7 @@ async fn follow(
 	subscribe: &str,
 	unsubscribe: &str,
 	params: Value,
+	interrupted: fn(&Value) -> String,
 ) -> Result<Value, Error> {
 	use jsonrpsee::core::client::SubscriptionClientT;
 	let mut updates = rpc
@@ -189,7 +202,17 @@ async fn follow(
 		.await
 		.map_err(|error| format!("{subscribe}: {error}"))?;
 	let mut bar = Progress::default();
-	while let Some(update) = updates.next().await {
+	let mut last = Value::Null;
+	loop {
+		let update = tokio::select! {
+			update = updates.next() => update,
+			_ = tokio::signal::ctrl_c() => {
+				bar.finish();
+				eprintln!("interrupted: {}", interrupted(&last));
+				std::process::exit(130);
+			}
+		};
+		let Some(update) = update else { break };
 		let update = update.map_err(|error| format!("{subscribe}: {error}"))?;
 		match update["stage"].as_str() {
 			Some("done") => {
@@ -202,9 +225,30 @@ async fn follow(
 			}
 			_ => bar.show(&update),
 		}
+		last = update;
 	}
 	bar.finish();
 	Err(format!("{subscribe}: the node closed the subscription"))
+}
+
+/// What an upload interrupted after `last` (its last progress update) leaves: once its
+/// contract is signed, the node's upload journal finishes it.
+fn upload_interrupted(last: &Value) -> String {
+	match (last["stage"].as_str(), last["contract"].as_u64()) {
+		(Some("submitted"), _) => "the contract was sent: the node finishes the upload on its own \
+			 (from its upload journal), or finds that the contract was not made and nothing was \
+			 paid; `client ls` shows it"
+			.into(),
+		(_, Some(contract)) => format!(
+			"the node finishes storing contract {contract} on its own (from its upload \
+			 journal); `client status {contract}` shows it"
+		),
+		_ => "no contract was made and nothing was paid".into(),
+	}
+}
+
+fn download_interrupted(_: &Value) -> String {
+	"the download stopped".into()
 }
 
 /// A one-line progress display on standard error.
