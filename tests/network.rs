@@ -10,7 +10,9 @@
 //! memory stays bounded, it still dials out, the owner's reads keep their speed and its proofs
 //! land in every period. Then, for three more periods, an attacker fills every block with the
 //! largest remarks a normal transaction may carry, each tipped ten tokens: every due proof still
-//! lands (within its period or its grace), and no shard is faulted.
+//! lands (within its period or its grace), and no shard is faulted. Last, a buyer's node is
+//! killed with SIGKILL at every stage of an upload and finishes it from its journal when started
+//! again.
 
 use std::{
 	path::Path,
@@ -20,7 +22,7 @@ use std::{
 use anyhow::{ensure, Context};
 use cairn_tests::{rpc, Node, NodeConfig};
 use jsonrpsee::{
-	core::client::{ClientT, Subscription},
+	core::client::{ClientT, Subscription, SubscriptionClientT},
 	rpc_params,
 	ws_client::WsClient,
 };
@@ -222,12 +224,13 @@ async fn corrupted_and_dead_providers_shards_are_repaired() -> anyhow::Result<()
 	run_network(true).await
 }
 
-/// Runs the network and the upload; with `repairs`, also the corruption and provider deaths.
-async fn run_network(repairs: bool) -> anyhow::Result<()> {
-	let started = Instant::now();
-	let dir = tempfile::tempdir()?;
-	let dir = dir.path();
-
+/// The development proving key, three validators (Alice's node is the buyer's) and the first
+/// `providers` of [`PROVIDERS`], registered and ready to prove; with the key file and a
+/// bootnode address.
+async fn start_network(
+	dir: &Path,
+	providers: usize,
+) -> anyhow::Result<(Vec<Node>, Vec<Option<Node>>, std::path::PathBuf, String)> {
 	// One development proving key for every provider.
 	let keys_dir = dir.join("keys");
 	let keys_dir_for_setup = keys_dir.clone();
@@ -264,20 +267,32 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		validators.push(Node::start(config)?);
 	}
 	let mut nodes: Vec<Option<Node>> = Vec::new();
-	for index in 0..6 {
+	for index in 0..providers {
 		nodes.push(Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?));
 	}
-	let buyer = validators[0].rpc().await?;
-	let files = validators[0].api().await?;
-	let mut blocks = Blocks::new(&buyer).await?;
-	blocks
-		.until("six registered providers", Duration::from_secs(240), || async {
-			Ok((providers(&buyer).await?.len() >= 6).then_some(()))
+	let rpc = validators[0].rpc().await?;
+	Blocks::new(&rpc)
+		.await?
+		.until(&format!("{providers} registered providers"), Duration::from_secs(240), || async {
+			Ok((self::providers(&rpc).await?.len() >= providers).then_some(()))
 		})
 		.await?;
 	for node in nodes.iter().flatten() {
 		node.wait_for_log("prover ready", Duration::from_secs(240)).await?;
 	}
+	Ok((validators, nodes, key_file, bootnode))
+}
+
+/// Runs the network and the upload; with `repairs`, also the corruption and provider deaths.
+async fn run_network(repairs: bool) -> anyhow::Result<()> {
+	let started = Instant::now();
+	let dir = tempfile::tempdir()?;
+	let dir = dir.path();
+
+	let (validators, mut nodes, key_file, bootnode) = start_network(dir, 6).await?;
+	let buyer = validators[0].rpc().await?;
+	let files = validators[0].api().await?;
+	let mut blocks = Blocks::new(&buyer).await?;
 	eprintln!("network up after {:?}", started.elapsed());
 
 	// Upload 16 MiB of random bytes.
@@ -311,7 +326,8 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
 	if !repairs {
 		flood_a_provider(&nodes, &buyer, &mut blocks, id).await?;
-		return flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await;
+		flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await?;
+		return uploads_survive_kills(dir, &bootnode, &mut blocks, &buyer).await;
 	}
 
 	// A second buyer loses its node and its disk; a new node, given only the buyer's written-down
@@ -531,18 +547,10 @@ async fn restore_from_the_secret(
 	blocks: &mut Blocks,
 	rpc: &WsClient,
 ) -> anyhow::Result<(Node, Vec<(u64, Vec<u8>)>)> {
-	use cairn_runtime::{currency::UNITS, RuntimeCall};
-	use cairn_tests::tx::{self, Until};
 	use sp_core::Pair;
 	let (pair, secret, _) = sp_core::sr25519::Pair::generate_with_phrase(None);
 	ensure!(secret.split_whitespace().count() == 12, "a twelve-word mnemonic: {secret}");
-	let fund = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
-		dest: sp_runtime::AccountId32::from(pair.public()).into(),
-		value: 1_000 * UNITS,
-	});
-	let context = tx::chain_context(rpc).await?;
-	let funded = tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::InBlock);
-	let funded_in = rpc::header(rpc, Some(funded.await?.block)).await?.number;
+	let funded_in = fund_new_account(rpc, &pair).await?;
 	let config = |name: &str| {
 		let mut config = NodeConfig::new("local", &dir.join(name), None);
 		config.bootnodes = vec![bootnode.to_string()];
@@ -551,21 +559,8 @@ async fn restore_from_the_secret(
 	};
 	let mut lost = Node::start(config("buyer"))?;
 	lost.wait_ready().await?;
-	// Until it has caught up with the chain (its funding and a block after it), the node
-	// refuses to sign: its transaction pool would judge by an old state.
-	let own = lost.rpc().await?;
+	caught_up(blocks, &lost, funded_in).await?;
 	let api = lost.api().await?;
-	blocks
-		.until(
-			"the buyer's node has caught up with the chain",
-			Duration::from_secs(180),
-			|| async {
-				let health: Value = own.request("system_health", rpc_params![]).await?;
-				let best = rpc::header(&own, None).await?.number;
-				Ok((health["isSyncing"] == false && best > funded_in).then_some(()))
-			},
-		)
-		.await?;
 	let mut stored = Vec::new();
 	for (seed, size) in [(20u64, 1usize), (21, 70_000), (22, 300_000)] {
 		let mut data = vec![0u8; size];
@@ -628,6 +623,147 @@ async fn restore_from_the_secret(
 	}
 	eprintln!("three files restored from the secret alone");
 	Ok((node, stored))
+}
+
+/// Gives `account` 1,000 tokens from Bob (whose validator sends nothing of its own); returns
+/// the block that did.
+async fn fund_new_account(rpc: &WsClient, account: &sp_core::sr25519::Pair) -> anyhow::Result<u32> {
+	use cairn_runtime::{currency::UNITS, RuntimeCall};
+	use cairn_tests::tx::{self, Until};
+	use sp_core::Pair;
+	let fund = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: sp_runtime::AccountId32::from(account.public()).into(),
+		value: 1_000 * UNITS,
+	});
+	let context = tx::chain_context(rpc).await?;
+	let funded = tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::InBlock);
+	Ok(rpc::header(rpc, Some(funded.await?.block)).await?.number)
+}
+
+/// Waits until `node` has caught up with the chain, past block `past`: until then it refuses
+/// to sign (its transaction pool would judge by an old state).
+async fn caught_up(blocks: &mut Blocks, node: &Node, past: u32) -> anyhow::Result<()> {
+	let own = node.rpc().await?;
+	blocks
+		.until(
+			"the buyer's node has caught up with the chain",
+			Duration::from_secs(180),
+			|| async {
+				let health: Value = own.request("system_health", rpc_params![]).await?;
+				let best = rpc::header(&own, None).await?.number;
+				Ok((health["isSyncing"] == false && best > past).then_some(()))
+			},
+		)
+		.await
+}
+
+/// A buyer's node is killed (SIGKILL) at each stage of an upload of a 4 MiB file (its
+/// contract signed and sent; the contract made; part of its shards' bytes sent; every byte sent
+/// and none confirmed yet) and started again on its base path. Every time, the node finishes
+/// the upload by itself from its journal: the contract's shards are all confirmed, the file
+/// comes back byte-exact, and the journal is empty. No contract is left waiting for its data.
+async fn uploads_survive_kills(
+	dir: &Path,
+	bootnode: &str,
+	blocks: &mut Blocks,
+	rpc: &WsClient,
+) -> anyhow::Result<()> {
+	use sp_core::{crypto::Ss58Codec, Pair};
+	let (pair, secret, _) = sp_core::sr25519::Pair::generate_with_phrase(None);
+	let account = sp_runtime::AccountId32::from(pair.public()).to_ss58check_with_version(
+		sp_core::crypto::Ss58AddressFormat::custom(cairn_runtime::SS58_PREFIX),
+	);
+	let funded_in = fund_new_account(rpc, &pair).await?;
+	let base = dir.join("killed-buyer");
+	let start = || {
+		let mut config = NodeConfig::new("local", &base, None);
+		config.bootnodes = vec![bootnode.to_string()];
+		config.extra_args = vec!["--cairn-key".into(), secret.clone(), "--no-explorer".into()];
+		Node::start(config)
+	};
+	let mut file = vec![0u8; 4 << 20];
+	ChaCha20Rng::seed_from_u64(30).fill_bytes(&mut file);
+	let input = dir.join("killed-upload.bin");
+	std::fs::write(&input, &file)?;
+	let journal = base.join("chains/cairn_local/cairn/files/uploads");
+	let owned = |contracts: Vec<Value>| -> Vec<Value> {
+		contracts.into_iter().filter(|c| c["owner"] == account.as_str()).collect()
+	};
+
+	type Stage = (&'static str, fn(&Value) -> bool);
+	let stages: [Stage; 4] = [
+		("its contract signed and sent", |u| u["stage"] == "submitted"),
+		("its contract made", |u| u["stage"] == "sending" && u["sent"].is_null()),
+		("part of its bytes sent", |u| {
+			u["stage"] == "sending"
+				&& u["sent"]
+					.as_u64()
+					.is_some_and(|sent| sent > 0 && sent < u["total"].as_u64().unwrap_or(0) / 2)
+		}),
+		("every byte sent, none confirmed", |u| u["stage"] == "sent"),
+	];
+	let mut node = start()?;
+	node.wait_ready().await?;
+	caught_up(blocks, &node, funded_in).await?;
+	for (when, reached) in stages {
+		let before: Vec<u64> = owned(rpc.request("cairn_contracts", rpc_params![]).await?)
+			.iter()
+			.filter_map(|c| c["id"].as_u64())
+			.collect();
+		let api = node.api().await?;
+		let mut updates: Subscription<Value> = api
+			.subscribe(
+				"cairn_subscribeUpload",
+				rpc_params![json!({ "path": input, "k": 4, "m": 2 })],
+				"cairn_unsubscribeUpload",
+			)
+			.await?;
+		loop {
+			let update = match next_update(&mut updates).await {
+				Ok(update) => update,
+				Err(error) => {
+					eprintln!("providers: {:#}", Value::from(providers(rpc).await?));
+					return Err(error);
+				}
+			};
+			ensure!(update["stage"] != "done", "the upload ended before {when}: {update}");
+			if reached(&update) {
+				break;
+			}
+		}
+		node.kill()?;
+		let killed_at = Instant::now();
+		node = start()?;
+		node.wait_ready().await?;
+		let what = format!("the upload killed at {when} finished by the restarted node");
+		let finished = blocks
+			.until(&what, Duration::from_secs(300), || async {
+				let contracts = owned(rpc.request("cairn_contracts", rpc_params![]).await?);
+				let new: Vec<&Value> = contracts
+					.iter()
+					.filter(|c| c["id"].as_u64().is_some_and(|id| !before.contains(&id)))
+					.collect();
+				let pending = std::fs::read_dir(&journal).map(|d| d.count()).unwrap_or(0);
+				let done = new.len() == 1
+					&& shards(new[0]).iter().all(|s| s["status"] == "active")
+					&& pending == 0;
+				Ok(if done { new[0]["id"].as_u64() } else { None })
+			})
+			.await?;
+		let files = node.api().await?;
+		let out = dir.join("killed-upload.back");
+		ensure!(download(&files, finished, &out).await? == file, "killed at {when}: byte-exact");
+		eprintln!(
+			"upload killed at {when}: finished by the restarted node {:.0} s later (contract \
+			 {finished})",
+			killed_at.elapsed().as_secs_f64()
+		);
+	}
+	// Nothing of the account is left waiting for its data.
+	for c in owned(rpc.request("cairn_contracts", rpc_params![]).await?) {
+		ensure!(shards(&c).iter().all(|s| s["status"] == "active"), "left half-made: {c}");
+	}
+	Ok(())
 }
 
 /// Waits until every shard of the restored buyer's files that lay on a `killed` provider has
@@ -1464,5 +1600,164 @@ async fn renewal_says_when_the_account_cannot_pay(
 	let (code, message) = rpc_error(api, "cairn_file", rpc_params![99]).await?;
 	ensure!(code == -32602 && message.contains("no file"), "{code} {message}");
 	eprintln!("renewed automatically, then refused for want of funds: {status}");
+	Ok(())
+}
+
+/// Provider churn, as a benchmark (`docs/DURABILITY.md`): for `CAIRN_CHURN_PERIODS` proving
+/// periods (20 by default), at the start of each a running provider is killed with SIGKILL at
+/// random (`CAIRN_CHURN_SEED`) and started again on its base path one, two or five periods
+/// later, never leaving more than `m` of a contract's shards on providers that are down. Two
+/// 4 + 2 files are kept on nine providers through it. Every shard the chain finds lost must be
+/// moved, rebuilt and confirmed within two periods; after the churn, with every provider back,
+/// both files come back byte-exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark of 20 proving periods (about 20 minutes): see docs/DURABILITY.md"]
+async fn churn_loses_no_byte() -> anyhow::Result<()> {
+	let setting = |name: &str| std::env::var(name).ok().map(|value| value.parse::<u64>());
+	let periods = setting("CAIRN_CHURN_PERIODS").transpose()?.unwrap_or(20);
+	let seed = setting("CAIRN_CHURN_SEED")
+		.transpose()?
+		.unwrap_or_else(|| ChaCha20Rng::from_entropy().next_u64());
+	churn(periods, seed).await
+}
+
+/// Shards seen not active (lost, or waiting for their data) and the block each was first seen
+/// so; and how long each repair took, in periods.
+#[derive(Default)]
+struct Repairs {
+	since: std::collections::HashMap<(u64, usize), u32>,
+	took: Vec<f64>,
+}
+
+impl Repairs {
+	/// Looks at every shard of `ids` in the best block.
+	async fn observe(
+		cell: &std::cell::RefCell<Self>,
+		rpc: &WsClient,
+		ids: &[u64],
+		length: u64,
+	) -> anyhow::Result<()> {
+		let best = rpc::header(rpc, None).await?.number;
+		for id in ids {
+			let held = shards(&contract(rpc, *id).await?);
+			let mut this = cell.borrow_mut();
+			for (index, shard) in held.iter().enumerate() {
+				if shard["status"] == "active" {
+					if let Some(at) = this.since.remove(&(*id, index)) {
+						this.took.push(f64::from(best - at) / length as f64);
+					}
+				} else {
+					this.since.entry((*id, index)).or_insert(best);
+				}
+			}
+		}
+		Ok(())
+	}
+}
+
+/// The account of provider `index` of [`PROVIDERS`], as the RPC writes it.
+fn provider_account(index: usize) -> anyhow::Result<String> {
+	use sp_core::{crypto::Ss58Codec, Pair};
+	let pair = sp_core::sr25519::Pair::from_string(PROVIDERS[index], None)
+		.map_err(|e| anyhow::anyhow!("{}: {e:?}", PROVIDERS[index]))?;
+	Ok(sp_runtime::AccountId32::from(pair.public()).to_ss58check_with_version(
+		sp_core::crypto::Ss58AddressFormat::custom(cairn_runtime::SS58_PREFIX),
+	))
+}
+
+async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
+	use std::collections::HashMap;
+	const M: usize = 2;
+	let started = Instant::now();
+	let dir = tempfile::tempdir()?;
+	let dir = dir.path();
+	let (validators, mut nodes, key_file, bootnode) = start_network(dir, PROVIDERS.len()).await?;
+	let buyer = validators[0].rpc().await?;
+	let files = validators[0].api().await?;
+	let mut blocks = Blocks::new(&buyer).await?;
+	eprintln!("churn: network of {} providers up after {:?}", nodes.len(), started.elapsed());
+
+	let mut stored = Vec::new();
+	for file_seed in [40u64, 41] {
+		let mut data = vec![0u8; 2 << 20];
+		ChaCha20Rng::seed_from_u64(file_seed).fill_bytes(&mut data);
+		let path = dir.join(format!("churn-{file_seed}.bin"));
+		std::fs::write(&path, &data)?;
+		let upload: Value = files
+			.request("cairn_upload", rpc_params![json!({ "path": path, "k": 4, "m": M })])
+			.await?;
+		stored.push((upload["contract"].as_u64().context("the contract")?, data));
+	}
+	let ids: Vec<u64> = stored.iter().map(|(id, _)| *id).collect();
+	let length = current_period_length(&buyer, ids[0]).await?;
+	let watch = std::cell::RefCell::new(Repairs::default());
+	let all_active = || async {
+		Repairs::observe(&watch, &buyer, &ids, length).await?;
+		Ok(watch.borrow().since.is_empty().then_some(()))
+	};
+	blocks.until("both files' shards confirmed", Duration::from_secs(180), all_active).await?;
+	watch.borrow_mut().took.clear();
+
+	let accounts = (0..nodes.len()).map(provider_account).collect::<anyhow::Result<Vec<_>>>()?;
+	let mut rng = ChaCha20Rng::seed_from_u64(seed);
+	eprintln!("churn: {periods} periods of {length} blocks, seed {seed}");
+	// Providers down, and the period each starts again in.
+	let mut down: HashMap<usize, u64> = HashMap::new();
+	let mut kills = 0;
+	let first = current_period(&buyer, ids[0]).await?;
+	for period in first..first + periods {
+		for (index, _) in down.clone().into_iter().filter(|(_, back)| *back <= period) {
+			nodes[index] = Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?);
+			down.remove(&index);
+		}
+		// A provider to kill: running, and leaving each contract at most `M` shards down.
+		let mut held = Vec::new();
+		for id in &ids {
+			held.push(shards(&contract(&buyer, *id).await?));
+		}
+		let down_after = |shards: &[Value], also: usize| {
+			let is_down = |index: usize| down.contains_key(&index) || index == also;
+			let on = |shard: &Value| accounts.iter().position(|a| shard["provider"] == a.as_str());
+			shards.iter().filter(|shard| on(shard).is_some_and(is_down)).count()
+		};
+		let candidates: Vec<usize> = (0..nodes.len())
+			.filter(|&index| nodes[index].is_some())
+			.filter(|&index| held.iter().all(|shards| down_after(shards, index) <= M))
+			.collect();
+		if !candidates.is_empty() {
+			let index = candidates[(rng.next_u64() % candidates.len() as u64) as usize];
+			let downtime = [1u64, 2, 5][(rng.next_u64() % 3) as usize];
+			nodes[index].take().context("running")?.kill()?;
+			down.insert(index, period + downtime);
+			kills += 1;
+			eprintln!("churn: period {period}: provider {index} killed for {downtime} periods");
+		}
+		blocks
+			.until("the next period", Duration::from_secs(300), || async {
+				Repairs::observe(&watch, &buyer, &ids, length).await?;
+				Ok((current_period(&buyer, ids[0]).await? > period).then_some(()))
+			})
+			.await?;
+	}
+	for (index, _) in down.drain() {
+		nodes[index] = Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?);
+	}
+	// What is still being repaired gets its two periods (of 2-second blocks), and some slack.
+	let settle = Duration::from_secs(length * 2 * 3);
+	blocks.until("every shard active after the churn", settle, all_active).await?;
+	for (id, data) in &stored {
+		let out = dir.join(format!("churn-{id}.back"));
+		ensure!(download(&files, *id, &out).await? == *data, "contract {id} comes back byte-exact");
+	}
+	let took = watch.into_inner().took;
+	let slowest = took.iter().copied().fold(0.0, f64::max);
+	eprintln!(
+		"churn: {periods} periods, {kills} kills, {} shards repaired (slowest {slowest:.1} \
+		 periods, mean {:.1}); both files byte-exact after {:?}",
+		took.len(),
+		took.iter().sum::<f64>() / took.len().max(1) as f64,
+		started.elapsed()
+	);
+	ensure!(slowest <= 2.0, "a shard took {slowest:.1} periods to repair: {took:?}");
 	Ok(())
 }

@@ -284,6 +284,14 @@ impl Node {
 		Ok(format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.config.p2p_port))
 	}
 
+	/// Kills the node with SIGKILL, as a crash or a power cut would, and waits until it is gone.
+	pub fn kill(&mut self) -> anyhow::Result<()> {
+		let Some(mut child) = self.child.take() else { return Ok(()) };
+		child.kill().context("SIGKILL")?;
+		child.wait().context("reaping the killed node")?;
+		Ok(())
+	}
+
 	/// Stops the node with SIGTERM and waits for it to exit (SIGKILL after `grace`).
 	/// Returns whether it exited on its own within the grace period.
 	pub fn stop(&mut self, grace: Duration) -> anyhow::Result<bool> {
