@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
-use pallet_market::{ContractId, ContractOf, ShardStatus};
+use pallet_market::{ContractId, ContractOf};
 use pallet_providers::ProviderStatus;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -225,16 +225,17 @@ impl Files {
 			if !self.auto_renew.due(contract.end - now, term) {
 				continue;
 			}
-			// A contract whose confirmed shards cannot give its file back (its upload never
-			// finished, or too many were lost at once) is not paid for longer.
-			let held = contract.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+			// A contract whose shards, confirmed or still waiting for their data, cannot give its
+			// file back (too many were lost at once, or moved and never sent) is not paid for
+			// longer. (An unfinished upload is finished by the journal.)
+			let held = contract.shards.iter().filter(|s| s.status.holds_capacity()).count();
 			if held < usize::from(contract.k) {
 				let mut renewals = self.renewals.lock().await;
 				let state = renewals.entry(*id).or_default();
 				if state.asked_at == 0 || now >= state.asked_at + RETRY_BLOCKS {
 					state.asked_at = now;
 					let why = format!(
-						"only {held} of its shards hold the file ({} are needed to read it)",
+						"only {held} of its shards hold or await the file ({} are needed to read it)",
 						contract.k
 					);
 					log::warn!(target: "cairn-client", "contract {id} CANNOT BE RENEWED: {why}");
