@@ -327,11 +327,12 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	if !repairs {
 		flood_a_provider(&nodes, &buyer, &mut blocks, id).await?;
 		flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await?;
-		return uploads_survive_kills(dir, &bootnode, &mut blocks, &buyer).await;
+		uploads_survive_kills(dir, &bootnode, &mut blocks, &buyer).await?;
+		return an_empty_store_is_refused(dir, &mut nodes, &key_file, &bootnode).await;
 	}
 
 	// A second buyer loses its node and its disk; a new node, given only the buyer's written-down
-	// secret, finds and downloads its three files, and repairs them below.
+	// secret, finds and downloads its three files, and repairs the one it keeps below.
 	let (restored_node, restored) =
 		restore_from_the_secret(dir, &bootnode, &mut blocks, &buyer).await?;
 
@@ -622,7 +623,18 @@ async fn restore_from_the_secret(
 		ensure!(mode == 0o600, "a file record is readable by others: {mode:o}");
 	}
 	eprintln!("three files restored from the secret alone");
-	Ok((node, stored))
+	// Two of them are ended: two cores prove only so many shards a period, and the one kept is
+	// enough to show the new node repairing.
+	let context = cairn_tests::tx::chain_context(rpc).await?;
+	let kept = stored.split_off(2);
+	for (id, _) in &stored {
+		let end =
+			cairn_runtime::RuntimeCall::Market(pallet_market::Call::end_contract { contract: *id });
+		cairn_tests::tx::submit_by(rpc, context, &pair, end, cairn_tests::tx::Until::InBlock)
+			.await
+			.with_context(|| format!("ending contract {id}"))?;
+	}
+	Ok((node, kept))
 }
 
 /// Gives `account` 1,000 tokens from Bob (whose validator sends nothing of its own); returns
@@ -662,6 +674,29 @@ async fn caught_up(blocks: &mut Blocks, node: &Node, past: u32) -> anyhow::Resul
 /// and none confirmed yet) and started again on its base path. Every time, the node finishes
 /// the upload by itself from its journal: the contract's shards are all confirmed, the file
 /// comes back byte-exact, and the journal is empty. No contract is left waiting for its data.
+/// A provider started on an empty base path while the chain lists shards it keeps (a wrong
+/// path, a disk not mounted) refuses to run and says why, rather than reporting them all lost.
+async fn an_empty_store_is_refused(
+	dir: &Path,
+	nodes: &mut [Option<Node>],
+	key_file: &Path,
+	bootnode: &str,
+) -> anyhow::Result<()> {
+	nodes[0].take().context("provider 0 runs")?.stop(Duration::from_secs(30))?;
+	let mut config = provider_config(dir, 0, key_file, bootnode);
+	config.base_path = dir.join("provider0-elsewhere");
+	let mut node = Node::start(config)?;
+	let said = node
+		.wait_for_log("is empty, but the chain lists", Duration::from_secs(180))
+		.await
+		.with_context(|| node.log_tail(30))?;
+	let status = node.wait_exit(Duration::from_secs(60))?;
+	ensure!(!status.success(), "the node stopped with an error: {status}");
+	ensure!(node.log_lines("reporting the loss").is_empty(), "it reported nothing lost");
+	eprintln!("a provider on an empty store refused to run: {said}");
+	Ok(())
+}
+
 async fn uploads_survive_kills(
 	dir: &Path,
 	bootnode: &str,
@@ -766,7 +801,7 @@ async fn uploads_survive_kills(
 	Ok(())
 }
 
-/// Waits until every shard of the restored buyer's files that lay on a `killed` provider has
+/// Waits until every shard of the restored buyer's file that lay on a `killed` provider has
 /// been rebuilt by its new node and confirmed elsewhere; then one file comes back whole.
 async fn repaired_by_the_restored_node(
 	blocks: &mut Blocks,
@@ -797,7 +832,7 @@ async fn repaired_by_the_restored_node(
 		eprintln!("the restored node:\n{}", node.log_lines("cairn").join("\n"));
 		return Err(error);
 	}
-	let (id, data) = restored.last().context("three files")?;
+	let (id, data) = restored.last().context("the file kept")?;
 	let out = node.config.base_path.join("repaired.bin");
 	ensure!(download(&node.api().await?, *id, &out).await? == *data, "a repaired file comes back");
 	eprintln!("the restored node repaired its files");
@@ -1738,13 +1773,32 @@ async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
 				Ok((current_period(&buyer, ids[0]).await? > period).then_some(()))
 			})
 			.await?;
+		let seen = watch.borrow();
+		eprintln!(
+			"churn: period {period} over: {} shards not active, {} repaired so far",
+			seen.since.len(),
+			seen.took.len()
+		);
 	}
 	for (index, _) in down.drain() {
 		nodes[index] = Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?);
 	}
-	// What is still being repaired gets its two periods (of 2-second blocks), and some slack.
-	let settle = Duration::from_secs(length * 2 * 3);
-	blocks.until("every shard active after the churn", settle, all_active).await?;
+	// A provider killed in the last periods may still cost its shards: they are found lost up to
+	// five periods after it stopped (three faults and the grace; it may have been down through
+	// them), and then get their two periods of repair (of 2-second blocks).
+	let settle = Duration::from_secs(length * 2 * 8);
+	if let Err(error) = blocks.until("every shard active after the churn", settle, all_active).await
+	{
+		for id in &ids {
+			let left: Vec<String> = shards(&contract(&buyer, *id).await?)
+				.iter()
+				.filter(|shard| shard["status"] != "active")
+				.map(|shard| shard.to_string())
+				.collect();
+			eprintln!("churn: contract {id}, shards not active: {left:?}");
+		}
+		return Err(error);
+	}
 	for (id, data) in &stored {
 		let out = dir.join(format!("churn-{id}.back"));
 		ensure!(download(&files, *id, &out).await? == *data, "contract {id} comes back byte-exact");

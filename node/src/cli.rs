@@ -52,6 +52,18 @@ pub struct CairnParams {
 	#[arg(long, value_name = "PLANCK", default_value_t = 1)]
 	pub provider_price: u128,
 
+	/// Start the provider even though its shard store is empty while the chain lists shards it
+	/// keeps (a replaced disk), and report those shards lost so that their owners repair them;
+	/// each costs one missed period's slash. Without it such a provider refuses to start.
+	#[arg(long)]
+	pub provider_shards_lost: bool,
+
+	/// Bytes a second the provider reads at most to check its stored shards against their
+	/// digests in the background (each at most once a proving period; 0: no bound). At the
+	/// default, a TiB is read through about every nine hours.
+	#[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+	pub scrub_rate: u64,
+
 	/// Proving key file (the key of the chain's verifying key); default: the deterministic
 	/// development key, which only development chains accept.
 	#[arg(long, value_name = "FILE")]

@@ -188,8 +188,22 @@ where
 		else {
 			return Ok(None);
 		};
-		let info = self.value(at, pallet_market::Periods::<Runtime>::hashed_key_for(period))?;
-		Ok(info.map(|info| (period, info)))
+		Ok(self.period(at, period)?.map(|info| (period, info)))
+	}
+
+	/// The time the block at `at` was made, in milliseconds since the Unix epoch.
+	pub fn timestamp(&self, at: Hash) -> Result<u64, Unreadable> {
+		let now = frame_support::storage::storage_prefix(b"Timestamp", b"Now");
+		Ok(self.value(at, now.to_vec())?.unwrap_or_default())
+	}
+
+	/// Proving period `index`, if the chain still remembers it.
+	pub fn period(
+		&self,
+		at: Hash,
+		index: PeriodIndex,
+	) -> Result<Option<PeriodInfo<BlockNumber>>, Unreadable> {
+		self.value(at, pallet_market::Periods::<Runtime>::hashed_key_for(index))
 	}
 
 	/// The verifying key proofs are checked against.

@@ -444,6 +444,8 @@ fn start_storage_services(
 			audit_threads: limits.audit_slots,
 			// The asker's request times out, counted from before it waited for its slot.
 			audit_time: limits.request_timeout.saturating_sub(limits.slot_wait),
+			scrub_rate: cairn.scrub_rate,
+			shards_lost: cairn.provider_shards_lost,
 		};
 		let service = provider::Provider::start(config, client, signer, network)
 			.map_err(ServiceError::Other)?;

@@ -248,24 +248,12 @@ impl Signer {
 		};
 		let bytes = self.build(call, nonce, at).await?;
 		keep(&bytes)?;
-		let extrinsic = <Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
-			.map_err(|e| e.to_string())?;
-		let submitted = match watch {
-			Watch::No => {
-				self.pool.submit_one(at, TransactionSource::Local, extrinsic).await.map(|_| None)
-			}
-			_ => {
-				self.pool.submit_and_watch(at, TransactionSource::Local, extrinsic).await.map(Some)
-			}
-		};
-		if submitted.is_ok() {
-			*sent = Some((nonce + 1, best));
-		}
+		let submitted = self.submit_bytes(at, &bytes, watch).await?;
+		*sent = Some((nonce + 1, best));
 		drop(sent);
 		match submitted {
-			Ok(None) => Ok(None),
-			Ok(Some(status)) => Ok(Some(self.follow(status, watch == Watch::Finalized).await?)),
-			Err(error) => Err(refusal(error)),
+			None => Ok(None),
+			Some(status) => Ok(Some(self.follow(status, watch == Watch::Finalized).await?)),
 		}
 	}
 
@@ -303,24 +291,32 @@ impl Signer {
 	/// Sends a transaction signed earlier (kept by [`Signer::submit_kept_and_finalize`]) and
 	/// waits until a finalized block includes it.
 	pub async fn send_signed_and_finalize(&self, bytes: &[u8]) -> Result<Included, String> {
-		let status = self.submit_bytes(self.client.info().best_hash, bytes).await?;
-		self.follow(status, true).await
+		let at = self.client.info().best_hash;
+		match self.submit_bytes(at, bytes, Watch::Finalized).await? {
+			Some(status) => self.follow(status, true).await,
+			None => Err("the transaction pool did not follow the transaction".into()),
+		}
 	}
 
+	/// Hands signed `bytes` to the pool, and returns the transaction's status stream unless
+	/// `watch` is [`Watch::No`].
 	async fn submit_bytes(
 		&self,
 		at: Hash,
 		bytes: &[u8],
-	) -> Result<
-		std::pin::Pin<Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>>,
-		String,
-	> {
+		watch: Watch,
+	) -> Result<Option<Status>, Refusal> {
 		let extrinsic = <Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
 			.map_err(|e| e.to_string())?;
-		self.pool
-			.submit_and_watch(at, TransactionSource::Local, extrinsic)
-			.await
-			.map_err(|error| String::from(refusal(error)))
+		let submitted = match watch {
+			Watch::No => {
+				self.pool.submit_one(at, TransactionSource::Local, extrinsic).await.map(|_| None)
+			}
+			_ => {
+				self.pool.submit_and_watch(at, TransactionSource::Local, extrinsic).await.map(Some)
+			}
+		};
+		submitted.map_err(refusal)
 	}
 
 	/// Submits `call` without waiting for it.
@@ -344,13 +340,7 @@ impl Signer {
 			.ok_or_else(|| "no finality followed".into())
 	}
 
-	async fn follow(
-		&self,
-		mut status: std::pin::Pin<
-			Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>,
-		>,
-		finalized: bool,
-	) -> Result<Included, String> {
+	async fn follow(&self, mut status: Status, finalized: bool) -> Result<Included, String> {
 		let followed = async {
 			while let Some(update) = status.next().await {
 				match update {
@@ -410,6 +400,9 @@ const FOLLOW_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
 /// For how many blocks after a transaction was sent the next one takes the nonce after it even
 /// if the pool does not list it as ready (a transaction just submitted may not be yet).
 const TRUST_SENT_BLOCKS: BlockNumber = 5;
+
+/// A transaction's status in the pool, as it changes.
+type Status = std::pin::Pin<Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>>;
 
 /// What is handed each signed transaction before it is sent; an `Err` stops it.
 type Keep<'a> = dyn FnMut(&[u8]) -> Result<(), String> + Send + 'a;

@@ -87,5 +87,20 @@ pub enum StorageError {
 	Io(#[from] std::io::Error),
 }
 
+impl StorageError {
+	/// Whether the error says that a stored shard is damaged or gone, rather than that the disk
+	/// or the database could not be read this time (which may pass).
+	pub fn is_damage(&self) -> bool {
+		matches!(
+			self,
+			StorageError::UnknownShard(_)
+				| StorageError::Corrupt { .. }
+				| StorageError::CorruptTree { .. }
+				| StorageError::CorruptMetadata { .. }
+				| StorageError::InconsistentTree { .. }
+		)
+	}
+}
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = StorageError> = core::result::Result<T, E>;

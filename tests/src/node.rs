@@ -292,6 +292,25 @@ impl Node {
 		Ok(())
 	}
 
+	/// Waits up to `limit` for the node to exit on its own, and returns how it exited.
+	pub fn wait_exit(&mut self, limit: Duration) -> anyhow::Result<std::process::ExitStatus> {
+		let Some(mut child) = self.child.take() else { anyhow::bail!("the node was stopped") };
+		let (exited_tx, exited_rx) = std::sync::mpsc::channel();
+		let pid = child.id();
+		std::thread::spawn(move || {
+			let _ = exited_tx.send(child.wait());
+		});
+		match exited_rx.recv_timeout(limit) {
+			Ok(status) => Ok(status?),
+			Err(_) => {
+				let pid = libc::pid_t::try_from(pid).context("pid fits pid_t")?;
+				// SAFETY: our own child, not reaped yet: the waiting thread reaps it now.
+				unsafe { libc::kill(pid, libc::SIGKILL) };
+				anyhow::bail!("the node was still running after {limit:?}")
+			}
+		}
+	}
+
 	/// Stops the node with SIGTERM and waits for it to exit (SIGKILL after `grace`).
 	/// Returns whether it exited on its own within the grace period.
 	pub fn stop(&mut self, grace: Duration) -> anyhow::Result<bool> {

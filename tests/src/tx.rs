@@ -69,10 +69,22 @@ pub async fn submit(
 	call: RuntimeCall,
 	until: Until,
 ) -> anyhow::Result<Included> {
-	let account = signer.to_account_id();
+	submit_by(rpc, context, &signer.pair(), call, until).await
+}
+
+/// Signs `call` by `signer` with its next nonce, submits it and follows it (see [`submit`]).
+pub async fn submit_by(
+	rpc: &WsClient,
+	context: ChainContext,
+	signer: &sr25519::Pair,
+	call: RuntimeCall,
+	until: Until,
+) -> anyhow::Result<Included> {
+	use sp_core::Pair;
+	let account = sp_runtime::AccountId32::from(signer.public());
 	let ss58 = sp_core::crypto::Ss58Codec::to_ss58check(&account);
 	let nonce = crate::rpc::next_nonce(rpc, &ss58).await?;
-	let extrinsic = signed_extrinsic(call, &signer.pair(), nonce, context);
+	let extrinsic = signed_extrinsic(call, signer, nonce, context);
 	submit_extrinsic(rpc, &extrinsic, until).await
 }
 

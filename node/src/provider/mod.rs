@@ -10,16 +10,19 @@
 //! - **Serving** ([`serving`]): `Get` and `Leaves` of stored shards, within the shard network's
 //!   per-peer budgets and serving slots.
 //! - **Confirming:** every stored shard still pending on chain is confirmed.
-//! - **Checking:** in every proving period, each active shard is read whole and checked against
-//!   its digest, whether or not the prover is ready yet. A shard that fails (or that the store no
-//!   longer holds) is dropped and reported lost on chain (`report_lost`), so that it is never
-//!   proven from bad data and its owner repairs it at once.
-//! - **Proving:** each active shard checked in the current period is proven (Groth16, the
-//!   circuit's challenges from the period's seed); the proofs of a period go out in batches.
+//! - **Scrubbing** ([`scrub`]): in the background, at a bounded rate, each active shard is read
+//!   whole and checked against its digest, the one checked longest ago first. A shard that fails
+//!   (or that the store no longer holds) is dropped and reported lost on chain (`report_lost`),
+//!   so that it is not proven from bad data and its owner repairs it at once.
+//! - **Proving** ([`proving`]): the proofs due (Groth16, the circuit's challenges from the
+//!   period's seed) are made most urgent first and sent as they are made, each followed into a
+//!   block; those that cannot be made in time are passed over rather than making all late.
 //! - **Restarts:** everything above is derived from the chain and the store on each block, so a
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
 mod intake;
+mod proving;
+mod scrub;
 mod serving;
 
 use std::{
@@ -29,16 +32,15 @@ use std::{
 };
 
 use cairn_net::Network;
-use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
+use cairn_prover::{prover::Prover, DEFAULT_CHALLENGES};
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::{
-	store::{RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig},
+	store::{RocksShardStore, ShardId, ShardStore, StoreConfig},
 	StorageError,
 };
-use frame_support::{traits::Get, BoundedVec};
+use frame_support::BoundedVec;
 use futures::StreamExt;
-use pallet_market::{ContractOf, PeriodIndex, ProofSubmission, ShardStatus};
-use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use pallet_market::{ContractOf, ShardStatus};
 use sc_client_api::BlockchainEvents;
 use sp_blockchain::HeaderBackend;
 use tokio::sync::Mutex;
@@ -63,7 +65,15 @@ pub struct ProviderConfig {
 	pub audit_threads: usize,
 	/// How long an audit may take once it has its slot: by then its asker has given up.
 	pub audit_time: std::time::Duration,
+	/// Bytes a second the scrub reads at most (0: no bound).
+	pub scrub_rate: u64,
+	/// Start even if the store is empty while the chain lists shards kept here, and report
+	/// them lost.
+	pub shards_lost: bool,
 }
+
+/// How old the best block may be for the node to count as caught up with the chain.
+const CURRENT_WITHIN_MS: u64 = 60_000;
 
 /// Finalized blocks in a row that must show a stored shard is no longer ours before it is deleted.
 const DELETE_AFTER_BLOCKS: u32 = 5;
@@ -87,8 +97,8 @@ pub struct Provider {
 	sent: Mutex<HashMap<Sent, BlockNumber>>,
 	/// Shards found damaged: never confirmed or proven again, and reported lost.
 	damaged: Mutex<HashSet<ShardId>>,
-	/// The period in which each shard last passed its digest check.
-	checked: Mutex<HashMap<ShardId, PeriodIndex>>,
+	/// Proofs made and on their way, and the pace of the prover.
+	proofs: Arc<std::sync::Mutex<proving::Proofs>>,
 	/// Stored shards the chain no longer assigns to us, and for how many blocks in a row.
 	doomed: Mutex<HashMap<ShardId, u32>>,
 }
@@ -98,7 +108,6 @@ enum Sent {
 	Registration,
 	Confirm(ShardId),
 	ReportLost(ShardId),
-	Proof(ShardId, PeriodIndex),
 }
 
 fn shard_id(contract: u64, shard: u32) -> ShardId {
@@ -142,7 +151,7 @@ impl Provider {
 			audits,
 			sent: Mutex::new(HashMap::new()),
 			damaged: Mutex::new(HashSet::new()),
-			checked: Mutex::new(HashMap::new()),
+			proofs: Default::default(),
 			doomed: Mutex::new(HashMap::new()),
 		});
 		network
@@ -151,7 +160,8 @@ impl Provider {
 		Ok(provider)
 	}
 
-	/// Follows the chain: registers, confirms and proves on every new best block.
+	/// Follows the chain: registers, confirms and proves on every new best block, and scrubs
+	/// in the background.
 	pub async fn run(self: Arc<Self>) {
 		// The key loads in the background: registering and storing need no prover.
 		let loading = {
@@ -179,6 +189,8 @@ impl Provider {
 		let mut prover: Option<Arc<Prover>> = None;
 		let mut blocks = self.state.client().import_notification_stream();
 		let mut busy: Option<tokio::task::JoinHandle<()>> = None;
+		let (latest, contracts) = tokio::sync::watch::channel(scrub::Contracts::default());
+		let mut scrub = Some(contracts);
 		while let Some(block) = blocks.next().await {
 			if !block.is_new_best {
 				continue;
@@ -191,9 +203,26 @@ impl Provider {
 					continue;
 				}
 			};
+			// Nothing is done before the node has caught up with the chain and found the store
+			// to be the one the chain knows; the scrub starts then.
+			if scrub.is_some() {
+				match self.may_start(block.hash, &contracts) {
+					Ok(false) => continue,
+					Ok(true) => {
+						if let Some(contracts) = scrub.take() {
+							tokio::spawn(self.clone().scrub(contracts));
+						}
+					}
+					Err(refusal) => {
+						log::error!(target: "cairn-provider", "{refusal}");
+						return;
+					}
+				}
+			}
 			if let Err(error) = self.on_block(block.hash, &contracts).await {
 				log::warn!(target: "cairn-provider", "{error}");
 			}
+			latest.send_replace(contracts.clone());
 			if loading.as_ref().is_some_and(|task| task.is_finished()) {
 				prover = loading
 					.take()
@@ -201,19 +230,54 @@ impl Provider {
 					.and_then(|r| r.ok())
 					.flatten();
 			}
-			// One round at a time; a round still running skips this block. Shards are checked
-			// before the prover is ready, so that damage is reported without waiting for it.
-			if busy.as_ref().is_none_or(|task| task.is_finished()) {
-				let this = self.clone();
-				let prover = prover.clone();
-				let at = block.hash;
-				busy = Some(tokio::spawn(async move {
-					if let Err(error) = this.check_and_prove(at, &contracts, prover).await {
-						log::warn!(target: "cairn-provider", "proving: {error}");
-					}
-				}));
+			// One round at a time; a round still running skips this block.
+			if let Some(prover) = prover.clone() {
+				if busy.as_ref().is_none_or(|task| task.is_finished()) {
+					let this = self.clone();
+					let at = block.hash;
+					busy = Some(tokio::spawn(async move {
+						if let Err(error) = this.prove_due(at, &contracts, &prover).await {
+							log::warn!(target: "cairn-provider", "proving: {error}");
+						}
+					}));
+				}
 			}
 		}
+	}
+
+	/// Whether the provider may start work at block `at`: not while `at` is old (the node is
+	/// still catching up with the chain), and never on a store that is empty while the chain
+	/// lists shards kept here (a wrong base path, a disk not mounted), unless the operator said
+	/// they are lost: every one would be reported lost and slashed.
+	fn may_start(
+		&self,
+		at: Hash,
+		contracts: &[(u64, ContractOf<Runtime>)],
+	) -> Result<bool, String> {
+		let made = self.state.timestamp(at).map_err(|e| e.to_string())?;
+		let now = std::time::SystemTime::now()
+			.duration_since(std::time::UNIX_EPOCH)
+			.map_or(0, |since| since.as_millis() as u64);
+		if now.saturating_sub(made) > CURRENT_WITHIN_MS {
+			return Ok(false);
+		}
+		let me = self.signer.account();
+		let held = mine_in(contracts, &me)
+			.iter()
+			.filter(|(_, status)| *status == ShardStatus::Active)
+			.count();
+		let stored = self.store.list(None, 1).map_err(|e| e.to_string())?.len();
+		if held > 0 && stored == 0 && !self.config.shards_lost {
+			return Err(format!(
+				"the shard store in {} is empty, but the chain lists {held} active shards kept \
+				 by {}: is this the provider's base path, and is its disk mounted? The node \
+				 stops without sending anything. If the shards are truly lost, start with \
+				 --provider-shards-lost to report them (each costs one missed period's slash)",
+				self.config.dir.join("shards").display(),
+				crate::rpc::market::ss58(&me)
+			));
+		}
+		Ok(true)
 	}
 
 	async fn load_prover(&self) -> Result<Prover, String> {
@@ -420,132 +484,6 @@ impl Provider {
 			log::warn!(target: "cairn-provider", "deleting damaged shard {id}: {error}");
 		}
 	}
-
-	/// Checks every active shard of ours once per period against its digest, and proves those
-	/// that passed and that the current period still wants proven (once the prover is ready).
-	async fn check_and_prove(
-		&self,
-		at: Hash,
-		contracts: &[(u64, ContractOf<Runtime>)],
-		prover: Option<Arc<Prover>>,
-	) -> Result<(), String> {
-		let Some((period, info)) = self.state.current_period(at).map_err(|e| e.to_string())? else {
-			return Ok(());
-		};
-		let now = self.number(at);
-		let me = self.signer.account();
-		let mut due = Vec::new();
-		for (id, contract) in contracts {
-			for (index, shard) in contract.shards.iter().enumerate() {
-				let sid = shard_id(*id, index as u32);
-				if shard.provider != me
-					|| shard.status != ShardStatus::Active
-					|| !self.is_stored(sid).await
-				{
-					continue;
-				}
-				if self.checked.lock().await.get(&sid) != Some(&period) {
-					let store = self.store.clone();
-					let digest = shard.spec.blake3;
-					let checked =
-						tokio::task::spawn_blocking(move || check_digest(&store, sid, &digest))
-							.await
-							.map_err(|e| e.to_string())?;
-					match checked {
-						Ok(()) => {
-							self.checked.lock().await.insert(sid, period);
-						}
-						Err(error) => {
-							self.lose(sid, &error).await;
-							continue;
-						}
-					}
-				}
-				let proven_or_not_due = shard.is_proven(period)
-					|| period <= shard.settled_through
-					|| info.start >= contract.end
-					|| self.sent.lock().await.contains_key(&Sent::Proof(sid, period));
-				if !proven_or_not_due {
-					due.push((sid, shard.spec.clone()));
-				}
-			}
-		}
-		self.checked.lock().await.retain(|_, checked_in| *checked_in == period);
-		let Some(prover) = prover else { return Ok(()) };
-		if due.is_empty() {
-			return Ok(());
-		}
-		log::info!(target: "cairn-provider", "proving {} shards for period {period}", due.len());
-		let mut batch = Vec::new();
-		for (sid, spec) in due {
-			let store = self.store.clone();
-			let prover = prover.clone();
-			let request = ProofRequest {
-				seed: info.seed,
-				provider: self.signer.public_bytes(),
-				contract: sid.contract,
-				shard: sid.index,
-				period,
-				root: spec.root,
-				shard_bytes: spec.bytes,
-			};
-			let proven = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ProofFailure> {
-				let statement = request
-					.statement(DEFAULT_CHALLENGES)
-					.map_err(|e| ProofFailure::Prover(e.to_string()))?;
-				// Every chunk read here is checked against its checksum as well.
-				let openings = store
-					.challenge_proofs(sid, statement.indices())
-					.map_err(|e| ProofFailure::Data(e.to_string()))?;
-				let proof = untraced(|| {
-					prover.prove_openings(&statement, openings, &mut ChaCha20Rng::from_entropy())
-				})
-				.map_err(|e| ProofFailure::Prover(e.to_string()))?;
-				Ok(proof.to_bytes().to_vec())
-			})
-			.await
-			.map_err(|e| e.to_string())?;
-			match proven {
-				Err(ProofFailure::Prover(error)) => {
-					log::error!(target: "cairn-provider", "proving shard {sid}: {error}");
-				}
-				Ok(proof) => {
-					self.sent.lock().await.insert(Sent::Proof(sid, period), now);
-					batch.push(ProofSubmission {
-						contract: sid.contract,
-						shard: sid.index,
-						period,
-						proof: BoundedVec::truncate_from(proof),
-					});
-				}
-				Err(ProofFailure::Data(error)) => self.lose(sid, &error).await,
-			}
-		}
-		let max: u32 = <Runtime as pallet_market::Config>::MaxProofsPerBatch::get();
-		let max = max as usize;
-		for chunk in batch.chunks(max) {
-			let count = chunk.len();
-			let call = RuntimeCall::Market(pallet_market::Call::submit_proofs {
-				proofs: BoundedVec::truncate_from(chunk.to_vec()),
-			});
-			match self.signer.submit(call).await {
-				Ok(()) => log::info!(
-					target: "cairn-provider",
-					"submitted {count} proofs for period {period}"
-				),
-				Err(error) => log::warn!(target: "cairn-provider", "submitting proofs: {error}"),
-			}
-		}
-		Ok(())
-	}
-}
-
-/// Why a shard was not proven.
-enum ProofFailure {
-	/// Its stored data failed a check: the shard is lost.
-	Data(String),
-	/// The prover failed (the data may be fine).
-	Prover(String),
 }
 
 /// Runs `work` with no tracing subscriber on this thread. The constraint-system gadgets open a
@@ -555,31 +493,26 @@ fn untraced<T>(work: impl FnOnce() -> T) -> T {
 	tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), work)
 }
 
+/// The shards of `contracts` assigned to `me`.
+fn held_by<'a>(
+	contracts: &'a [(u64, ContractOf<Runtime>)],
+	me: &'a AccountId,
+) -> impl Iterator<Item = (ShardId, &'a pallet_market::Shard<AccountId, Balance, BlockNumber>)> + 'a
+{
+	contracts.iter().flat_map(move |(id, contract)| {
+		contract
+			.shards
+			.iter()
+			.enumerate()
+			.filter(move |(_, shard)| shard.provider == *me)
+			.map(move |(index, shard)| (shard_id(*id, index as u32), shard))
+	})
+}
+
 /// Our shards and their on-chain status.
 fn mine_in(
 	contracts: &[(u64, ContractOf<Runtime>)],
 	me: &AccountId,
 ) -> Vec<(ShardId, ShardStatus<BlockNumber>)> {
-	contracts
-		.iter()
-		.flat_map(|(id, contract)| {
-			contract
-				.shards
-				.iter()
-				.enumerate()
-				.filter(|(_, shard)| shard.provider == *me)
-				.map(move |(index, shard)| (shard_id(*id, index as u32), shard.status))
-		})
-		.collect()
-}
-
-/// Reads a stored shard whole and compares its BLAKE3 digest with `expected`.
-fn check_digest(store: &RocksShardStore, id: ShardId, expected: &[u8; 32]) -> Result<(), String> {
-	let mut reader = ShardReader::new(store, id).map_err(|e| e.to_string())?;
-	let mut hasher = blake3::Hasher::new();
-	std::io::copy(&mut reader, &mut hasher).map_err(|e| format!("unreadable: {e}"))?;
-	if hasher.finalize().as_bytes() != expected {
-		return Err("its BLAKE3 digest no longer matches".into());
-	}
-	Ok(())
+	held_by(contracts, me).map(|(id, shard)| (id, shard.status)).collect()
 }

@@ -1,0 +1,623 @@
+//! Deadline-aware proving.
+//!
+//! A proof is due for every active shard of ours in the current period and in each earlier
+//! period still in its grace window ([`GRACE_PERIODS`]) that the chain has not seen proven. Each
+//! is a [`Job`] with a deadline: the block that opens the period in which the chain stops taking
+//! it. Jobs are proven most urgent first (the earliest deadline, then the shard nearest to being
+//! lost), and the proofs go out as they are made, in batches of at most `MaxProofsPerBatch`
+//! proofs or [`BATCH_TIME`] old. A job the prover cannot make and get into a block before its
+//! deadline, at the pace it has measured, is passed over so that the time goes to those it can:
+//! a provider holding more than it can prove loses the proofs it cannot make, never all of them.
+//!
+//! Every batch is followed into a block. A proof whose batch did not get there, or that the chain
+//! still wants [`RESEND_BLOCKS`] after its block (which a reorganisation took away), goes out
+//! again as it was made, without proving it again; a proof the chain refused is made afresh.
+
+use std::{
+	collections::HashMap,
+	sync::Arc,
+	time::{Duration, Instant},
+};
+
+use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall, RuntimeEvent};
+use cairn_storage::store::{ShardId, ShardStore};
+use frame_support::{traits::Get, BoundedVec};
+use pallet_market::{
+	ContractOf, PeriodIndex, PeriodInfo, ProofSubmission, Shard, ShardSpec, ShardStatus,
+	GRACE_PERIODS,
+};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sp_blockchain::HeaderBackend;
+
+use super::{shard_id, untraced, Provider};
+
+/// How long the first proof of a batch waits for others to join it (each batch pays a fee).
+const BATCH_TIME: Duration = Duration::from_secs(30);
+
+/// Blocks after its block after which a proof the chain still wants is sent again.
+const RESEND_BLOCKS: BlockNumber = 4;
+
+/// Blocks a proof is sent at the latest before its deadline: it needs one or two to get into a
+/// block, and a batch sitting in the pool when its deadline passes is refused whole.
+const MARGIN_BLOCKS: BlockNumber = 4;
+
+/// A proof due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Job {
+	pub id: ShardId,
+	pub period: PeriodIndex,
+	/// The first block that no longer takes the proof.
+	pub deadline: BlockNumber,
+	/// The shard's faults since its last proof: the more, the nearer it is to being lost.
+	faults: u32,
+	spec: ShardSpec,
+	seed: [u8; 32],
+}
+
+/// The periods a proof may be sent for at a block: the current one last, after those still in
+/// their grace window.
+pub(super) struct Window {
+	periods: Vec<(PeriodIndex, PeriodInfo<BlockNumber>)>,
+}
+
+impl Window {
+	/// `periods`, oldest first, ending with the current one.
+	fn new(periods: Vec<(PeriodIndex, PeriodInfo<BlockNumber>)>) -> Option<Self> {
+		(!periods.is_empty()).then_some(Self { periods })
+	}
+
+	fn current(&self) -> PeriodIndex {
+		self.periods.last().map_or(0, |(period, _)| *period)
+	}
+
+	fn oldest(&self) -> PeriodIndex {
+		self.periods.first().map_or(0, |(period, _)| *period)
+	}
+
+	/// The block that opens period `current + GRACE_PERIODS + 1 - (current - period)`, from
+	/// which a proof of `period` is refused; later periods are taken to be as long as the
+	/// current one.
+	fn deadline(&self, period: PeriodIndex) -> BlockNumber {
+		let Some((current, info)) = self.periods.last() else { return 0 };
+		let periods_left = (period + GRACE_PERIODS + 1).saturating_sub(*current);
+		info.start.saturating_add(info.length.saturating_mul(periods_left))
+	}
+}
+
+/// The proofs `me` owes in `window`, most urgent first.
+pub(super) fn plan(
+	contracts: &[(u64, ContractOf<Runtime>)],
+	me: &AccountId,
+	window: &Window,
+) -> Vec<Job> {
+	let mut jobs = Vec::new();
+	for (id, contract) in contracts {
+		for (index, shard) in contract.shards.iter().enumerate() {
+			for (period, info) in &window.periods {
+				let due = wanted(shard, me, *period, window.current())
+					&& info.start < contract.end
+					&& info.verifiable;
+				if due {
+					jobs.push(Job {
+						id: shard_id(*id, index as u32),
+						period: *period,
+						deadline: window.deadline(*period),
+						faults: shard.consecutive_faults,
+						spec: shard.spec.clone(),
+						seed: info.seed,
+					});
+				}
+			}
+		}
+	}
+	jobs.sort_by(|a, b| {
+		(a.deadline, std::cmp::Reverse(a.faults), a.id).cmp(&(
+			b.deadline,
+			std::cmp::Reverse(b.faults),
+			b.id,
+		))
+	});
+	jobs
+}
+
+/// Whether the chain, in period `current`, takes a proof of `period` for `shard` from `me`: the
+/// shard is `me`'s and active, the period is open and not proven or settled. (Checked again just
+/// before a batch goes out: the pool refuses a batch whole for one proof it does not take.)
+fn wanted(
+	shard: &Shard<AccountId, Balance, BlockNumber>,
+	me: &AccountId,
+	period: PeriodIndex,
+	current: PeriodIndex,
+) -> bool {
+	shard.provider == *me
+		&& shard.status == ShardStatus::Active
+		&& !shard.is_proven(period)
+		&& period > shard.settled_through
+		&& period <= current
+		&& period + GRACE_PERIODS >= current
+}
+
+/// Proofs made, kept until the chain has them or their period leaves the window, and the pace
+/// at which they are made.
+#[derive(Default)]
+pub(super) struct Proofs {
+	made: HashMap<(ShardId, PeriodIndex), Made>,
+	/// Seconds a proof takes here: a moving average (0 until the first is made).
+	seconds: f64,
+}
+
+struct Made {
+	bytes: Vec<u8>,
+	sent: Sent,
+}
+
+/// Where a proof made stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sent {
+	/// Not sent, or its batch did not get into a block.
+	No,
+	/// Sent, and followed.
+	Pending,
+	/// In the block of this number.
+	In(BlockNumber),
+}
+
+/// What to do for a job.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+	/// Its proof is on its way: nothing.
+	Wait,
+	/// Send the proof made earlier again.
+	Resend(Vec<u8>),
+	/// Make the proof.
+	Prove,
+}
+
+impl Proofs {
+	fn step(&self, key: (ShardId, PeriodIndex), best: BlockNumber) -> Step {
+		match self.made.get(&key).map(|made| (made.sent, made)) {
+			Some((Sent::Pending, _)) => Step::Wait,
+			Some((Sent::In(at), _)) if best < at + RESEND_BLOCKS => Step::Wait,
+			Some((_, made)) => Step::Resend(made.bytes.clone()),
+			None => Step::Prove,
+		}
+	}
+
+	/// Marks the proofs of `keys` as `sent`.
+	fn mark(&mut self, keys: &[(ShardId, PeriodIndex)], sent: Sent) {
+		for key in keys {
+			if let Some(made) = self.made.get_mut(key) {
+				made.sent = sent;
+			}
+		}
+	}
+
+	/// Whether a proof begun at block `best` would be in a block before `deadline`.
+	fn in_time(&self, best: BlockNumber, deadline: BlockNumber) -> bool {
+		let block_seconds = cairn_runtime::time::MILLISECS_PER_BLOCK as f64 / 1000.0;
+		let proving = (self.seconds / block_seconds).ceil() as BlockNumber;
+		best + proving + MARGIN_BLOCKS <= deadline
+	}
+
+	fn timed(&mut self, took: Duration) {
+		let seconds = took.as_secs_f64();
+		self.seconds =
+			if self.seconds == 0.0 { seconds } else { 0.7 * self.seconds + 0.3 * seconds };
+	}
+
+	/// Forgets the proofs of periods before `oldest`: the chain no longer takes them.
+	fn forget_before(&mut self, oldest: PeriodIndex) {
+		self.made.retain(|(_, period), _| *period >= oldest);
+	}
+}
+
+/// One proof of a `submit_proofs` batch.
+type Submission = ProofSubmission<<Runtime as pallet_market::Config>::MaxProofLen>;
+
+/// Proofs on their way into one transaction.
+#[derive(Default)]
+struct Batch {
+	proofs: Vec<Submission>,
+	/// When the first joined.
+	since: Option<Instant>,
+	/// The earliest deadline among them.
+	deadline: Option<BlockNumber>,
+}
+
+impl Batch {
+	fn push(&mut self, job: &Job, proof: Vec<u8>) {
+		self.since.get_or_insert_with(Instant::now);
+		self.deadline = Some(self.deadline.map_or(job.deadline, |d| d.min(job.deadline)));
+		self.proofs.push(ProofSubmission {
+			contract: job.id.contract,
+			shard: job.id.index,
+			period: job.period,
+			proof: BoundedVec::truncate_from(proof),
+		});
+	}
+
+	/// Whether to send it at block `best`: full, [`BATCH_TIME`] old, or a proof's deadline
+	/// near.
+	fn due(&self, best: BlockNumber) -> bool {
+		let max: u32 = <Runtime as pallet_market::Config>::MaxProofsPerBatch::get();
+		self.proofs.len() >= max as usize
+			|| self.since.is_some_and(|t| t.elapsed() >= BATCH_TIME)
+			|| self.deadline.is_some_and(|d| best + MARGIN_BLOCKS >= d)
+	}
+}
+
+/// Why a shard was not proven.
+enum ProofFailure {
+	/// Its stored data is damaged or gone: the shard is lost.
+	Damaged(String),
+	/// The store could not be read this time; the next round tries again.
+	Unreadable(String),
+	/// The prover failed (the data may be fine).
+	Prover(String),
+}
+
+/// What a proving round did.
+#[derive(Default)]
+struct Round {
+	proven: usize,
+	resent: usize,
+	passed_over: usize,
+}
+
+impl Provider {
+	/// The periods proofs may be sent for at `at`.
+	fn window(&self, at: Hash) -> Result<Option<Window>, String> {
+		let Some((current, info)) = self.state.current_period(at).map_err(|e| e.to_string())?
+		else {
+			return Ok(None);
+		};
+		let mut periods = Vec::new();
+		for period in current.saturating_sub(GRACE_PERIODS)..current {
+			if let Some(info) = self.state.period(at, period).map_err(|e| e.to_string())? {
+				periods.push((period, info));
+			}
+		}
+		periods.push((current, info));
+		Ok(Window::new(periods))
+	}
+
+	/// Proves what is due at `at`, most urgent first, sending proofs as they are made. Returns
+	/// when everything due is proven or passed over, or when a new period opens (the next round
+	/// plans again).
+	pub(super) async fn prove_due(
+		&self,
+		at: Hash,
+		contracts: &[(u64, ContractOf<Runtime>)],
+		prover: &Arc<Prover>,
+	) -> Result<(), String> {
+		let Some(window) = self.window(at)? else { return Ok(()) };
+		self.proofs.lock().expect("proofs").forget_before(window.oldest());
+		let mut jobs = Vec::new();
+		for job in plan(contracts, &self.signer.account(), &window) {
+			if self.is_stored(job.id).await {
+				jobs.push(job);
+			}
+		}
+		let mut round = Round::default();
+		let mut batch = Batch::default();
+		for job in &jobs {
+			// A batch holds proofs of one deadline: one past it would sink the others.
+			if batch.deadline.is_some_and(|deadline| deadline != job.deadline) {
+				self.send(std::mem::take(&mut batch));
+			}
+			let best = self.state.client().info().best_number;
+			let (step, in_time) = {
+				let proofs = self.proofs.lock().expect("proofs");
+				(proofs.step((job.id, job.period), best), proofs.in_time(best, job.deadline))
+			};
+			match step {
+				Step::Wait => continue,
+				Step::Resend(proof) => {
+					round.resent += 1;
+					batch.push(job, proof);
+				}
+				Step::Prove if !in_time => {
+					round.passed_over += 1;
+					continue;
+				}
+				Step::Prove => match self.prove(prover, job).await {
+					// Found damaged (by the scrub) while it was being proven.
+					Ok(_) if self.damaged.lock().await.contains(&job.id) => continue,
+					Ok(proof) => {
+						round.proven += 1;
+						self.proofs.lock().expect("proofs").made.insert(
+							(job.id, job.period),
+							Made { bytes: proof.clone(), sent: Sent::No },
+						);
+						batch.push(job, proof);
+					}
+					Err(ProofFailure::Damaged(error)) => self.lose(job.id, &error).await,
+					Err(ProofFailure::Unreadable(error)) => log::warn!(
+						target: "cairn-provider",
+						"proving shard {} for period {}: the store could not be read ({error}); \
+						 trying again",
+						job.id,
+						job.period
+					),
+					Err(ProofFailure::Prover(error)) => {
+						log::error!(target: "cairn-provider", "proving shard {}: {error}", job.id)
+					}
+				},
+			}
+			if batch.due(self.state.client().info().best_number) {
+				self.send(std::mem::take(&mut batch));
+			}
+			let now = self.state.client().info().best_hash;
+			if self.state.current_period(now).ok().flatten().map(|(p, _)| p)
+				!= Some(window.current())
+			{
+				break;
+			}
+		}
+		self.send(batch);
+		if round.proven + round.resent + round.passed_over > 0 {
+			log::info!(
+				target: "cairn-provider",
+				"proving round at period {}: {} of {} due proofs made, {} sent again, {} passed \
+				 over (they could not be made and included before their deadline; {:.1} s a proof)",
+				window.current(),
+				round.proven,
+				jobs.len(),
+				round.resent,
+				round.passed_over,
+				self.proofs.lock().expect("proofs").seconds
+			);
+		}
+		Ok(())
+	}
+
+	/// Makes the proof of `job` on a blocking thread, and times it.
+	async fn prove(&self, prover: &Arc<Prover>, job: &Job) -> Result<Vec<u8>, ProofFailure> {
+		let store = self.store.clone();
+		let prover = prover.clone();
+		let (id, request) = (
+			job.id,
+			ProofRequest {
+				seed: job.seed,
+				provider: self.signer.public_bytes(),
+				contract: job.id.contract,
+				shard: job.id.index,
+				period: job.period,
+				root: job.spec.root,
+				shard_bytes: job.spec.bytes,
+			},
+		);
+		let started = Instant::now();
+		let proof = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ProofFailure> {
+			let statement = request
+				.statement(DEFAULT_CHALLENGES)
+				.map_err(|e| ProofFailure::Prover(e.to_string()))?;
+			// Every chunk read here is checked against its checksum as well.
+			let openings = store.challenge_proofs(id, statement.indices()).map_err(|error| {
+				if error.is_damage() {
+					ProofFailure::Damaged(error.to_string())
+				} else {
+					ProofFailure::Unreadable(error.to_string())
+				}
+			})?;
+			let proof = untraced(|| {
+				prover.prove_openings(&statement, openings, &mut ChaCha20Rng::from_entropy())
+			})
+			.map_err(|e| ProofFailure::Prover(e.to_string()))?;
+			Ok(proof.to_bytes().to_vec())
+		})
+		.await
+		.map_err(|e| ProofFailure::Prover(e.to_string()))??;
+		self.proofs.lock().expect("proofs").timed(started.elapsed());
+		Ok(proof)
+	}
+
+	/// Sends `batch` and follows it into a block in the background: proofs the chain refused
+	/// are forgotten (made afresh if still due), and those of a batch that did not get into a
+	/// block are sent again by the next round.
+	fn send(&self, mut batch: Batch) {
+		// What the chain took since the round was planned, or no longer takes, stays out.
+		let best = self.state.client().info().best_hash;
+		let current = self.state.current_period(best).ok().flatten().map(|(period, _)| period);
+		let me = self.signer.account();
+		batch.proofs.retain(|proof| {
+			let contract = self.state.contract(best, proof.contract).ok().flatten();
+			let shard = contract.as_ref().and_then(|c| c.shards.get(proof.shard as usize));
+			shard
+				.zip(current)
+				.is_some_and(|(shard, current)| wanted(shard, &me, proof.period, current))
+		});
+		if batch.proofs.is_empty() {
+			return;
+		}
+		let keys: Vec<(ShardId, PeriodIndex)> =
+			batch.proofs.iter().map(|p| (shard_id(p.contract, p.shard), p.period)).collect();
+		self.proofs.lock().expect("proofs").mark(&keys, Sent::Pending);
+		let state = self.state.clone();
+		let (signer, proofs) = (self.signer.clone(), self.proofs.clone());
+		let call = RuntimeCall::Market(pallet_market::Call::submit_proofs {
+			proofs: BoundedVec::truncate_from(batch.proofs),
+		});
+		tokio::spawn(async move {
+			match signer.submit_and_watch(call).await {
+				Ok(included) => {
+					let number = state.number(included.block);
+					proofs.lock().expect("proofs").mark(&keys, Sent::In(number));
+					let mut refused = Vec::new();
+					for event in &included.events {
+						if let RuntimeEvent::Market(pallet_market::Event::ProofRejected {
+							contract,
+							shard,
+							period,
+							reason,
+							..
+						}) = event
+						{
+							let id = shard_id(*contract, *shard);
+							proofs.lock().expect("proofs").made.remove(&(id, *period));
+							refused.push(format!(
+								"{id} of period {period}: {}",
+								crate::signer::describe(*reason)
+							));
+						}
+					}
+					log::info!(
+						target: "cairn-provider",
+						"{} proofs in block {:?}{}",
+						keys.len() - refused.len(),
+						included.block,
+						if refused.is_empty() {
+							String::new()
+						} else {
+							format!("; refused: {}", refused.join(", "))
+						}
+					);
+				}
+				Err(error) => {
+					log::warn!(
+						target: "cairn-provider",
+						"a batch of {} proofs did not get into a block ({error}); they go again",
+						keys.len()
+					);
+					proofs.lock().expect("proofs").mark(&keys, Sent::No);
+				}
+			}
+		});
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_runtime::AccountId32;
+
+	fn info(start: BlockNumber) -> PeriodInfo<BlockNumber> {
+		PeriodInfo { start, length: 20, seed: [start as u8; 32], verifiable: true }
+	}
+
+	fn shard(
+		provider: &AccountId,
+		settled_through: PeriodIndex,
+		faults: u32,
+	) -> Shard<AccountId, Balance, BlockNumber> {
+		Shard {
+			spec: ShardSpec { root: [0; 32], blake3: [0; 32], bytes: 1 << 20 },
+			provider: provider.clone(),
+			price_per_byte_block: 1,
+			status: ShardStatus::Active,
+			repair: false,
+			settled_through,
+			last_proven: None,
+			proven_before_last: 0,
+			consecutive_faults: faults,
+			proofs: 0,
+			refundable: 0,
+		}
+	}
+
+	fn contract(
+		shards: Vec<Shard<AccountId, Balance, BlockNumber>>,
+		end: BlockNumber,
+	) -> ContractOf<Runtime> {
+		pallet_market::Contract {
+			owner: AccountId32::new([9; 32]),
+			k: 1,
+			m: 0,
+			start: 0,
+			end,
+			escrow: 0,
+			deposit: 0,
+			paid: 0,
+			shards: BoundedVec::truncate_from(shards),
+		}
+	}
+
+	#[test]
+	fn the_oldest_period_and_the_most_faulted_shard_go_first() {
+		let me = AccountId32::new([1; 32]);
+		let other = AccountId32::new([2; 32]);
+		// Period 4 (blocks 80..100) is in its grace; period 5 (100..120) is current.
+		let window = Window::new(vec![(4, info(80)), (5, info(100))]).unwrap();
+		assert_eq!(window.deadline(4), 120);
+		assert_eq!(window.deadline(5), 140);
+		let mut proven = shard(&me, 3, 0);
+		proven.record_proof(4);
+		let contracts = vec![
+			(0, contract(vec![shard(&me, 3, 0), shard(&other, 3, 0), shard(&me, 3, 2)], 1_000)),
+			// Confirmed in period 4: only period 5 is due.
+			(1, contract(vec![shard(&me, 4, 0)], 1_000)),
+			// Period 4 proven already.
+			(2, contract(vec![proven], 1_000)),
+			// Ends before period 5 opens.
+			(3, contract(vec![shard(&me, 3, 0)], 100)),
+		];
+		let order: Vec<(u64, u32, PeriodIndex)> = plan(&contracts, &me, &window)
+			.into_iter()
+			.map(|job| (job.id.contract, job.id.index, job.period))
+			.collect();
+		assert_eq!(
+			order,
+			vec![(0, 2, 4), (0, 0, 4), (3, 0, 4), (0, 2, 5), (0, 0, 5), (1, 0, 5), (2, 0, 5)]
+		);
+	}
+
+	#[test]
+	fn a_period_without_a_key_or_a_lost_shard_is_not_proven() {
+		let me = AccountId32::new([1; 32]);
+		let mut keyless = info(100);
+		keyless.verifiable = false;
+		let window = Window::new(vec![(5, keyless)]).unwrap();
+		let mut lost = shard(&me, 3, 0);
+		lost.status = ShardStatus::Lost;
+		let contracts = vec![(0, contract(vec![shard(&me, 3, 0)], 1_000))];
+		assert!(plan(&contracts, &me, &window).is_empty());
+		let window = Window::new(vec![(5, info(100))]).unwrap();
+		assert!(plan(&[(0, contract(vec![lost], 1_000))], &me, &window).is_empty());
+	}
+
+	#[test]
+	fn a_proof_the_chain_no_longer_takes_is_not_sent() {
+		let me = AccountId32::new([1; 32]);
+		let mut held = shard(&me, 0, 0);
+		assert!(wanted(&held, &me, 5, 5) && wanted(&held, &me, 4, 5));
+		// Its grace is over; not open yet; not ours.
+		assert!(!wanted(&held, &me, 3, 5));
+		assert!(!wanted(&held, &me, 6, 5));
+		assert!(!wanted(&held, &AccountId32::new([2; 32]), 5, 5));
+		// Proven already (by a batch sent after the round was planned).
+		held.record_proof(5);
+		assert!(!wanted(&held, &me, 5, 5) && wanted(&held, &me, 4, 5));
+		held.status = ShardStatus::Lost;
+		assert!(!wanted(&held, &me, 4, 5));
+	}
+
+	#[test]
+	fn a_proof_goes_again_only_when_it_did_not_land() {
+		let id = ShardId::new(0, 0);
+		let mut proofs = Proofs::default();
+		assert_eq!(proofs.step((id, 5), 100), Step::Prove);
+		proofs.made.insert((id, 5), Made { bytes: vec![7], sent: Sent::No });
+		assert_eq!(proofs.step((id, 5), 100), Step::Resend(vec![7]));
+		// Followed, however long it takes.
+		proofs.mark(&[(id, 5)], Sent::Pending);
+		assert_eq!(proofs.step((id, 5), 1_000), Step::Wait);
+		// In block 100; still wanted by the chain well after it: that block was replaced.
+		proofs.mark(&[(id, 5)], Sent::In(100));
+		assert_eq!(proofs.step((id, 5), 100 + RESEND_BLOCKS - 1), Step::Wait);
+		assert_eq!(proofs.step((id, 5), 100 + RESEND_BLOCKS), Step::Resend(vec![7]));
+		proofs.forget_before(6);
+		assert_eq!(proofs.step((id, 5), 101), Step::Prove);
+	}
+
+	#[test]
+	fn a_proof_that_cannot_land_in_time_is_passed_over() {
+		let mut proofs = Proofs::default();
+		// Nothing measured yet: anything with room to land is tried.
+		assert!(proofs.in_time(100, 100 + MARGIN_BLOCKS));
+		proofs.timed(Duration::from_secs(5));
+		// Five seconds are three 2-second blocks, and the margin to land.
+		assert!(proofs.in_time(100, 107));
+		assert!(!proofs.in_time(100, 106));
+	}
+}
