@@ -262,9 +262,8 @@ impl Provider {
 			return Ok(false);
 		}
 		let me = self.signer.account();
-		let held = mine_in(contracts, &me)
-			.iter()
-			.filter(|(_, status)| *status == ShardStatus::Active)
+		let held = held_by(contracts, &me)
+			.filter(|(_, shard)| shard.status == ShardStatus::Active)
 			.count();
 		let stored = self.store.list(None, 1).map_err(|e| e.to_string())?.len();
 		if held > 0 && stored == 0 && !self.config.shards_lost {

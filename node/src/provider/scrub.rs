@@ -10,7 +10,7 @@
 //! own checksum.
 
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	sync::Arc,
 	time::{Duration, Instant},
 };
@@ -62,7 +62,8 @@ impl Provider {
 					.filter(|(_, shard)| shard.status == ShardStatus::Active)
 					.map(|(id, shard)| (id, shard.spec.blake3))
 					.collect();
-				checked.retain(|id, _| ours.iter().any(|(ours, _)| ours == id));
+				let held: HashSet<ShardId> = ours.iter().map(|(id, _)| *id).collect();
+				checked.retain(|id, _| held.contains(id));
 				// Never checked (`None`) sorts first.
 				ours.into_iter().min_by_key(|(id, _)| checked.get(id).copied())
 			};
