@@ -323,9 +323,23 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 	let listed = cairn_tests::node::cli(&["client", "ls", "--owner", &buyer, "--rpc", &url])?;
 	ensure!(listed.lines().count() == 2 && listed.contains(&buyer), "client ls:\n{listed}");
 	let bob = Sr25519Keyring::Bob.to_account_id().to_ss58check_with_version(2207u16.into());
+	let earnings: Value = client.request("cairn_providerEarnings", rpc_params![&bob]).await?;
+	let planck = |field: &str| earnings[field].as_str().and_then(|text| text.parse::<u128>().ok());
+	ensure!(
+		earnings["activeShards"] == 1
+			&& planck("perPeriod") > Some(0)
+			&& planck("earned") > Some(0)
+			&& earnings["dueBy"].as_u64() > earnings["lateBy"].as_u64(),
+		"cairn_providerEarnings: {earnings}"
+	);
+	let bad = client.request::<Value, _>("cairn_providerEarnings", rpc_params!["bob"]).await;
+	ensure!(bad.is_err(), "a malformed account is refused");
 	let provider = cairn_tests::node::cli(&["provider", "status", &bob, "--rpc", &url])?;
 	ensure!(
-		provider.contains("active") && provider.contains("1000 CAIRN"),
+		provider.contains("active")
+			&& provider.contains("1000 CAIRN")
+			&& provider.contains("from 1 active shards")
+			&& !provider.contains("earned       0 CAIRN"),
 		"provider:\n{provider}"
 	);
 	let missing = std::process::Command::new(cairn_tests::node::node_binary()?)

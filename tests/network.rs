@@ -20,7 +20,7 @@ use std::{
 };
 
 use anyhow::{ensure, Context};
-use cairn_tests::{rpc, Node, NodeConfig};
+use cairn_tests::{metrics::Metrics, rpc, Node, NodeConfig};
 use jsonrpsee::{
 	core::client::{ClientT, Subscription, SubscriptionClientT},
 	rpc_params,
@@ -325,9 +325,14 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let out = dir.join("output.bin");
 	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
 	if !repairs {
+		let provider = nodes[0].as_ref().context("provider 0")?;
+		let counted =
+			metrics_count_the_file(&validators[0], provider, &mut blocks, file.len()).await?;
 		flood_a_provider(&nodes, &buyer, &mut blocks, id).await?;
 		flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await?;
 		uploads_survive_kills(dir, &bootnode, &mut blocks, &buyer).await?;
+		let provider = nodes[0].as_ref().context("provider 0")?;
+		metrics_move(&counted, &provider.metrics().await?)?;
 		return an_empty_store_is_refused(dir, &mut nodes, &key_file, &bootnode).await;
 	}
 
@@ -676,6 +681,85 @@ async fn caught_up(blocks: &mut Blocks, node: &Node, past: u32) -> anyhow::Resul
 /// comes back byte-exact, and the journal is empty. No contract is left waiting for its data.
 /// A provider started on an empty base path while the chain lists shards it keeps (a wrong
 /// path, a disk not mounted) refuses to run and says why, rather than reporting them all lost.
+/// The buyer's and a provider's `cairn_*` metrics, once the file is stored, proven and
+/// downloaded: its bytes went out and came back, the provider stores and proves its shard, and
+/// finalized blocks paid it. Returns the provider's.
+async fn metrics_count_the_file(
+	buyer: &Node,
+	provider: &Node,
+	blocks: &mut Blocks,
+	file_bytes: usize,
+) -> anyhow::Result<Metrics> {
+	let file_bytes = file_bytes as f64;
+	let client = buyer.metrics().await?;
+	for (name, labels, least) in [
+		("cairn_client_uploads_total", &[("outcome", "sent")][..], 1.0),
+		("cairn_client_uploaded_bytes_total", &[], file_bytes),
+		// Coded: the parity shards are sent too.
+		("cairn_client_shard_bytes_sent_total", &[], file_bytes * 1.5),
+		("cairn_client_downloads_total", &[("outcome", "complete")], 1.0),
+		("cairn_client_downloaded_bytes_total", &[], file_bytes),
+		("cairn_client_contracts", &[], 1.0),
+	] {
+		let value = client.value(name, labels);
+		ensure!(value >= least, "the buyer's {name}{labels:?} is {value}, not at least {least}");
+	}
+	ensure!(client.value("cairn_client_escrow_cairn", &[]) > 0.0, "the buyer's escrow: {client:?}");
+	// Payments count from finalized blocks, which trail the best block.
+	let ours = blocks
+		.until("a provider's metrics count a payment", Duration::from_secs(120), || async {
+			let ours = provider.metrics().await?;
+			Ok((ours.value("cairn_provider_earned_cairn_total", &[]) > 0.0).then_some(ours))
+		})
+		.await?;
+	for (name, labels, least) in [
+		("cairn_provider_shards", &[("status", "active")][..], 1.0),
+		("cairn_provider_received_bytes_total", &[], 1.0),
+		("cairn_provider_stored_bytes", &[], 1.0),
+		("cairn_provider_proofs_total", &[("outcome", "made")], 2.0),
+		("cairn_provider_proofs_total", &[("outcome", "submitted")], 2.0),
+		("cairn_provider_proofs_total", &[("outcome", "accepted")], 1.0),
+		("cairn_provider_proving_seconds_count", &[], 2.0),
+	] {
+		let value = ours.value(name, labels);
+		ensure!(value >= least, "the provider's {name}{labels:?} is {value}, not at least {least}");
+	}
+	let (stake, required) = (
+		ours.value("cairn_provider_stake_cairn", &[]),
+		ours.value("cairn_provider_stake_required_cairn", &[]),
+	);
+	ensure!(required > 0.0 && stake >= required, "stake {stake} against {required} required");
+	eprintln!(
+		"metrics: the provider made {} proofs ({} accepted, {:.6} CAIRN earned); the buyer sent \
+		 {} shard bytes",
+		ours.value("cairn_provider_proofs_total", &[("outcome", "made")]),
+		ours.value("cairn_provider_proofs_total", &[("outcome", "accepted")]),
+		ours.value("cairn_provider_earned_cairn_total", &[]),
+		client.value("cairn_client_shard_bytes_sent_total", &[]),
+	);
+	Ok(ours)
+}
+
+/// Periods later, the provider's proofs and earnings have moved on.
+fn metrics_move(before: &Metrics, after: &Metrics) -> anyhow::Result<()> {
+	for (name, labels) in [
+		("cairn_provider_proofs_total", &[("outcome", "made")][..]),
+		("cairn_provider_proofs_total", &[("outcome", "accepted")]),
+		("cairn_provider_earned_cairn_total", &[]),
+		("cairn_provider_proving_seconds_count", &[]),
+	] {
+		let (then, now) = (before.value(name, labels), after.value(name, labels));
+		ensure!(now > then, "the provider's {name}{labels:?} stayed at {then} (now {now})");
+	}
+	eprintln!(
+		"metrics moved: {} proofs accepted, {:.6} CAIRN earned, {} missed periods",
+		after.value("cairn_provider_proofs_total", &[("outcome", "accepted")]),
+		after.value("cairn_provider_earned_cairn_total", &[]),
+		after.value("cairn_provider_missed_periods_total", &[]),
+	);
+	Ok(())
+}
+
 async fn an_empty_store_is_refused(
 	dir: &Path,
 	nodes: &mut [Option<Node>],

@@ -165,7 +165,9 @@ pub fn run_provider(cmd: &ProviderCmd) -> Result<(), Error> {
 			.iter()
 			.find(|provider| provider["account"].as_str() == Some(account.as_str()))
 			.ok_or_else(|| format!("{account} is not a registered provider"))?;
-		print!("{}", provider_status(provider));
+		let earnings =
+			request(&rpc, "cairn_providerEarnings", rpc_params![account.as_str()]).await?;
+		print!("{}", provider_status(provider, &earnings));
 		Ok(())
 	})
 }
@@ -545,7 +547,7 @@ fn contract_status(contract: &Value) -> String {
 	out
 }
 
-fn provider_status(provider: &Value) -> String {
+fn provider_status(provider: &Value, earnings: &Value) -> String {
 	let mut out = String::new();
 	let _ = writeln!(out, "provider     {}", text(&provider["account"]));
 	let mut status = text(&provider["status"]).to_string();
@@ -566,7 +568,38 @@ fn provider_status(provider: &Value) -> String {
 		"price        {} planck per byte per block",
 		text(&provider["pricePerByteBlock"])
 	);
+	let free = provider["capacity"].as_u64().zip(provider["used"].as_u64());
+	let _ = writeln!(
+		out,
+		"headroom     {} of capacity free",
+		bytes(&free.map_or(Value::Null, |(capacity, used)| capacity.saturating_sub(used).into()))
+	);
 	let _ = writeln!(out, "faults       {}", number(&provider["faults"]));
+	let _ = writeln!(
+		out,
+		"earnings     {} a period of {} blocks, from {} active shards ({} pending)",
+		cairn(&earnings["perPeriod"]),
+		number(&earnings["periodLength"]),
+		number(&earnings["activeShards"]),
+		number(&earnings["pendingShards"])
+	);
+	let _ = writeln!(
+		out,
+		"earned       {} so far from open contracts, less what slashes gave back",
+		cairn(&earnings["earned"])
+	);
+	if let Some(period) = earnings["period"].as_u64() {
+		let _ = writeln!(
+			out,
+			"proofs due   {} for period {period} by block {}; {} for period {} (in its grace) by \
+			 block {}",
+			number(&earnings["due"]),
+			number(&earnings["dueBy"]),
+			number(&earnings["late"]),
+			period.saturating_sub(1),
+			number(&earnings["lateBy"])
+		);
+	}
 	let _ = writeln!(out, "peer id      {}", text(&provider["peerId"]));
 	for address in provider["multiaddrs"].as_array().map(Vec::as_slice).unwrap_or_default() {
 		let _ = writeln!(out, "address      {}", text(address));

@@ -44,6 +44,11 @@ pub struct DevnetCmd {
 	#[arg(long, default_value_t = 9966)]
 	pub api_port: u16,
 
+	/// Prometheus port of the buyer's node (`/metrics`, Substrate's and Cairn's `cairn_*`); the
+	/// others take the ports after it.
+	#[arg(long, default_value_t = 9615)]
+	pub prometheus_port: u16,
+
 	/// First chain p2p port; the shard network takes the ports from this plus 100.
 	#[arg(long, default_value_t = 30333)]
 	pub p2p_port: u16,
@@ -180,7 +185,8 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			(cmd.rpc_port + offset).to_string(),
 			"--shard-listen".into(),
 			format!("/ip4/127.0.0.1/tcp/{}", cmd.p2p_port + 100 + offset),
-			"--no-prometheus".into(),
+			"--prometheus-port".into(),
+			(cmd.prometheus_port + offset).to_string(),
 			"--no-telemetry".into(),
 			"--no-mdns".into(),
 			// Only the chain's safe methods on the RPC port: web pages reach it too (browsers
@@ -201,10 +207,11 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 	);
 	for (index, node) in nodes.0.iter().enumerate() {
 		println!(
-			"  {:<10} pid {:>7}  rpc ws://127.0.0.1:{}  log {}",
+			"  {:<10} pid {:>7}  rpc ws://127.0.0.1:{}  metrics http://127.0.0.1:{}/metrics  log {}",
 			node.name,
 			node.child.id(),
 			cmd.rpc_port + index as u16,
+			cmd.prometheus_port + index as u16,
 			dir.join(format!("{}.log", node.name)).display()
 		);
 	}

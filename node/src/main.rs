@@ -21,6 +21,7 @@ mod explorer;
 mod files;
 mod local_file;
 mod market_state;
+mod metrics;
 mod production_spec;
 mod provider;
 mod rpc;

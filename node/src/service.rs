@@ -420,8 +420,18 @@ fn start_storage_services(
 
 	let state = crate::signer::State::new(client.clone());
 	let auto_renew = crate::files::AutoRenew { below_percent: cairn.renew_below };
-	let files =
-		Arc::new(Files::new(state, signer.clone(), network.clone(), dir.join("files"), auto_renew));
+	let registry = config.prometheus_registry();
+	let metrics_error = |error| ServiceError::Other(format!("Cairn metrics: {error}"));
+	let client_metrics =
+		crate::metrics::ClientMetrics::register(registry).map_err(metrics_error)?;
+	let files = Arc::new(Files::new(
+		state,
+		signer.clone(),
+		network.clone(),
+		dir.join("files"),
+		auto_renew,
+		client_metrics,
+	));
 	task_manager.spawn_handle().spawn("cairn-repair", None, files.clone().run());
 	if let Some(address) = cairn.api_addr() {
 		spawn_api(task_manager, address, &dir.join(crate::api::TOKEN_FILE), files)?;
@@ -447,7 +457,8 @@ fn start_storage_services(
 			scrub_rate: cairn.scrub_rate,
 			shards_lost: cairn.provider_shards_lost,
 		};
-		let service = provider::Provider::start(config, client, signer, network)
+		let metrics = crate::metrics::ProviderMetrics::register(registry).map_err(metrics_error)?;
+		let service = provider::Provider::start(config, client, signer, network, metrics)
 			.map_err(ServiceError::Other)?;
 		task_manager.spawn_essential_handle().spawn("cairn-provider", None, service.run());
 	}

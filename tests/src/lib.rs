@@ -13,6 +13,7 @@
 
 pub mod flood;
 pub mod fuzz;
+pub mod metrics;
 pub mod node;
 pub mod remarks;
 pub mod rpc;

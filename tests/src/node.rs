@@ -66,6 +66,8 @@ pub struct NodeConfig {
 	pub p2p_port: u16,
 	/// The client API's port on 127.0.0.1.
 	pub api_port: u16,
+	/// The Prometheus endpoint's port on 127.0.0.1.
+	pub prometheus_port: u16,
 	/// Multiaddresses of bootnodes.
 	pub bootnodes: Vec<String>,
 	/// The libp2p identity key (hex), fixed so a restarted node keeps its peer id.
@@ -89,6 +91,7 @@ impl NodeConfig {
 			rpc_port: free_port().expect("127.0.0.1 has a free port"),
 			p2p_port: free_port().expect("127.0.0.1 has a free port"),
 			api_port: free_port().expect("127.0.0.1 has a free port"),
+			prometheus_port: free_port().expect("127.0.0.1 has a free port"),
 			bootnodes: Vec::new(),
 			node_key: hex::encode(sp_crypto_hashing::blake2_256(
 				base_path.display().to_string().as_bytes(),
@@ -107,7 +110,8 @@ impl NodeConfig {
 			self.rpc_port.to_string(),
 			"--listen-addr".into(),
 			format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port),
-			"--no-prometheus".into(),
+			"--prometheus-port".into(),
+			self.prometheus_port.to_string(),
 			"--no-telemetry".into(),
 			"--no-mdns".into(),
 			"--api-addr".into(),
@@ -183,6 +187,11 @@ impl Node {
 	/// The WebSocket JSON-RPC address.
 	pub fn rpc_url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.config.rpc_port)
+	}
+
+	/// The node's Prometheus metrics now.
+	pub async fn metrics(&self) -> anyhow::Result<crate::metrics::Metrics> {
+		crate::metrics::Metrics::scrape(self.config.prometheus_port).await
 	}
 
 	/// The client API's WebSocket address.

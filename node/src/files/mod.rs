@@ -38,6 +38,7 @@ use sc_client_api::BlockchainEvents;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
+use substrate_prometheus_endpoint::{Counter, CounterVec, U64};
 use tokio::sync::{mpsc, Mutex};
 
 pub mod durability;
@@ -51,6 +52,7 @@ pub use renewal::{AutoRenew, RenewParams};
 
 use crate::{
 	market_state::QuoteError,
+	metrics::ClientMetrics,
 	signer::{Signer, State},
 	transfer::{fetch_shard, push_shard, Endpoint, OutgoingShard},
 };
@@ -229,6 +231,24 @@ pub struct Files {
 	journal: Journal,
 	/// Journal entries this run of the node works on (its own uploads, and those resumed).
 	uploads: std::sync::Mutex<HashSet<String>>,
+	metrics: ClientMetrics,
+}
+
+/// Counts an upload's or a download's `result` in `outcomes` (as `success`, or `failed`), and
+/// the file's bytes in `bytes` when it succeeded.
+fn count(
+	outcomes: &CounterVec<U64>,
+	success: &str,
+	bytes: &Counter<U64>,
+	result: &Result<Value, Failure>,
+) {
+	match result {
+		Ok(value) => {
+			outcomes.with_label_values(&[success]).inc();
+			bytes.inc_by(value["bytes"].as_u64().unwrap_or(0));
+		}
+		Err(_) => outcomes.with_label_values(&["failed"]).inc(),
+	}
 }
 
 fn hex_bytes(text: &str) -> Result<Vec<u8>, Failure> {
@@ -256,6 +276,7 @@ impl Files {
 		network: Network,
 		dir: PathBuf,
 		auto_renew: AutoRenew,
+		metrics: ClientMetrics,
 	) -> Self {
 		let secret = signer.as_ref().and_then(|signer| {
 			signer
@@ -278,6 +299,7 @@ impl Files {
 			journal: Journal::new(dir.join("uploads")),
 			uploads: std::sync::Mutex::new(HashSet::new()),
 			dir,
+			metrics,
 		}
 	}
 
@@ -449,6 +471,16 @@ impl Files {
 
 	/// Stores a file on the market; returns the contract and what it holds.
 	pub async fn upload(
+		&self,
+		params: UploadParams,
+		progress: Option<Progress>,
+	) -> Result<Value, Failure> {
+		let result = self.store_file(params, progress).await;
+		count(&self.metrics.uploads, "sent", &self.metrics.uploaded_bytes, &result);
+		result
+	}
+
+	async fn store_file(
 		&self,
 		params: UploadParams,
 		progress: Option<Progress>,
@@ -708,6 +740,11 @@ impl Files {
 		let signer = self.signer().map_err(|failure| failure.message)?;
 		let to = provider_address(&self.state, at, who)?;
 		let grant = signer.grant(contract, index, self.network.peer_id())?;
+		let on_sent = |bytes: u64| {
+			self.metrics.shard_bytes_sent.inc_by(bytes);
+			on_sent(bytes)
+		};
+		let on_sent = &on_sent;
 		let mut attempt = 1;
 		loop {
 			let pushed =
@@ -772,6 +809,16 @@ impl Files {
 
 	/// Fetches `k` shards of a contract and decodes the file.
 	pub async fn download(
+		&self,
+		params: DownloadParams,
+		progress: Option<Progress>,
+	) -> Result<Value, Failure> {
+		let result = self.fetch_file(params, progress).await;
+		count(&self.metrics.downloads, "complete", &self.metrics.downloaded_bytes, &result);
+		result
+	}
+
+	async fn fetch_file(
 		&self,
 		params: DownloadParams,
 		progress: Option<Progress>,

@@ -96,10 +96,12 @@ fn renewal_cost(
 			price = price.max(info.price_per_byte_block);
 		}
 		max_price = max_price.max(price);
-		let shard_cost = price
-			.checked_mul(Balance::from(shard.spec.bytes))
-			.and_then(|c| c.checked_mul(Balance::from(blocks)))
-			.ok_or_else(|| Failure::invalid("the renewal's price overflows"))?;
+		let shard_cost = pallet_market::Pallet::<Runtime>::shard_cost(
+			price,
+			shard.spec.bytes,
+			Balance::from(blocks),
+		)
+		.map_err(|_| Failure::invalid("the renewal's price overflows"))?;
 		cost = cost.saturating_add(shard_cost);
 	}
 	Ok((cost, max_price))

@@ -1,11 +1,13 @@
 //! The repair loop: on every new best block, for this account's contracts whose manifests it can
 //! open (whichever machine uploaded them), a lost shard (or one not confirmed by its deadline) is reassigned to the
-//! cheapest eligible provider not yet in the contract, and a shard waiting for its data is
-//! rebuilt from `k` others and sent to its provider.
+//! cheapest eligible provider not yet in the contract that answers on the shard network (one
+//! that is down would hold it unconfirmed until its deadline), and a shard waiting for its data
+//! is rebuilt from `k` others and sent to its provider.
 
 use std::sync::Arc;
 
-use cairn_runtime::{AccountId, BlockNumber, Hash, Runtime, RuntimeCall};
+use cairn_net::Request;
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::encoding::{rebuild_shard, FileManifest};
 use futures::StreamExt;
 use pallet_market::{ContractId, ContractOf, ShardStatus};
@@ -13,9 +15,16 @@ use sc_client_api::BlockchainEvents;
 
 use super::{provider_address, Files, RESEND_BLOCKS};
 use crate::{
+	market_state::QuoteError,
 	signer::Signer,
 	transfer::{push_shard, OutgoingShard},
 };
+
+/// Providers asked, cheapest first, before a lost shard is moved: the first that answers takes it.
+const CANDIDATES: u32 = 3;
+
+/// How long a provider has to answer before it counts as down.
+const PROBE_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Files {
 	/// Repairs this account's contracts on every new best block.
@@ -37,6 +46,7 @@ impl Files {
 		let me = signer.account();
 		let mut contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
 		contracts.retain(|(_, contract)| contract.owner == me);
+		self.count_contracts(now, &contracts);
 		self.renew_due(at, now, &contracts, signer).await;
 		self.check_uploads(at).await;
 		for (id, contract) in contracts {
@@ -74,11 +84,14 @@ impl Files {
 						let this = self.clone();
 						let contract = contract.clone();
 						tokio::spawn(async move {
+							let repairs = &this.metrics.repairs;
 							match this.rebuild_and_send(id, &contract, index).await {
 								Ok(()) => {
+									repairs.with_label_values(&["sent"]).inc();
 									log::info!(target: "cairn-client", "contract {id}: shard {index} rebuilt and sent to its provider")
 								}
 								Err(error) => {
+									repairs.with_label_values(&["failed"]).inc();
 									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}")
 								}
 							}
@@ -114,18 +127,38 @@ impl Files {
 		}
 		let shard = &contract.shards[index];
 		let remaining = contract.end.saturating_sub(now).max(1);
-		let quote = match self.state.quote(at, shard.spec.bytes, 1, remaining, holders) {
+		// The cheapest few, so that one that does not answer can be passed over.
+		let quote = match self.state.quote(at, shard.spec.bytes, CANDIDATES, remaining, holders) {
+			Err(QuoteError::TooFewProviders { eligible, .. }) if eligible > 0 => {
+				self.state.quote(at, shard.spec.bytes, eligible as u32, remaining, holders)
+			}
+			quote => quote,
+		};
+		let quote = match quote {
 			Ok(quote) => quote,
 			Err(error) => {
 				log::warn!(target: "cairn-client", "contract {id}: shard {index} cannot move yet: {error}");
 				return None;
 			}
 		};
-		let (to, price) = quote.providers.first().cloned()?;
-		if price > shard.price_per_byte_block {
-			log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
-			return None;
+		let mut chosen = None;
+		for (candidate, price) in quote.providers {
+			if price > shard.price_per_byte_block {
+				log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
+				return None;
+			}
+			// A provider that is down would hold the shard unconfirmed until its deadline.
+			if self.answers(at, &candidate, id, index as u32).await {
+				chosen = Some(candidate);
+				break;
+			}
+			log::info!(
+				target: "cairn-client",
+				"contract {id}: provider {} does not answer; shard {index} goes elsewhere",
+				crate::rpc::market::ss58(&candidate)
+			);
 		}
+		let to = chosen?;
 		let call = RuntimeCall::Market(pallet_market::Call::reassign_shard {
 			contract: id,
 			shard: index as u32,
@@ -133,6 +166,7 @@ impl Files {
 		});
 		match signer.submit(call).await {
 			Ok(()) => {
+				self.metrics.repairs.with_label_values(&["reassigned"]).inc();
 				log::info!(
 					target: "cairn-client",
 					"contract {id}: shard {index} moves to {}",
@@ -145,6 +179,16 @@ impl Files {
 				None
 			}
 		}
+	}
+
+	/// Whether provider `who` answers on the shard network now: an empty audit of shard `index`
+	/// of contract `id`, which any provider answers (with nothing, or that it is busy) at no
+	/// cost.
+	async fn answers(&self, at: Hash, who: &AccountId, id: ContractId, index: u32) -> bool {
+		let Ok(to) = provider_address(&self.state, at, who) else { return false };
+		let probe = Request::Leaves { contract: id, shard: index, indices: Vec::new() };
+		let asked = self.network.request(to.peer, to.addresses, probe);
+		matches!(tokio::time::timeout(PROBE_TIME, asked).await, Ok(Ok(_)))
 	}
 
 	async fn rebuild_and_send(
@@ -180,6 +224,30 @@ impl Files {
 			index as u32,
 			self.network.peer_id(),
 		)?;
-		push_shard(&self.network, &to, id, index as u32, &rebuilt, grant, &|_| {}).await
+		let sent = &self.metrics.shard_bytes_sent;
+		push_shard(&self.network, &to, id, index as u32, &rebuilt, grant, &|bytes| {
+			sent.inc_by(bytes)
+		})
+		.await
+	}
+
+	/// Sets the gauges of our open `contracts` at block `now`: how many, their escrow, and the
+	/// shards waiting for repair (lost or vacant, unconfirmed past their deadline, or moved to a
+	/// new provider that has not confirmed them yet).
+	fn count_contracts(&self, now: BlockNumber, contracts: &[(ContractId, ContractOf<Runtime>)]) {
+		let waiting = contracts
+			.iter()
+			.flat_map(|(_, contract)| &contract.shards)
+			.filter(|shard| {
+				let pending = |late: bool| {
+					matches!(shard.status, ShardStatus::Pending { deadline } if late || now > deadline)
+				};
+				!shard.status.holds_capacity() || pending(shard.repair)
+			})
+			.count();
+		let escrow: Balance = contracts.iter().map(|(_, contract)| contract.escrow).sum();
+		self.metrics.contracts.set(contracts.len() as u64);
+		self.metrics.escrow.set(crate::metrics::in_cairn(escrow));
+		self.metrics.repair_queue.set(waiting as u64);
 	}
 }

@@ -25,6 +25,7 @@ use cairn_storage::{
 };
 use libp2p::PeerId;
 use pallet_market::ShardSpec;
+use substrate_prometheus_endpoint::{Counter, U64};
 use tokio::sync::Mutex;
 
 /// Staged uploads that receive nothing for this long are dropped.
@@ -80,11 +81,18 @@ pub struct Intake {
 	/// Shards whose data matched the BLAKE3 digest but not the Poseidon root: the contract's
 	/// commitments disagree, and no upload can ever succeed.
 	rejected: Arc<Mutex<HashMap<ShardId, String>>>,
+	/// Counts the bytes of shards stored.
+	stored_bytes: Counter<U64>,
 }
 
 impl Intake {
-	/// Receives into `dir` (emptied of an earlier run's pieces).
-	pub fn new(dir: PathBuf, store: Arc<RocksShardStore>) -> std::io::Result<Self> {
+	/// Receives into `dir` (emptied of an earlier run's pieces), counting the bytes of shards
+	/// stored in `stored_bytes`.
+	pub fn new(
+		dir: PathBuf,
+		store: Arc<RocksShardStore>,
+		stored_bytes: Counter<U64>,
+	) -> std::io::Result<Self> {
 		std::fs::create_dir_all(&dir)?;
 		for entry in std::fs::read_dir(&dir)?.flatten() {
 			let _ = std::fs::remove_file(entry.path());
@@ -96,6 +104,7 @@ impl Intake {
 			next_file: AtomicU64::new(0),
 			committing: Arc::new(Mutex::new(HashSet::new())),
 			rejected: Arc::new(Mutex::new(HashMap::new())),
+			stored_bytes,
 		})
 	}
 
@@ -194,6 +203,7 @@ impl Intake {
 		let store = self.store.clone();
 		let committing = self.committing.clone();
 		let rejected = self.rejected.clone();
+		let stored_bytes = self.stored_bytes.clone();
 		tokio::spawn(async move {
 			let written = tokio::task::spawn_blocking(move || -> Result<(), StorageError> {
 				let root = cairn_primitives::field::fr_from_le_bytes(&spec.root).map_err(|e| {
@@ -207,6 +217,7 @@ impl Intake {
 			let _ = std::fs::remove_file(&path);
 			match written {
 				Ok(Ok(())) => {
+					stored_bytes.inc_by(spec.bytes);
 					log::info!(target: "cairn-provider", "stored shard {id} ({} bytes)", spec.bytes)
 				}
 				Ok(Err(error @ StorageError::RootMismatch { .. })) => {

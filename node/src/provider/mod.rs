@@ -17,11 +17,16 @@
 //! - **Proving** ([`proving`]): the proofs due (Groth16, the circuit's challenges from the
 //!   period's seed) are made most urgent first and sent as they are made, each followed into a
 //!   block; those that cannot be made in time are passed over rather than making all late.
+//! - **Metrics** (`cairn_provider_*`, [`crate::metrics`]): set as the work is done, and from
+//!   the events of finalized blocks ([`ledger`]) for what the chain paid, refused and slashed.
 //! - **Restarts:** everything above is derived from the chain and the store on each block, so a
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
 mod intake;
+mod ledger;
 mod proving;
+#[cfg(test)]
+mod proving_bench;
 mod scrub;
 mod serving;
 
@@ -35,7 +40,7 @@ use cairn_net::Network;
 use cairn_prover::{prover::Prover, DEFAULT_CHALLENGES};
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::{
-	store::{RocksShardStore, ShardId, ShardStore, StoreConfig},
+	store::{AllShards, RocksShardStore, ShardId, ShardStore, StoreConfig, StoredShard},
 	StorageError,
 };
 use frame_support::BoundedVec;
@@ -46,6 +51,7 @@ use sp_blockchain::HeaderBackend;
 use tokio::sync::Mutex;
 
 use crate::{
+	metrics::{in_cairn, ProviderMetrics},
 	service::FullClient,
 	signer::{Signer, State},
 };
@@ -99,8 +105,9 @@ pub struct Provider {
 	damaged: Mutex<HashSet<ShardId>>,
 	/// Proofs made and on their way, and the pace of the prover.
 	proofs: Arc<std::sync::Mutex<proving::Proofs>>,
-	/// Stored shards the chain no longer assigns to us, and for how many blocks in a row.
-	doomed: Mutex<HashMap<ShardId, u32>>,
+	/// Stored shards the finalized chain no longer assigns to us.
+	doomed: Mutex<Doomed>,
+	metrics: ProviderMetrics,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -121,6 +128,7 @@ impl Provider {
 		client: Arc<FullClient>,
 		signer: Arc<Signer>,
 		network: Network,
+		metrics: ProviderMetrics,
 	) -> Result<Arc<Self>, String> {
 		let (store, report) = RocksShardStore::open(
 			&config.dir.join("shards"),
@@ -137,8 +145,9 @@ impl Provider {
 		// Unfinished puts of an earlier run start over.
 		let staging = config.dir.join("incoming");
 		let genesis = signer.genesis_hash()?.to_fixed_bytes();
-		let intake = intake::Intake::new(staging.clone(), store.clone())
-			.map_err(|e| format!("cannot stage shards in {}: {e}", staging.display()))?;
+		let intake =
+			intake::Intake::new(staging.clone(), store.clone(), metrics.received_bytes.clone())
+				.map_err(|e| format!("cannot stage shards in {}: {e}", staging.display()))?;
 		let audits = serving::AuditPool::new(config.audit_threads)?;
 		let provider = Arc::new(Self {
 			config,
@@ -152,7 +161,8 @@ impl Provider {
 			sent: Mutex::new(HashMap::new()),
 			damaged: Mutex::new(HashSet::new()),
 			proofs: Default::default(),
-			doomed: Mutex::new(HashMap::new()),
+			doomed: Mutex::new(Doomed::default()),
+			metrics,
 		});
 		network
 			.set_handler(Arc::new(serving::Handler(provider.clone())))
@@ -185,6 +195,7 @@ impl Provider {
 				}
 			})
 		};
+		tokio::spawn(self.clone().follow_finalized());
 		let mut loading = Some(loading);
 		let mut prover: Option<Arc<Prover>> = None;
 		let mut blocks = self.state.client().import_notification_stream();
@@ -332,6 +343,7 @@ impl Provider {
 		let me = self.signer.account();
 		self.register(at, now, &me).await?;
 		let mine = mine_in(contracts, &me);
+		self.count_shards(&mine);
 		for (id, status) in &mine {
 			let (what, action, call) = match status {
 				ShardStatus::Pending { .. } if self.is_stored(*id).await => (
@@ -380,43 +392,45 @@ impl Provider {
 		Ok(())
 	}
 
-	/// Deletes shards no longer ours (ended contracts, shards moved to another provider). Only on
-	/// evidence in the finalized state, seen on [`DELETE_AFTER_BLOCKS`] blocks in a row, so that
-	/// neither a reorganisation nor a node still catching up costs a shard: a contract counts as
-	/// ended only when the finalized state has opened it (its id is below `NextContractId`) and
-	/// no longer holds it.
+	/// Deletes shards no longer ours (ended contracts, shards moved to another provider), however
+	/// many the store holds. Only on evidence in the finalized state, seen on
+	/// [`DELETE_AFTER_BLOCKS`] finalized blocks in a row, so that neither a reorganisation nor a
+	/// node still catching up costs a shard.
 	async fn collect_garbage(&self, now: BlockNumber) -> Result<(), String> {
 		let finalized = self.state.client().info().finalized_hash;
-		let me = self.signer.account();
-		let stored =
-			self.store.list(None, cairn_storage::store::MAX_LIST).map_err(|e| e.to_string())?;
-		let next_contract = self.state.next_contract_id(finalized).map_err(|e| e.to_string())?;
 		let mut doomed = self.doomed.lock().await;
-		let mut seen = HashMap::new();
-		for shard in stored {
-			let id = shard.id;
-			let gone =
-				match self.state.contract(finalized, id.contract).map_err(|e| e.to_string())? {
-					Some(contract) => {
-						contract.shards.get(id.index as usize).is_none_or(|assigned| {
-							assigned.provider != me || !assigned.status.holds_capacity()
-						})
-					}
-					// Opened before the finalized block and no longer open: it ended. A
-					// contract the finalized block does not know yet is kept.
-					None => id.contract < next_contract,
-				};
-			if gone {
-				let count = doomed.get(&id).copied().unwrap_or(0) + 1;
-				if count >= DELETE_AFTER_BLOCKS {
-					log::info!(target: "cairn-provider", "shard {id} is no longer ours: deleted (block {now})");
-					let _ = self.store.delete(id);
-				} else {
-					seen.insert(id, count);
-				}
-			}
+		if doomed.at == Some(finalized) {
+			return Ok(());
 		}
-		*doomed = seen;
+		let contracts = self.state.contracts(finalized).map_err(|e| e.to_string())?;
+		let next_contract = self.state.next_contract_id(finalized).map_err(|e| e.to_string())?;
+		let me = self.signer.account();
+		let ours: HashSet<ShardId> = held_by(&contracts, &me)
+			.filter(|(_, shard)| shard.status.holds_capacity())
+			.map(|(id, _)| id)
+			.collect();
+		// The walk over the store and the deletions block: off the async runtime.
+		let store = self.store.clone();
+		let mut pass = std::mem::take(&mut *doomed);
+		let (pass, deleted) = tokio::task::spawn_blocking(move || {
+			let due = pass.pass(AllShards::new(&*store), &ours, next_contract)?;
+			for id in &due {
+				store.delete(*id)?;
+			}
+			Ok::<_, StorageError>((pass, due))
+		})
+		.await
+		.map_err(|e| e.to_string())?
+		.map_err(|e| format!("collecting garbage: {e}"))?;
+		*doomed = Doomed { at: Some(finalized), ..pass };
+		if !deleted.is_empty() {
+			log::info!(
+				target: "cairn-provider",
+				"{} shards no longer ours deleted (block {now}){}",
+				deleted.len(),
+				deleted.iter().take(8).map(|id| format!(" {id}")).collect::<String>()
+			);
+		}
 		Ok(())
 	}
 
@@ -431,6 +445,11 @@ impl Provider {
 			addresses.iter().map(|a| BoundedVec::truncate_from(a.to_vec())).collect::<Vec<_>>(),
 		);
 		let record = self.state.provider(at, me).map_err(|e| e.to_string())?;
+		let required = pallet_providers::Pallet::<Runtime>::required_stake(
+			record.as_ref().map_or(self.config.capacity, |info| info.capacity),
+		);
+		self.metrics.stake_required.set(in_cairn(required));
+		self.metrics.stake.set(record.as_ref().map_or(0.0, |info| in_cairn(info.stake)));
 		let call = match record {
 			None => {
 				let stake =
@@ -460,6 +479,21 @@ impl Provider {
 		Ok(())
 	}
 
+	/// Sets the gauges of our shards on chain and of the store.
+	fn count_shards(&self, mine: &[(ShardId, ShardStatus<BlockNumber>)]) {
+		let pending =
+			mine.iter().filter(|(_, status)| matches!(status, ShardStatus::Pending { .. })).count();
+		let active = mine.iter().filter(|(_, status)| *status == ShardStatus::Active).count();
+		self.metrics.shards.with_label_values(&["pending"]).set(pending as u64);
+		self.metrics.shards.with_label_values(&["active"]).set(active as u64);
+		let usage = self.store.usage();
+		self.metrics.stored_bytes.set(usage.used);
+		self.metrics.capacity_bytes.set(usage.capacity);
+		if let Ok(free) = fs2::available_space(&self.config.dir) {
+			self.metrics.disk_free_bytes.set(free);
+		}
+	}
+
 	async fn is_stored(&self, id: ShardId) -> bool {
 		!self.damaged.lock().await.contains(&id) && self.store.commitment(id).is_ok()
 	}
@@ -482,6 +516,45 @@ impl Provider {
 		if let Err(error) = self.store.delete(id) {
 			log::warn!(target: "cairn-provider", "deleting damaged shard {id}: {error}");
 		}
+	}
+}
+
+/// Stored shards the finalized chain no longer assigns to us, and on how many finalized blocks
+/// in a row it showed so.
+#[derive(Debug, Default)]
+struct Doomed {
+	/// The finalized block of the last pass.
+	at: Option<Hash>,
+	counts: HashMap<ShardId, u32>,
+}
+
+impl Doomed {
+	/// One pass over every stored shard: a shard is no longer ours when its contract was opened
+	/// (its id is below `next_contract`; a contract the finalized block does not know yet is
+	/// kept) and `ours` does not hold it. Returns those found so on [`DELETE_AFTER_BLOCKS`]
+	/// passes in a row.
+	fn pass(
+		&mut self,
+		stored: impl Iterator<Item = cairn_storage::Result<StoredShard>>,
+		ours: &HashSet<ShardId>,
+		next_contract: u64,
+	) -> cairn_storage::Result<Vec<ShardId>> {
+		let mut counts = HashMap::new();
+		let mut due = Vec::new();
+		for shard in stored {
+			let id = shard?.id;
+			if id.contract >= next_contract || ours.contains(&id) {
+				continue;
+			}
+			let count = self.counts.get(&id).copied().unwrap_or(0) + 1;
+			if count >= DELETE_AFTER_BLOCKS {
+				due.push(id);
+			} else {
+				counts.insert(id, count);
+			}
+		}
+		self.counts = counts;
+		Ok(due)
 	}
 }
 
@@ -514,4 +587,62 @@ fn mine_in(
 	me: &AccountId,
 ) -> Vec<(ShardId, ShardStatus<BlockNumber>)> {
 	held_by(contracts, me).map(|(id, shard)| (id, shard.status)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// A temporary directory where syncing costs nothing when the system has one in memory: the
+	/// store syncs every put, and these tests put thousands.
+	pub(super) fn scratch() -> tempfile::TempDir {
+		let memory = std::path::Path::new("/dev/shm");
+		if memory.is_dir() {
+			if let Ok(dir) = tempfile::tempdir_in(memory) {
+				return dir;
+			}
+		}
+		tempfile::tempdir().expect("a temporary directory")
+	}
+
+	#[test]
+	fn shards_no_longer_ours_are_deleted_beyond_one_page_of_the_store() {
+		let dir = scratch();
+		let (store, _) =
+			RocksShardStore::open(dir.path(), StoreConfig { capacity_bytes: 1 << 30 }).unwrap();
+		// More shards than one page of the store lists: the old cleanup saw the first page only.
+		let total = cairn_storage::store::MAX_LIST as u64 + 250;
+		for contract in 0..total {
+			store.put(ShardId::new(contract, 0), 1, &mut &[contract as u8][..], None).unwrap();
+		}
+		// Still ours: one shard on the first page and one on the last; and the last five
+		// contracts are newer than the finalized block.
+		let ours: HashSet<ShardId> = [ShardId::new(3, 0), ShardId::new(total - 20, 0)].into();
+		let next_contract = total - 5;
+		let mut doomed = Doomed::default();
+		for pass in 1..DELETE_AFTER_BLOCKS {
+			let due = doomed.pass(AllShards::new(&store), &ours, next_contract).unwrap();
+			assert!(due.is_empty(), "deleted on pass {pass}, before the evidence is complete");
+		}
+		// A shard that is ours again on the last pass starts over.
+		let back = ShardId::new(total - 100, 0);
+		let with_back: HashSet<ShardId> = ours.iter().copied().chain([back]).collect();
+		let due = doomed.pass(AllShards::new(&store), &with_back, next_contract).unwrap();
+		assert_eq!(due.len() as u64, total - 5 - 3);
+		assert!(!due.contains(&back));
+		assert!(due.iter().any(|id| id.contract == total - 6), "the last page is walked too");
+		for id in due {
+			store.delete(id).unwrap();
+		}
+		let kept: Vec<ShardId> = AllShards::new(&store).map(|shard| shard.unwrap().id).collect();
+		let mut expected: Vec<ShardId> = with_back.into_iter().collect();
+		expected.extend((next_contract..total).map(|contract| ShardId::new(contract, 0)));
+		expected.sort();
+		assert_eq!(kept, expected);
+		// The shard that came back is deleted only after a full run of passes of its own.
+		for _ in 1..DELETE_AFTER_BLOCKS {
+			assert!(doomed.pass(AllShards::new(&store), &ours, next_contract).unwrap().is_empty());
+		}
+		assert_eq!(doomed.pass(AllShards::new(&store), &ours, next_contract).unwrap(), vec![back]);
+	}
 }

@@ -248,7 +248,8 @@ impl Batch {
 }
 
 /// Why a shard was not proven.
-enum ProofFailure {
+#[derive(Debug)]
+pub(super) enum ProofFailure {
 	/// Its stored data is damaged or gone: the shard is lost.
 	Damaged(String),
 	/// The store could not be read this time; the next round tries again.
@@ -263,6 +264,29 @@ struct Round {
 	proven: usize,
 	resent: usize,
 	passed_over: usize,
+}
+
+/// The proof of `request` for shard `id` of `store`: the challenged leaves read (each chunk
+/// checked against its checksum) and proven. Blocks for the proof's time.
+pub(super) fn prove_stored(
+	store: &impl ShardStore,
+	prover: &Prover,
+	id: ShardId,
+	request: &ProofRequest,
+) -> Result<Vec<u8>, ProofFailure> {
+	let statement =
+		request.statement(DEFAULT_CHALLENGES).map_err(|e| ProofFailure::Prover(e.to_string()))?;
+	let openings = store.challenge_proofs(id, statement.indices()).map_err(|error| {
+		if error.is_damage() {
+			ProofFailure::Damaged(error.to_string())
+		} else {
+			ProofFailure::Unreadable(error.to_string())
+		}
+	})?;
+	let proof =
+		untraced(|| prover.prove_openings(&statement, openings, &mut ChaCha20Rng::from_entropy()))
+			.map_err(|e| ProofFailure::Prover(e.to_string()))?;
+	Ok(proof.to_bytes().to_vec())
 }
 
 impl Provider {
@@ -319,6 +343,7 @@ impl Provider {
 				}
 				Step::Prove if !in_time => {
 					round.passed_over += 1;
+					self.metrics.proofs.with_label_values(&["passed_over"]).inc();
 					continue;
 				}
 				Step::Prove => match self.prove(prover, job).await {
@@ -326,6 +351,7 @@ impl Provider {
 					Ok(_) if self.damaged.lock().await.contains(&job.id) => continue,
 					Ok(proof) => {
 						round.proven += 1;
+						self.metrics.proofs.with_label_values(&["made"]).inc();
 						self.proofs.lock().expect("proofs").made.insert(
 							(job.id, job.period),
 							Made { bytes: proof.clone(), sent: Sent::No },
@@ -333,14 +359,18 @@ impl Provider {
 						batch.push(job, proof);
 					}
 					Err(ProofFailure::Damaged(error)) => self.lose(job.id, &error).await,
-					Err(ProofFailure::Unreadable(error)) => log::warn!(
-						target: "cairn-provider",
-						"proving shard {} for period {}: the store could not be read ({error}); \
-						 trying again",
-						job.id,
-						job.period
-					),
+					Err(ProofFailure::Unreadable(error)) => {
+						self.metrics.proofs.with_label_values(&["failed"]).inc();
+						log::warn!(
+							target: "cairn-provider",
+							"proving shard {} for period {}: the store could not be read \
+							 ({error}); trying again",
+							job.id,
+							job.period
+						)
+					}
 					Err(ProofFailure::Prover(error)) => {
+						self.metrics.proofs.with_label_values(&["failed"]).inc();
 						log::error!(target: "cairn-provider", "proving shard {}: {error}", job.id)
 					}
 				},
@@ -389,27 +419,13 @@ impl Provider {
 			},
 		);
 		let started = Instant::now();
-		let proof = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ProofFailure> {
-			let statement = request
-				.statement(DEFAULT_CHALLENGES)
-				.map_err(|e| ProofFailure::Prover(e.to_string()))?;
-			// Every chunk read here is checked against its checksum as well.
-			let openings = store.challenge_proofs(id, statement.indices()).map_err(|error| {
-				if error.is_damage() {
-					ProofFailure::Damaged(error.to_string())
-				} else {
-					ProofFailure::Unreadable(error.to_string())
-				}
-			})?;
-			let proof = untraced(|| {
-				prover.prove_openings(&statement, openings, &mut ChaCha20Rng::from_entropy())
-			})
-			.map_err(|e| ProofFailure::Prover(e.to_string()))?;
-			Ok(proof.to_bytes().to_vec())
-		})
-		.await
-		.map_err(|e| ProofFailure::Prover(e.to_string()))??;
-		self.proofs.lock().expect("proofs").timed(started.elapsed());
+		let proof =
+			tokio::task::spawn_blocking(move || prove_stored(&*store, &prover, id, &request))
+				.await
+				.map_err(|e| ProofFailure::Prover(e.to_string()))??;
+		let took = started.elapsed();
+		self.metrics.proving_seconds.observe(took.as_secs_f64());
+		self.proofs.lock().expect("proofs").timed(took);
 		Ok(proof)
 	}
 
@@ -434,6 +450,7 @@ impl Provider {
 		let keys: Vec<(ShardId, PeriodIndex)> =
 			batch.proofs.iter().map(|p| (shard_id(p.contract, p.shard), p.period)).collect();
 		self.proofs.lock().expect("proofs").mark(&keys, Sent::Pending);
+		self.metrics.proofs.with_label_values(&["submitted"]).inc_by(keys.len() as u64);
 		let state = self.state.clone();
 		let (signer, proofs) = (self.signer.clone(), self.proofs.clone());
 		let call = RuntimeCall::Market(pallet_market::Call::submit_proofs {

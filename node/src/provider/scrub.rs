@@ -33,7 +33,8 @@ pub(super) type Contracts = Arc<Vec<(u64, ContractOf<Runtime>)>>;
 const PIECE: u64 = 1 << 20;
 
 /// Why a check did not pass.
-enum Failed {
+#[derive(Debug)]
+pub(super) enum Failed {
 	/// The shard's data is damaged or gone.
 	Damaged(String),
 	/// The store could not be read this time.
@@ -84,17 +85,28 @@ impl Provider {
 			}
 			let (store, rate) = (self.store.clone(), self.config.scrub_rate);
 			let started = Instant::now();
+			let found = self.metrics.scrub_shards.clone();
 			match tokio::task::spawn_blocking(move || check(&store, id, &digest, rate)).await {
-				Ok(Ok(bytes)) => log::debug!(
-					target: "cairn-provider",
-					"scrub: shard {id} ({bytes} bytes) is intact ({:.1} s)",
-					started.elapsed().as_secs_f64()
-				),
-				Ok(Err(Failed::Damaged(error))) => self.lose(id, &error).await,
-				Ok(Err(Failed::Unreadable(error))) => log::warn!(
-					target: "cairn-provider",
-					"scrub: shard {id} could not be read ({error}); it is checked again later"
-				),
+				Ok(Ok(bytes)) => {
+					found.with_label_values(&["ok"]).inc();
+					self.metrics.scrub_bytes.inc_by(bytes);
+					log::debug!(
+						target: "cairn-provider",
+						"scrub: shard {id} ({bytes} bytes) is intact ({:.1} s)",
+						started.elapsed().as_secs_f64()
+					)
+				}
+				Ok(Err(Failed::Damaged(error))) => {
+					found.with_label_values(&["damaged"]).inc();
+					self.lose(id, &error).await
+				}
+				Ok(Err(Failed::Unreadable(error))) => {
+					found.with_label_values(&["unreadable"]).inc();
+					log::warn!(
+						target: "cairn-provider",
+						"scrub: shard {id} could not be read ({error}); it is checked again later"
+					)
+				}
 				Err(error) => log::error!(target: "cairn-provider", "scrub: {error}"),
 			}
 		}
@@ -113,7 +125,7 @@ impl Provider {
 
 /// Reads shard `id` whole, at most `rate` bytes a second (0: as fast as it can), and compares its
 /// BLAKE3 digest with `expected`. Returns the shard's length.
-fn check(
+pub(super) fn check(
 	store: &RocksShardStore,
 	id: ShardId,
 	expected: &[u8; 32],

@@ -80,7 +80,10 @@ impl Provider {
 			Ok(commitment) if offset < commitment.bytes => {
 				let len = len.min(commitment.bytes - offset);
 				match self.store.read_range(id, offset, len) {
-					Ok(data) => Response::Data(data),
+					Ok(data) => {
+						self.metrics.served_bytes.inc_by(data.len() as u64);
+						Response::Data(data)
+					}
 					Err(error) => Response::Refused(format!("shard {id} unreadable: {error}")),
 				}
 			}

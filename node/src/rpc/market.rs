@@ -7,14 +7,14 @@
 use std::{fmt::Debug, sync::Arc};
 
 use cairn_runtime::{
-	opaque::Block, AccountId, BlockNumber, Hash, Runtime, RuntimeEvent, SS58_PREFIX,
+	opaque::Block, AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeEvent, SS58_PREFIX,
 };
 use jsonrpsee::{
 	core::RpcResult,
 	proc_macros::rpc,
 	types::{error::ErrorObjectOwned, ErrorObject},
 };
-use pallet_market::{ContractId, ContractOf, ShardStatus};
+use pallet_market::{ContractId, ContractOf, PeriodIndex, PeriodInfo, ShardStatus, GRACE_PERIODS};
 use pallet_providers::{ProviderInfoOf, ProviderStatus};
 use sc_client_api::StorageProvider;
 use serde_json::{json, Value};
@@ -46,6 +46,13 @@ pub trait MarketApi {
 	/// proofs accepted, last period proven, periods settled and missed periods in a row; or `null`.
 	#[method(name = "proofs")]
 	fn proofs(&self, contract: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>>;
+
+	/// What provider `account` (SS58) earns and owes: per period from its active shards at their
+	/// prices, what its open contracts paid it so far (less what its slashes gave back), and the
+	/// proofs still due for the current period and the one in its grace, with their deadlines
+	/// (the first block that no longer takes them).
+	#[method(name = "providerEarnings")]
+	fn provider_earnings(&self, account: String, at: Option<Hash>) -> RpcResult<Value>;
 
 	/// The Cairn pallets' events of a block.
 	#[method(name = "events")]
@@ -142,6 +149,68 @@ fn provider_json(account: &AccountId, info: &ProviderInfoOf<Runtime>) -> Value {
 	})
 }
 
+/// An account parameter named `what`, from SS58.
+fn account_param(what: &str, text: &str) -> Result<AccountId, ErrorObjectOwned> {
+	AccountId::from_ss58check_with_version(text).map(|(account, _)| account).map_err(|error| {
+		invalid_params(format!("{what} {text:?} is not an SS58 address: {error:?}"))
+	})
+}
+
+/// See [`MarketApiServer::provider_earnings`]: `who`'s shards among `contracts` in `period`.
+fn earnings(
+	who: &AccountId,
+	contracts: &[(ContractId, ContractOf<Runtime>)],
+	period: Option<&(PeriodIndex, PeriodInfo<BlockNumber>)>,
+) -> Value {
+	let length = period.map_or(0, |(_, info)| info.length);
+	let (mut active, mut pending, mut due, mut late) = (0u32, 0u32, 0u32, 0u32);
+	let (mut per_period, mut earned): (Balance, Balance) = (0, 0);
+	for (_, contract) in contracts {
+		for shard in contract.shards.iter().filter(|shard| shard.provider == *who) {
+			earned = earned.saturating_add(shard.refundable);
+			match shard.status {
+				ShardStatus::Pending { .. } => pending += 1,
+				ShardStatus::Active => {
+					active += 1;
+					let cost = pallet_market::Pallet::<Runtime>::shard_cost(
+						shard.price_per_byte_block,
+						shard.spec.bytes,
+						Balance::from(length),
+					);
+					per_period = per_period.saturating_add(cost.unwrap_or(Balance::MAX));
+					let Some((current, info)) = period else { continue };
+					let owed = |period: PeriodIndex| {
+						period > shard.settled_through && !shard.is_proven(period)
+					};
+					if info.start < contract.end && owed(*current) {
+						due += 1;
+					}
+					if *current > 0 && owed(current - 1) {
+						late += 1;
+					}
+				}
+				_ => {}
+			}
+		}
+	}
+	let deadline = |periods: BlockNumber| {
+		period.map(|(_, info)| info.start.saturating_add(info.length.saturating_mul(periods)))
+	};
+	json!({
+		"account": ss58(who),
+		"activeShards": active,
+		"pendingShards": pending,
+		"period": period.map(|(index, _)| *index),
+		"periodLength": length,
+		"perPeriod": per_period.to_string(),
+		"earned": earned.to_string(),
+		"due": due,
+		"dueBy": deadline(GRACE_PERIODS + 1),
+		"late": late,
+		"lateBy": deadline(GRACE_PERIODS),
+	})
+}
+
 fn status_name(status: &ShardStatus<BlockNumber>) -> &'static str {
 	match status {
 		ShardStatus::Pending { .. } => "pending",
@@ -215,15 +284,7 @@ where
 	}
 
 	fn contracts(&self, owner: Option<String>, at: Option<Hash>) -> RpcResult<Vec<Value>> {
-		let owner = owner
-			.map(|text| {
-				AccountId::from_ss58check_with_version(&text).map(|(account, _)| account).map_err(
-					|error| {
-						invalid_params(format!("owner {text:?} is not an SS58 address: {error:?}"))
-					},
-				)
-			})
-			.transpose()?;
+		let owner = owner.map(|text| account_param("owner", &text)).transpose()?;
 		let mut contracts = self.state.contracts(self.state.at(at)).map_err(internal)?;
 		contracts.retain(|(_, contract)| owner.as_ref().is_none_or(|who| contract.owner == *who));
 		contracts.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
@@ -262,6 +323,14 @@ where
 			"maxPrice": quote.max_price.to_string(),
 			"escrow": quote.escrow.to_string(),
 		}))
+	}
+
+	fn provider_earnings(&self, account: String, at: Option<Hash>) -> RpcResult<Value> {
+		let who = account_param("account", &account)?;
+		let at = self.state.at(at);
+		let contracts = self.state.contracts(at).map_err(internal)?;
+		let period = self.state.current_period(at).map_err(internal)?;
+		Ok(earnings(&who, &contracts, period.as_ref()))
 	}
 
 	fn proofs(&self, id: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>> {

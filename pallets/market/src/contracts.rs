@@ -416,8 +416,9 @@ impl<T: Config> Pallet<T> {
 		Ok(amount)
 	}
 
-	/// `price × bytes × blocks`, or [`Error::Overflow`].
-	pub(crate) fn shard_cost(
+	/// What keeping a shard of `bytes` at `price` per byte per block costs for `blocks` blocks:
+	/// `price × bytes × blocks`, or [`Error::Overflow`]. Also what the node quotes and shows.
+	pub fn shard_cost(
 		price: BalanceOf<T>,
 		bytes: u64,
 		blocks: BalanceOf<T>,

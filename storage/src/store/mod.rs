@@ -92,6 +92,49 @@ pub trait ShardStore: Send + Sync {
 	fn usage(&self) -> Usage;
 }
 
+/// Every stored shard of a store, in id order, read one [`ShardStore::list`] page at a time, so
+/// that a store of any size is walked whole in bounded memory.
+pub struct AllShards<'a, S: ShardStore + ?Sized> {
+	store: &'a S,
+	page: std::vec::IntoIter<StoredShard>,
+	after: Option<ShardId>,
+	done: bool,
+}
+
+impl<'a, S: ShardStore + ?Sized> AllShards<'a, S> {
+	/// Every shard of `store`, from the first.
+	pub fn new(store: &'a S) -> Self {
+		Self { store, page: Vec::new().into_iter(), after: None, done: false }
+	}
+}
+
+impl<S: ShardStore + ?Sized> Iterator for AllShards<'_, S> {
+	type Item = Result<StoredShard>;
+
+	fn next(&mut self) -> Option<Self::Item> {
+		if let Some(shard) = self.page.next() {
+			self.after = Some(shard.id);
+			return Some(Ok(shard));
+		}
+		if self.done {
+			return None;
+		}
+		match self.store.list(self.after, MAX_LIST) {
+			Ok(page) => {
+				self.done = page.len() < MAX_LIST;
+				self.page = page.into_iter();
+				let shard = self.page.next()?;
+				self.after = Some(shard.id);
+				Some(Ok(shard))
+			}
+			Err(error) => {
+				self.done = true;
+				Some(Err(error))
+			}
+		}
+	}
+}
+
 /// Reads a whole stored shard through [`Read`], one bounded range at a time.
 pub struct ShardReader<'a, S: ShardStore + ?Sized> {
 	store: &'a S,
