@@ -1190,9 +1190,10 @@ async fn flood_blocks_with_remarks(
 	ensure!(flooded_until == flooded_from + u64::from(PERIODS), "periods skipped");
 	let (first, last) = (start, start + PERIODS * length - 1);
 	// Finality trails the flood: every validator imports and votes on 3.9 MB blocks while the
-	// machine's cores also run six provers; on two cores it has taken over two minutes.
+	// machine's cores also run six provers; on two cores it has taken over two minutes, and
+	// once more than five.
 	cairn_tests::within(
-		Duration::from_secs(300),
+		Duration::from_secs(480),
 		"the flooded blocks' finality",
 		rpc::wait_finalized(buyer, last),
 	)

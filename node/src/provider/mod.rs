@@ -423,13 +423,8 @@ impl Provider {
 		.map_err(|e| e.to_string())?
 		.map_err(|e| format!("collecting garbage: {e}"))?;
 		*doomed = Doomed { at: Some(finalized), ..pass };
-		if !deleted.is_empty() {
-			log::info!(
-				target: "cairn-provider",
-				"{} shards no longer ours deleted (block {now}){}",
-				deleted.len(),
-				deleted.iter().take(8).map(|id| format!(" {id}")).collect::<String>()
-			);
+		for id in deleted {
+			log::info!(target: "cairn-provider", "shard {id} is no longer ours: deleted (block {now})");
 		}
 		Ok(())
 	}
