@@ -177,16 +177,24 @@ impl<T: Config> Pallet<T> {
 		let mut contract = Contracts::<T>::get(id).ok_or(Error::<T>::ContractNotFound)?;
 		ensure!(contract.owner == owner, Error::<T>::NotContractOwner);
 		ensure!(now < contract.end, Error::<T>::ContractExpired);
+		// A provider named only on shards it no longer holds (vacant or lost) may take another
+		// one: otherwise every provider that once failed a contract would be shut out of it, and
+		// a contract on a small network could run out of providers to repair to.
 		ensure!(
-			!contract.shards.iter().any(|shard| shard.provider == new_provider),
+			!contract
+				.shards
+				.iter()
+				.any(|shard| shard.provider == new_provider && shard.status.holds_capacity()),
 			Error::<T>::DuplicateProvider
 		);
 		let shard = Self::shard_mut(&mut contract, index)?;
+		// A pending shard may move at any time: the owner, not the chain, can tell that its
+		// provider does not answer, and a shard waiting out the confirmation window on a dead
+		// provider is a shard nobody keeps.
 		let was_lost = match shard.status {
-			ShardStatus::Pending { deadline } if now > deadline => false,
-			ShardStatus::Vacant => false,
+			ShardStatus::Pending { .. } | ShardStatus::Vacant => false,
 			ShardStatus::Lost => true,
-			_ => return Err(Error::<T>::ShardNotReassignable.into()),
+			ShardStatus::Active => return Err(Error::<T>::ShardNotReassignable.into()),
 		};
 		let price = Self::eligible_price(&new_provider, shard.price_per_byte_block)?;
 		T::Providers::reserve_capacity(&new_provider, shard.spec.bytes)?;

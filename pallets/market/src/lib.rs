@@ -566,7 +566,7 @@ pub mod pallet {
 		ShardNotPending,
 		/// The confirmation deadline has passed.
 		ConfirmationDeadlinePassed,
-		/// The shard can only be reassigned when unconfirmed after its deadline, or lost.
+		/// The shard is active: only a pending, vacant or lost shard can be reassigned.
 		ShardNotReassignable,
 		/// The contract has reached its end.
 		ContractExpired,
@@ -684,8 +684,9 @@ pub mod pallet {
 			Self::do_confirm_shard(provider, contract, shard)
 		}
 
-		/// Move a shard that was not confirmed in time, declined (vacant), or lost, to
-		/// `new_provider` (owner only).
+		/// Move a shard that is not confirmed yet (pending, at any time), declined or unconfirmed
+		/// (vacant), or lost, to `new_provider` (owner only). The new provider may not hold
+		/// another shard of the contract; being named on a vacant or lost one does not count.
 		/// The new provider's price may not exceed the shard's agreed price.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reassign_shard())]

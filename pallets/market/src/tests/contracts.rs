@@ -379,6 +379,65 @@ fn a_provider_declines_a_pending_shard_and_the_owner_moves_it_at_once() {
 }
 
 #[test]
+fn the_owner_moves_a_pending_shard_before_its_deadline() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Provider 1 never answers; its owner does not wait out the confirmation window.
+		let id = create_default_contract();
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 1, provider(5)));
+		assert!(market_events().contains(&Event::ShardReassigned {
+			contract: id,
+			shard: 1,
+			from: provider(1),
+			to: provider(5)
+		}));
+		let info = pallet_providers::Providers::<Test>::get(provider(1)).unwrap();
+		assert_eq!((info.used, info.shards), (0, 0));
+		assert_noop!(
+			Market::confirm_shard(RuntimeOrigin::signed(provider(1)), id, 1),
+			Error::<Test>::NotShardProvider
+		);
+		// A confirmed shard stays where it is, and a provider holding a pending shard of the
+		// contract takes no second one.
+		assert_noop!(
+			Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 0, provider(6)),
+			Error::<Test>::ShardNotReassignable
+		);
+		assert_noop!(
+			Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 1, provider(2)),
+			Error::<Test>::DuplicateProvider
+		);
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(5)), id, 1));
+		let contract = Contracts::<Test>::get(id).unwrap();
+		assert_eq!(contract.shards[1].provider, provider(5));
+		assert_eq!(contract.shards[1].status, ShardStatus::Active);
+	});
+}
+
+#[test]
+fn a_provider_named_only_on_a_vacant_shard_may_take_another_one() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = create_default_contract();
+		// Provider 1 declines: its shard is vacant but still names it.
+		assert_ok!(Market::decline_shard(RuntimeOrigin::signed(provider(1)), id, 1));
+		// It may take shard 2 from provider 2, and provider 2, now holding nothing of the
+		// contract, may take the vacant shard 1.
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 2, provider(1)));
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 1, provider(2)));
+		// Each now holds one shard, so neither may take the other's.
+		assert_noop!(
+			Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 2, provider(2)),
+			Error::<Test>::DuplicateProvider
+		);
+		for (shard, n) in [(1, 2), (2, 1)] {
+			assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(n)), id, shard));
+			let info = pallet_providers::Providers::<Test>::get(provider(n)).unwrap();
+			assert_eq!((info.used, info.shards), (SHARD_BYTES, 1));
+		}
+	});
+}
+
+#[test]
 fn reassign_shard_rejects_every_bad_case() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_default_contract();
@@ -391,7 +450,6 @@ fn reassign_shard_rejects_every_bad_case() {
 			Error::<Test>::ContractNotFound
 		);
 		assert_noop!(reassign(STRANGER, 1, provider(5)), Error::<Test>::NotContractOwner);
-		assert_noop!(reassign(BUYER, 1, provider(5)), Error::<Test>::ShardNotReassignable);
 		run_to_block(2 + CONFIRM_WINDOW);
 		assert_noop!(reassign(BUYER, 0, provider(5)), Error::<Test>::ShardNotReassignable);
 		assert_noop!(reassign(BUYER, 7, provider(5)), Error::<Test>::ShardNotFound);
