@@ -58,6 +58,12 @@ pub struct CairnParams {
 	#[arg(long)]
 	pub provider_shards_lost: bool,
 
+	/// Do not top the stake up from the free balance when slashes leave it below what the
+	/// offered capacity requires; the provider then takes no new shards until the operator adds
+	/// stake (`add_stake`) or lowers the capacity.
+	#[arg(long)]
+	pub provider_no_restake: bool,
+
 	/// Bytes a second the provider reads at most to check its stored shards against their
 	/// digests in the background (each at most once a proving period; 0: no bound). At the
 	/// default, a TiB is read through about every nine hours.

@@ -155,6 +155,15 @@ where
 			.unwrap_or_default())
 	}
 
+	/// The free balance of `who`: what it can pay or stake now.
+	pub fn free_balance(&self, at: Hash, who: &AccountId) -> Result<Balance, Unreadable> {
+		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
+		let account: Option<
+			frame_system::AccountInfo<cairn_runtime::Nonce, pallet_balances::AccountData<Balance>>,
+		> = self.value(at, key)?;
+		Ok(account.map(|account| account.data.free).unwrap_or_default())
+	}
+
 	/// Every registered provider.
 	pub fn providers(
 		&self,

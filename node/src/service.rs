@@ -456,6 +456,7 @@ fn start_storage_services(
 			audit_time: limits.request_timeout.saturating_sub(limits.slot_wait),
 			scrub_rate: cairn.scrub_rate,
 			shards_lost: cairn.provider_shards_lost,
+			restake: !cairn.provider_no_restake,
 		};
 		let metrics = crate::metrics::ProviderMetrics::register(registry).map_err(metrics_error)?;
 		let service = provider::Provider::start(config, client, signer, network, metrics)

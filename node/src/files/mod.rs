@@ -545,7 +545,10 @@ impl Files {
 			),
 			None => None,
 		};
-		let free = self.free_balance(at, &signer.account())?;
+		let free = self
+			.state
+			.free_balance(at, &signer.account())
+			.map_err(|e| Failure::failed(e.to_string()))?;
 		let Planned { k, m, coding, shard_bytes, quote } =
 			self.plan_coding(at, &name, size, encoded, choices, duration, limit, free)?;
 		let shards = u32::from(k) + u32::from(m);

@@ -178,7 +178,7 @@ impl Files {
 			)));
 		}
 		let me = signer.account();
-		let free = self.free_balance(at, &me)?;
+		let free = self.state.free_balance(at, &me).map_err(|e| Failure::failed(e.to_string()))?;
 		if free < cost {
 			return Err(Failure::failed(format!(
 				"insufficient balance: renewing contract {id} by {blocks} blocks needs {cost} and \
@@ -352,15 +352,6 @@ impl Files {
 			})
 			.collect();
 		Ok(Value::Array(files))
-	}
-
-	/// The free balance of `who`.
-	pub(super) fn free_balance(&self, at: Hash, who: &AccountId) -> Result<Balance, Failure> {
-		let key = frame_system::Account::<Runtime>::hashed_key_for(who);
-		let account: Option<
-			frame_system::AccountInfo<cairn_runtime::Nonce, pallet_balances::AccountData<Balance>>,
-		> = self.state.value(at, key).map_err(|e| Failure::failed(e.to_string()))?;
-		Ok(account.map(|account| account.data.free).unwrap_or_default())
 	}
 }
 

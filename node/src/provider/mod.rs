@@ -2,7 +2,9 @@
 //! account and proves them.
 //!
 //! - **Registration:** registers the account (stake, capacity, price, shard-network peer id and
-//!   addresses), or updates the addresses when they changed.
+//!   addresses), or updates the addresses when they changed; tops the stake up from the free
+//!   balance when slashes left it below what the capacity requires (a provider short of stake
+//!   takes no new shards, and so no repairs).
 //! - **Accepting shards** ([`intake`]): a `Put` piece is taken only for a shard of an open
 //!   contract assigned to this account, from a sender the contract's owner granted the upload,
 //!   and only if it checks against the shard's BLAKE3 digest; pieces are staged per sender, and
@@ -25,6 +27,7 @@
 mod intake;
 mod ledger;
 mod proving;
+pub(crate) use proving::{owes, Window};
 #[cfg(test)]
 mod proving_bench;
 mod scrub;
@@ -43,9 +46,10 @@ use cairn_storage::{
 	store::{AllShards, RocksShardStore, ShardId, ShardStore, StoreConfig, StoredShard},
 	StorageError,
 };
-use frame_support::BoundedVec;
+use frame_support::{traits::Get, BoundedVec};
 use futures::StreamExt;
 use pallet_market::{ContractOf, ShardStatus};
+use pallet_providers::ProviderStatus;
 use sc_client_api::BlockchainEvents;
 use sp_blockchain::HeaderBackend;
 use tokio::sync::Mutex;
@@ -76,6 +80,9 @@ pub struct ProviderConfig {
 	/// Start even if the store is empty while the chain lists shards kept here, and report
 	/// them lost.
 	pub shards_lost: bool,
+	/// Top the stake up from the free balance when a slash left it below what the offered
+	/// capacity requires (without it, the provider takes no new shards until the operator does).
+	pub restake: bool,
 }
 
 /// How old the best block may be for the node to count as caught up with the chain.
@@ -113,6 +120,7 @@ pub struct Provider {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Sent {
 	Registration,
+	Restake,
 	Confirm(ShardId),
 	ReportLost(ShardId),
 }
@@ -430,6 +438,12 @@ impl Provider {
 	}
 
 	async fn register(&self, at: Hash, now: BlockNumber, me: &AccountId) -> Result<(), String> {
+		let record = self.state.provider(at, me).map_err(|e| e.to_string())?;
+		let required = pallet_providers::Pallet::<Runtime>::required_stake(
+			record.as_ref().map_or(self.config.capacity, |info| info.capacity),
+		);
+		self.metrics.stake_required.set(in_cairn(required));
+		self.metrics.stake.set(record.as_ref().map_or(0.0, |info| in_cairn(info.stake)));
 		let addresses = self.network.announced_addresses();
 		if addresses.is_empty() {
 			return Ok(());
@@ -439,12 +453,6 @@ impl Provider {
 		let multiaddrs: BoundedVec<BoundedVec<u8, _>, _> = BoundedVec::truncate_from(
 			addresses.iter().map(|a| BoundedVec::truncate_from(a.to_vec())).collect::<Vec<_>>(),
 		);
-		let record = self.state.provider(at, me).map_err(|e| e.to_string())?;
-		let required = pallet_providers::Pallet::<Runtime>::required_stake(
-			record.as_ref().map_or(self.config.capacity, |info| info.capacity),
-		);
-		self.metrics.stake_required.set(in_cairn(required));
-		self.metrics.stake.set(record.as_ref().map_or(0.0, |info| in_cairn(info.stake)));
 		let call = match record {
 			None => {
 				let stake =
@@ -465,6 +473,12 @@ impl Provider {
 					multiaddrs: Some(multiaddrs),
 				})
 			}
+			Some(info) if info.stake < required && info.status == ProviderStatus::Active => {
+				if self.config.restake && self.may_send(Sent::Restake, now).await {
+					self.restake(at, me, required - info.stake).await?;
+				}
+				return Ok(());
+			}
 			Some(_) => return Ok(()),
 		};
 		if self.may_send(Sent::Registration, now).await {
@@ -472,6 +486,31 @@ impl Provider {
 			self.signer.submit(call).await?;
 		}
 		Ok(())
+	}
+
+	/// Holds `deficit` more of the free balance as stake, so that the provider takes new shards
+	/// again; says so when the free balance cannot cover it.
+	async fn restake(&self, at: Hash, me: &AccountId, deficit: Balance) -> Result<(), String> {
+		let free = self.state.free_balance(at, me).map_err(|e| e.to_string())?;
+		let keep = <Runtime as pallet_balances::Config>::ExistentialDeposit::get();
+		if free < deficit.saturating_add(keep) {
+			log::warn!(
+				target: "cairn-provider",
+				"the stake is {} CAIRN short of what the offered capacity requires, and the free \
+				 balance ({} CAIRN) cannot cover it: no new shards are taken until it is topped up \
+				 or the capacity lowered",
+				in_cairn(deficit),
+				in_cairn(free)
+			);
+			return Ok(());
+		}
+		log::info!(
+			target: "cairn-provider",
+			"restoring the stake: {} CAIRN more, so that the offered capacity is covered again",
+			in_cairn(deficit)
+		);
+		let call = RuntimeCall::Providers(pallet_providers::Call::add_stake { amount: deficit });
+		self.signer.submit(call).await
 	}
 
 	/// Sets the gauges of our shards on chain and of the store.
