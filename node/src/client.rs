@@ -165,9 +165,20 @@ pub fn run_provider(cmd: &ProviderCmd) -> Result<(), Error> {
 			.iter()
 			.find(|provider| provider["account"].as_str() == Some(account.as_str()))
 			.ok_or_else(|| format!("{account} is not a registered provider"))?;
-		let earnings =
-			request(&rpc, "cairn_providerEarnings", rpc_params![account.as_str()]).await?;
-		print!("{}", provider_status(provider, &earnings));
+		let earnings = match rpc
+			.request::<Value, _>("cairn_providerEarnings", rpc_params![account.as_str()])
+			.await
+		{
+			Ok(earnings) => Some(earnings),
+			// A node from before the method still shows the record.
+			Err(jsonrpsee::core::ClientError::Call(error))
+				if error.code() == jsonrpsee::types::error::METHOD_NOT_FOUND_CODE =>
+			{
+				None
+			}
+			Err(error) => return Err(format!("cairn_providerEarnings: {error}")),
+		};
+		print!("{}", provider_status(provider, earnings.as_ref()));
 		Ok(())
 	})
 }
@@ -547,7 +558,7 @@ fn contract_status(contract: &Value) -> String {
 	out
 }
 
-fn provider_status(provider: &Value, earnings: &Value) -> String {
+fn provider_status(provider: &Value, earnings: Option<&Value>) -> String {
 	let mut out = String::new();
 	let _ = writeln!(out, "provider     {}", text(&provider["account"]));
 	let mut status = text(&provider["status"]).to_string();
@@ -575,6 +586,23 @@ fn provider_status(provider: &Value, earnings: &Value) -> String {
 		bytes(&free.map_or(Value::Null, |(capacity, used)| capacity.saturating_sub(used).into()))
 	);
 	let _ = writeln!(out, "faults       {}", number(&provider["faults"]));
+	match earnings {
+		Some(earnings) => out.push_str(&earnings_lines(earnings)),
+		None => {
+			let _ = writeln!(out, "earnings     not shown: this node has no cairn_providerEarnings");
+		}
+	}
+	let _ = writeln!(out, "peer id      {}", text(&provider["peerId"]));
+	for address in provider["multiaddrs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+		let _ = writeln!(out, "address      {}", text(address));
+	}
+	out
+}
+
+/// The lines of `provider status` from `cairn_providerEarnings`: what the provider earns, what
+/// it was paid, and the proofs it owes with their deadlines.
+fn earnings_lines(earnings: &Value) -> String {
+	let mut out = String::new();
 	let _ = writeln!(
 		out,
 		"earnings     {} a period of {} blocks, from {} active shards ({} pending)",
@@ -589,20 +617,21 @@ fn provider_status(provider: &Value, earnings: &Value) -> String {
 		cairn(&earnings["earned"])
 	);
 	if let Some(period) = earnings["period"].as_u64() {
-		let _ = writeln!(
+		let _ = write!(
 			out,
-			"proofs due   {} for period {period} by block {}; {} for period {} (in its grace) by \
-			 block {}",
+			"proofs due   {} for period {period} by block {}",
 			number(&earnings["due"]),
-			number(&earnings["dueBy"]),
-			number(&earnings["late"]),
-			period.saturating_sub(1),
-			number(&earnings["lateBy"])
+			number(&earnings["dueBy"])
 		);
-	}
-	let _ = writeln!(out, "peer id      {}", text(&provider["peerId"]));
-	for address in provider["multiaddrs"].as_array().map(Vec::as_slice).unwrap_or_default() {
-		let _ = writeln!(out, "address      {}", text(address));
+		if let Some(late) = earnings["latePeriod"].as_u64() {
+			let _ = write!(
+				out,
+				"; {} for period {late} (in its grace) by block {}",
+				number(&earnings["late"]),
+				number(&earnings["lateBy"])
+			);
+		}
+		out.push('\n');
 	}
 	out
 }
@@ -611,6 +640,32 @@ fn provider_status(provider: &Value, earnings: &Value) -> String {
 mod tests {
 	use super::*;
 	use serde_json::json;
+
+	#[test]
+	fn provider_status_shows_earnings_and_the_proofs_due() {
+		let provider = json!({
+			"account": "5Provider", "status": "active", "stake": "1000000000000000",
+			"capacity": 1u64 << 30, "used": 1u64 << 20, "shards": 1, "pricePerByteBlock": "1",
+			"faults": 0, "peerId": "12D3Koo", "multiaddrs": ["/ip4/127.0.0.1/tcp/1"],
+		});
+		let earnings = json!({
+			"perPeriod": "20000000", "periodLength": 20, "activeShards": 1, "pendingShards": 0,
+			"earned": "40000000", "period": 7, "due": 1, "dueBy": 180, "late": 1,
+			"latePeriod": 6, "lateBy": 160,
+		});
+		let text = provider_status(&provider, Some(&earnings));
+		assert!(text.contains("from 1 active shards (0 pending)"), "{text}");
+		assert!(
+			text.contains("proofs due   1 for period 7 by block 180; 1 for period 6 (in its grace) by block 160"),
+			"{text}"
+		);
+		// The first period has no period in its grace.
+		let first = json!({ "period": 0, "due": 2, "dueBy": 40, "latePeriod": null });
+		assert!(earnings_lines(&first).contains("2 for period 0 by block 40\n"));
+		// A node without the method still shows the record.
+		let text = provider_status(&provider, None);
+		assert!(text.contains("stake") && text.contains("not shown"), "{text}");
+	}
 
 	#[test]
 	fn a_restored_file_is_named_after_its_contract_and_base_name_only() {

@@ -28,13 +28,20 @@ fn counter_f64(
 	register(Counter::new(name, help)?, registry)
 }
 
+/// A counter per value of `label`, each exported from 0 (an alert on `increase()` sees the
+/// first one counted, and dashboards show the outcomes that never happened).
 fn counters(
 	registry: &Registry,
 	name: &str,
 	help: &str,
 	label: &str,
+	values: &[&str],
 ) -> Result<CounterVec<U64>, PrometheusError> {
-	register(CounterVec::new(Opts::new(name, help), &[label])?, registry)
+	let counters = register(CounterVec::new(Opts::new(name, help), &[label])?, registry)?;
+	for value in values {
+		counters.with_label_values(&[value]);
+	}
+	Ok(counters)
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> Result<Gauge<U64>, PrometheusError> {
@@ -117,6 +124,7 @@ impl ProviderMetrics {
 				"cairn_provider_proofs_total",
 				"Proofs by outcome: made, submitted, passed_over, failed, accepted, rejected",
 				"outcome",
+				&["made", "submitted", "passed_over", "failed", "accepted", "rejected"],
 			)?,
 			missed_periods: counter(
 				r,
@@ -148,6 +156,7 @@ impl ProviderMetrics {
 				"cairn_provider_scrub_shards_total",
 				"Shards the scrub checked, by result: ok, damaged, unreadable",
 				"result",
+				&["ok", "damaged", "unreadable"],
 			)?,
 			lost: counter(r, "cairn_provider_lost_shards_total", "Shards reported lost")?,
 			received_bytes: counter(
@@ -167,7 +176,7 @@ impl ProviderMetrics {
 /// What the buyer's service (uploads, downloads, repairs) does.
 #[derive(Clone)]
 pub struct ClientMetrics {
-	/// Uploads by outcome (`complete`, `failed`).
+	/// Uploads by outcome (`sent`: contract made and shards sent; `failed`).
 	pub uploads: CounterVec<U64>,
 	/// File bytes of complete uploads.
 	pub uploaded_bytes: Counter<U64>,
@@ -194,7 +203,13 @@ impl ClientMetrics {
 	pub fn register(registry: Option<&Registry>) -> Result<Self, PrometheusError> {
 		let r = &or_private(registry);
 		Ok(Self {
-			uploads: counters(r, "cairn_client_uploads_total", "Uploads by outcome", "outcome")?,
+			uploads: counters(
+				r,
+				"cairn_client_uploads_total",
+				"Uploads by outcome",
+				"outcome",
+				&["sent", "failed"],
+			)?,
 			uploaded_bytes: counter(
 				r,
 				"cairn_client_uploaded_bytes_total",
@@ -210,6 +225,7 @@ impl ClientMetrics {
 				"cairn_client_downloads_total",
 				"Downloads by outcome",
 				"outcome",
+				&["complete", "failed"],
 			)?,
 			downloaded_bytes: counter(
 				r,
@@ -226,6 +242,7 @@ impl ClientMetrics {
 				"cairn_client_repairs_total",
 				"Repairs by outcome: reassigned, sent, failed",
 				"outcome",
+				&["reassigned", "sent", "failed"],
 			)?,
 			contracts: gauge(r, "cairn_client_contracts", "Our open contracts")?,
 			escrow: gauge_f64(
@@ -256,18 +273,36 @@ mod tests {
 		assert!(ProviderMetrics::register(Some(&registry)).is_err());
 	}
 
+	#[test]
+	fn every_outcome_is_exported_at_zero_before_it_first_happens() {
+		let registry = Registry::new();
+		ProviderMetrics::register(Some(&registry)).unwrap();
+		ClientMetrics::register(Some(&registry)).unwrap();
+		let outcomes = |name: &str| -> Vec<(String, f64)> {
+			let family = registry.gather().into_iter().find(|f| f.get_name() == name).unwrap();
+			family
+				.get_metric()
+				.iter()
+				.map(|m| (m.get_label()[0].get_value().to_string(), m.get_counter().get_value()))
+				.collect()
+		};
+		let proofs = outcomes("cairn_provider_proofs_total");
+		assert_eq!(proofs.len(), 6, "{proofs:?}");
+		assert!(proofs.iter().all(|(_, value)| *value == 0.0), "{proofs:?}");
+		assert!(proofs.iter().any(|(outcome, _)| outcome == "passed_over"), "{proofs:?}");
+		assert_eq!(outcomes("cairn_provider_scrub_shards_total").len(), 3);
+		assert_eq!(outcomes("cairn_client_uploads_total").len(), 2);
+		assert_eq!(outcomes("cairn_client_downloads_total").len(), 2);
+		assert_eq!(outcomes("cairn_client_repairs_total").len(), 3);
+	}
+
 	/// The names of every series the node exports (a histogram's three among them).
 	fn exported() -> std::collections::BTreeSet<String> {
 		let registry = Registry::new();
 		let provider = ProviderMetrics::register(Some(&registry)).unwrap();
-		let client = ClientMetrics::register(Some(&registry)).unwrap();
-		// A labelled family is listed once one of its labels is used.
-		for family in [&provider.proofs, &provider.scrub_shards, &client.uploads]
-			.into_iter()
-			.chain([&client.downloads, &client.repairs])
-		{
-			family.with_label_values(&["any"]);
-		}
+		ClientMetrics::register(Some(&registry)).unwrap();
+		// The labelled counters list their outcomes from the start; the shards gauge is listed
+		// once it is set.
 		provider.shards.with_label_values(&["active"]);
 		let mut names = std::collections::BTreeSet::new();
 		for family in registry.gather() {

@@ -1,15 +1,16 @@
 //! The repair loop: on every new best block, for this account's contracts whose manifests it can
-//! open (whichever machine uploaded them), a lost shard (or one not confirmed by its deadline) is reassigned to the
-//! cheapest eligible provider not yet in the contract that answers on the shard network (one
-//! that is down would hold it unconfirmed until its deadline), and a shard waiting for its data
-//! is rebuilt from `k` others and sent to its provider.
+//! open (whichever machine uploaded them), a lost shard (or one not confirmed by its deadline, or
+//! whose provider does not answer on the shard network) is reassigned to the cheapest eligible
+//! provider not holding another shard of the contract that answers (one that is down would hold
+//! it unconfirmed until its deadline), and a shard waiting for its data is rebuilt from `k`
+//! others and sent to its provider.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use cairn_net::Request;
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::encoding::{rebuild_shard, FileManifest};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use pallet_market::{ContractId, ContractOf, ShardStatus};
 use sc_client_api::BlockchainEvents;
 
@@ -31,7 +32,14 @@ impl Files {
 	pub async fn run(self: Arc<Self>) {
 		let Some(signer) = self.signer.clone() else { return };
 		let mut blocks = self.state.client().import_notification_stream();
-		while let Some(block) = blocks.next().await {
+		while let Some(mut block) = blocks.next().await {
+			// A pass may take longer than a block (a provider that does not answer is waited
+			// for): only the newest best block imported meanwhile is looked at.
+			while let Some(Some(next)) = blocks.next().now_or_never() {
+				if next.is_new_best || !block.is_new_best {
+					block = next;
+				}
+			}
 			if !block.is_new_best {
 				continue;
 			}
@@ -46,17 +54,37 @@ impl Files {
 		let me = signer.account();
 		let mut contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
 		contracts.retain(|(_, contract)| contract.owner == me);
-		self.count_contracts(now, &contracts);
 		self.renew_due(at, now, &contracts, signer).await;
 		self.check_uploads(at).await;
-		for (id, contract) in contracts {
-			// Without a manifest this account can open, a file cannot be rebuilt.
-			if self.load_record(id).is_none() {
-				continue;
-			}
-			// Providers in the contract, and those its shards move to in this pass.
-			let mut holders: Vec<AccountId> =
-				contract.shards.iter().map(|s| s.provider.clone()).collect();
+		// Without a manifest this account can open, a file cannot be rebuilt.
+		let (repairable, others): (Vec<_>, Vec<_>) =
+			contracts.into_iter().partition(|(id, _)| self.load_record(*id).is_some());
+		self.count_contracts(now, &repairable, &others);
+		// Who answered on the shard network in this pass: each provider is asked once.
+		let mut probed = HashMap::new();
+		for (id, contract) in repairable {
+			// Providers holding a shard of the contract, and those its shards move to in this
+			// pass; one named only on a vacant or lost shard may take another (as the chain says).
+			let mut holders: Vec<AccountId> = contract
+				.shards
+				.iter()
+				.filter(|s| s.status.holds_capacity())
+				.map(|s| s.provider.clone())
+				.collect();
+			// A pending shard not being sent now waits on its provider alone: one that does not
+			// answer is passed over at once rather than at its deadline.
+			let repairing = self.repairing.lock().await.clone();
+			let waiting: Vec<AccountId> = contract
+				.shards
+				.iter()
+				.enumerate()
+				.filter(|(index, s)| {
+					matches!(s.status, ShardStatus::Pending { .. })
+						&& !repairing.contains(&(id, *index as u32))
+				})
+				.map(|(_, s)| s.provider.clone())
+				.collect();
+			self.probe(at, id, &waiting, &mut probed).await;
 			// A waiting shard is rebuilt from `k` confirmed ones; with fewer, its data can
 			// only come from its upload (this node's, or its journal's after a restart).
 			let rebuildable =
@@ -66,10 +94,23 @@ impl Files {
 				let key = (id, index as u32);
 				let overdue =
 					matches!(shard.status, ShardStatus::Pending { deadline } if now > deadline);
-				if !shard.status.holds_capacity() || overdue {
-					if let Some(to) =
-						self.reassign(at, now, id, &contract, index, &holders, signer).await
-					{
+				let silent = matches!(shard.status, ShardStatus::Pending { .. })
+					&& probed.get(&shard.provider) == Some(&false);
+				if !shard.status.holds_capacity() || overdue || silent {
+					let moved = self
+						.reassign(at, now, id, &contract, index, &holders, &mut probed, signer)
+						.await;
+					if let Some(to) = moved {
+						if silent && !overdue {
+							log::info!(
+								target: "cairn-client",
+								"contract {id}: provider {} of pending shard {index} did not answer",
+								crate::rpc::market::ss58(&shard.provider)
+							);
+						}
+						if shard.status.holds_capacity() {
+							holders.retain(|holder| *holder != shard.provider);
+						}
 						holders.push(to);
 					}
 				} else if let (ShardStatus::Pending { .. }, true) = (&shard.status, rebuildable) {
@@ -115,6 +156,7 @@ impl Files {
 		contract: &ContractOf<Runtime>,
 		index: usize,
 		holders: &[AccountId],
+		probed: &mut HashMap<AccountId, bool>,
 		signer: &Arc<Signer>,
 	) -> Option<AccountId> {
 		let key = (id, index as u32);
@@ -141,24 +183,30 @@ impl Files {
 				return None;
 			}
 		};
-		let mut chosen = None;
-		for (candidate, price) in quote.providers {
-			if price > shard.price_per_byte_block {
-				log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
-				return None;
-			}
-			// A provider that is down would hold the shard unconfirmed until its deadline.
-			if self.answers(at, &candidate, id, index as u32).await {
-				chosen = Some(candidate);
-				break;
-			}
+		// Cheapest first; none may ask more than the shard's agreed price.
+		let affordable: Vec<AccountId> = quote
+			.providers
+			.into_iter()
+			.take_while(|(_, price)| *price <= shard.price_per_byte_block)
+			.map(|(candidate, _)| candidate)
+			.collect();
+		if affordable.is_empty() {
+			log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
+			return None;
+		}
+		// A provider that is down would hold the shard unconfirmed until its deadline.
+		self.probe(at, id, &affordable, probed).await;
+		let Some(to) = affordable.iter().find(|candidate| probed[*candidate]).cloned() else {
+			log::info!(target: "cairn-client", "contract {id}: no provider for shard {index} answers");
+			return None;
+		};
+		for silent in affordable.iter().take_while(|candidate| **candidate != to) {
 			log::info!(
 				target: "cairn-client",
 				"contract {id}: provider {} does not answer; shard {index} goes elsewhere",
-				crate::rpc::market::ss58(&candidate)
+				crate::rpc::market::ss58(silent)
 			);
 		}
-		let to = chosen?;
 		let call = RuntimeCall::Market(pallet_market::Call::reassign_shard {
 			contract: id,
 			shard: index as u32,
@@ -181,12 +229,29 @@ impl Files {
 		}
 	}
 
-	/// Whether provider `who` answers on the shard network now: an empty audit of shard `index`
-	/// of contract `id`, which any provider answers (with nothing, or that it is busy) at no
-	/// cost.
-	async fn answers(&self, at: Hash, who: &AccountId, id: ContractId, index: u32) -> bool {
+	/// Asks each provider of `who` not yet in `probed`, all at once, whether it answers on the
+	/// shard network now, and records the answers in `probed`.
+	async fn probe(
+		&self,
+		at: Hash,
+		id: ContractId,
+		who: &[AccountId],
+		probed: &mut HashMap<AccountId, bool>,
+	) {
+		let mut asking: Vec<&AccountId> =
+			who.iter().filter(|who| !probed.contains_key(*who)).collect();
+		asking.sort();
+		asking.dedup();
+		let answers =
+			futures::future::join_all(asking.iter().map(|who| self.answers(at, who, id))).await;
+		probed.extend(asking.into_iter().cloned().zip(answers));
+	}
+
+	/// Whether provider `who` answers on the shard network now: an empty audit of a shard of
+	/// contract `id`, which any provider answers (with nothing, or that it is busy) at no cost.
+	async fn answers(&self, at: Hash, who: &AccountId, id: ContractId) -> bool {
 		let Ok(to) = provider_address(&self.state, at, who) else { return false };
-		let probe = Request::Leaves { contract: id, shard: index, indices: Vec::new() };
+		let probe = Request::Leaves { contract: id, shard: 0, indices: Vec::new() };
 		let asked = self.network.request(to.peer, to.addresses, probe);
 		matches!(tokio::time::timeout(PROBE_TIME, asked).await, Ok(Ok(_)))
 	}
@@ -231,11 +296,17 @@ impl Files {
 		.await
 	}
 
-	/// Sets the gauges of our open `contracts` at block `now`: how many, their escrow, and the
-	/// shards waiting for repair (lost or vacant, unconfirmed past their deadline, or moved to a
-	/// new provider that has not confirmed them yet).
-	fn count_contracts(&self, now: BlockNumber, contracts: &[(ContractId, ContractOf<Runtime>)]) {
-		let waiting = contracts
+	/// Sets the gauges of our open contracts at block `now`: how many, their escrow, and the
+	/// shards of the `repairable` ones (this node can open their manifests; `others` it cannot)
+	/// waiting for repair (lost or vacant, unconfirmed past their deadline, or moved to a new
+	/// provider that has not confirmed them yet).
+	fn count_contracts(
+		&self,
+		now: BlockNumber,
+		repairable: &[(ContractId, ContractOf<Runtime>)],
+		others: &[(ContractId, ContractOf<Runtime>)],
+	) {
+		let waiting = repairable
 			.iter()
 			.flat_map(|(_, contract)| &contract.shards)
 			.filter(|shard| {
@@ -245,8 +316,9 @@ impl Files {
 				!shard.status.holds_capacity() || pending(shard.repair)
 			})
 			.count();
-		let escrow: Balance = contracts.iter().map(|(_, contract)| contract.escrow).sum();
-		self.metrics.contracts.set(contracts.len() as u64);
+		let contracts = || repairable.iter().chain(others);
+		let escrow: Balance = contracts().map(|(_, contract)| contract.escrow).sum();
+		self.metrics.contracts.set(contracts().count() as u64);
 		self.metrics.escrow.set(crate::metrics::in_cairn(escrow));
 		self.metrics.repair_queue.set(waiting as u64);
 	}

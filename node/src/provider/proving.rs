@@ -14,13 +14,16 @@
 //! again as it was made, without proving it again; a proof the chain refused is made afresh.
 
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	sync::Arc,
 	time::{Duration, Instant},
 };
 
 use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
-use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall, RuntimeEvent};
+use cairn_runtime::{
+	opaque::Block, AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall, RuntimeEvent,
+};
+use sc_client_api::StorageProvider;
 use cairn_storage::store::{ShardId, ShardStore};
 use frame_support::{traits::Get, BoundedVec};
 use pallet_market::{
@@ -31,6 +34,7 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sp_blockchain::HeaderBackend;
 
 use super::{shard_id, untraced, Provider};
+use crate::market_state::{MarketState, Unreadable};
 
 /// How long the first proof of a batch waits for others to join it (each batch pays a fee).
 const BATCH_TIME: Duration = Duration::from_secs(30);
@@ -57,7 +61,7 @@ pub(super) struct Job {
 
 /// The periods a proof may be sent for at a block: the current one last, after those still in
 /// their grace window.
-pub(super) struct Window {
+pub(crate) struct Window {
 	periods: Vec<(PeriodIndex, PeriodInfo<BlockNumber>)>,
 }
 
@@ -67,7 +71,29 @@ impl Window {
 		(!periods.is_empty()).then_some(Self { periods })
 	}
 
-	fn current(&self) -> PeriodIndex {
+	/// The periods proofs may be sent for at `at` (none before the first period opens).
+	pub(crate) fn read<C, B>(state: &MarketState<C, B>, at: Hash) -> Result<Option<Self>, Unreadable>
+	where
+		C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+		B: sc_client_api::Backend<Block> + Send + Sync + 'static,
+	{
+		let Some((current, info)) = state.current_period(at)? else { return Ok(None) };
+		let mut periods = Vec::new();
+		for period in current.saturating_sub(GRACE_PERIODS)..current {
+			if let Some(info) = state.period(at, period)? {
+				periods.push((period, info));
+			}
+		}
+		periods.push((current, info));
+		Ok(Self::new(periods))
+	}
+
+	/// The periods, oldest first, ending with the current one.
+	pub(crate) fn periods(&self) -> &[(PeriodIndex, PeriodInfo<BlockNumber>)] {
+		&self.periods
+	}
+
+	pub(crate) fn current(&self) -> PeriodIndex {
 		self.periods.last().map_or(0, |(period, _)| *period)
 	}
 
@@ -78,7 +104,7 @@ impl Window {
 	/// The block that opens period `current + GRACE_PERIODS + 1 - (current - period)`, from
 	/// which a proof of `period` is refused; later periods are taken to be as long as the
 	/// current one.
-	fn deadline(&self, period: PeriodIndex) -> BlockNumber {
+	pub(crate) fn deadline(&self, period: PeriodIndex) -> BlockNumber {
 		let Some((current, info)) = self.periods.last() else { return 0 };
 		let periods_left = (period + GRACE_PERIODS + 1).saturating_sub(*current);
 		info.start.saturating_add(info.length.saturating_mul(periods_left))
@@ -95,10 +121,7 @@ pub(super) fn plan(
 	for (id, contract) in contracts {
 		for (index, shard) in contract.shards.iter().enumerate() {
 			for (period, info) in &window.periods {
-				let due = wanted(shard, me, *period, window.current())
-					&& info.start < contract.end
-					&& info.verifiable;
-				if due {
+				if owes(contract, shard, me, (*period, info), window.current()) {
 					jobs.push(Job {
 						id: shard_id(*id, index as u32),
 						period: *period,
@@ -119,6 +142,19 @@ pub(super) fn plan(
 		))
 	});
 	jobs
+}
+
+/// Whether `me` owes the chain, in period `current`, a proof of `period` for `shard` of
+/// `contract`: the chain takes it ([`wanted`]), the period began before the contract's end, and
+/// its proofs can be verified (a period without a verifying key is never faulted).
+pub(crate) fn owes(
+	contract: &ContractOf<Runtime>,
+	shard: &Shard<AccountId, Balance, BlockNumber>,
+	me: &AccountId,
+	(period, info): (PeriodIndex, &PeriodInfo<BlockNumber>),
+	current: PeriodIndex,
+) -> bool {
+	wanted(shard, me, period, current) && info.start < contract.end && info.verifiable
 }
 
 /// Whether the chain, in period `current`, takes a proof of `period` for `shard` from `me`: the
@@ -143,6 +179,8 @@ fn wanted(
 #[derive(Default)]
 pub(super) struct Proofs {
 	made: HashMap<(ShardId, PeriodIndex), Made>,
+	/// Proofs passed over (too late to make at the prover's pace), each counted once.
+	passed_over: HashSet<(ShardId, PeriodIndex)>,
 	/// Seconds a proof takes here: a moving average (0 until the first is made).
 	seconds: f64,
 }
@@ -206,9 +244,15 @@ impl Proofs {
 			if self.seconds == 0.0 { seconds } else { 0.7 * self.seconds + 0.3 * seconds };
 	}
 
+	/// Records that the proof of `key` is passed over; whether it was not already.
+	fn pass_over(&mut self, key: (ShardId, PeriodIndex)) -> bool {
+		self.passed_over.insert(key)
+	}
+
 	/// Forgets the proofs of periods before `oldest`: the chain no longer takes them.
 	fn forget_before(&mut self, oldest: PeriodIndex) {
 		self.made.retain(|(_, period), _| *period >= oldest);
+		self.passed_over.retain(|(_, period)| *period >= oldest);
 	}
 }
 
@@ -290,21 +334,6 @@ pub(super) fn prove_stored(
 }
 
 impl Provider {
-	/// The periods proofs may be sent for at `at`.
-	fn window(&self, at: Hash) -> Result<Option<Window>, String> {
-		let Some((current, info)) = self.state.current_period(at).map_err(|e| e.to_string())?
-		else {
-			return Ok(None);
-		};
-		let mut periods = Vec::new();
-		for period in current.saturating_sub(GRACE_PERIODS)..current {
-			if let Some(info) = self.state.period(at, period).map_err(|e| e.to_string())? {
-				periods.push((period, info));
-			}
-		}
-		periods.push((current, info));
-		Ok(Window::new(periods))
-	}
 
 	/// Proves what is due at `at`, most urgent first, sending proofs as they are made. Returns
 	/// when everything due is proven or passed over, or when a new period opens (the next round
@@ -315,7 +344,9 @@ impl Provider {
 		contracts: &[(u64, ContractOf<Runtime>)],
 		prover: &Arc<Prover>,
 	) -> Result<(), String> {
-		let Some(window) = self.window(at)? else { return Ok(()) };
+		let Some(window) = Window::read(&self.state, at).map_err(|e| e.to_string())? else {
+			return Ok(());
+		};
 		self.proofs.lock().expect("proofs").forget_before(window.oldest());
 		let mut jobs = Vec::new();
 		for job in plan(contracts, &self.signer.account(), &window) {
@@ -343,7 +374,10 @@ impl Provider {
 				}
 				Step::Prove if !in_time => {
 					round.passed_over += 1;
-					self.metrics.proofs.with_label_values(&["passed_over"]).inc();
+					// Each round looks at it again until its period is forgotten: count it once.
+					if self.proofs.lock().expect("proofs").pass_over((job.id, job.period)) {
+						self.metrics.proofs.with_label_values(&["passed_over"]).inc();
+					}
 					continue;
 				}
 				Step::Prove => match self.prove(prover, job).await {
@@ -636,5 +670,17 @@ mod tests {
 		// Five seconds are three 2-second blocks, and the margin to land.
 		assert!(proofs.in_time(100, 107));
 		assert!(!proofs.in_time(100, 106));
+	}
+
+	#[test]
+	fn a_proof_passed_over_is_counted_once_until_its_period_is_forgotten() {
+		let mut proofs = Proofs::default();
+		let id = ShardId::new(0, 0);
+		assert!(proofs.pass_over((id, 5)));
+		assert!(!proofs.pass_over((id, 5)));
+		assert!(proofs.pass_over((id, 6)));
+		proofs.forget_before(6);
+		assert!(proofs.pass_over((id, 5)));
+		assert!(!proofs.pass_over((id, 6)));
 	}
 }

@@ -14,14 +14,17 @@ use jsonrpsee::{
 	proc_macros::rpc,
 	types::{error::ErrorObjectOwned, ErrorObject},
 };
-use pallet_market::{ContractId, ContractOf, PeriodIndex, PeriodInfo, ShardStatus, GRACE_PERIODS};
+use pallet_market::{ContractId, ContractOf, PeriodIndex, PeriodInfo, ShardStatus};
 use pallet_providers::{ProviderInfoOf, ProviderStatus};
 use sc_client_api::StorageProvider;
 use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 
-use crate::market_state::{MarketState, QuoteError};
+use crate::{
+	market_state::{MarketState, QuoteError},
+	provider::{owes, Window},
+};
 use sp_runtime::traits::Header as _;
 
 /// Most contracts one `cairn_contracts` call returns.
@@ -49,8 +52,9 @@ pub trait MarketApi {
 
 	/// What provider `account` (SS58) earns and owes: per period from its active shards at their
 	/// prices, what its open contracts paid it so far (less what its slashes gave back), and the
-	/// proofs still due for the current period and the one in its grace, with their deadlines
-	/// (the first block that no longer takes them).
+	/// proofs it still owes by the provider service's own rule: for the current period (`due`,
+	/// by `dueBy`) and for the one before it, in its grace (`late` of `latePeriod`, by
+	/// `lateBy`); each deadline is the first block that no longer takes them.
 	#[method(name = "providerEarnings")]
 	fn provider_earnings(&self, account: String, at: Option<Hash>) -> RpcResult<Value>;
 
@@ -156,13 +160,18 @@ fn account_param(what: &str, text: &str) -> Result<AccountId, ErrorObjectOwned> 
 	})
 }
 
-/// See [`MarketApiServer::provider_earnings`]: `who`'s shards among `contracts` in `period`.
+/// See [`MarketApiServer::provider_earnings`]: `who`'s shards among `contracts`, with the
+/// proofs owed in the periods of `window` by the provider's own rule ([`owes`]).
 fn earnings(
 	who: &AccountId,
 	contracts: &[(ContractId, ContractOf<Runtime>)],
-	period: Option<&(PeriodIndex, PeriodInfo<BlockNumber>)>,
+	window: Option<&Window>,
 ) -> Value {
-	let length = period.map_or(0, |(_, info)| info.length);
+	let periods = window.map_or(&[][..], |window| window.periods());
+	let current = periods.last();
+	let length = current.map_or(0, |(_, info)| info.length);
+	// The period before the current one, while the chain still takes its proofs.
+	let late_period = periods.len().checked_sub(2).map(|index| &periods[index]);
 	let (mut active, mut pending, mut due, mut late) = (0u32, 0u32, 0u32, 0u32);
 	let (mut per_period, mut earned): (Balance, Balance) = (0, 0);
 	for (_, contract) in contracts {
@@ -178,36 +187,33 @@ fn earnings(
 						Balance::from(length),
 					);
 					per_period = per_period.saturating_add(cost.unwrap_or(Balance::MAX));
-					let Some((current, info)) = period else { continue };
-					let owed = |period: PeriodIndex| {
-						period > shard.settled_through && !shard.is_proven(period)
-					};
-					if info.start < contract.end && owed(*current) {
-						due += 1;
-					}
-					if *current > 0 && owed(current - 1) {
-						late += 1;
-					}
 				}
 				_ => {}
 			}
+			let Some(window) = window else { continue };
+			let owed = |(period, info): &(PeriodIndex, PeriodInfo<BlockNumber>)| {
+				owes(contract, shard, who, (*period, info), window.current())
+			};
+			due += u32::from(current.is_some_and(owed));
+			late += u32::from(late_period.is_some_and(owed));
 		}
 	}
-	let deadline = |periods: BlockNumber| {
-		period.map(|(_, info)| info.start.saturating_add(info.length.saturating_mul(periods)))
+	let deadline = |period: Option<&(PeriodIndex, PeriodInfo<BlockNumber>)>| {
+		Some(window?.deadline(period?.0))
 	};
 	json!({
 		"account": ss58(who),
 		"activeShards": active,
 		"pendingShards": pending,
-		"period": period.map(|(index, _)| *index),
+		"period": current.map(|(index, _)| *index),
 		"periodLength": length,
 		"perPeriod": per_period.to_string(),
 		"earned": earned.to_string(),
 		"due": due,
-		"dueBy": deadline(GRACE_PERIODS + 1),
+		"dueBy": deadline(current),
 		"late": late,
-		"lateBy": deadline(GRACE_PERIODS),
+		"latePeriod": late_period.map(|(index, _)| *index),
+		"lateBy": deadline(late_period),
 	})
 }
 
@@ -329,8 +335,8 @@ where
 		let who = account_param("account", &account)?;
 		let at = self.state.at(at);
 		let contracts = self.state.contracts(at).map_err(internal)?;
-		let period = self.state.current_period(at).map_err(internal)?;
-		Ok(earnings(&who, &contracts, period.as_ref()))
+		let window = Window::read(&self.state, at).map_err(internal)?;
+		Ok(earnings(&who, &contracts, window.as_ref()))
 	}
 
 	fn proofs(&self, id: ContractId, at: Option<Hash>) -> RpcResult<Option<Value>> {
