@@ -32,7 +32,8 @@ pub struct DevnetCmd {
 	#[arg(long, value_name = "DIR")]
 	pub base_path: Option<PathBuf>,
 
-	/// JSON-RPC port of the buyer's node (Alice); the others take the ports after it.
+	/// JSON-RPC port of the buyer's node (Alice); the others take the ports after it (passing
+	/// over the explorer's and the client API's).
 	#[arg(long, default_value_t = 9944)]
 	pub rpc_port: u16,
 
@@ -45,7 +46,7 @@ pub struct DevnetCmd {
 	pub api_port: u16,
 
 	/// Prometheus port of the buyer's node (`/metrics`, Substrate's and Cairn's `cairn_*`); the
-	/// others take the ports after it.
+	/// others take the ports after it (passing over those taken above).
 	#[arg(long, default_value_t = 9615)]
 	pub prometheus_port: u16,
 
@@ -112,6 +113,15 @@ fn spawn(exe: &Path, dir: &Path, name: &str, args: Vec<String>) -> Result<Node, 
 	Ok(Node { name: name.to_string(), child })
 }
 
+/// `count` ports from `first` up, passing over those in `taken`.
+fn ports(first: u16, count: usize, taken: &[u16]) -> Result<Vec<u16>, Error> {
+	let free: Vec<u16> = (first..=u16::MAX).filter(|port| !taken.contains(port)).take(count).collect();
+	if free.len() < count {
+		return Err(format!("no {count} free ports from {first} up"));
+	}
+	Ok(free)
+}
+
 /// Runs the network until Ctrl-C.
 pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 	if cmd.providers > PROVIDER_KEYS.len() {
@@ -143,8 +153,14 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 		)
 		.map_err(|e| format!("proving key: {e}"))?;
 	}
-	let mut nodes = Nodes(Vec::new());
 	let total = VALIDATORS.len() + cmd.providers;
+	// The nodes' RPC and Prometheus ports run from the first ones up, past the explorer's and
+	// the client API's (twelve nodes' RPC ports from 9944 would reach the explorer's 9955).
+	let rpc_ports = ports(cmd.rpc_port, total, &[cmd.explorer_port, cmd.api_port])?;
+	let mut taken = rpc_ports.clone();
+	taken.extend([cmd.explorer_port, cmd.api_port]);
+	let prometheus_ports = ports(cmd.prometheus_port, total, &taken)?;
+	let mut nodes = Nodes(Vec::new());
 	for index in 0..total {
 		let (name, mut role_args) = if index < VALIDATORS.len() {
 			let name = VALIDATORS[index].to_string();
@@ -182,11 +198,11 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			"--listen-addr".into(),
 			format!("/ip4/127.0.0.1/tcp/{}", cmd.p2p_port + offset),
 			"--rpc-port".into(),
-			(cmd.rpc_port + offset).to_string(),
+			rpc_ports[index].to_string(),
 			"--shard-listen".into(),
 			format!("/ip4/127.0.0.1/tcp/{}", cmd.p2p_port + 100 + offset),
 			"--prometheus-port".into(),
-			(cmd.prometheus_port + offset).to_string(),
+			prometheus_ports[index].to_string(),
 			"--no-telemetry".into(),
 			"--no-mdns".into(),
 			// Only the chain's safe methods on the RPC port: web pages reach it too (browsers
@@ -210,8 +226,8 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			"  {:<10} pid {:>7}  rpc ws://127.0.0.1:{}  metrics http://127.0.0.1:{}/metrics  log {}",
 			node.name,
 			node.child.id(),
-			cmd.rpc_port + index as u16,
-			cmd.prometheus_port + index as u16,
+			rpc_ports[index],
+			prometheus_ports[index],
 			dir.join(format!("{}.log", node.name)).display()
 		);
 	}
@@ -274,5 +290,23 @@ async fn watch(
 				}
 			}
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn twelve_nodes_pass_over_the_explorer_and_api_ports() {
+		let rpc = ports(9944, 12, &[9955, 9966]).unwrap();
+		assert_eq!(rpc.first(), Some(&9944));
+		assert_eq!(rpc.last(), Some(&9956));
+		assert!(!rpc.contains(&9955));
+		let mut taken = rpc.clone();
+		taken.extend([9955, 9966]);
+		let metrics = ports(9950, 12, &taken).unwrap();
+		assert!(metrics.iter().all(|port| !taken.contains(port)), "{metrics:?}");
+		assert!(ports(u16::MAX - 1, 3, &[]).is_err());
 	}
 }
