@@ -145,8 +145,9 @@ impl Files {
 		Ok(())
 	}
 
-	/// Asks the chain to move shard `index` to the cheapest eligible provider not in `holders`;
-	/// returns the provider asked for.
+	/// Asks the chain to move shard `index` to the cheapest eligible provider not in `holders`
+	/// that answers on the shard network (asked a few at a time, cheapest first); returns the
+	/// provider asked for.
 	#[allow(clippy::too_many_arguments)]
 	async fn reassign(
 		&self,
@@ -169,44 +170,52 @@ impl Files {
 		}
 		let shard = &contract.shards[index];
 		let remaining = contract.end.saturating_sub(now).max(1);
-		// The cheapest few, so that one that does not answer can be passed over.
-		let quote = match self.state.quote(at, shard.spec.bytes, CANDIDATES, remaining, holders) {
-			Err(QuoteError::TooFewProviders { eligible, .. }) if eligible > 0 => {
-				self.state.quote(at, shard.spec.bytes, eligible as u32, remaining, holders)
-			}
-			quote => quote,
-		};
-		let quote = match quote {
-			Ok(quote) => quote,
-			Err(error) => {
-				log::warn!(target: "cairn-client", "contract {id}: shard {index} cannot move yet: {error}");
+		// Passed over: the contract's holders, and providers that did not answer in this pass.
+		let mut passed: Vec<AccountId> = holders.to_vec();
+		passed.extend(probed.iter().filter(|(_, answered)| !**answered).map(|(who, _)| who.clone()));
+		// The cheapest few at a time, so that those that do not answer are passed over.
+		let to = loop {
+			let quote = match self.state.quote(at, shard.spec.bytes, CANDIDATES, remaining, &passed) {
+				Err(QuoteError::TooFewProviders { eligible, .. }) if eligible > 0 => {
+					self.state.quote(at, shard.spec.bytes, eligible as u32, remaining, &passed)
+				}
+				quote => quote,
+			};
+			let quote = match quote {
+				Ok(quote) => quote,
+				Err(error) => {
+					log::warn!(target: "cairn-client", "contract {id}: shard {index} cannot move yet: {error}");
+					return None;
+				}
+			};
+			// Cheapest first; none may ask more than the shard's agreed price.
+			let affordable: Vec<AccountId> = quote
+				.providers
+				.into_iter()
+				.take_while(|(_, price)| *price <= shard.price_per_byte_block)
+				.map(|(candidate, _)| candidate)
+				.collect();
+			if affordable.is_empty() {
+				log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
 				return None;
 			}
+			// A provider that is down would hold the shard unconfirmed until its deadline.
+			self.probe(at, id, &affordable, probed).await;
+			for candidate in &affordable {
+				if probed[candidate] {
+					break;
+				}
+				log::info!(
+					target: "cairn-client",
+					"contract {id}: provider {} does not answer; shard {index} goes elsewhere",
+					crate::rpc::market::ss58(candidate)
+				);
+			}
+			if let Some(to) = affordable.iter().find(|candidate| probed[*candidate]) {
+				break to.clone();
+			}
+			passed.extend(affordable);
 		};
-		// Cheapest first; none may ask more than the shard's agreed price.
-		let affordable: Vec<AccountId> = quote
-			.providers
-			.into_iter()
-			.take_while(|(_, price)| *price <= shard.price_per_byte_block)
-			.map(|(candidate, _)| candidate)
-			.collect();
-		if affordable.is_empty() {
-			log::warn!(target: "cairn-client", "contract {id}: no provider for shard {index} at its price");
-			return None;
-		}
-		// A provider that is down would hold the shard unconfirmed until its deadline.
-		self.probe(at, id, &affordable, probed).await;
-		let Some(to) = affordable.iter().find(|candidate| probed[*candidate]).cloned() else {
-			log::info!(target: "cairn-client", "contract {id}: no provider for shard {index} answers");
-			return None;
-		};
-		for silent in affordable.iter().take_while(|candidate| **candidate != to) {
-			log::info!(
-				target: "cairn-client",
-				"contract {id}: provider {} does not answer; shard {index} goes elsewhere",
-				crate::rpc::market::ss58(silent)
-			);
-		}
 		let call = RuntimeCall::Market(pallet_market::Call::reassign_shard {
 			contract: id,
 			shard: index as u32,
