@@ -372,6 +372,15 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		.map(|s| s["provider"].as_str().unwrap_or_default().to_string())
 		.collect();
 	let shard0_provider = original[0].clone();
+	let stake_of = |registry: &[Value], account: &str| -> anyhow::Result<u128> {
+		let record = registry
+			.iter()
+			.find(|p| p["account"] == account)
+			.with_context(|| format!("{account} is registered"))?;
+		Ok(record["stake"].as_str().context("stake")?.parse()?)
+	};
+	// Registered with the stake its capacity requires, no more.
+	let required_stake = stake_of(&providers(&buyer).await?, &shard0_provider)?;
 	let holder = find_node_of(&nodes, &shard0_provider).await?;
 	{
 		let node = nodes[holder].as_mut().context("running")?;
@@ -418,6 +427,16 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		reported_at.0.elapsed().as_secs_f64(),
 		rpc::header(&buyer, None).await?.number - reported_at.1,
 	);
+	// The loss was slashed; the provider tops its stake up again from its free balance, so that
+	// it stays eligible for new shards.
+	let reporter = nodes[holder].as_ref().context("running")?;
+	reporter.wait_for_log("restoring the stake", Duration::from_secs(120)).await?;
+	blocks
+		.until("the slashed provider's stake restored", Duration::from_secs(120), || async {
+			let stake = stake_of(&providers(&buyer).await?, &shard0_provider)?;
+			Ok((stake >= required_stake).then_some(()))
+		})
+		.await?;
 
 	// Two providers die.
 	let current: Vec<String> = shards(&repaired)
@@ -425,13 +444,6 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		.map(|s| s["provider"].as_str().unwrap_or_default().to_string())
 		.collect();
 	let stakes_before = providers(&buyer).await?;
-	let stake_of = |registry: &[Value], account: &str| -> anyhow::Result<u128> {
-		let record = registry
-			.iter()
-			.find(|p| p["account"] == account)
-			.with_context(|| format!("{account} is registered"))?;
-		Ok(record["stake"].as_str().context("stake")?.parse()?)
-	};
 	let mut killed = Vec::new();
 	let died_at = (Instant::now(), rpc::header(&buyer, None).await?.number);
 	for shard in [1usize, 2] {
