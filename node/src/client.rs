@@ -589,7 +589,8 @@ fn provider_status(provider: &Value, earnings: Option<&Value>) -> String {
 	match earnings {
 		Some(earnings) => out.push_str(&earnings_lines(earnings)),
 		None => {
-			let _ = writeln!(out, "earnings     not shown: this node has no cairn_providerEarnings");
+			let _ =
+				writeln!(out, "earnings     not shown: this node has no cairn_providerEarnings");
 		}
 	}
 	let _ = writeln!(out, "peer id      {}", text(&provider["peerId"]));

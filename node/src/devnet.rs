@@ -115,7 +115,8 @@ fn spawn(exe: &Path, dir: &Path, name: &str, args: Vec<String>) -> Result<Node, 
 
 /// `count` ports from `first` up, passing over those in `taken`.
 fn ports(first: u16, count: usize, taken: &[u16]) -> Result<Vec<u16>, Error> {
-	let free: Vec<u16> = (first..=u16::MAX).filter(|port| !taken.contains(port)).take(count).collect();
+	let free: Vec<u16> =
+		(first..=u16::MAX).filter(|port| !taken.contains(port)).take(count).collect();
 	if free.len() < count {
 		return Err(format!("no {count} free ports from {first} up"));
 	}

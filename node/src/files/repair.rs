@@ -172,10 +172,12 @@ impl Files {
 		let remaining = contract.end.saturating_sub(now).max(1);
 		// Passed over: the contract's holders, and providers that did not answer in this pass.
 		let mut passed: Vec<AccountId> = holders.to_vec();
-		passed.extend(probed.iter().filter(|(_, answered)| !**answered).map(|(who, _)| who.clone()));
+		passed
+			.extend(probed.iter().filter(|(_, answered)| !**answered).map(|(who, _)| who.clone()));
 		// The cheapest few at a time, so that those that do not answer are passed over.
 		let to = loop {
-			let quote = match self.state.quote(at, shard.spec.bytes, CANDIDATES, remaining, &passed) {
+			let quote = match self.state.quote(at, shard.spec.bytes, CANDIDATES, remaining, &passed)
+			{
 				Err(QuoteError::TooFewProviders { eligible, .. }) if eligible > 0 => {
 					self.state.quote(at, shard.spec.bytes, eligible as u32, remaining, &passed)
 				}

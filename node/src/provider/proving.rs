@@ -23,7 +23,6 @@ use cairn_prover::{prover::Prover, statement::ProofRequest, DEFAULT_CHALLENGES};
 use cairn_runtime::{
 	opaque::Block, AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall, RuntimeEvent,
 };
-use sc_client_api::StorageProvider;
 use cairn_storage::store::{ShardId, ShardStore};
 use frame_support::{traits::Get, BoundedVec};
 use pallet_market::{
@@ -31,6 +30,7 @@ use pallet_market::{
 	GRACE_PERIODS,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sc_client_api::StorageProvider;
 use sp_blockchain::HeaderBackend;
 
 use super::{shard_id, untraced, Provider};
@@ -72,7 +72,10 @@ impl Window {
 	}
 
 	/// The periods proofs may be sent for at `at` (none before the first period opens).
-	pub(crate) fn read<C, B>(state: &MarketState<C, B>, at: Hash) -> Result<Option<Self>, Unreadable>
+	pub(crate) fn read<C, B>(
+		state: &MarketState<C, B>,
+		at: Hash,
+	) -> Result<Option<Self>, Unreadable>
 	where
 		C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
 		B: sc_client_api::Backend<Block> + Send + Sync + 'static,
@@ -334,7 +337,6 @@ pub(super) fn prove_stored(
 }
 
 impl Provider {
-
 	/// Proves what is due at `at`, most urgent first, sending proofs as they are made. Returns
 	/// when everything due is proven or passed over, or when a new period opens (the next round
 	/// plans again).

@@ -198,9 +198,8 @@ fn earnings(
 			late += u32::from(late_period.is_some_and(owed));
 		}
 	}
-	let deadline = |period: Option<&(PeriodIndex, PeriodInfo<BlockNumber>)>| {
-		Some(window?.deadline(period?.0))
-	};
+	let deadline =
+		|period: Option<&(PeriodIndex, PeriodInfo<BlockNumber>)>| Some(window?.deadline(period?.0));
 	json!({
 		"account": ss58(who),
 		"activeShards": active,
