@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
+use cairn_runtime::{Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use pallet_market::{ContractId, ContractOf};
 use pallet_providers::ProviderStatus;
 use serde::Deserialize;
