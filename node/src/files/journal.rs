@@ -260,10 +260,12 @@ impl Files {
 				let now = self.state.number(at);
 				let keys: Vec<(ContractId, u32)> =
 					waiting.iter().map(|&index| (contract, index as u32)).collect();
+				let Some(sending) = self.being_sent.mark(keys.clone()) else {
+					return Err(format!("contract {contract}: its shards are being sent already"));
+				};
 				for (key, &index) in keys.iter().zip(&waiting) {
 					let who = chain.shards[index].provider.clone();
 					self.sent.lock().await.insert(*key, (who, now));
-					self.repairing.lock().await.insert(*key);
 				}
 				let sent = waiting.iter().zip(&outgoing).map(|(&index, shard)| {
 					let who = &chain.shards[index].provider;
@@ -278,9 +280,7 @@ impl Files {
 					.into_iter()
 					.filter_map(Result::err)
 					.collect();
-				for key in &keys {
-					self.repairing.lock().await.remove(key);
-				}
+				drop(sending);
 				if !failures.is_empty() {
 					return Err(format!(
 						"contract {contract}: {} of {} waiting shards not sent ({})",

@@ -45,6 +45,7 @@ pub mod durability;
 mod journal;
 mod renewal;
 mod repair;
+mod sending;
 
 use journal::Journal;
 
@@ -225,8 +226,9 @@ pub struct Files {
 	sent: Mutex<HashMap<(ContractId, u32), (AccountId, BlockNumber)>>,
 	/// Reassignments asked for, and the block.
 	reassigned: Mutex<HashMap<(ContractId, u32), BlockNumber>>,
-	/// Shards being rebuilt now.
-	repairing: Mutex<HashSet<(ContractId, u32)>>,
+	/// Shards being sent now (uploads, resumed uploads, repairs): the repair loop leaves them
+	/// alone.
+	being_sent: sending::BeingSent,
 	/// The upload journal.
 	journal: Journal,
 	/// Journal entries this run of the node works on (its own uploads, and those resumed).
@@ -295,7 +297,7 @@ impl Files {
 			renewals: Mutex::new(HashMap::new()),
 			sent: Mutex::new(HashMap::new()),
 			reassigned: Mutex::new(HashMap::new()),
-			repairing: Mutex::new(HashSet::new()),
+			being_sent: sending::BeingSent::default(),
 			journal: Journal::new(dir.join("uploads")),
 			uploads: std::sync::Mutex::new(HashSet::new()),
 			dir,
@@ -661,15 +663,18 @@ impl Files {
 			json!({ "stage": "sending", "contract": contract, "total": shard_bytes * u64::from(shards) }),
 		);
 
-		// The repair loop leaves these shards alone while they are being sent.
+		// The repair loop leaves these shards alone while they are being sent (until this call
+		// ends, or is dropped with its caller gone: the journal then finishes the upload).
 		let now = self.state.client().info().best_number;
 		let keys: Vec<(ContractId, u32)> = (0..shards).map(|index| (contract, index)).collect();
+		let sending = self
+			.being_sent
+			.mark(keys.clone())
+			.ok_or_else(|| Failure::failed(format!("contract {contract} is being sent already")))?;
 		{
 			let mut sent = self.sent.lock().await;
-			let mut repairing = self.repairing.lock().await;
 			for (key, who) in keys.iter().zip(&providers) {
 				sent.insert(*key, (who.clone(), now));
-				repairing.insert(*key);
 			}
 		}
 		let at = self.state.at(None);
@@ -695,12 +700,11 @@ impl Files {
 		{
 			let now = self.state.client().info().best_number;
 			let mut sent = self.sent.lock().await;
-			let mut repairing = self.repairing.lock().await;
 			for (key, who) in keys.iter().zip(&providers) {
 				sent.insert(*key, (who.clone(), now));
-				repairing.remove(key);
 			}
 		}
+		drop(sending);
 		for failure in &failures {
 			log::warn!(target: "cairn-client", "contract {contract}: {failure} (resent later)");
 		}

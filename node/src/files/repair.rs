@@ -73,14 +73,13 @@ impl Files {
 				.collect();
 			// A pending shard not being sent now waits on its provider alone: one that does not
 			// answer is passed over at once rather than at its deadline.
-			let repairing = self.repairing.lock().await.clone();
 			let waiting: Vec<AccountId> = contract
 				.shards
 				.iter()
 				.enumerate()
 				.filter(|(index, s)| {
 					matches!(s.status, ShardStatus::Pending { .. })
-						&& !repairing.contains(&(id, *index as u32))
+						&& !self.being_sent.contains(&(id, *index as u32))
 				})
 				.map(|(_, s)| s.provider.clone())
 				.collect();
@@ -120,7 +119,8 @@ impl Files {
 						}
 						None => true,
 					};
-					if resend && self.repairing.lock().await.insert(key) {
+					let sending = if resend { self.being_sent.mark(vec![key]) } else { None };
+					if let Some(sending) = sending {
 						self.sent.lock().await.insert(key, (shard.provider.clone(), now));
 						let this = self.clone();
 						let contract = contract.clone();
@@ -136,7 +136,7 @@ impl Files {
 									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}")
 								}
 							}
-							this.repairing.lock().await.remove(&key);
+							drop(sending);
 						});
 					}
 				}
