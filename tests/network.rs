@@ -1803,7 +1803,7 @@ async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
 	let started = Instant::now();
 	let dir = tempfile::tempdir()?;
 	let dir = dir.path();
-	let (validators, mut nodes, key_file, bootnode) = start_network(dir, PROVIDERS.len()).await?;
+	let (validators, mut nodes, _, _) = start_network(dir, PROVIDERS.len()).await?;
 	let buyer = validators[0].rpc().await?;
 	let files = validators[0].api().await?;
 	let mut blocks = Blocks::new(&buyer).await?;
@@ -1833,34 +1833,53 @@ async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
 	let accounts = (0..nodes.len()).map(provider_account).collect::<anyhow::Result<Vec<_>>>()?;
 	let mut rng = ChaCha20Rng::seed_from_u64(seed);
 	eprintln!("churn: {periods} periods of {length} blocks, seed {seed}");
-	// Providers down, and the period each starts again in.
-	let mut down: HashMap<usize, u64> = HashMap::new();
+	// Providers down: the period each starts again in, and how it was started (its addresses
+	// stay, as a real provider's do).
+	let mut down: HashMap<usize, (u64, NodeConfig)> = HashMap::new();
 	let mut kills = 0;
 	let first = current_period(&buyer, ids[0]).await?;
 	for period in first..first + periods {
-		for (index, _) in down.clone().into_iter().filter(|(_, back)| *back <= period) {
-			nodes[index] = Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?);
-			down.remove(&index);
+		for index in down
+			.iter()
+			.filter(|(_, (back, _))| *back <= period)
+			.map(|(i, _)| *i)
+			.collect::<Vec<_>>()
+		{
+			let (_, config) = down.remove(&index).context("down")?;
+			nodes[index] = Some(Node::start(config)?);
 		}
-		// A provider to kill: running, and leaving each contract at most `M` shards down.
+		// A provider to kill: running, and leaving each file at most `M` shards it cannot be
+		// read from (on a provider that is down, or waiting for their data after a move), and a
+		// provider up to move each shard on one that is down to.
 		let mut held = Vec::new();
 		for id in &ids {
 			held.push(shards(&contract(&buyer, *id).await?));
 		}
-		let down_after = |shards: &[Value], also: usize| {
+		let fits = |shards: &[Value], also: usize| {
 			let is_down = |index: usize| down.contains_key(&index) || index == also;
 			let on = |shard: &Value| accounts.iter().position(|a| shard["provider"] == a.as_str());
-			shards.iter().filter(|shard| on(shard).is_some_and(is_down)).count()
+			let on_down = shards.iter().filter(|shard| on(shard).is_some_and(is_down)).count();
+			let unreadable = shards
+				.iter()
+				.filter(|shard| shard["status"] != "active" || on(shard).is_some_and(is_down))
+				.count();
+			let spares = (0..accounts.len())
+				.filter(|index| !is_down(*index))
+				.filter(|index| shards.iter().all(|shard| on(shard) != Some(*index)))
+				.count();
+			unreadable <= M && spares >= on_down
 		};
 		let candidates: Vec<usize> = (0..nodes.len())
 			.filter(|&index| nodes[index].is_some())
-			.filter(|&index| held.iter().all(|shards| down_after(shards, index) <= M))
+			.filter(|&index| held.iter().all(|shards| fits(shards, index)))
 			.collect();
 		if !candidates.is_empty() {
 			let index = candidates[(rng.next_u64() % candidates.len() as u64) as usize];
 			let downtime = [1u64, 2, 5][(rng.next_u64() % 3) as usize];
-			nodes[index].take().context("running")?.kill()?;
-			down.insert(index, period + downtime);
+			let mut node = nodes[index].take().context("running")?;
+			let config = node.config.clone();
+			node.kill()?;
+			down.insert(index, (period + downtime, config));
 			kills += 1;
 			eprintln!("churn: period {period}: provider {index} killed for {downtime} periods");
 		}
@@ -1877,8 +1896,8 @@ async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
 			seen.took.len()
 		);
 	}
-	for (index, _) in down.drain() {
-		nodes[index] = Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?);
+	for (index, (_, config)) in down.drain() {
+		nodes[index] = Some(Node::start(config)?);
 	}
 	// A provider killed in the last periods may still cost its shards: they are found lost up to
 	// five periods after it stopped (three faults and the grace; it may have been down through

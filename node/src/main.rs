@@ -19,6 +19,8 @@ mod command;
 mod devnet;
 mod explorer;
 mod files;
+#[cfg(test)]
+mod fixtures;
 mod local_file;
 mod market_state;
 mod metrics;

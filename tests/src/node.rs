@@ -68,6 +68,9 @@ pub struct NodeConfig {
 	pub api_port: u16,
 	/// The Prometheus endpoint's port on 127.0.0.1.
 	pub prometheus_port: u16,
+	/// The shard network's port on 127.0.0.1, kept across restarts as a provider's address is
+	/// (the chain lists it).
+	pub shard_port: u16,
 	/// Multiaddresses of bootnodes.
 	pub bootnodes: Vec<String>,
 	/// The libp2p identity key (hex), fixed so a restarted node keeps its peer id.
@@ -92,6 +95,7 @@ impl NodeConfig {
 			p2p_port: free_port().expect("127.0.0.1 has a free port"),
 			api_port: free_port().expect("127.0.0.1 has a free port"),
 			prometheus_port: free_port().expect("127.0.0.1 has a free port"),
+			shard_port: free_port().expect("127.0.0.1 has a free port"),
 			bootnodes: Vec::new(),
 			node_key: hex::encode(sp_crypto_hashing::blake2_256(
 				base_path.display().to_string().as_bytes(),
@@ -119,7 +123,7 @@ impl NodeConfig {
 			"--node-key".into(),
 			self.node_key.clone(),
 			"--shard-listen".into(),
-			"/ip4/127.0.0.1/tcp/0".into(),
+			format!("/ip4/127.0.0.1/tcp/{}", self.shard_port),
 		];
 		if let Some(identity) = &self.identity {
 			args.push(format!("--{identity}"));

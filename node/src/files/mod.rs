@@ -13,7 +13,8 @@
 //!   the providers concurrently; a provider that fails or stalls is replaced by a spare.
 //! - **Repair** ([`repair`]): on every block, for this account's contracts: a lost shard (or
 //!   one not confirmed in time) is reassigned to another eligible provider, and a shard waiting
-//!   for its data is rebuilt from `k` others and sent to its provider.
+//!   for its data is fetched from the provider it was moved away from, or rebuilt from `k` others,
+//!   and sent to its provider.
 //! - **Renewal** ([`renewal`]): by hand, or on every block for files whose term is running out,
 //!   a contract's end moves on, while the account can pay; the node says loudly when it cannot.
 
@@ -46,8 +47,10 @@ mod journal;
 mod renewal;
 mod repair;
 mod sending;
+mod sources;
 
 use journal::Journal;
+use sources::{Former, ShardSource};
 
 pub use renewal::{AutoRenew, RenewParams};
 
@@ -226,6 +229,8 @@ pub struct Files {
 	sent: Mutex<HashMap<(ContractId, u32), (AccountId, BlockNumber)>>,
 	/// Reassignments asked for, and the block.
 	reassigned: Mutex<HashMap<(ContractId, u32), BlockNumber>>,
+	/// The providers shards were moved away from, asked for them until they are active again.
+	former: Former,
 	/// Shards being sent now (uploads, resumed uploads, repairs): the repair loop leaves them
 	/// alone.
 	being_sent: sending::BeingSent,
@@ -297,6 +302,7 @@ impl Files {
 			renewals: Mutex::new(HashMap::new()),
 			sent: Mutex::new(HashMap::new()),
 			reassigned: Mutex::new(HashMap::new()),
+			former: Former::default(),
 			being_sent: sending::BeingSent::default(),
 			journal: Journal::new(dir.join("uploads")),
 			uploads: std::sync::Mutex::new(HashSet::new()),
@@ -901,6 +907,7 @@ impl Files {
 	}
 
 	/// Any `k` shards of `contract` (other than `skip`), each checked; `None` where not fetched.
+	/// Asked of their providers (confirmed ones first), then of those they were moved away from.
 	async fn fetch_any(
 		&self,
 		id: ContractId,
@@ -910,16 +917,10 @@ impl Files {
 		progress: Option<&Progress>,
 		total: u64,
 	) -> Result<Vec<Option<Vec<u8>>>, Failure> {
-		// Providers serve a shard's bytes only to the owner's grantees.
-		let signer = self.signer()?;
+		self.signer()?;
 		let at = self.state.at(None);
-		// Confirmed shards first, then pending ones (their provider may hold them already).
-		let mut candidates: Vec<usize> = (0..contract.shards.len())
-			.filter(|index| Some(*index) != skip)
-			.filter(|index| contract.shards[*index].status.holds_capacity())
-			.collect();
-		candidates.sort_by_key(|index| contract.shards[*index].status != ShardStatus::Active);
-		let mut candidates = candidates.into_iter();
+		let mut candidates =
+			self.former.sources(id, contract).into_iter().filter(|s| Some(s.index) != skip);
 		let received = std::sync::atomic::AtomicU64::new(0);
 		let on_fetched = |bytes: u64| {
 			let done = received.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
@@ -928,41 +929,45 @@ impl Files {
 				json!({ "stage": "fetching", "contract": id, "received": done, "total": total }),
 			);
 		};
-		let fetch = |index: usize| {
-			let shard = &contract.shards[index];
+		let fetch = |source: ShardSource| {
 			let on_fetched = &on_fetched;
 			async move {
-				let from = provider_address(&self.state, at, &shard.provider)?;
-				let grant = signer.grant(id, index as u32, self.network.peer_id())?;
-				let spec = &shard.spec;
-				fetch_shard(&self.network, &from, id, index as u32, spec, grant, on_fetched).await
+				let fetched = self.fetch_from(at, id, contract, &source, on_fetched).await;
+				(source, fetched)
 			}
 		};
-		let fetch_indexed = |index: usize| {
-			let fetch = &fetch;
-			async move { (index, fetch(index).await) }
-		};
-		let mut running = FuturesUnordered::new();
-		for index in candidates.by_ref().take(k) {
-			running.push(fetch_indexed(index));
-		}
 		let mut shards: Vec<Option<Vec<u8>>> = vec![None; contract.shards.len()];
+		let mut running = FuturesUnordered::new();
+		// One source per shard at first: a shard's former providers are its spares.
+		let mut asked = HashSet::new();
+		let (first, spares): (Vec<ShardSource>, Vec<ShardSource>) =
+			candidates.by_ref().partition(|source| asked.insert(source.index));
+		let mut candidates = first.into_iter().chain(spares);
+		for source in candidates.by_ref().take(k) {
+			running.push(fetch(source));
+		}
 		let mut have = 0;
 		let mut errors = Vec::new();
-		while let Some((index, result)) = running.next().await {
+		while let Some((source, result)) = running.next().await {
+			let index = source.index;
 			match result {
-				Ok(data) => {
+				Ok(data) if shards[index].is_none() => {
 					shards[index] = Some(data);
 					have += 1;
 					if have == k {
 						return Ok(shards);
 					}
 				}
+				Ok(_) => {}
 				Err(error) => {
-					log::warn!(target: "cairn-client", "contract {id} shard {index}: {error}; asking a spare");
+					log::warn!(
+						target: "cairn-client",
+						"contract {id} shard {index} from {}: {error}; asking a spare",
+						crate::rpc::market::ss58(&source.provider)
+					);
 					errors.push(format!("shard {index}: {error}"));
-					if let Some(spare) = candidates.next() {
-						running.push(fetch_indexed(spare));
+					if let Some(spare) = candidates.find(|spare| shards[spare.index].is_none()) {
+						running.push(fetch(spare));
 					}
 				}
 			}
@@ -971,5 +976,24 @@ impl Files {
 			"only {have} of the {k} shards needed could be fetched ({})",
 			errors.join("; ")
 		)))
+	}
+
+	/// Shard `source.index` of `contract`, fetched from `source.provider` and checked against its
+	/// digest.
+	async fn fetch_from(
+		&self,
+		at: Hash,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		source: &ShardSource,
+		on_fetched: &(dyn Fn(u64) + Send + Sync),
+	) -> Result<Vec<u8>, String> {
+		// Providers serve a shard's bytes only to the owner's grantees.
+		let signer = self.signer().map_err(|failure| failure.message)?;
+		let from = provider_address(&self.state, at, &source.provider)?;
+		let index = source.index as u32;
+		let grant = signer.grant(id, index, self.network.peer_id())?;
+		let spec = &contract.shards[source.index].spec;
+		fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched).await
 	}
 }

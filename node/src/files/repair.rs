@@ -2,8 +2,9 @@
 //! open (whichever machine uploaded them), a lost shard (or one not confirmed by its deadline, or
 //! whose provider does not answer on the shard network) is reassigned to the cheapest eligible
 //! provider not holding another shard of the contract that answers (one that is down would hold
-//! it unconfirmed until its deadline), and a shard waiting for its data is rebuilt from `k`
-//! others and sent to its provider.
+//! it unconfirmed until its deadline), and a shard waiting for its data is fetched from a provider
+//! it was moved away from (which keeps it until it is active elsewhere), or rebuilt from `k`
+//! others, and sent to its provider.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -12,9 +13,13 @@ use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall}
 use cairn_storage::encoding::{rebuild_shard, FileManifest};
 use futures::{FutureExt, StreamExt};
 use pallet_market::{ContractId, ContractOf, ShardStatus};
-use sc_client_api::BlockchainEvents;
+use sc_client_api::{BlockchainEvents, HeaderBackend};
 
-use super::{provider_address, Files, RESEND_BLOCKS};
+use super::{
+	provider_address,
+	sources::{obtainable, Holds},
+	Files, RESEND_BLOCKS,
+};
 use crate::{
 	market_state::QuoteError,
 	signer::Signer,
@@ -23,6 +28,9 @@ use crate::{
 
 /// Providers asked, cheapest first, before a lost shard is moved: the first that answers takes it.
 const CANDIDATES: u32 = 3;
+
+/// Blocks after a rebuild that failed (too few shards could be fetched) before it is tried again.
+const RETRY_BLOCKS: BlockNumber = 3;
 
 /// How long a provider has to answer before it counts as down.
 const PROBE_TIME: std::time::Duration = std::time::Duration::from_secs(10);
@@ -60,6 +68,7 @@ impl Files {
 		let (repairable, others): (Vec<_>, Vec<_>) =
 			contracts.into_iter().partition(|(id, _)| self.load_record(*id).is_some());
 		self.count_contracts(now, &repairable, &others);
+		self.former.forget(&repairable);
 		// Who answered on the shard network in this pass: each provider is asked once.
 		let mut probed = HashMap::new();
 		for (id, contract) in repairable {
@@ -84,11 +93,11 @@ impl Files {
 				.map(|(_, s)| s.provider.clone())
 				.collect();
 			self.probe(at, id, &waiting, &mut probed).await;
-			// A waiting shard is rebuilt from `k` confirmed ones; with fewer, its data can
-			// only come from its upload (this node's, or its journal's after a restart).
-			let rebuildable =
-				contract.shards.iter().filter(|s| s.status == ShardStatus::Active).count()
-					>= usize::from(contract.k);
+			// A waiting shard comes from a provider it left, or is rebuilt from `k` others
+			// confirmed or kept; without those, its data can only come from its upload (this
+			// node's, or its journal's after a restart).
+			let sources = self.former.sources(id, &contract);
+			let obtainable = |index: usize| obtainable(&sources, index, usize::from(contract.k));
 			for (index, shard) in contract.shards.iter().enumerate() {
 				let key = (id, index as u32);
 				let overdue =
@@ -100,6 +109,7 @@ impl Files {
 						.reassign(at, now, id, &contract, index, &holders, &mut probed, signer)
 						.await;
 					if let Some(to) = moved {
+						self.former.moved(id, index as u32, &shard.provider);
 						if silent && !overdue {
 							log::info!(
 								target: "cairn-client",
@@ -112,7 +122,9 @@ impl Files {
 						}
 						holders.push(to);
 					}
-				} else if let (ShardStatus::Pending { .. }, true) = (&shard.status, rebuildable) {
+				} else if let (ShardStatus::Pending { .. }, true) =
+					(&shard.status, obtainable(index))
+				{
 					let resend = match self.sent.lock().await.get(&key) {
 						Some((to, sent_at)) => {
 							*to != shard.provider || now >= sent_at + RESEND_BLOCKS
@@ -127,13 +139,18 @@ impl Files {
 						tokio::spawn(async move {
 							let repairs = &this.metrics.repairs;
 							match this.rebuild_and_send(id, &contract, index).await {
-								Ok(()) => {
+								Ok(how) => {
 									repairs.with_label_values(&["sent"]).inc();
-									log::info!(target: "cairn-client", "contract {id}: shard {index} rebuilt and sent to its provider")
+									log::info!(target: "cairn-client", "contract {id}: shard {index} {how} and sent to its provider")
 								}
 								Err(error) => {
 									repairs.with_label_values(&["failed"]).inc();
-									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}")
+									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}");
+									// Nothing was sent: tried again in a few blocks.
+									let failed = this.state.client().info().best_number;
+									let again = failed.saturating_sub(RESEND_BLOCKS - RETRY_BLOCKS);
+									let provider = contract.shards[index].provider.clone();
+									this.sent.lock().await.insert(key, (provider, again));
 								}
 							}
 							drop(sending);
@@ -267,31 +284,39 @@ impl Files {
 		matches!(tokio::time::timeout(PROBE_TIME, asked).await, Ok(Ok(_)))
 	}
 
+	/// Gets shard `index` of `contract` to its new provider: fetched from a provider it was moved
+	/// away from, or rebuilt from `k` others. Says which.
 	async fn rebuild_and_send(
 		&self,
 		id: ContractId,
 		contract: &ContractOf<Runtime>,
 		index: usize,
-	) -> Result<(), String> {
-		let record = self.load_record(id).ok_or("no manifest")?;
-		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
-		let k = usize::from(contract.k);
-		let spec = contract.shards[index].spec.clone();
-		let others = self
-			.fetch_any(id, contract, k, Some(index), None, 0)
-			.await
-			.map_err(|failure| failure.message)?;
-		let rebuilt = tokio::task::spawn_blocking(move || {
-			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
-			let rebuilt = rebuild_shard(&manifest, &mut readers, index, Vec::new())
-				.map_err(|e| e.to_string())?;
-			if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
-				return Err("the rebuilt shard does not match its digest".to_string());
+	) -> Result<&'static str, String> {
+		let at = self.state.at(None);
+		let mut kept = None;
+		for source in self.former.sources(id, contract) {
+			if source.index != index || source.holds != Holds::Former {
+				continue;
 			}
-			OutgoingShard::new(rebuilt)
-		})
-		.await
-		.map_err(|e| e.to_string())??;
+			match self.fetch_from(at, id, contract, &source, &|_| {}).await {
+				Ok(data) => {
+					kept = Some(data);
+					break;
+				}
+				Err(error) => log::info!(
+					target: "cairn-client",
+					"contract {id}: shard {index} not fetched from its former provider {}: {error}",
+					crate::rpc::market::ss58(&source.provider)
+				),
+			}
+		}
+		let (how, shard) = match kept {
+			Some(data) => ("fetched from a former provider", data),
+			None => ("rebuilt", self.rebuild(id, contract, index).await?),
+		};
+		let rebuilt = tokio::task::spawn_blocking(move || OutgoingShard::new(shard))
+			.await
+			.map_err(|e| e.to_string())??;
 		let at = self.state.at(None);
 		let provider = &contract.shards[index].provider;
 		let to = provider_address(&self.state, at, provider)?;
@@ -304,7 +329,36 @@ impl Files {
 		push_shard(&self.network, &to, id, index as u32, &rebuilt, grant, &|bytes| {
 			sent.inc_by(bytes)
 		})
+		.await?;
+		Ok(how)
+	}
+
+	/// Shard `index` of `contract`, rebuilt from `k` others and checked against its digest.
+	async fn rebuild(
+		&self,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		index: usize,
+	) -> Result<Vec<u8>, String> {
+		let record = self.load_record(id).ok_or("no manifest")?;
+		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
+		let k = usize::from(contract.k);
+		let spec = contract.shards[index].spec.clone();
+		let others = self
+			.fetch_any(id, contract, k, Some(index), None, 0)
+			.await
+			.map_err(|failure| failure.message)?;
+		tokio::task::spawn_blocking(move || {
+			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
+			let rebuilt = rebuild_shard(&manifest, &mut readers, index, Vec::new())
+				.map_err(|e| e.to_string())?;
+			if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
+				return Err("the rebuilt shard does not match its digest".to_string());
+			}
+			Ok(rebuilt)
+		})
 		.await
+		.map_err(|e| e.to_string())?
 	}
 
 	/// Sets the gauges of our open contracts at block `now`: how many, their escrow, and the

@@ -543,47 +543,11 @@ impl Provider {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::fixtures::{contract, shard};
 	use sp_runtime::AccountId32;
 
 	fn info(start: BlockNumber) -> PeriodInfo<BlockNumber> {
 		PeriodInfo { start, length: 20, seed: [start as u8; 32], verifiable: true }
-	}
-
-	fn shard(
-		provider: &AccountId,
-		settled_through: PeriodIndex,
-		faults: u32,
-	) -> Shard<AccountId, Balance, BlockNumber> {
-		Shard {
-			spec: ShardSpec { root: [0; 32], blake3: [0; 32], bytes: 1 << 20 },
-			provider: provider.clone(),
-			price_per_byte_block: 1,
-			status: ShardStatus::Active,
-			repair: false,
-			settled_through,
-			last_proven: None,
-			proven_before_last: 0,
-			consecutive_faults: faults,
-			proofs: 0,
-			refundable: 0,
-		}
-	}
-
-	fn contract(
-		shards: Vec<Shard<AccountId, Balance, BlockNumber>>,
-		end: BlockNumber,
-	) -> ContractOf<Runtime> {
-		pallet_market::Contract {
-			owner: AccountId32::new([9; 32]),
-			k: 1,
-			m: 0,
-			start: 0,
-			end,
-			escrow: 0,
-			deposit: 0,
-			paid: 0,
-			shards: BoundedVec::truncate_from(shards),
-		}
 	}
 
 	#[test]
