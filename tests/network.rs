@@ -1737,11 +1737,12 @@ async fn renewal_says_when_the_account_cannot_pay(
 
 /// Provider churn, as a benchmark (`docs/DURABILITY.md`): for `CAIRN_CHURN_PERIODS` proving
 /// periods (20 by default), at the start of each a running provider is killed with SIGKILL at
-/// random (`CAIRN_CHURN_SEED`) and started again on its base path one, two or five periods
-/// later, never leaving more than `m` of a contract's shards on providers that are down. Two
+/// random (`CAIRN_CHURN_SEED`) and started again on its base path and addresses one, two or five
+/// periods later, never leaving more than `m` of a contract's shards unreadable (on providers
+/// that are down, or waiting for their data) nor a lost shard without a provider to move to. Two
 /// 4 + 2 files are kept on nine providers through it. Every shard the chain finds lost must be
-/// moved, rebuilt and confirmed within two periods; after the churn, with every provider back,
-/// both files come back byte-exact.
+/// moved, rebuilt and confirmed within two periods. Then `m + 1` of one file's providers die at
+/// once ([`beyond_m`]) and come back; at the end both files come back byte-exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark of 20 proving periods (about 20 minutes): see docs/DURABILITY.md"]
 async fn churn_loses_no_byte() -> anyhow::Result<()> {
@@ -1915,11 +1916,13 @@ async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
 		}
 		return Err(error);
 	}
+	let took = watch.into_inner().took;
+	let owner = &validators[0];
+	beyond_m(&mut blocks, &buyer, owner, &mut nodes, &accounts, ids[0], length, M).await?;
 	for (id, data) in &stored {
 		let out = dir.join(format!("churn-{id}.back"));
 		ensure!(download(&files, *id, &out).await? == *data, "contract {id} comes back byte-exact");
 	}
-	let took = watch.into_inner().took;
 	let slowest = took.iter().copied().fold(0.0, f64::max);
 	eprintln!(
 		"churn: {periods} periods, {kills} kills, {} shards repaired (slowest {slowest:.1} \
@@ -1929,5 +1932,71 @@ async fn churn(periods: u64, seed: u64) -> anyhow::Result<()> {
 		started.elapsed()
 	);
 	ensure!(slowest <= 2.0, "a shard took {slowest:.1} periods to repair: {took:?}");
+	Ok(())
+}
+
+/// Beyond `m`: the providers of `m + 1` shards of contract `id` are killed at once. Their shards
+/// are found lost and moved, but their rebuilds find `k - 1` shards, one short, until the first
+/// of them comes back: that one kept its shard though it was moved away (it is active nowhere),
+/// the owner's node fetches it from there, and the file is whole again. Then the others come back.
+#[allow(clippy::too_many_arguments)]
+async fn beyond_m(
+	blocks: &mut Blocks,
+	buyer: &WsClient,
+	owner: &Node,
+	nodes: &mut [Option<Node>],
+	accounts: &[String],
+	id: u64,
+	length: u64,
+	m: usize,
+) -> anyhow::Result<()> {
+	let held = shards(&contract(buyer, id).await?);
+	let mut dead = Vec::new();
+	for shard in held.iter().take(m + 1) {
+		let index = accounts
+			.iter()
+			.position(|account| shard["provider"] == account.as_str())
+			.context("a test provider")?;
+		let mut node = nodes[index].take().context("running")?;
+		let config = node.config.clone();
+		node.kill()?;
+		dead.push((index, config));
+	}
+	eprintln!("churn: the providers of shards 0 to {m} of contract {id} killed at once");
+	let first = &accounts[dead[0].0];
+	let moved = blocks
+		.until("shard 0 found lost and moved", Duration::from_secs(length * 2 * 8), || async {
+			let shard = &shards(&contract(buyer, id).await?)[0];
+			Ok((shard["provider"] != first.as_str()).then_some(()))
+		})
+		.await;
+	if let Err(error) = moved {
+		eprintln!("contract {id}: {:#}", contract(buyer, id).await?);
+		return Err(error);
+	}
+	let fetched = format!("contract {id}: shard 0 fetched from a former provider");
+	let before = owner.log_lines(&fetched).len();
+	let (index, config) = dead.remove(0);
+	nodes[index] = Some(Node::start(config)?);
+	let from_it = blocks
+		.until("shard 0 fetched from the provider it left", Duration::from_secs(240), || async {
+			Ok((owner.log_lines(&fetched).len() > before).then_some(()))
+		})
+		.await;
+	if let Err(error) = from_it {
+		eprintln!("contract {id}: {:#}", contract(buyer, id).await?);
+		eprintln!("the owner's node:\n{}", owner.log_lines(&format!("contract {id}")).join("\n"));
+		return Err(error);
+	}
+	for (index, config) in dead {
+		nodes[index] = Some(Node::start(config)?);
+	}
+	blocks
+		.until("every shard active again", Duration::from_secs(length * 2 * 8), || async {
+			let held = shards(&contract(buyer, id).await?);
+			Ok(held.iter().all(|shard| shard["status"] == "active").then_some(()))
+		})
+		.await?;
+	eprintln!("churn: {} of contract {id}'s shards lost at once, and none of its bytes", m + 1);
 	Ok(())
 }

@@ -17,14 +17,10 @@ use sc_client_api::{BlockchainEvents, HeaderBackend};
 
 use super::{
 	provider_address,
-	sources::{obtainable, Holds},
+	sources::{obtainable, Holds, ShardSource},
 	Files, RESEND_BLOCKS,
 };
-use crate::{
-	market_state::QuoteError,
-	signer::Signer,
-	transfer::{push_shard, OutgoingShard},
-};
+use crate::{market_state::QuoteError, signer::Signer, transfer::OutgoingShard};
 
 /// Providers asked, cheapest first, before a lost shard is moved: the first that answers takes it.
 const CANDIDATES: u32 = 3;
@@ -293,12 +289,20 @@ impl Files {
 		index: usize,
 	) -> Result<&'static str, String> {
 		let at = self.state.at(None);
+		let former: Vec<ShardSource> = self
+			.former
+			.sources(id, contract)
+			.into_iter()
+			.filter(|source| source.index == index && source.holds == Holds::Former)
+			.collect();
+		// Those that are down are passed over after a probe, not a stalled transfer.
+		let answers = futures::future::join_all(
+			former.iter().map(|source| self.answers(at, &source.provider, id)),
+		)
+		.await;
 		let mut kept = None;
-		for source in self.former.sources(id, contract) {
-			if source.index != index || source.holds != Holds::Former {
-				continue;
-			}
-			match self.fetch_from(at, id, contract, &source, &|_| {}).await {
+		for (source, _) in former.iter().zip(answers).filter(|(_, answers)| *answers) {
+			match self.fetch_from(at, id, contract, source, &|_| {}).await {
 				Ok(data) => {
 					kept = Some(data);
 					break;
@@ -314,22 +318,12 @@ impl Files {
 			Some(data) => ("fetched from a former provider", data),
 			None => ("rebuilt", self.rebuild(id, contract, index).await?),
 		};
-		let rebuilt = tokio::task::spawn_blocking(move || OutgoingShard::new(shard))
+		let outgoing = tokio::task::spawn_blocking(move || OutgoingShard::new(shard))
 			.await
 			.map_err(|e| e.to_string())??;
-		let at = self.state.at(None);
 		let provider = &contract.shards[index].provider;
-		let to = provider_address(&self.state, at, provider)?;
-		let grant = self.signer().map_err(|failure| failure.message)?.grant(
-			id,
-			index as u32,
-			self.network.peer_id(),
-		)?;
-		let sent = &self.metrics.shard_bytes_sent;
-		push_shard(&self.network, &to, id, index as u32, &rebuilt, grant, &|bytes| {
-			sent.inc_by(bytes)
-		})
-		.await?;
+		self.send_shard(self.state.at(None), id, index as u32, provider, &outgoing, &|_| {})
+			.await?;
 		Ok(how)
 	}
 
