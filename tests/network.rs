@@ -12,7 +12,8 @@
 //! largest remarks a normal transaction may carry, each tipped ten tokens: every due proof still
 //! lands (within its period or its grace), and no shard is faulted. Last, a buyer's node is
 //! killed with SIGKILL at every stage of an upload and finishes it from its journal when started
-//! again.
+//! again. A smaller network (one validator, one provider) overcommits a provider: it proves what
+//! it can, the rest are faulted, and it takes no shard beyond the limit its measured pace allows.
 
 use std::{
 	path::Path,
@@ -106,6 +107,11 @@ fn provider_config(dir: &Path, index: usize, key_file: &Path, bootnode: &str) ->
 		"--no-explorer".into(),
 		"--shard-max-inbound".into(),
 		INBOUND_LIMIT.to_string(),
+		// Nine to twelve nodes share two cores: each provider's measured pace would keep one
+		// or two shards. Here the limit leaves the offered capacity as configured;
+		// `an_overcommitted_provider_proves_what_it_can` tests the measured one.
+		"--provider-max-shards".into(),
+		"1000".into(),
 	];
 	config
 }
@@ -224,14 +230,8 @@ async fn corrupted_and_dead_providers_shards_are_repaired() -> anyhow::Result<()
 	run_network(true).await
 }
 
-/// The development proving key, three validators (Alice's node is the buyer's) and the first
-/// `providers` of [`PROVIDERS`], registered and ready to prove; with the key file and a
-/// bootnode address.
-async fn start_network(
-	dir: &Path,
-	providers: usize,
-) -> anyhow::Result<(Vec<Node>, Vec<Option<Node>>, std::path::PathBuf, String)> {
-	// One development proving key for every provider.
+/// The development proving key, written to a file in `dir`; the file.
+async fn dev_proving_key(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 	let keys_dir = dir.join("keys");
 	let keys_dir_for_setup = keys_dir.clone();
 	tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -244,7 +244,18 @@ async fn start_network(
 		Ok(())
 	})
 	.await??;
-	let key_file = keys_dir.join(cairn_prover::keys::PROVING_KEY_FILE);
+	Ok(keys_dir.join(cairn_prover::keys::PROVING_KEY_FILE))
+}
+
+/// The development proving key, three validators (Alice's node is the buyer's) and the first
+/// `providers` of [`PROVIDERS`], registered and ready to prove; with the key file and a
+/// bootnode address.
+async fn start_network(
+	dir: &Path,
+	providers: usize,
+) -> anyhow::Result<(Vec<Node>, Vec<Option<Node>>, std::path::PathBuf, String)> {
+	// One development proving key for every provider.
+	let key_file = dev_proving_key(dir).await?;
 
 	// Three validators; Alice's node is the buyer's. Their pools hold 80 MB, not the default 20:
 	// the remark flood's attacker keeps three 3.9 MB remarks ahead, and a pool also keeps the
@@ -281,6 +292,199 @@ async fn start_network(
 		node.wait_for_log("prover ready", Duration::from_secs(240)).await?;
 	}
 	Ok((validators, nodes, key_file, bootnode))
+}
+
+/// One provider holds more shards than its prover can keep proven: it proves as many as it can
+/// in time and the rest are faulted (not all), and it takes no shard beyond the limit it
+/// measured. A development chain of one validator (Alice's node, the buyer's, and root) and one
+/// provider that measures its own pace: it takes one-shard files up to its limit, then root
+/// shortens the proving period to a quarter, so that the shards it holds need about twice the
+/// proofs it can make.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overcommitted_provider_proves_what_it_can() -> anyhow::Result<()> {
+	const SHORT_PERIOD: u32 = 5;
+	let started = Instant::now();
+	let dir = tempfile::tempdir()?;
+	let dir = dir.path();
+	let key_file = dev_proving_key(dir).await?;
+	let mut alice_config = NodeConfig::dev(&dir.join("alice"));
+	alice_config.extra_args = vec!["--cairn-key".into(), "//Alice".into(), "--no-explorer".into()];
+	let alice = Node::start(alice_config)?;
+	alice.wait_ready().await?;
+	let mut provider_config = provider_config(dir, 0, &key_file, &alice.multiaddr().await?);
+	provider_config.chain = "dev".into();
+	// Its own measured limit, not the one the other network tests set.
+	let at = provider_config.extra_args.iter().position(|arg| arg == "--provider-max-shards");
+	provider_config.extra_args.drain(at.context("the tests' limit")?..=at.context("limit")? + 1);
+	let provider = Node::start(provider_config)?;
+	let rpc = alice.rpc().await?;
+	let files = alice.api().await?;
+	let mut blocks = Blocks::new(&rpc).await?;
+	let account = provider_account(0)?;
+	let record = || async {
+		let all = providers(&rpc).await?;
+		Ok(all.into_iter().find(|p| p["account"] == account.as_str()))
+	};
+	blocks.until("the provider registered", Duration::from_secs(240), record).await?;
+	let limit_of = |line: &str| -> anyhow::Result<u32> {
+		let after = line.split("keeps at most ").nth(1).context("a limit")?;
+		Ok(after.split_whitespace().next().context("a number")?.parse()?)
+	};
+	let line = provider.wait_for_log("the prover keeps at most", Duration::from_secs(240)).await?;
+	let limit = limit_of(&line)?;
+	eprintln!("overcommit: up after {:?}; {line}", started.elapsed());
+	ensure!(limit >= 3, "a provider that keeps fewer than 3 shards cannot show this: {line}");
+
+	// One-shard files up to one below its limit (the pace it measures moves a little).
+	let count = (limit - 1).min(8) as usize;
+	let uploads = (0..count).map(|index| {
+		let path = dir.join(format!("small-{index}.bin"));
+		let files = &files;
+		async move {
+			let mut data = vec![0u8; 64 << 10];
+			ChaCha20Rng::seed_from_u64(100 + index as u64).fill_bytes(&mut data);
+			std::fs::write(&path, &data)?;
+			let upload: Value = files
+				.request("cairn_upload", rpc_params![json!({ "path": path, "k": 1, "m": 0 })])
+				.await?;
+			upload["contract"].as_u64().context("the contract")
+		}
+	});
+	let ids = cairn_tests::within(
+		Duration::from_secs(300),
+		"the uploads",
+		futures::future::try_join_all(uploads),
+	)
+	.await?;
+	eprintln!("overcommit: {count} one-shard files stored after {:?}", started.elapsed());
+
+	// Root shortens the periods: the shards held now need about twice the proofs it can make.
+	let context = cairn_tests::tx::chain_context(&rpc).await?;
+	let call = cairn_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+		call: Box::new(cairn_runtime::RuntimeCall::Market(
+			pallet_market::Call::set_proving_period { blocks: SHORT_PERIOD },
+		)),
+	});
+	let alice_key = sp_keyring::Sr25519Keyring::Alice;
+	cairn_tests::tx::submit(&rpc, context, alice_key, call, cairn_tests::tx::Until::InBlock)
+		.await?;
+	blocks
+		.until("a short period", Duration::from_secs(120), || async {
+			Ok((current_period_length(&rpc, ids[0]).await? == u64::from(SHORT_PERIOD))
+				.then_some(()))
+		})
+		.await?;
+	let short_from = current_period(&rpc, ids[0]).await?;
+	let proven = || async {
+		let mut total = 0;
+		for id in &ids {
+			total += shards(&contract(&rpc, *id).await?)
+				.iter()
+				.map(|shard| shard["proofs"].as_u64().unwrap_or(0))
+				.sum::<u64>();
+		}
+		Ok::<_, anyhow::Error>(total)
+	};
+	let faults = || async {
+		Ok::<_, anyhow::Error>(record().await?.and_then(|p| p["faults"].as_u64()).unwrap_or(0))
+	};
+	let (proven_before, faults_before) = (proven().await?, faults().await?);
+	ensure!(faults_before == 0, "no fault before the periods shortened: {faults_before}");
+
+	// It proves some and passes over the rest, and says why; its limit falls below them.
+	let round = blocks
+		.until("a round that proves some and passes over others", Duration::from_secs(180), || {
+			let lines = provider.log_lines("proving round at period");
+			async move { Ok(lines.into_iter().find(|line| proves_and_passes_over(line))) }
+		})
+		.await?;
+	eprintln!("overcommit: {round}");
+	let line = blocks
+		.until("the limit below the shards held", Duration::from_secs(60), || {
+			let last = provider.log_lines("the prover keeps at most").pop();
+			async move { Ok(last.filter(|line| limit_of(line).is_ok_and(|limit| limit < count as u32))) }
+		})
+		.await?;
+	eprintln!("overcommit: {line}");
+
+	// The chain: proofs accepted after the periods shortened, and faults for the rest.
+	let (proven_after, faults_after) = blocks
+		.until("both proofs and faults", Duration::from_secs(240), || async {
+			let (proven, faults) = (proven().await?, faults().await?);
+			Ok((proven > proven_before && faults > faults_before).then_some((proven, faults)))
+		})
+		.await?;
+	eprintln!(
+		"overcommit: from period {short_from} on, {} proofs accepted and {} periods faulted \
+		 for {count} shards",
+		proven_after - proven_before,
+		faults_after - faults_before
+	);
+
+	// No room for another shard: the upload finds no provider, or the provider declines it.
+	let before = record().await?.context("the provider")?;
+	let path = dir.join("one-more.bin");
+	std::fs::write(&path, vec![9u8; 64 << 10])?;
+	let mut updates: Subscription<Value> = files
+		.subscribe(
+			"cairn_subscribeUpload",
+			rpc_params![json!({ "path": path, "k": 1, "m": 0 })],
+			"cairn_unsubscribeUpload",
+		)
+		.await?;
+	let refused = async {
+		loop {
+			match updates.next().await {
+				Some(Ok(update)) if update["stage"] == "error" => return Ok(update.to_string()),
+				Some(Ok(update)) if update["stage"] == "done" => {
+					anyhow::bail!("a shard beyond the limit was stored: {update}")
+				}
+				Some(Ok(_)) => {}
+				Some(Err(error)) => return Ok(error.to_string()),
+				None => return Ok("the upload ended".to_string()),
+			}
+		}
+	};
+	let declined = provider.wait_for_log("declining", Duration::from_secs(120));
+	let outcome = tokio::select! {
+		refused = refused => refused?,
+		declined = declined => declined?,
+	};
+	eprintln!("overcommit: one more file: {outcome}");
+	blocks
+		.until("no shard taken beyond the limit", Duration::from_secs(60), || async {
+			let after = record().await?.context("the provider")?;
+			Ok((after["shards"].as_u64() <= before["shards"].as_u64()).then_some(()))
+		})
+		.await?;
+	eprintln!("overcommit: passed in {:?}", started.elapsed());
+	Ok(())
+}
+
+/// Whether a proving round's log line says it made proofs and passed over others.
+fn proves_and_passes_over(line: &str) -> bool {
+	let first_number = |text: &str| -> Option<u64> { text.split_whitespace().next()?.parse().ok() };
+	// "proving round at period P: M of N due proofs made, R sent again, S passed over (…)"
+	let made = line
+		.split("proving round at period ")
+		.nth(1)
+		.and_then(|rest| first_number(rest.split_once(": ")?.1));
+	let passed = line.split(" sent again, ").nth(1).and_then(first_number);
+	made.is_some_and(|n| n > 0) && passed.is_some_and(|n| n > 0)
+}
+
+#[test]
+fn a_round_that_proves_some_and_passes_over_others_is_recognised() {
+	let line = |made, passed| {
+		format!(
+			"2026-12-04 23:10:00 INFO cairn-provider: proving round at period 12: {made} of 5 due \
+			 proofs made, 0 sent again, {passed} passed over (they could not be made and \
+			 included before their deadline; 2.9 s a proof)"
+		)
+	};
+	assert!(proves_and_passes_over(&line(2, 3)));
+	assert!(!proves_and_passes_over(&line(0, 5)));
+	assert!(!proves_and_passes_over(&line(5, 0)));
 }
 
 /// Runs the network and the upload; with `repairs`, also the corruption and provider deaths.

@@ -64,6 +64,13 @@ pub struct CairnParams {
 	#[arg(long)]
 	pub provider_no_restake: bool,
 
+	/// Keep at most this many shards, in place of the limit the provider measures: as many as
+	/// its prover proves in half a proving period at the pace timed at start and on every proof
+	/// since (a proof costs the same for any shard). The capacity offered on chain leaves room
+	/// for no more, and a shard assigned beyond it is declined.
+	#[arg(long, value_name = "SHARDS")]
+	pub provider_max_shards: Option<u32>,
+
 	/// Bytes a second the provider reads at most to check its stored shards against their
 	/// digests in the background (each at most once a proving period; 0: no bound). At the
 	/// default, a TiB is read through about every nine hours.

@@ -20,6 +20,9 @@ const PROVIDER_KEYS: [&str; 9] = cairn_runtime::genesis_config_presets::DEV_PROV
 /// The validators of the `local` chain.
 const VALIDATORS: [&str; 3] = ["alice", "bob", "charlie"];
 
+/// Shards each development provider keeps at most (`--provider-max-shards`).
+const DEVNET_MAX_SHARDS: u32 = 32;
+
 /// `cairn-node devnet`.
 #[derive(Debug, clap::Args)]
 pub struct DevnetCmd {
@@ -176,6 +179,11 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 					key.into(),
 					"--proving-key".into(),
 					proving_key.display().to_string(),
+					// All providers prove on the same few cores, in 40-second periods: each
+					// keeps a fixed number of shards rather than what its share of the
+					// machine would prove (one or two).
+					"--provider-max-shards".into(),
+					DEVNET_MAX_SHARDS.to_string(),
 				],
 			)
 		};

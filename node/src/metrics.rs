@@ -68,6 +68,8 @@ pub struct ProviderMetrics {
 	pub capacity_bytes: Gauge<U64>,
 	/// Bytes free on the file system that holds the store.
 	pub disk_free_bytes: Gauge<U64>,
+	/// Shards the prover can keep proven (from its measured pace, or the operator's limit).
+	pub shard_limit: Gauge<U64>,
 	/// Proofs by what became of them: `made`, `submitted`, `passed_over` (not makeable in
 	/// time), `failed` (the data could not be read or proven); and, from finalized blocks,
 	/// `accepted` and `rejected`.
@@ -118,6 +120,11 @@ impl ProviderMetrics {
 				r,
 				"cairn_provider_disk_free_bytes",
 				"Bytes free on the file system of the store",
+			)?,
+			shard_limit: gauge(
+				r,
+				"cairn_provider_shard_limit",
+				"Shards the prover can keep proven, from its measured pace",
 			)?,
 			proofs: counters(
 				r,

@@ -457,6 +457,7 @@ fn start_storage_services(
 			scrub_rate: cairn.scrub_rate,
 			shards_lost: cairn.provider_shards_lost,
 			restake: !cairn.provider_no_restake,
+			max_shards: cairn.provider_max_shards,
 		};
 		let metrics = crate::metrics::ProviderMetrics::register(registry).map_err(metrics_error)?;
 		let service = provider::Provider::start(config, client, signer, network, metrics)

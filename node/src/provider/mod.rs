@@ -24,6 +24,7 @@
 //! - **Restarts:** everything above is derived from the chain and the store on each block, so a
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
+mod capacity;
 mod intake;
 mod ledger;
 mod proving;
@@ -83,6 +84,9 @@ pub struct ProviderConfig {
 	/// Top the stake up from the free balance when a slash left it below what the offered
 	/// capacity requires (without it, the provider takes no new shards until the operator does).
 	pub restake: bool,
+	/// Shards kept at most, in place of those the prover's measured pace can keep proven
+	/// ([`capacity`]).
+	pub max_shards: Option<u32>,
 }
 
 /// How old the best block may be for the node to count as caught up with the chain.
@@ -119,6 +123,8 @@ pub struct Provider {
 	proofs: Arc<std::sync::Mutex<proving::Proofs>>,
 	/// Stored shards the finalized chain no longer assigns to us.
 	doomed: Mutex<Doomed>,
+	/// The shards the prover can keep proven, as last told to the operator.
+	limit: std::sync::Mutex<Option<capacity::Limit>>,
 	metrics: ProviderMetrics,
 }
 
@@ -126,7 +132,9 @@ pub struct Provider {
 enum Sent {
 	Registration,
 	Restake,
+	Capacity,
 	Confirm(ShardId),
+	Decline(ShardId),
 	ReportLost(ShardId),
 }
 
@@ -175,6 +183,7 @@ impl Provider {
 			damaged: Mutex::new(HashSet::new()),
 			proofs: Default::default(),
 			doomed: Mutex::new(Doomed::default()),
+			limit: std::sync::Mutex::new(None),
 			metrics,
 		});
 		network
@@ -192,13 +201,15 @@ impl Provider {
 			tokio::spawn(async move {
 				let started = std::time::Instant::now();
 				match this.load_prover().await {
-					Ok(prover) => {
+					Ok((prover, pace)) => {
 						log::info!(
 							target: "cairn-provider",
-							"prover ready ({} constraints, {:.1} s)",
+							"prover ready ({} constraints, {:.1} s; a proof takes {:.2} s here)",
 							prover.num_constraints(),
-							started.elapsed().as_secs_f64()
+							started.elapsed().as_secs_f64(),
+							pace.as_secs_f64()
 						);
+						this.proofs.lock().expect("proofs").timed(pace);
 						Some(Arc::new(prover))
 					}
 					Err(error) => {
@@ -303,7 +314,9 @@ impl Provider {
 		Ok(true)
 	}
 
-	async fn load_prover(&self) -> Result<Prover, String> {
+	/// The prover, and the time one proof takes with it here (a proof of a shard made up for
+	/// the purpose: a proof costs the same for any shard).
+	async fn load_prover(&self) -> Result<(Prover, std::time::Duration), String> {
 		let path = self.config.proving_key.clone();
 		let chain_key = self.state.verifying_key(self.state.at(None)).map_err(|e| e.to_string())?;
 		tokio::task::spawn_blocking(move || {
@@ -325,7 +338,9 @@ impl Provider {
 				            matching key with --proving-key)"
 					.to_string());
 			}
-			untraced(|| Prover::new(keys)).map_err(|e| e.to_string())
+			let prover = untraced(|| Prover::new(keys)).map_err(|e| e.to_string())?;
+			let pace = untraced(|| capacity::time_a_proof(&prover))?;
+			Ok((prover, pace))
 		})
 		.await
 		.map_err(|e| e.to_string())?
@@ -354,11 +369,19 @@ impl Provider {
 	) -> Result<(), String> {
 		let now = self.number(at);
 		let me = self.signer.account();
-		self.register(at, now, &me).await?;
 		let mine = mine_in(contracts, &me);
+		let limit = self.limit(at)?;
+		self.register(at, now, &me, limit.map(|limit| (limit, &mine[..]))).await?;
 		self.count_shards(&mine);
+		let declined =
+			limit.map(|limit| capacity::beyond(&mine, limit.shards())).unwrap_or_default();
 		for (id, status) in &mine {
 			let (what, action, call) = match status {
+				ShardStatus::Pending { .. } if declined.contains(id) => (
+					Sent::Decline(*id),
+					"declining (beyond what the prover can keep proven)",
+					pallet_market::Call::decline_shard { contract: id.contract, shard: id.index },
+				),
 				ShardStatus::Pending { .. } if self.is_stored(*id).await => (
 					Sent::Confirm(*id),
 					"confirming",
@@ -440,7 +463,37 @@ impl Provider {
 		Ok(())
 	}
 
-	async fn register(&self, at: Hash, now: BlockNumber, me: &AccountId) -> Result<(), String> {
+	/// The shards the prover can keep proven at `at` ([`capacity`]): the operator's limit, or
+	/// the one of the pace measured here and the current period's length (none before either is
+	/// known). Told to the operator when it changes.
+	fn limit(&self, at: Hash) -> Result<Option<capacity::Limit>, String> {
+		let seconds = self.proofs.lock().expect("proofs").seconds();
+		let period = self.state.current_period(at).map_err(|e| e.to_string())?;
+		let limit = match (self.config.max_shards, period) {
+			(Some(shards), _) => capacity::Limit::Operator(shards),
+			(None, Some((_, info))) if seconds > 0.0 => {
+				capacity::Limit::new(None, seconds, info.length)
+			}
+			_ => return Ok(None),
+		};
+		let mut told = self.limit.lock().expect("limit");
+		if told.is_none_or(|told| told.differs(&limit)) {
+			log::info!(target: "cairn-provider", "the prover keeps at most {limit}");
+			*told = Some(limit);
+		}
+		self.metrics.shard_limit.set(u64::from(limit.shards()));
+		Ok(Some(limit))
+	}
+
+	/// Registers `me`, or brings its record up to date: addresses, the stake its capacity
+	/// requires, and (once the prover's `limit` is known, with our shards) the capacity offered.
+	async fn register(
+		&self,
+		at: Hash,
+		now: BlockNumber,
+		me: &AccountId,
+		limit: Option<(capacity::Limit, &[OurShard])>,
+	) -> Result<(), String> {
 		let record = self.state.provider(at, me).map_err(|e| e.to_string())?;
 		let required = pallet_providers::Pallet::<Runtime>::required_stake(
 			record.as_ref().map_or(self.config.capacity, |info| info.capacity),
@@ -482,6 +535,12 @@ impl Provider {
 				}
 				return Ok(());
 			}
+			Some(info) if info.status == ProviderStatus::Active => {
+				if let Some((limit, mine)) = limit {
+					self.offer(now, &info, limit, mine).await?;
+				}
+				return Ok(());
+			}
 			Some(_) => return Ok(()),
 		};
 		if self.may_send(Sent::Registration, now).await {
@@ -489,6 +548,43 @@ impl Provider {
 			self.signer.submit(call).await?;
 		}
 		Ok(())
+	}
+
+	/// Sets the capacity offered on chain to what the prover's `limit` leaves room for, when
+	/// the chain's figure is too far from it ([`capacity::update`]); a rise only as far as the
+	/// stake covers.
+	async fn offer(
+		&self,
+		now: BlockNumber,
+		info: &pallet_providers::ProviderInfoOf<Runtime>,
+		limit: capacity::Limit,
+		mine: &[OurShard],
+	) -> Result<(), String> {
+		let held = mine.iter().filter(|(_, status)| status.holds_capacity()).count();
+		let target = capacity::offered(self.config.capacity, limit.shards(), held, info.used);
+		let Some(capacity) = capacity::update(info.capacity, target) else { return Ok(()) };
+		let required = pallet_providers::Pallet::<Runtime>::required_stake(capacity);
+		if capacity > info.capacity && info.stake < required {
+			return Ok(());
+		}
+		if !self.may_send(Sent::Capacity, now).await {
+			return Ok(());
+		}
+		log::info!(
+			target: "cairn-provider",
+			"offering {capacity} bytes on the market (was {}): room for {} more shards, of the {} \
+			 the prover keeps",
+			info.capacity,
+			u64::from(limit.shards()).saturating_sub(held as u64),
+			limit.shards()
+		);
+		let call = RuntimeCall::Providers(pallet_providers::Call::update_provider {
+			capacity: Some(capacity),
+			price_per_byte_block: None,
+			peer_id: None,
+			multiaddrs: None,
+		});
+		self.signer.submit(call).await
 	}
 
 	/// Holds `deficit` more of the free balance as stake, so that the provider takes new shards
@@ -517,7 +613,7 @@ impl Provider {
 	}
 
 	/// Sets the gauges of our shards on chain and of the store.
-	fn count_shards(&self, mine: &[(ShardId, ShardStatus<BlockNumber>)]) {
+	fn count_shards(&self, mine: &[OurShard]) {
 		let pending =
 			mine.iter().filter(|(_, status)| matches!(status, ShardStatus::Pending { .. })).count();
 		let active = mine.iter().filter(|(_, status)| *status == ShardStatus::Active).count();
@@ -660,11 +756,11 @@ fn held_by<'a>(
 	})
 }
 
+/// One of our shards and its on-chain status.
+type OurShard = (ShardId, ShardStatus<BlockNumber>);
+
 /// Our shards and their on-chain status.
-fn mine_in(
-	contracts: &[(u64, ContractOf<Runtime>)],
-	me: &AccountId,
-) -> Vec<(ShardId, ShardStatus<BlockNumber>)> {
+fn mine_in(contracts: &[(u64, ContractOf<Runtime>)], me: &AccountId) -> Vec<OurShard> {
 	held_by(contracts, me).map(|(id, shard)| (id, shard.status)).collect()
 }
 

@@ -241,10 +241,16 @@ impl Proofs {
 		best + proving + MARGIN_BLOCKS <= deadline
 	}
 
-	fn timed(&mut self, took: Duration) {
+	/// Counts a proof that took `took` into the pace.
+	pub(super) fn timed(&mut self, took: Duration) {
 		let seconds = took.as_secs_f64();
 		self.seconds =
 			if self.seconds == 0.0 { seconds } else { 0.7 * self.seconds + 0.3 * seconds };
+	}
+
+	/// Seconds a proof takes here (0 until one is timed).
+	pub(super) fn seconds(&self) -> f64 {
+		self.seconds
 	}
 
 	/// Records that the proof of `key` is passed over; whether it was not already.

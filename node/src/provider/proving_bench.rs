@@ -39,6 +39,12 @@ fn per_period(seconds: f64, period: f64) -> f64 {
 	(period / seconds).floor()
 }
 
+/// Shards a provider proving at `seconds` a proof keeps in periods of `period` seconds: the
+/// limit the provider computes for itself and offers capacity for.
+fn kept(seconds: f64, period: f64) -> f64 {
+	f64::from(super::capacity::provable_shards(seconds, period))
+}
+
 /// TiB of the largest shards that `shards` proofs a period keep proven.
 fn tib(shards: f64) -> f64 {
 	shards * MAX_SHARD_BYTES as f64 / (1u64 << 40) as f64
@@ -121,6 +127,9 @@ fn proving_capacity() {
 		let (a, b) = (per_period(ours, period), per_period(naive_largest, period));
 		println!("| shards proven a period ({name}) | {a} | {b} |");
 		println!("| TiB kept proven, largest shards ({name}) | {:.3} | {:.3} |", tib(a), tib(b));
+		let (a, b) = (kept(ours, period), kept(naive_largest, period));
+		println!("| shards taken, half a period ({name}) | {a} | {b} |");
+		println!("| TiB offered, largest shards ({name}) | {:.3} | {:.3} |", tib(a), tib(b));
 	}
 	println!("| read and checked, MB/s | — | {:.0} |", read_rate / 1e6);
 }
