@@ -21,6 +21,7 @@ mod explorer;
 mod files;
 #[cfg(test)]
 mod fixtures;
+mod involved;
 mod local_file;
 mod market_state;
 mod metrics;

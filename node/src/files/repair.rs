@@ -20,7 +20,12 @@ use super::{
 	sources::{obtainable, Holds, ShardSource},
 	Files, RESEND_BLOCKS,
 };
-use crate::{market_state::QuoteError, signer::Signer, transfer::OutgoingShard};
+use crate::{
+	involved::{Involved, Role},
+	market_state::QuoteError,
+	signer::Signer,
+	transfer::OutgoingShard,
+};
 
 /// Providers asked, cheapest first, before a lost shard is moved: the first that answers takes it.
 const CANDIDATES: u32 = 3;
@@ -35,6 +40,7 @@ impl Files {
 	/// Repairs this account's contracts on every new best block.
 	pub async fn run(self: Arc<Self>) {
 		let Some(signer) = self.signer.clone() else { return };
+		let mut involved = Involved::new(signer.account(), Role::Owner);
 		let mut blocks = self.state.client().import_notification_stream();
 		while let Some(mut block) = blocks.next().await {
 			// A pass may take longer than a block (a provider that does not answer is waited
@@ -47,17 +53,20 @@ impl Files {
 			if !block.is_new_best {
 				continue;
 			}
-			if let Err(error) = self.repair(block.hash, &signer).await {
+			if let Err(error) = self.repair(block.hash, &signer, &mut involved).await {
 				log::warn!(target: "cairn-client", "repair: {error}");
 			}
 		}
 	}
 
-	async fn repair(self: &Arc<Self>, at: Hash, signer: &Arc<Signer>) -> Result<(), String> {
+	async fn repair(
+		self: &Arc<Self>,
+		at: Hash,
+		signer: &Arc<Signer>,
+		involved: &mut Involved,
+	) -> Result<(), String> {
 		let now = self.state.number(at);
-		let me = signer.account();
-		let mut contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
-		contracts.retain(|(_, contract)| contract.owner == me);
+		let contracts = involved.contracts(&self.state, at).map_err(|e| e.to_string())?;
 		self.renew_due(at, now, &contracts, signer).await;
 		self.check_uploads(at).await;
 		// Without a manifest this account can open, a file cannot be rebuilt.

@@ -56,6 +56,7 @@ use sp_blockchain::HeaderBackend;
 use tokio::sync::Mutex;
 
 use crate::{
+	involved::{Involved, Role},
 	metrics::{in_cairn, ProviderMetrics},
 	service::FullClient,
 	signer::{Signer, State},
@@ -226,12 +227,13 @@ impl Provider {
 		let mut busy: Option<tokio::task::JoinHandle<()>> = None;
 		let (latest, contracts) = tokio::sync::watch::channel(scrub::Contracts::default());
 		let mut scrub = Some(contracts);
+		let mut involved = Involved::new(self.signer.account(), Role::Provider);
 		while let Some(block) = blocks.next().await {
 			if !block.is_new_best {
 				continue;
 			}
-			// One read of the market per block serves the chores and the proving round.
-			let contracts = match self.state.contracts(block.hash) {
+			// One read of our contracts per block serves the chores and the proving round.
+			let contracts = match involved.contracts(&self.state, block.hash) {
 				Ok(contracts) => Arc::new(contracts),
 				Err(error) => {
 					log::warn!(target: "cairn-provider", "reading contracts: {error}");
@@ -439,19 +441,32 @@ impl Provider {
 		if doomed.at == Some(finalized) {
 			return Ok(());
 		}
-		let contracts = self.state.contracts(finalized).map_err(|e| e.to_string())?;
 		let next_contract = self.state.next_contract_id(finalized).map_err(|e| e.to_string())?;
 		let me = self.signer.account();
-		let keep = Keep::new(&contracts, &me);
-		// The walk over the store and the deletions block: off the async runtime.
-		let store = self.store.clone();
+		// The walks over the store, the reads and the deletions block: off the async runtime.
+		let (store, state) = (self.store.clone(), self.state.clone());
 		let mut pass = std::mem::take(&mut *doomed);
 		let (pass, deleted) = tokio::task::spawn_blocking(move || {
-			let due = pass.pass(AllShards::new(&*store), &keep, next_contract, finalized_number)?;
-			for id in &due {
-				store.delete(*id)?;
+			// The contracts of the shards stored, one read each: what the store keeps is decided
+			// by them alone, however many other contracts the chain has.
+			let mut ids = std::collections::BTreeSet::new();
+			for shard in AllShards::new(&*store) {
+				ids.insert(shard.map_err(|e| e.to_string())?.id.contract);
 			}
-			Ok::<_, StorageError>((pass, due))
+			let mut contracts = Vec::new();
+			for id in ids {
+				if let Some(contract) = state.contract(finalized, id).map_err(|e| e.to_string())? {
+					contracts.push((id, contract));
+				}
+			}
+			let keep = Keep::new(&contracts, &me);
+			let due = pass
+				.pass(AllShards::new(&*store), &keep, next_contract, finalized_number)
+				.map_err(|e| e.to_string())?;
+			for id in &due {
+				store.delete(*id).map_err(|e| e.to_string())?;
+			}
+			Ok::<_, String>((pass, due))
 		})
 		.await
 		.map_err(|e| e.to_string())?
