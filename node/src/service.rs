@@ -399,7 +399,7 @@ fn start_storage_services(
 	use crate::{files::Files, provider, signer};
 	let dir = config.data_path.join("cairn");
 	if let Some(suri) = &cairn.cairn_key {
-		signer::insert_dev_key(&keystore, suri).map_err(ServiceError::Other)?;
+		signer::insert_dev_key(&keystore, suri).map_err(|e| ServiceError::Other(e.to_string()))?;
 	}
 	let signer = signer::Signer::from_keystore(client.clone(), pool, keystore, sync);
 	match &signer {
@@ -461,7 +461,7 @@ fn start_storage_services(
 		};
 		let metrics = crate::metrics::ProviderMetrics::register(registry).map_err(metrics_error)?;
 		let service = provider::Provider::start(config, client, signer, network, metrics)
-			.map_err(ServiceError::Other)?;
+			.map_err(|e| ServiceError::Other(e.to_string()))?;
 		task_manager.spawn_essential_handle().spawn("cairn-provider", None, service.run());
 	}
 	Ok(())

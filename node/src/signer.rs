@@ -36,6 +36,60 @@ pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"cair");
 /// ahead.
 pub const GRANT_BLOCKS: u32 = 1_800;
 
+/// Why the node's account could not do what it was asked, and whether asking again later can
+/// help ([`SignerError::is_transient`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+	/// The Cairn key is missing from the keystore or cannot sign.
+	#[error("the Cairn key: {0}")]
+	Key(String),
+	/// The chain could not be read (a block, the state, a runtime call).
+	#[error("reading the chain: {0}")]
+	Chain(String),
+	/// The node is still catching up with the chain.
+	#[error("the node is still catching up with the chain (at block #{0}); try again once it has")]
+	Syncing(BlockNumber),
+	/// The transaction pool refused the transaction; `unpaid` when the account could not pay
+	/// its fee.
+	#[error("the transaction pool refused the transaction: {reason}")]
+	Refused { reason: String, unpaid: bool },
+	/// Sent, but not (yet) in a block: dropped, replaced, or not followed to the end.
+	#[error("{0}")]
+	NotIncluded(String),
+	/// In a block, and failed there (the pallet error's name), or did not do what it was sent
+	/// for.
+	#[error("{0}")]
+	Failed(String),
+	/// The signed transaction could not be kept before it was sent, so it was not sent.
+	#[error("the signed transaction could not be kept, so it was not sent: {0}")]
+	NotKept(#[source] std::io::Error),
+}
+
+impl SignerError {
+	/// Whether the same request may succeed when made again later: the chain was unreadable
+	/// or busy, or the transaction did not get into a block; not when the key is unusable or
+	/// the call failed on chain.
+	pub fn is_transient(&self) -> bool {
+		match self {
+			Self::Chain(_) | Self::Syncing(_) | Self::NotIncluded(_) => true,
+			Self::Refused { unpaid, .. } => *unpaid,
+			Self::Key(_) | Self::Failed(_) | Self::NotKept(_) => false,
+		}
+	}
+}
+
+/// For the services that still report errors as text.
+impl From<SignerError> for String {
+	fn from(error: SignerError) -> Self {
+		error.to_string()
+	}
+}
+
+/// The key left the keystore after the signer was made.
+fn key_gone() -> SignerError {
+	SignerError::Key("the Cairn key left the keystore".into())
+}
+
 /// The market as the services read it.
 pub type State = MarketState<FullClient, FullBackend>;
 
@@ -54,14 +108,18 @@ impl Included {
 		&self,
 		expected: &str,
 		mut pick: impl FnMut(&pallet_market::Event<cairn_runtime::Runtime>) -> Option<R>,
-	) -> Result<R, String> {
+	) -> Result<R, SignerError> {
 		self.events
 			.iter()
 			.find_map(|event| match event {
 				RuntimeEvent::Market(event) => pick(event),
 				_ => None,
 			})
-			.ok_or_else(|| format!("the transaction was included without its {expected} event"))
+			.ok_or_else(|| {
+				SignerError::Failed(format!(
+					"the transaction was included without its {expected} event"
+				))
+			})
 	}
 }
 
@@ -79,10 +137,10 @@ pub struct Signer {
 }
 
 /// Puts `suri` (a development seed such as `//Alice`) into the keystore as the Cairn account.
-pub fn insert_dev_key(keystore: &KeystorePtr, suri: &str) -> Result<sr25519::Public, String> {
+pub fn insert_dev_key(keystore: &KeystorePtr, suri: &str) -> Result<sr25519::Public, SignerError> {
 	keystore
 		.sr25519_generate_new(KEY_TYPE, Some(suri))
-		.map_err(|error| format!("cannot insert the Cairn key {suri:?}: {error}"))
+		.map_err(|error| SignerError::Key(format!("cannot insert {suri:?}: {error}")))
 }
 
 impl Signer {
@@ -103,13 +161,9 @@ impl Signer {
 	/// it, so what the user sends now would be judged by an old state (an account funded since
 	/// would be refused as unable to pay). (A provider's proofs go out regardless: the node
 	/// may fall a few blocks behind under load, and a proof is valid against any recent state.)
-	pub fn caught_up(&self) -> Result<(), String> {
+	pub fn caught_up(&self) -> Result<(), SignerError> {
 		match self.sync.is_major_syncing() {
-			true => Err(format!(
-				"the node is still catching up with the chain (at block #{}); try again once it \
-				 has",
-				self.client.info().best_number
-			)),
+			true => Err(SignerError::Syncing(self.client.info().best_number)),
 			false => Ok(()),
 		}
 	}
@@ -125,36 +179,36 @@ impl Signer {
 	}
 
 	/// The chain's genesis hash.
-	pub fn genesis_hash(&self) -> Result<Hash, String> {
+	pub fn genesis_hash(&self) -> Result<Hash, SignerError> {
 		self.client
 			.block_hash(0)
-			.map_err(|e| e.to_string())?
-			.ok_or_else(|| "no genesis block".into())
+			.map_err(|e| SignerError::Chain(e.to_string()))?
+			.ok_or_else(|| SignerError::Chain("no genesis block".into()))
 	}
 
 	/// Signs `message` with the account's key.
-	pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+	pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
 		let signature = self
 			.keystore
 			.sr25519_sign(KEY_TYPE, &self.public, message)
-			.map_err(|e| e.to_string())?
-			.ok_or_else(|| "the Cairn key left the keystore".to_string())?;
+			.map_err(|e| SignerError::Key(e.to_string()))?
+			.ok_or_else(key_gone)?;
 		Ok(signature.0)
 	}
 
 	/// The account's file secret, from which its files' keys derive: the VRF output of the
 	/// account's key on a fixed input. Only that key makes it, and the key (so the account's
 	/// written-down mnemonic) makes it again on any machine; it is never stored.
-	pub fn file_secret(&self) -> Result<cairn_storage::encoding::FileSecret, String> {
+	pub fn file_secret(&self) -> Result<cairn_storage::encoding::FileSecret, SignerError> {
 		let input = sr25519::vrf::VrfInput::new(b"cairn", &[(b"purpose", b"file secret v1")]);
 		let pre_output = self
 			.keystore
 			.sr25519_vrf_pre_output(KEY_TYPE, &self.public, &input)
-			.map_err(|e| e.to_string())?
-			.ok_or_else(|| "the Cairn key left the keystore".to_string())?;
+			.map_err(|e| SignerError::Key(e.to_string()))?
+			.ok_or_else(key_gone)?;
 		let bytes: [u8; 32] = pre_output
 			.make_bytes(b"cairn file secret", &input, &self.public)
-			.map_err(|e| e.to_string())?;
+			.map_err(|e| SignerError::Key(e.to_string()))?;
 		Ok(cairn_storage::encoding::FileSecret::from_bytes(bytes))
 	}
 
@@ -165,7 +219,7 @@ impl Signer {
 		contract: u64,
 		shard: u32,
 		uploader: libp2p::PeerId,
-	) -> Result<cairn_net::Grant, String> {
+	) -> Result<cairn_net::Grant, SignerError> {
 		let expires = self.client.info().best_number.saturating_add(GRANT_BLOCKS);
 		let genesis = self.genesis_hash()?;
 		let payload = cairn_net::Grant::payload(
@@ -178,10 +232,10 @@ impl Signer {
 		Ok(cairn_net::Grant { expires, signature: self.sign(&payload)? })
 	}
 
-	fn context(&self, at: Hash) -> Result<ChainContext, String> {
+	fn context(&self, at: Hash) -> Result<ChainContext, SignerError> {
 		let genesis = self.genesis_hash()?;
 		let version = sp_api::Core::<Block>::version(&*self.client.runtime_api(), at)
-			.map_err(|e| e.to_string())?;
+			.map_err(|e| SignerError::Chain(e.to_string()))?;
 		Ok(ChainContext {
 			genesis,
 			spec_version: version.spec_version,
@@ -189,15 +243,20 @@ impl Signer {
 		})
 	}
 
-	async fn build(&self, call: RuntimeCall, nonce: Nonce, at: Hash) -> Result<Vec<u8>, String> {
+	async fn build(
+		&self,
+		call: RuntimeCall,
+		nonce: Nonce,
+		at: Hash,
+	) -> Result<Vec<u8>, SignerError> {
 		let context = self.context(at)?;
 		let keystore = self.keystore.clone();
 		let public = self.public;
 		let extrinsic = signed_extrinsic(call, public, nonce, context, |payload| {
 			keystore
 				.sr25519_sign(KEY_TYPE, &public, payload)
-				.map_err(|e| e.to_string())?
-				.ok_or_else(|| "the Cairn key left the keystore".to_string())
+				.map_err(|e| SignerError::Key(e.to_string()))?
+				.ok_or_else(key_gone)
 		})?;
 		Ok(extrinsic.encode())
 	}
@@ -210,19 +269,19 @@ impl Signer {
 		call: RuntimeCall,
 		watch: Watch,
 		keep: &mut Keep<'_>,
-	) -> Result<Option<Included>, String> {
+	) -> Result<Option<Included>, SignerError> {
 		match self.try_send(call.clone(), watch, keep).await {
 			// The pool judges a transaction by the last block it has processed, and after the
 			// node caught up with the chain that is an old one until the next block arrives:
 			// an account funded since seems unable to pay. Once more, a block later.
-			Err(Refusal::Unpaid(_)) => {
+			Err(SignerError::Refused { unpaid: true, .. }) => {
 				let mut blocks = self.client.import_notification_stream();
 				let next_best =
 					async { while blocks.next().await.is_some_and(|b| !b.is_new_best) {} };
 				let _ = tokio::time::timeout(std::time::Duration::from_secs(12), next_best).await;
-				self.try_send(call, watch, keep).await.map_err(String::from)
+				self.try_send(call, watch, keep).await
 			}
-			sent => sent.map_err(String::from),
+			sent => sent,
 		}
 	}
 
@@ -231,7 +290,7 @@ impl Signer {
 		call: RuntimeCall,
 		watch: Watch,
 		keep: &mut Keep<'_>,
-	) -> Result<Option<Included>, Refusal> {
+	) -> Result<Option<Included>, SignerError> {
 		let mut sent = self.sent.lock().await;
 		let info = self.client.info();
 		let (at, best) = (info.best_hash, info.best_number);
@@ -239,7 +298,7 @@ impl Signer {
 			.client
 			.runtime_api()
 			.account_nonce(at, self.account())
-			.map_err(|e| format!("cannot read the account nonce: {e}"))?;
+			.map_err(|e| SignerError::Chain(format!("cannot read the account nonce: {e}")))?;
 		let in_pool = self.next_nonce(on_chain);
 		let nonce = match *sent {
 			// Sent moments ago: the pool may not list it among the ready ones yet.
@@ -247,7 +306,7 @@ impl Signer {
 			_ => in_pool,
 		};
 		let bytes = self.build(call, nonce, at).await?;
-		keep(&bytes)?;
+		keep(&bytes).map_err(SignerError::NotKept)?;
 		let submitted = self.submit_bytes(at, &bytes, watch).await?;
 		*sent = Some((nonce + 1, best));
 		drop(sent);
@@ -281,20 +340,18 @@ impl Signer {
 	pub async fn submit_kept_and_finalize(
 		&self,
 		call: RuntimeCall,
-		mut keep: impl FnMut(&[u8]) -> Result<(), String> + Send,
-	) -> Result<Included, String> {
-		self.send(call, Watch::Finalized, &mut keep)
-			.await?
-			.ok_or_else(|| "no finality followed".into())
+		mut keep: impl FnMut(&[u8]) -> std::io::Result<()> + Send,
+	) -> Result<Included, SignerError> {
+		self.send(call, Watch::Finalized, &mut keep).await?.ok_or_else(not_followed)
 	}
 
 	/// Sends a transaction signed earlier (kept by [`Signer::submit_kept_and_finalize`]) and
 	/// waits until a finalized block includes it.
-	pub async fn send_signed_and_finalize(&self, bytes: &[u8]) -> Result<Included, String> {
+	pub async fn send_signed_and_finalize(&self, bytes: &[u8]) -> Result<Included, SignerError> {
 		let at = self.client.info().best_hash;
 		match self.submit_bytes(at, bytes, Watch::Finalized).await? {
 			Some(status) => self.follow(status, true).await,
-			None => Err("the transaction pool did not follow the transaction".into()),
+			None => Err(not_followed()),
 		}
 	}
 
@@ -305,9 +362,9 @@ impl Signer {
 		at: Hash,
 		bytes: &[u8],
 		watch: Watch,
-	) -> Result<Option<Status>, Refusal> {
+	) -> Result<Option<Status>, SignerError> {
 		let extrinsic = <Block as sp_runtime::traits::Block>::Extrinsic::decode(&mut &bytes[..])
-			.map_err(|e| e.to_string())?;
+			.map_err(|e| SignerError::Failed(format!("a transaction that does not decode: {e}")))?;
 		let submitted = match watch {
 			Watch::No => {
 				self.pool.submit_one(at, TransactionSource::Local, extrinsic).await.map(|_| None)
@@ -320,27 +377,23 @@ impl Signer {
 	}
 
 	/// Submits `call` without waiting for it.
-	pub async fn submit(&self, call: RuntimeCall) -> Result<(), String> {
+	pub async fn submit(&self, call: RuntimeCall) -> Result<(), SignerError> {
 		self.send(call, Watch::No, &mut |_| Ok(())).await.map(|_| ())
 	}
 
 	/// Submits `call` and waits until a block includes it.
-	pub async fn submit_and_watch(&self, call: RuntimeCall) -> Result<Included, String> {
-		self.send(call, Watch::InBlock, &mut |_| Ok(()))
-			.await?
-			.ok_or_else(|| "no inclusion followed".into())
+	pub async fn submit_and_watch(&self, call: RuntimeCall) -> Result<Included, SignerError> {
+		self.send(call, Watch::InBlock, &mut |_| Ok(())).await?.ok_or_else(not_followed)
 	}
 
 	/// Submits `call` and waits until a finalized block includes it: what it did cannot be
 	/// undone by a reorganisation (a contract's id read from a best block may be another
 	/// contract's after one).
-	pub async fn submit_and_finalize(&self, call: RuntimeCall) -> Result<Included, String> {
-		self.send(call, Watch::Finalized, &mut |_| Ok(()))
-			.await?
-			.ok_or_else(|| "no finality followed".into())
+	pub async fn submit_and_finalize(&self, call: RuntimeCall) -> Result<Included, SignerError> {
+		self.send(call, Watch::Finalized, &mut |_| Ok(())).await?.ok_or_else(not_followed)
 	}
 
-	async fn follow(&self, mut status: Status, finalized: bool) -> Result<Included, String> {
+	async fn follow(&self, mut status: Status, finalized: bool) -> Result<Included, SignerError> {
 		let followed = async {
 			while let Some(update) = status.next().await {
 				match update {
@@ -354,28 +407,30 @@ impl Signer {
 					| TransactionStatus::Dropped
 					| TransactionStatus::Usurped(_)
 					| TransactionStatus::FinalityTimeout(_) => {
-						return Err(format!("the transaction was not included: {update:?}"));
+						return Err(SignerError::NotIncluded(format!(
+							"the transaction was not included: {update:?}"
+						)));
 					}
 					_ => {}
 				}
 			}
-			Err("the transaction pool stopped following the transaction".into())
+			Err(not_followed())
 		};
 		tokio::time::timeout(FOLLOW_AT_MOST, followed).await.unwrap_or_else(|_| {
-			Err(format!(
+			Err(SignerError::NotIncluded(format!(
 				"the transaction was not {} within {} minutes (it may still be)",
 				if finalized { "finalized" } else { "included" },
 				FOLLOW_AT_MOST.as_secs() / 60
-			))
+			)))
 		})
 	}
 
-	fn outcome(&self, block: Hash, index: u32) -> Result<Included, String> {
+	fn outcome(&self, block: Hash, index: u32) -> Result<Included, SignerError> {
 		let state = State::new(self.client.clone());
 		let phase = frame_system::Phase::ApplyExtrinsic(index);
 		let events: Vec<RuntimeEvent> = state
 			.events(block)
-			.map_err(|e| e.to_string())?
+			.map_err(|e| SignerError::Chain(e.to_string()))?
 			.into_iter()
 			.filter(|record| record.phase == phase)
 			.map(|record| record.event)
@@ -386,7 +441,7 @@ impl Signer {
 				..
 			}) = event
 			{
-				return Err(describe(*dispatch_error));
+				return Err(SignerError::Failed(describe(*dispatch_error)));
 			}
 		}
 		Ok(Included { block, events })
@@ -405,37 +460,21 @@ const TRUST_SENT_BLOCKS: BlockNumber = 5;
 type Status = std::pin::Pin<Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>>;
 
 /// What is handed each signed transaction before it is sent; an `Err` stops it.
-type Keep<'a> = dyn FnMut(&[u8]) -> Result<(), String> + Send + 'a;
+type Keep<'a> = dyn FnMut(&[u8]) -> std::io::Result<()> + Send + 'a;
 
 /// Why the pool refused a transaction.
-fn refusal<E: IntoPoolError + std::fmt::Display>(error: E) -> Refusal {
-	let refused = format!("the transaction pool refused the transaction: {error}");
-	match error.into_pool_error() {
-		Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment)) => Refusal::Unpaid(refused),
-		_ => Refusal::Other(refused),
-	}
+fn refusal<E: IntoPoolError + std::fmt::Display>(error: E) -> SignerError {
+	let reason = error.to_string();
+	let unpaid = matches!(
+		error.into_pool_error(),
+		Ok(PoolError::InvalidTransaction(InvalidTransaction::Payment))
+	);
+	SignerError::Refused { reason, unpaid }
 }
 
-/// Why a transaction was not sent or did not hold.
-enum Refusal {
-	/// The pool found the account unable to pay the fee.
-	Unpaid(String),
-	/// Anything else.
-	Other(String),
-}
-
-impl From<String> for Refusal {
-	fn from(error: String) -> Self {
-		Refusal::Other(error)
-	}
-}
-
-impl From<Refusal> for String {
-	fn from(refusal: Refusal) -> Self {
-		match refusal {
-			Refusal::Unpaid(error) | Refusal::Other(error) => error,
-		}
-	}
+/// The pool stopped telling where a transaction is.
+fn not_followed() -> SignerError {
+	SignerError::NotIncluded("the transaction pool stopped following the transaction".into())
 }
 
 /// How far [`Signer::send`] follows a transaction.

@@ -22,6 +22,42 @@ const PIECE_TIMEOUT: Duration = Duration::from_secs(30);
 const BUSY_RETRIES: u32 = 30;
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
+/// Why a shard did not get to or from a provider.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+	/// The provider could not be reached, or did not answer in time.
+	#[error("{0}")]
+	Unreachable(String),
+	/// The provider stayed busy through every retry.
+	#[error("{0} stayed busy")]
+	Busy(PeerId),
+	/// The provider refused, for the reason it gave.
+	#[error("{0}")]
+	Refused(String),
+	/// The provider's answer does not check: a wrong length or digest, an unexpected answer,
+	/// pieces missing.
+	#[error("{0}")]
+	BadAnswer(String),
+	/// The shard could not be prepared for sending.
+	#[error("cannot prepare the shard: {0}")]
+	Prepare(String),
+}
+
+impl TransferError {
+	/// Whether asking again later (or another provider) may succeed: an unreachable or busy
+	/// provider may answer later; a refusal or a bad answer will not change by itself.
+	pub fn is_transient(&self) -> bool {
+		matches!(self, Self::Unreachable(_) | Self::Busy(_))
+	}
+}
+
+/// For the client service, which still reports errors as text.
+impl From<TransferError> for String {
+	fn from(error: TransferError) -> Self {
+		error.to_string()
+	}
+}
+
 /// Where a provider's shard network is: its peer id and addresses, from its on-chain record.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
@@ -32,15 +68,21 @@ pub struct Endpoint {
 }
 
 /// Sends `request`, asking again while the provider is busy.
-async fn ask(network: &Network, to: &Endpoint, request: Request) -> Result<Response, String> {
+async fn ask(
+	network: &Network,
+	to: &Endpoint,
+	request: Request,
+) -> Result<Response, TransferError> {
 	let peer = to.peer;
 	let mut pause = Duration::from_millis(100);
 	for _ in 0..BUSY_RETRIES {
 		let sent = network.request(peer, to.addresses.clone(), request.clone());
 		let response = tokio::time::timeout(PIECE_TIMEOUT, sent)
 			.await
-			.map_err(|_| format!("no answer in {}s", PIECE_TIMEOUT.as_secs()))?
-			.map_err(|e| e.to_string())?;
+			.map_err(|_| {
+				TransferError::Unreachable(format!("no answer in {}s", PIECE_TIMEOUT.as_secs()))
+			})?
+			.map_err(|e| TransferError::Unreachable(e.to_string()))?;
 		match response {
 			Response::Busy(reason) => {
 				log::debug!(target: "cairn-client", "{peer} is busy ({reason}); asking again");
@@ -50,7 +92,7 @@ async fn ask(network: &Network, to: &Endpoint, request: Request) -> Result<Respo
 			response => return Ok(response),
 		}
 	}
-	Err(format!("{peer} stayed busy"))
+	Err(TransferError::Busy(peer))
 }
 
 /// Fetches a whole shard from its provider, with the owner's `grant` to read it, and checks its
@@ -63,7 +105,7 @@ pub async fn fetch_shard(
 	spec: &ShardSpec,
 	grant: Grant,
 	fetched: &(dyn Fn(u64) + Send + Sync),
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, TransferError> {
 	let grant = &grant;
 	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
 	let mut pieces = futures::stream::iter(offsets)
@@ -74,9 +116,12 @@ pub async fn fetch_shard(
 					Request::Get { contract, shard: index, offset, len, grant: grant.clone() };
 				match ask(network, from, request).await? {
 					Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
-					Response::Data(data) => Err(format!("{} bytes instead of {len}", data.len())),
-					Response::Refused(reason) => Err(reason),
-					other => Err(format!("unexpected answer {other:?}")),
+					Response::Data(data) => Err(TransferError::BadAnswer(format!(
+						"{} bytes instead of {len}",
+						data.len()
+					))),
+					Response::Refused(reason) => Err(TransferError::Refused(reason)),
+					other => Err(unexpected(other)),
 				}
 			}
 		})
@@ -88,7 +133,9 @@ pub async fn fetch_shard(
 		fetched(data.len() as u64);
 	}
 	if blake3::hash(&shard).as_bytes() != &spec.blake3 {
-		return Err("the shard does not match its on-chain digest".into());
+		return Err(TransferError::BadAnswer(
+			"the shard does not match its on-chain digest".into(),
+		));
 	}
 	Ok(shard)
 }
@@ -102,8 +149,9 @@ pub struct OutgoingShard {
 
 impl OutgoingShard {
 	/// Prepares `data` for sending (hashes it whole: blocking work).
-	pub fn new(data: Vec<u8>) -> Result<Self, String> {
-		let paths = piece_paths(&data, CHUNK_BYTES).map_err(|e| e.to_string())?;
+	pub fn new(data: Vec<u8>) -> Result<Self, TransferError> {
+		let paths =
+			piece_paths(&data, CHUNK_BYTES).map_err(|e| TransferError::Prepare(e.to_string()))?;
 		Ok(Self { data, paths })
 	}
 }
@@ -118,7 +166,7 @@ pub async fn push_shard(
 	shard: &OutgoingShard,
 	grant: Grant,
 	sent: &(dyn Fn(u64) + Send + Sync),
-) -> Result<(), String> {
+) -> Result<(), TransferError> {
 	let total = shard.data.len() as u64;
 	let grant = &grant;
 	let mut replies = futures::stream::iter(0..shard.paths.len())
@@ -140,8 +188,8 @@ pub async fn push_shard(
 				};
 				match ask(network, to, request).await? {
 					Response::Stored { complete, .. } => Ok((len, complete)),
-					Response::Refused(reason) => Err(reason),
-					other => Err(format!("unexpected answer {other:?}")),
+					Response::Refused(reason) => Err(TransferError::Refused(reason)),
+					other => Err(unexpected(other)),
 				}
 			}
 		})
@@ -153,7 +201,13 @@ pub async fn push_shard(
 		sent(len);
 	}
 	if !complete {
-		return Err("the provider did not report every piece received".into());
+		return Err(TransferError::BadAnswer(
+			"the provider did not report every piece received".into(),
+		));
 	}
 	Ok(())
+}
+
+fn unexpected(answer: Response) -> TransferError {
+	TransferError::BadAnswer(format!("unexpected answer {answer:?}"))
 }

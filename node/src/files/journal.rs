@@ -207,7 +207,11 @@ impl Files {
 				signer.send_signed_and_finalize(extrinsic),
 			)
 			.await
-			.unwrap_or_else(|_| Err("not finalized within ten minutes".into()));
+			.unwrap_or_else(|_| {
+				Err(crate::signer::SignerError::NotIncluded(
+					"not finalized within ten minutes".into(),
+				))
+			});
 			let made = match sent {
 				Ok(included) => Some(created_contract(&included)?),
 				Err(error) => {
@@ -249,7 +253,8 @@ impl Files {
 				waiting
 					.iter()
 					.map(|&index| OutgoingShard::new(std::mem::take(&mut shards[index])))
-					.collect::<Result<Vec<_>, String>>()
+					.collect::<Result<Vec<_>, _>>()
+					.map_err(String::from)
 			})
 			.await
 			.map_err(|e| e.to_string())?
@@ -265,7 +270,7 @@ impl Files {
 				};
 				for (key, &index) in keys.iter().zip(&waiting) {
 					let who = chain.shards[index].provider.clone();
-					self.sent.lock().await.insert(*key, (who, now));
+					self.resend_at.lock().await.insert(*key, (who, now + RESEND_BLOCKS));
 				}
 				let sent = waiting.iter().zip(&outgoing).map(|(&index, shard)| {
 					let who = &chain.shards[index].provider;
@@ -345,10 +350,10 @@ impl Files {
 
 /// The contract a `create_contract` made, from its events.
 pub(super) fn created_contract(included: &crate::signer::Included) -> Result<ContractId, String> {
-	included.market_event("ContractCreated", |event| match event {
+	Ok(included.market_event("ContractCreated", |event| match event {
 		pallet_market::Event::ContractCreated { contract, .. } => Some(*contract),
 		_ => None,
-	})
+	})?)
 }
 
 /// The shards of `entry`'s file, coded again from its origin with the same key and nonce, each

@@ -225,8 +225,9 @@ pub struct Files {
 	auto_renew: AutoRenew,
 	/// Automatic renewals asked for, and how they went.
 	renewals: Mutex<HashMap<ContractId, renewal::RenewalState>>,
-	/// Shards sent (or being sent) to a provider, and the block it was at.
-	sent: Mutex<HashMap<(ContractId, u32), (AccountId, BlockNumber)>>,
+	/// Shards sent (or being sent) to a provider, and the block from which the repair loop may
+	/// send them again if that provider has not confirmed them.
+	resend_at: Mutex<HashMap<(ContractId, u32), (AccountId, BlockNumber)>>,
 	/// Reassignments asked for, and the block.
 	reassigned: Mutex<HashMap<(ContractId, u32), BlockNumber>>,
 	/// The providers shards were moved away from, asked for them until they are active again.
@@ -300,7 +301,7 @@ impl Files {
 			network,
 			auto_renew,
 			renewals: Mutex::new(HashMap::new()),
-			sent: Mutex::new(HashMap::new()),
+			resend_at: Mutex::new(HashMap::new()),
 			reassigned: Mutex::new(HashMap::new()),
 			former: Former::default(),
 			being_sent: sending::BeingSent::default(),
@@ -606,7 +607,7 @@ impl Files {
 			let outgoing = shard_data
 				.into_iter()
 				.map(OutgoingShard::new)
-				.collect::<Result<Vec<_>, String>>()
+				.collect::<Result<Vec<_>, _>>()
 				.map_err(Failure::failed)?;
 			Ok::<_, Failure>((manifest, outgoing, specs))
 		})
@@ -643,9 +644,7 @@ impl Files {
 		let included = signer
 			.submit_kept_and_finalize(call, |extrinsic| {
 				entry.stage = journal::Stage::Signed { extrinsic: extrinsic.to_vec() };
-				self.journal
-					.write(&upload_id, &entry)
-					.map_err(|e| format!("cannot keep the upload's journal: {e}"))?;
+				self.journal.write(&upload_id, &entry)?;
 				report(progress, json!({ "stage": "submitted" }));
 				Ok(())
 			})
@@ -678,9 +677,9 @@ impl Files {
 			.mark(keys.clone())
 			.ok_or_else(|| Failure::failed(format!("contract {contract} is being sent already")))?;
 		{
-			let mut sent = self.sent.lock().await;
+			let mut resend_at = self.resend_at.lock().await;
 			for (key, who) in keys.iter().zip(&providers) {
-				sent.insert(*key, (who.clone(), now));
+				resend_at.insert(*key, (who.clone(), now + RESEND_BLOCKS));
 			}
 		}
 		let at = self.state.at(None);
@@ -705,9 +704,9 @@ impl Files {
 			futures::future::join_all(pushes).await.into_iter().filter_map(Result::err).collect();
 		{
 			let now = self.state.client().info().best_number;
-			let mut sent = self.sent.lock().await;
+			let mut resend_at = self.resend_at.lock().await;
 			for (key, who) in keys.iter().zip(&providers) {
-				sent.insert(*key, (who.clone(), now));
+				resend_at.insert(*key, (who.clone(), now + RESEND_BLOCKS));
 			}
 		}
 		drop(sending);
@@ -770,7 +769,7 @@ impl Files {
 					tokio::time::sleep(Duration::from_secs(2 * attempt as u64)).await;
 					attempt += 1;
 				}
-				Err(error) => return Err(error),
+				Err(error) => return Err(error.into()),
 			}
 		}
 	}
@@ -994,6 +993,6 @@ impl Files {
 		let index = source.index as u32;
 		let grant = signer.grant(id, index, self.network.peer_id())?;
 		let spec = &contract.shards[source.index].spec;
-		fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched).await
+		Ok(fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched).await?)
 	}
 }

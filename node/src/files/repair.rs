@@ -130,20 +130,24 @@ impl Files {
 				} else if let (ShardStatus::Pending { .. }, true) =
 					(&shard.status, obtainable(index))
 				{
-					let resend = match self.sent.lock().await.get(&key) {
-						Some((to, sent_at)) => {
-							*to != shard.provider || now >= sent_at + RESEND_BLOCKS
-						}
+					let resend = match self.resend_at.lock().await.get(&key) {
+						Some((to, at)) => *to != shard.provider || now >= *at,
 						None => true,
 					};
 					let sending = if resend { self.being_sent.mark(vec![key]) } else { None };
 					if let Some(sending) = sending {
-						self.sent.lock().await.insert(key, (shard.provider.clone(), now));
+						let again = (shard.provider.clone(), now + RESEND_BLOCKS);
+						self.resend_at.lock().await.insert(key, again);
 						let this = self.clone();
 						let contract = contract.clone();
+						let former: Vec<ShardSource> = sources
+							.iter()
+							.filter(|source| source.index == index && source.holds == Holds::Former)
+							.cloned()
+							.collect();
 						tokio::spawn(async move {
 							let repairs = &this.metrics.repairs;
-							match this.rebuild_and_send(id, &contract, index).await {
+							match this.rebuild_and_send(at, id, &contract, index, &former).await {
 								Ok(how) => {
 									repairs.with_label_values(&["sent"]).inc();
 									log::info!(target: "cairn-client", "contract {id}: shard {index} {how} and sent to its provider")
@@ -153,9 +157,9 @@ impl Files {
 									log::warn!(target: "cairn-client", "contract {id}: shard {index} not repaired yet: {error}");
 									// Nothing was sent: tried again in a few blocks.
 									let failed = this.state.client().info().best_number;
-									let again = failed.saturating_sub(RESEND_BLOCKS - RETRY_BLOCKS);
 									let provider = contract.shards[index].provider.clone();
-									this.sent.lock().await.insert(key, (provider, again));
+									let again = (provider, failed + RETRY_BLOCKS);
+									this.resend_at.lock().await.insert(key, again);
 								}
 							}
 							drop(sending);
@@ -289,21 +293,17 @@ impl Files {
 		matches!(tokio::time::timeout(PROBE_TIME, asked).await, Ok(Ok(_)))
 	}
 
-	/// Gets shard `index` of `contract` to its new provider: fetched from a provider it was moved
-	/// away from, or rebuilt from `k` others. Says which.
+	/// Gets shard `index` of `contract` (as block `at` has it) to its new provider: fetched from
+	/// one of the providers it was moved away from (`former`), or rebuilt from `k` others. Says
+	/// which.
 	async fn rebuild_and_send(
 		&self,
+		at: Hash,
 		id: ContractId,
 		contract: &ContractOf<Runtime>,
 		index: usize,
+		former: &[ShardSource],
 	) -> Result<&'static str, String> {
-		let at = self.state.at(None);
-		let former: Vec<ShardSource> = self
-			.former
-			.sources(id, contract)
-			.into_iter()
-			.filter(|source| source.index == index && source.holds == Holds::Former)
-			.collect();
 		// Those that are down are passed over after a probe, not a stalled transfer.
 		let answers = futures::future::join_all(
 			former.iter().map(|source| self.answers(at, &source.provider, id)),
@@ -331,8 +331,7 @@ impl Files {
 			.await
 			.map_err(|e| e.to_string())??;
 		let provider = &contract.shards[index].provider;
-		self.send_shard(self.state.at(None), id, index as u32, provider, &outgoing, &|_| {})
-			.await?;
+		self.send_shard(at, id, index as u32, provider, &outgoing, &|_| {}).await?;
 		Ok(how)
 	}
 

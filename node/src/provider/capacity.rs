@@ -43,10 +43,12 @@ pub(crate) fn provable_shards(seconds: f64, period_seconds: f64) -> u32 {
 
 /// The time `prover` takes for one proof, measured on a small shard made up for it (a proof
 /// costs the same for any shard). Blocks for that time.
-pub(crate) fn time_a_proof(prover: &Prover) -> Result<Duration, String> {
+pub(crate) fn time_a_proof(prover: &Prover) -> Result<Duration, super::ProviderError> {
+	let failed =
+		|e: &dyn std::fmt::Display| super::ProviderError::Prover(format!("a timed proof: {e}"));
 	let shard: Vec<u8> =
 		(0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
-	let tree = MemoryTree::from_shard(&shard).map_err(|e| e.to_string())?;
+	let tree = MemoryTree::from_shard(&shard).map_err(|e| failed(&e))?;
 	let request = ProofRequest {
 		seed: [7; 32],
 		provider: [0; 32],
@@ -56,9 +58,9 @@ pub(crate) fn time_a_proof(prover: &Prover) -> Result<Duration, String> {
 		root: fr_to_le_bytes(&tree.root()),
 		shard_bytes: shard.len() as u64,
 	};
-	let statement = request.statement(DEFAULT_CHALLENGES).map_err(|e| e.to_string())?;
+	let statement = request.statement(DEFAULT_CHALLENGES).map_err(|e| failed(&e))?;
 	let started = Instant::now();
-	prover.prove(&tree, &statement, &mut ChaCha20Rng::from_entropy()).map_err(|e| e.to_string())?;
+	prover.prove(&tree, &statement, &mut ChaCha20Rng::from_entropy()).map_err(|e| failed(&e))?;
 	Ok(started.elapsed())
 }
 

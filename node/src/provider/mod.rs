@@ -25,9 +25,11 @@
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
 mod capacity;
+mod error;
 mod intake;
 mod ledger;
 mod proving;
+pub use error::ProviderError;
 pub(crate) use proving::{owes, Window};
 #[cfg(test)]
 mod proving_bench;
@@ -151,12 +153,11 @@ impl Provider {
 		signer: Arc<Signer>,
 		network: Network,
 		metrics: ProviderMetrics,
-	) -> Result<Arc<Self>, String> {
+	) -> Result<Arc<Self>, ProviderError> {
 		let (store, report) = RocksShardStore::open(
 			&config.dir.join("shards"),
 			StoreConfig { capacity_bytes: config.capacity },
-		)
-		.map_err(|e| format!("cannot open the shard store: {e}"))?;
+		)?;
 		log::info!(
 			target: "cairn-provider",
 			"shard store: {} shards kept, {} unfinished puts removed",
@@ -169,7 +170,12 @@ impl Provider {
 		let genesis = signer.genesis_hash()?.to_fixed_bytes();
 		let intake =
 			intake::Intake::new(staging.clone(), store.clone(), metrics.received_bytes.clone())
-				.map_err(|e| format!("cannot stage shards in {}: {e}", staging.display()))?;
+				.map_err(|e| {
+					ProviderError::Setup(format!(
+						"cannot stage shards in {}: {e}",
+						staging.display()
+					))
+				})?;
 		let audits = serving::AuditPool::new(config.audit_threads)?;
 		let provider = Arc::new(Self {
 			config,
@@ -189,7 +195,7 @@ impl Provider {
 		});
 		network
 			.set_handler(Arc::new(serving::Handler(provider.clone())))
-			.map_err(|e| e.to_string())?;
+			.map_err(|e| ProviderError::Setup(format!("cannot serve on the shard network: {e}")))?;
 		Ok(provider)
 	}
 
@@ -250,14 +256,22 @@ impl Provider {
 							tokio::spawn(self.clone().scrub(contracts));
 						}
 					}
+					Err(error) if error.is_transient() => {
+						log::warn!(target: "cairn-provider", "{error}; trying again");
+						continue;
+					}
 					Err(refusal) => {
 						log::error!(target: "cairn-provider", "{refusal}");
 						return;
 					}
 				}
 			}
-			if let Err(error) = self.on_block(block.hash, &contracts).await {
-				log::warn!(target: "cairn-provider", "{error}");
+			match self.on_block(block.hash, &contracts).await {
+				Err(error) if error.is_transient() => {
+					log::warn!(target: "cairn-provider", "{error}; trying again on the next block")
+				}
+				Err(error) => log::error!(target: "cairn-provider", "{error}"),
+				Ok(()) => {}
 			}
 			latest.send_replace(contracts.clone());
 			if loading.as_ref().is_some_and(|task| task.is_finished()) {
@@ -290,8 +304,8 @@ impl Provider {
 		&self,
 		at: Hash,
 		contracts: &[(u64, ContractOf<Runtime>)],
-	) -> Result<bool, String> {
-		let made = self.state.timestamp(at).map_err(|e| e.to_string())?;
+	) -> Result<bool, ProviderError> {
+		let made = self.state.timestamp(at)?;
 		let now = std::time::SystemTime::now()
 			.duration_since(std::time::UNIX_EPOCH)
 			.map_or(0, |since| since.as_millis() as u64);
@@ -302,50 +316,57 @@ impl Provider {
 		let held = held_by(contracts, &me)
 			.filter(|(_, shard)| shard.status == ShardStatus::Active)
 			.count();
-		let stored = self.store.list(None, 1).map_err(|e| e.to_string())?.len();
+		let stored = self.store.list(None, 1)?.len();
 		if held > 0 && stored == 0 && !self.config.shards_lost {
-			return Err(format!(
+			return Err(ProviderError::Refused(format!(
 				"the shard store in {} is empty, but the chain lists {held} active shards kept \
 				 by {}: is this the provider's base path, and is its disk mounted? The node \
 				 stops without sending anything. If the shards are truly lost, start with \
 				 --provider-shards-lost to report them (each costs one missed period's slash)",
 				self.config.dir.join("shards").display(),
 				crate::rpc::market::ss58(&me)
-			));
+			)));
 		}
 		Ok(true)
 	}
 
 	/// The prover, and the time one proof takes with it here (a proof of a shard made up for
 	/// the purpose: a proof costs the same for any shard).
-	async fn load_prover(&self) -> Result<(Prover, std::time::Duration), String> {
+	async fn load_prover(&self) -> Result<(Prover, std::time::Duration), ProviderError> {
 		let path = self.config.proving_key.clone();
-		let chain_key = self.state.verifying_key(self.state.at(None)).map_err(|e| e.to_string())?;
+		let chain_key = self.state.verifying_key(self.state.at(None))?;
+		let prover_error = |e: cairn_prover::Error| ProviderError::Prover(e.to_string());
 		tokio::task::spawn_blocking(move || {
 			let keys = match path {
 				Some(path) => {
 					let (key, challenges) =
 						cairn_prover::keys::read_proving_key(&path, Some(DEFAULT_CHALLENGES))
-							.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+							.map_err(|e| {
+								ProviderError::Prover(format!(
+									"cannot read {}: {e}",
+									path.display()
+								))
+							})?;
 					cairn_prover::prover::Keys::new(key, challenges)
 				}
 				None => untraced(|| cairn_prover::prover::dev_setup(DEFAULT_CHALLENGES))
-					.map_err(|e| e.to_string())?,
+					.map_err(prover_error)?,
 			};
 			let ours =
 				cairn_prover::keys::verifying_key_to_bytes(keys.verifying_key(), keys.challenges())
-					.map_err(|e| e.to_string())?;
+					.map_err(prover_error)?;
 			if ours != chain_key {
-				return Err("the proving key does not match the chain's verifying key (pass the \
-				            matching key with --proving-key)"
-					.to_string());
+				return Err(ProviderError::Prover(
+					"the proving key does not match the chain's verifying key (pass the matching \
+					 key with --proving-key)"
+						.into(),
+				));
 			}
-			let prover = untraced(|| Prover::new(keys)).map_err(|e| e.to_string())?;
+			let prover = untraced(|| Prover::new(keys)).map_err(prover_error)?;
 			let pace = untraced(|| capacity::time_a_proof(&prover))?;
 			Ok((prover, pace))
 		})
-		.await
-		.map_err(|e| e.to_string())?
+		.await?
 	}
 
 	/// Whether a transaction for `what` may be sent at block `now` (not sent recently).
@@ -368,7 +389,7 @@ impl Provider {
 		&self,
 		at: Hash,
 		contracts: &[(u64, ContractOf<Runtime>)],
-	) -> Result<(), String> {
+	) -> Result<(), ProviderError> {
 		let now = self.number(at);
 		let me = self.signer.account();
 		let mine = mine_in(contracts, &me);
@@ -434,14 +455,14 @@ impl Provider {
 	/// confirmed there, or moved [`KEEP_MOVED_BLOCKS`] ago), however many the store holds. Only
 	/// on evidence in the finalized state, seen on [`DELETE_AFTER_BLOCKS`] finalized blocks in a
 	/// row, so that neither a reorganisation nor a node still catching up costs a shard.
-	async fn collect_garbage(&self, now: BlockNumber) -> Result<(), String> {
+	async fn collect_garbage(&self, now: BlockNumber) -> Result<(), ProviderError> {
 		let info = self.state.client().info();
 		let (finalized, finalized_number) = (info.finalized_hash, info.finalized_number);
 		let mut doomed = self.doomed.lock().await;
 		if doomed.at == Some(finalized) {
 			return Ok(());
 		}
-		let next_contract = self.state.next_contract_id(finalized).map_err(|e| e.to_string())?;
+		let next_contract = self.state.next_contract_id(finalized)?;
 		let me = self.signer.account();
 		// The walks over the store, the reads and the deletions block: off the async runtime.
 		let (store, state) = (self.store.clone(), self.state.clone());
@@ -451,26 +472,22 @@ impl Provider {
 			// by them alone, however many other contracts the chain has.
 			let mut ids = std::collections::BTreeSet::new();
 			for shard in AllShards::new(&*store) {
-				ids.insert(shard.map_err(|e| e.to_string())?.id.contract);
+				ids.insert(shard?.id.contract);
 			}
 			let mut contracts = Vec::new();
 			for id in ids {
-				if let Some(contract) = state.contract(finalized, id).map_err(|e| e.to_string())? {
+				if let Some(contract) = state.contract(finalized, id)? {
 					contracts.push((id, contract));
 				}
 			}
 			let keep = Keep::new(&contracts, &me);
-			let due = pass
-				.pass(AllShards::new(&*store), &keep, next_contract, finalized_number)
-				.map_err(|e| e.to_string())?;
+			let due = pass.pass(AllShards::new(&*store), &keep, next_contract, finalized_number)?;
 			for id in &due {
-				store.delete(*id).map_err(|e| e.to_string())?;
+				store.delete(*id)?;
 			}
-			Ok::<_, String>((pass, due))
+			Ok::<_, ProviderError>((pass, due))
 		})
-		.await
-		.map_err(|e| e.to_string())?
-		.map_err(|e| format!("collecting garbage: {e}"))?;
+		.await??;
 		*doomed = Doomed { at: Some(finalized), ..pass };
 		for id in deleted {
 			log::info!(target: "cairn-provider", "shard {id} is no longer ours: deleted (block {now})");
@@ -481,9 +498,9 @@ impl Provider {
 	/// The shards the prover can keep proven at `at` ([`capacity`]): the operator's limit, or
 	/// the one of the pace measured here and the current period's length (none before either is
 	/// known). Told to the operator when it changes.
-	fn limit(&self, at: Hash) -> Result<Option<capacity::Limit>, String> {
+	fn limit(&self, at: Hash) -> Result<Option<capacity::Limit>, ProviderError> {
 		let seconds = self.proofs.lock().expect("proofs").seconds();
-		let period = self.state.current_period(at).map_err(|e| e.to_string())?;
+		let period = self.state.current_period(at)?;
 		let limit = match (self.config.max_shards, period) {
 			(Some(shards), _) => capacity::Limit::Operator(shards),
 			(None, Some((_, info))) if seconds > 0.0 => {
@@ -508,8 +525,8 @@ impl Provider {
 		now: BlockNumber,
 		me: &AccountId,
 		limit: Option<(capacity::Limit, &[OurShard])>,
-	) -> Result<(), String> {
-		let record = self.state.provider(at, me).map_err(|e| e.to_string())?;
+	) -> Result<(), ProviderError> {
+		let record = self.state.provider(at, me)?;
 		let required = pallet_providers::Pallet::<Runtime>::required_stake(
 			record.as_ref().map_or(self.config.capacity, |info| info.capacity),
 		);
@@ -574,7 +591,7 @@ impl Provider {
 		info: &pallet_providers::ProviderInfoOf<Runtime>,
 		limit: capacity::Limit,
 		mine: &[OurShard],
-	) -> Result<(), String> {
+	) -> Result<(), ProviderError> {
 		let held = mine.iter().filter(|(_, status)| status.holds_capacity()).count();
 		let target = capacity::offered(self.config.capacity, limit.shards(), held, info.used);
 		let Some(capacity) = capacity::update(info.capacity, target) else { return Ok(()) };
@@ -599,13 +616,18 @@ impl Provider {
 			peer_id: None,
 			multiaddrs: None,
 		});
-		self.signer.submit(call).await
+		Ok(self.signer.submit(call).await?)
 	}
 
 	/// Holds `deficit` more of the free balance as stake, so that the provider takes new shards
 	/// again; says so when the free balance cannot cover it.
-	async fn restake(&self, at: Hash, me: &AccountId, deficit: Balance) -> Result<(), String> {
-		let free = self.state.free_balance(at, me).map_err(|e| e.to_string())?;
+	async fn restake(
+		&self,
+		at: Hash,
+		me: &AccountId,
+		deficit: Balance,
+	) -> Result<(), ProviderError> {
+		let free = self.state.free_balance(at, me)?;
 		let keep = <Runtime as pallet_balances::Config>::ExistentialDeposit::get();
 		if free < deficit.saturating_add(keep) {
 			log::warn!(
@@ -624,7 +646,7 @@ impl Provider {
 			in_cairn(deficit)
 		);
 		let call = RuntimeCall::Providers(pallet_providers::Call::add_stake { amount: deficit });
-		self.signer.submit(call).await
+		Ok(self.signer.submit(call).await?)
 	}
 
 	/// Sets the gauges of our shards on chain and of the store.

@@ -351,8 +351,8 @@ impl Provider {
 		at: Hash,
 		contracts: &[(u64, ContractOf<Runtime>)],
 		prover: &Arc<Prover>,
-	) -> Result<(), String> {
-		let Some(window) = Window::read(&self.state, at).map_err(|e| e.to_string())? else {
+	) -> Result<(), super::ProviderError> {
+		let Some(window) = Window::read(&self.state, at)? else {
 			return Ok(());
 		};
 		self.proofs.lock().expect("proofs").forget_before(window.oldest());

@@ -190,7 +190,7 @@ impl RequestHandler for Handler {
 pub(super) struct AuditPool(Arc<rayon::ThreadPool>);
 
 impl AuditPool {
-	pub(super) fn new(threads: usize) -> Result<Self, String> {
+	pub(super) fn new(threads: usize) -> Result<Self, super::ProviderError> {
 		rayon::ThreadPoolBuilder::new()
 			.num_threads(threads.max(1))
 			.thread_name(|_| "audit".into())
@@ -201,7 +201,9 @@ impl AuditPool {
 			})
 			.build()
 			.map(|pool| Self(Arc::new(pool)))
-			.map_err(|e| format!("cannot start the audit threads: {e}"))
+			.map_err(|e| {
+				super::ProviderError::Setup(format!("cannot start the audit threads: {e}"))
+			})
 	}
 
 	/// Runs `work` on an audit thread; the proofs' parallel iterators stay on the pool.
