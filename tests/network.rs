@@ -126,6 +126,22 @@ async fn download(files: &WsClient, id: u64, out: &Path) -> anyhow::Result<Vec<u
 	Ok(std::fs::read(out)?)
 }
 
+/// Starts an upload of `path`, coded `k + m`, through a client API; its progress updates.
+async fn subscribe_upload(
+	api: &WsClient,
+	path: &Path,
+	k: u8,
+	m: u8,
+) -> anyhow::Result<Subscription<Value>> {
+	api.subscribe(
+		"cairn_subscribeUpload",
+		rpc_params![json!({ "path": path, "k": k, "m": m })],
+		"cairn_unsubscribeUpload",
+	)
+	.await
+	.context("cairn_subscribeUpload")
+}
+
 /// The next progress update of an upload; an `error` stage is an error.
 async fn next_update(updates: &mut Subscription<Value>) -> anyhow::Result<Value> {
 	let update = updates.next().await.context("the upload subscription ended")??;
@@ -144,7 +160,6 @@ async fn upload_past_a_stranger(
 	input: &Path,
 ) -> anyhow::Result<(u64, Value)> {
 	use cairn_tests::stranger::{targets, Stranger};
-	use jsonrpsee::core::client::SubscriptionClientT;
 	let line = buyer_node.wait_for_log("shard network peer id", Duration::from_secs(10)).await?;
 	let uploader: cairn_net::PeerId = line
 		.split_whitespace()
@@ -156,14 +171,7 @@ async fn upload_past_a_stranger(
 	let best = rpc::header(buyer, None).await?.number;
 	let stranger = Stranger::start(rpc::genesis_hash(buyer).await?.0, best + 600)?;
 
-	let mut updates: Subscription<Value> = files
-		.subscribe(
-			"cairn_subscribeUpload",
-			rpc_params![json!({ "path": input, "k": 4, "m": 2 })],
-			"cairn_unsubscribeUpload",
-		)
-		.await
-		.context("cairn_subscribeUpload")?;
+	let mut updates = subscribe_upload(files, input, 4, 2).await?;
 	let id = loop {
 		let update = next_update(&mut updates).await?;
 		if update["stage"] == "sending" {
@@ -425,13 +433,7 @@ async fn an_overcommitted_provider_proves_what_it_can() -> anyhow::Result<()> {
 	let before = record().await?.context("the provider")?;
 	let path = dir.join("one-more.bin");
 	std::fs::write(&path, vec![9u8; 64 << 10])?;
-	let mut updates: Subscription<Value> = files
-		.subscribe(
-			"cairn_subscribeUpload",
-			rpc_params![json!({ "path": path, "k": 1, "m": 0 })],
-			"cairn_unsubscribeUpload",
-		)
-		.await?;
+	let mut updates = subscribe_upload(&files, &path, 1, 0).await?;
 	let refused = async {
 		loop {
 			match updates.next().await {
@@ -1046,13 +1048,7 @@ async fn uploads_survive_kills(
 			.filter_map(|c| c["id"].as_u64())
 			.collect();
 		let api = node.api().await?;
-		let mut updates: Subscription<Value> = api
-			.subscribe(
-				"cairn_subscribeUpload",
-				rpc_params![json!({ "path": input, "k": 4, "m": 2 })],
-				"cairn_unsubscribeUpload",
-			)
-			.await?;
+		let mut updates = subscribe_upload(&api, &input, 4, 2).await?;
 		loop {
 			let update = match next_update(&mut updates).await {
 				Ok(update) => update,

@@ -268,10 +268,8 @@ impl Files {
 				let Some(sending) = self.being_sent.mark(keys.clone()) else {
 					return Err(format!("contract {contract}: its shards are being sent already"));
 				};
-				for (key, &index) in keys.iter().zip(&waiting) {
-					let who = chain.shards[index].provider.clone();
-					self.resend_at.lock().await.insert(*key, (who, now + RESEND_BLOCKS));
-				}
+				let providers = waiting.iter().map(|&index| chain.shards[index].provider.clone());
+				self.sent(keys.iter().copied().zip(providers), now).await;
 				let sent = waiting.iter().zip(&outgoing).map(|(&index, shard)| {
 					let who = &chain.shards[index].provider;
 					async move {

@@ -676,12 +676,7 @@ impl Files {
 			.being_sent
 			.mark(keys.clone())
 			.ok_or_else(|| Failure::failed(format!("contract {contract} is being sent already")))?;
-		{
-			let mut resend_at = self.resend_at.lock().await;
-			for (key, who) in keys.iter().zip(&providers) {
-				resend_at.insert(*key, (who.clone(), now + RESEND_BLOCKS));
-			}
-		}
+		self.sent(keys.iter().copied().zip(providers.iter().cloned()), now).await;
 		let at = self.state.at(None);
 		let total = shard_bytes * u64::from(shards);
 		let done = std::sync::atomic::AtomicU64::new(0);
@@ -702,13 +697,8 @@ impl Files {
 		});
 		let failures: Vec<String> =
 			futures::future::join_all(pushes).await.into_iter().filter_map(Result::err).collect();
-		{
-			let now = self.state.client().info().best_number;
-			let mut resend_at = self.resend_at.lock().await;
-			for (key, who) in keys.iter().zip(&providers) {
-				resend_at.insert(*key, (who.clone(), now + RESEND_BLOCKS));
-			}
-		}
+		let sent_at = self.state.client().info().best_number;
+		self.sent(keys.iter().copied().zip(providers.iter().cloned()), sent_at).await;
 		drop(sending);
 		for failure in &failures {
 			log::warn!(target: "cairn-client", "contract {contract}: {failure} (resent later)");
@@ -736,6 +726,19 @@ impl Files {
 		}
 		report(progress, json!({ "stage": "sent", "contract": contract }));
 		Ok(result)
+	}
+
+	/// Records `shards` as sent to their providers at block `now`: the repair loop sends one again
+	/// [`RESEND_BLOCKS`] later if its provider has not confirmed it by then.
+	async fn sent(
+		&self,
+		shards: impl IntoIterator<Item = ((ContractId, u32), AccountId)>,
+		now: BlockNumber,
+	) {
+		let mut resend_at = self.resend_at.lock().await;
+		for (key, who) in shards {
+			resend_at.insert(key, (who, now + RESEND_BLOCKS));
+		}
 	}
 
 	/// Sends shard `index` of `contract` to its provider `who` (as of block `at`), trying

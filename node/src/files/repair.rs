@@ -18,7 +18,7 @@ use sc_client_api::{BlockchainEvents, HeaderBackend};
 use super::{
 	provider_address,
 	sources::{obtainable, Holds, ShardSource},
-	Files, RESEND_BLOCKS,
+	Files,
 };
 use crate::{
 	involved::{Involved, Role},
@@ -136,8 +136,7 @@ impl Files {
 					};
 					let sending = if resend { self.being_sent.mark(vec![key]) } else { None };
 					if let Some(sending) = sending {
-						let again = (shard.provider.clone(), now + RESEND_BLOCKS);
-						self.resend_at.lock().await.insert(key, again);
+						self.sent([(key, shard.provider.clone())], now).await;
 						let this = self.clone();
 						let contract = contract.clone();
 						let former: Vec<ShardSource> = sources

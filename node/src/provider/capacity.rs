@@ -74,20 +74,11 @@ pub(crate) enum Limit {
 }
 
 impl Limit {
-	/// The limit at `seconds` a proof in periods of `period_blocks`, unless the operator set one.
-	pub(crate) fn new(operator: Option<u32>, seconds: f64, period_blocks: BlockNumber) -> Self {
-		match operator {
-			Some(shards) => Self::Operator(shards),
-			None => {
-				let block_seconds = cairn_runtime::time::MILLISECS_PER_BLOCK as f64 / 1000.0;
-				let period_seconds = f64::from(period_blocks) * block_seconds;
-				Self::Measured {
-					shards: provable_shards(seconds, period_seconds),
-					seconds,
-					period_blocks,
-				}
-			}
-		}
+	/// The limit of a prover taking `seconds` a proof, in periods of `period_blocks`.
+	pub(crate) fn measured(seconds: f64, period_blocks: BlockNumber) -> Self {
+		let block_seconds = cairn_runtime::time::MILLISECS_PER_BLOCK as f64 / 1000.0;
+		let period_seconds = f64::from(period_blocks) * block_seconds;
+		Self::Measured { shards: provable_shards(seconds, period_seconds), seconds, period_blocks }
 	}
 
 	pub(crate) fn shards(&self) -> u32 {
@@ -172,15 +163,15 @@ mod tests {
 		assert_eq!(provable_shards(30.0, 40.0), 0);
 		// Not measured yet: no limit from the pace.
 		assert_eq!(provable_shards(0.0, 40.0), u32::MAX);
-		let limit = Limit::new(None, 2.0, 600);
+		let limit = Limit::measured(2.0, 600);
 		assert_eq!(limit.shards(), 300);
 		assert!(limit.to_string().starts_with("300 shards: a proof takes 2.00 s"), "{limit}");
-		assert_eq!(Limit::new(Some(7), 2.0, 600), Limit::Operator(7));
+		assert_eq!(Limit::Operator(7).shards(), 7);
 		// 292 shards: not worth a line in the log; 240 or another period is.
-		assert!(!limit.differs(&Limit::new(None, 2.05, 600)));
-		assert!(limit.differs(&Limit::new(None, 2.5, 600)));
-		assert!(limit.differs(&Limit::new(None, 2.0, 300)));
-		assert!(Limit::new(None, 2.0, 6).differs(&Limit::new(None, 3.0, 6)));
+		assert!(!limit.differs(&Limit::measured(2.05, 600)));
+		assert!(limit.differs(&Limit::measured(2.5, 600)));
+		assert!(limit.differs(&Limit::measured(2.0, 300)));
+		assert!(Limit::measured(2.0, 6).differs(&Limit::measured(3.0, 6)));
 	}
 
 	#[test]

@@ -504,7 +504,7 @@ impl Provider {
 		let limit = match (self.config.max_shards, period) {
 			(Some(shards), _) => capacity::Limit::Operator(shards),
 			(None, Some((_, info))) if seconds > 0.0 => {
-				capacity::Limit::new(None, seconds, info.length)
+				capacity::Limit::measured(seconds, info.length)
 			}
 			_ => return Ok(None),
 		};
