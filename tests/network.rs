@@ -1177,9 +1177,19 @@ async fn proven_past_its_first_end(
 
 /// Waits for the next proving period of contract `id` to start; returns it.
 async fn next_period(blocks: &mut Blocks, rpc: &WsClient, id: u64) -> anyhow::Result<u64> {
+	period_after(blocks, rpc, id, Duration::from_secs(120)).await
+}
+
+/// Waits up to `limit` for the proving period after the current one of contract `id` to open.
+async fn period_after(
+	blocks: &mut Blocks,
+	rpc: &WsClient,
+	id: u64,
+	limit: Duration,
+) -> anyhow::Result<u64> {
 	let now = current_period(rpc, id).await?;
 	blocks
-		.until("the next proving period", Duration::from_secs(120), || async {
+		.until("the next proving period", limit, || async {
 			let period = current_period(rpc, id).await?;
 			Ok((period > now).then_some(period))
 		})
@@ -1385,7 +1395,12 @@ async fn flood_blocks_with_remarks(
 	flood.wait_included(1, Duration::from_secs(60)).await?;
 
 	// Three whole periods, from the first that opens with remarks in the pools.
-	let flooded_from = next_period(blocks, buyer, id).await?;
+	// Blocks of 3.9 MB come slower while every node imports them and six provers share the
+	// two cores: a 40-second period has taken over two minutes.
+	const FLOODED_PERIOD: Duration = Duration::from_secs(420);
+	let waited = Instant::now();
+	let flooded_from = period_after(blocks, buyer, id, FLOODED_PERIOD).await?;
+	eprintln!("remarks: period {flooded_from} opened after {:.0?}", waited.elapsed());
 	let pids: Vec<u32> =
 		validators.iter().chain(nodes.iter().flatten()).filter_map(Node::pid).collect();
 	let cpu = || pids.iter().map(|&pid| cpu_seconds(pid).unwrap_or(0.0)).sum::<f64>();
@@ -1396,7 +1411,9 @@ async fn flood_blocks_with_remarks(
 	let length = record["periodLength"].as_u64().context("periodLength")? as u32;
 	let mut flooded_until = flooded_from;
 	for _ in 0..PERIODS {
-		flooded_until = next_period(blocks, buyer, id).await?;
+		let waited = Instant::now();
+		flooded_until = period_after(blocks, buyer, id, FLOODED_PERIOD).await?;
+		eprintln!("remarks: period {flooded_until} opened after {:.0?}", waited.elapsed());
 	}
 	let cores = (cpu() - cpu_before) / flood_started.elapsed().as_secs_f64();
 	ensure!(flooded_until == flooded_from + u64::from(PERIODS), "periods skipped");
