@@ -52,3 +52,15 @@ pub fn contract(
 		shards: BoundedVec::truncate_from(shards),
 	}
 }
+
+/// A temporary directory where syncing costs nothing when the system has one in memory: the
+/// store syncs every put, and these tests put thousands.
+pub fn scratch() -> tempfile::TempDir {
+	let memory = std::path::Path::new("/dev/shm");
+	if memory.is_dir() {
+		if let Ok(dir) = tempfile::tempdir_in(memory) {
+			return dir;
+		}
+	}
+	tempfile::tempdir().expect("a temporary directory")
+}

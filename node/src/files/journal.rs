@@ -14,9 +14,15 @@
 //!    changed, the repair loop rebuilds the missing shards when `k` are confirmed; with fewer,
 //!    the contract is ended and its escrow comes back.
 
-use std::io;
+use std::{collections::HashSet, io, path::PathBuf, sync::Arc, time::Duration};
 
-use super::*;
+use cairn_runtime::{AccountId, Hash, RuntimeCall};
+use cairn_storage::encoding::{encode_stream, Encryption, EncryptionKey, FileManifest};
+use codec::{Decode, DecodeAll, Encode};
+use pallet_market::{ContractId, ShardSpec, ShardStatus};
+
+use super::{FileRecord, Files};
+use crate::transfer::OutgoingShard;
 
 /// How long an upload that could not be taken further waits before it is tried again.
 const RESUME_AGAIN: Duration = Duration::from_secs(30);
@@ -26,7 +32,7 @@ const RESUME_AGAIN: Duration = Duration::from_secs(30);
 pub(super) enum Origin {
 	/// A file on the node's machine (its absolute path).
 	Path(String),
-	/// Bytes given in the request (at most [`MAX_INLINE_BYTES`]).
+	/// Bytes given in the request (at most [`MAX_INLINE_BYTES`](super::MAX_INLINE_BYTES)).
 	Inline(Vec<u8>),
 }
 
@@ -397,7 +403,10 @@ fn recode(entry: &Entry, key: Option<&EncryptionKey>) -> Result<Vec<Vec<u8>>, St
 
 #[cfg(test)]
 mod tests {
+	use cairn_storage::encoding::{CodingParams, SALT_BYTES};
+
 	use super::*;
+	use crate::files::{FileKey, RenewalPolicy};
 
 	/// A 4 + 2 upload of `bytes` (encrypted under `key` if given), as the journal keeps it,
 	/// with the shards it made.

@@ -1,30 +1,33 @@
 //! The provider service (`--provider`): keeps the shards the market assigns to this node's
 //! account and proves them.
 //!
-//! - **Registration:** registers the account (stake, capacity, price, shard-network peer id and
-//!   addresses), or updates the addresses when they changed; tops the stake up from the free
-//!   balance when slashes left it below what the capacity requires (a provider short of stake
-//!   takes no new shards, and so no repairs).
-//! - **Accepting shards** ([`intake`]): a `Put` piece is taken only for a shard of an open
-//!   contract assigned to this account, from a sender the contract's owner granted the upload,
-//!   and only if it checks against the shard's BLAKE3 digest; pieces are staged per sender, and
-//!   the complete shard is stored in RocksDB only if its Poseidon root is the one on chain.
+//! - **Registration** ([`registration`]): registers the account (stake, capacity, price,
+//!   shard-network peer id and addresses), or updates the addresses when they changed; tops the
+//!   stake up from the free balance when slashes left it below what the capacity requires (a
+//!   provider short of stake takes no new shards, and so no repairs).
+//! - **Accepting shards** ([`intake`]): a `Put` piece is taken only for a shard of an open contract
+//!   assigned to this account, from a sender the contract's owner granted the upload, and only if
+//!   it checks against the shard's BLAKE3 digest; pieces are staged per sender, and the complete
+//!   shard is stored in RocksDB only if its Poseidon root is the one on chain.
 //! - **Serving** ([`serving`]): `Get` and `Leaves` of stored shards, within the shard network's
 //!   per-peer budgets and serving slots.
 //! - **Confirming:** every stored shard still pending on chain is confirmed.
 //! - **Scrubbing** ([`scrub`]): in the background, at a bounded rate, each active shard is read
 //!   whole and checked against its digest, the one checked longest ago first. A shard that fails
-//!   (or that the store no longer holds) is dropped and reported lost on chain (`report_lost`),
-//!   so that it is not proven from bad data and its owner repairs it at once.
-//! - **Proving** ([`proving`]): the proofs due (Groth16, the circuit's challenges from the
-//!   period's seed) are made most urgent first and sent as they are made, each followed into a
-//!   block; those that cannot be made in time are passed over rather than making all late.
-//! - **Metrics** (`cairn_provider_*`, [`crate::metrics`]): set as the work is done, and from
-//!   the events of finalized blocks ([`ledger`]) for what the chain paid, refused and slashed.
+//!   (or that the store no longer holds) is dropped and reported lost on chain (`report_lost`), so
+//!   that it is not proven from bad data and its owner repairs it at once.
+//! - **Proving** ([`proving`]): the proofs due (Groth16, the circuit's challenges from the period's
+//!   seed) are made most urgent first and sent as they are made, each followed into a block; those
+//!   that cannot be made in time are passed over rather than making all late.
+//! - **Cleanup** ([`cleanup`]): shards of ended contracts, and shards moved to another provider,
+//!   are deleted once the finalized chain has shown so on several blocks in a row.
+//! - **Metrics** (`cairn_provider_*`, [`crate::metrics`]): set as the work is done, and from the
+//!   events of finalized blocks ([`ledger`]) for what the chain paid, refused and slashed.
 //! - **Restarts:** everything above is derived from the chain and the store on each block, so a
 //!   restarted provider carries on where it stopped; staging files of unfinished puts are dropped.
 
 mod capacity;
+mod cleanup;
 mod error;
 mod intake;
 mod ledger;
@@ -33,6 +36,7 @@ pub use error::ProviderError;
 pub(crate) use proving::{owes, Window};
 #[cfg(test)]
 mod proving_bench;
+mod registration;
 mod scrub;
 mod serving;
 
@@ -46,20 +50,19 @@ use cairn_net::Network;
 use cairn_prover::{prover::Prover, DEFAULT_CHALLENGES};
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::{
-	store::{AllShards, RocksShardStore, ShardId, ShardStore, StoreConfig, StoredShard},
+	store::{RocksShardStore, ShardId, ShardStore, StoreConfig},
 	StorageError,
 };
-use frame_support::{traits::Get, BoundedVec};
 use futures::StreamExt;
 use pallet_market::{ContractOf, ShardStatus};
-use pallet_providers::ProviderStatus;
 use sc_client_api::BlockchainEvents;
-use sp_blockchain::HeaderBackend;
 use tokio::sync::Mutex;
+
+use cleanup::Doomed;
 
 use crate::{
 	involved::{Involved, Role},
-	metrics::{in_cairn, ProviderMetrics},
+	metrics::ProviderMetrics,
 	service::FullClient,
 	signer::{Signer, State},
 };
@@ -94,14 +97,6 @@ pub struct ProviderConfig {
 
 /// How old the best block may be for the node to count as caught up with the chain.
 const CURRENT_WITHIN_MS: u64 = 60_000;
-
-/// Finalized blocks in a row that must show a stored shard is no longer ours before it is deleted.
-const DELETE_AFTER_BLOCKS: u32 = 5;
-
-/// How long a shard moved away from us is kept while it is active nowhere: long enough for its
-/// owner's node (down for a day, say) to fetch it for its new provider, short enough that moving
-/// shards to a provider that never confirms them buys their owner no free storage here.
-const KEEP_MOVED_BLOCKS: BlockNumber = 2 * cairn_runtime::time::DAYS;
 
 /// Blocks to wait before sending a transaction again that did not take effect.
 const RETRY_BLOCKS: BlockNumber = 5;
@@ -451,50 +446,6 @@ impl Provider {
 		Ok(())
 	}
 
-	/// Deletes shards no longer ours (ended contracts, shards moved to another provider and
-	/// confirmed there, or moved [`KEEP_MOVED_BLOCKS`] ago), however many the store holds. Only
-	/// on evidence in the finalized state, seen on [`DELETE_AFTER_BLOCKS`] finalized blocks in a
-	/// row, so that neither a reorganisation nor a node still catching up costs a shard.
-	async fn collect_garbage(&self, now: BlockNumber) -> Result<(), ProviderError> {
-		let info = self.state.client().info();
-		let (finalized, finalized_number) = (info.finalized_hash, info.finalized_number);
-		let mut doomed = self.doomed.lock().await;
-		if doomed.at == Some(finalized) {
-			return Ok(());
-		}
-		let next_contract = self.state.next_contract_id(finalized)?;
-		let me = self.signer.account();
-		// The walks over the store, the reads and the deletions block: off the async runtime.
-		let (store, state) = (self.store.clone(), self.state.clone());
-		let mut pass = std::mem::take(&mut *doomed);
-		let (pass, deleted) = tokio::task::spawn_blocking(move || {
-			// The contracts of the shards stored, one read each: what the store keeps is decided
-			// by them alone, however many other contracts the chain has.
-			let mut ids = std::collections::BTreeSet::new();
-			for shard in AllShards::new(&*store) {
-				ids.insert(shard?.id.contract);
-			}
-			let mut contracts = Vec::new();
-			for id in ids {
-				if let Some(contract) = state.contract(finalized, id)? {
-					contracts.push((id, contract));
-				}
-			}
-			let keep = Keep::new(&contracts, &me);
-			let due = pass.pass(AllShards::new(&*store), &keep, next_contract, finalized_number)?;
-			for id in &due {
-				store.delete(*id)?;
-			}
-			Ok::<_, ProviderError>((pass, due))
-		})
-		.await??;
-		*doomed = Doomed { at: Some(finalized), ..pass };
-		for id in deleted {
-			log::info!(target: "cairn-provider", "shard {id} is no longer ours: deleted (block {now})");
-		}
-		Ok(())
-	}
-
 	/// The shards the prover can keep proven at `at` ([`capacity`]): the operator's limit, or
 	/// the one of the pace measured here and the current period's length (none before either is
 	/// known). Told to the operator when it changes.
@@ -515,138 +466,6 @@ impl Provider {
 		}
 		self.metrics.shard_limit.set(u64::from(limit.shards()));
 		Ok(Some(limit))
-	}
-
-	/// Registers `me`, or brings its record up to date: addresses, the stake its capacity
-	/// requires, and (once the prover's `limit` is known, with our shards) the capacity offered.
-	async fn register(
-		&self,
-		at: Hash,
-		now: BlockNumber,
-		me: &AccountId,
-		limit: Option<(capacity::Limit, &[OurShard])>,
-	) -> Result<(), ProviderError> {
-		let record = self.state.provider(at, me)?;
-		let required = pallet_providers::Pallet::<Runtime>::required_stake(
-			record.as_ref().map_or(self.config.capacity, |info| info.capacity),
-		);
-		self.metrics.stake_required.set(in_cairn(required));
-		self.metrics.stake.set(record.as_ref().map_or(0.0, |info| in_cairn(info.stake)));
-		let addresses = self.network.announced_addresses();
-		if addresses.is_empty() {
-			return Ok(());
-		}
-		let peer_id: BoundedVec<u8, _> =
-			BoundedVec::truncate_from(self.network.peer_id().to_bytes());
-		let multiaddrs: BoundedVec<BoundedVec<u8, _>, _> = BoundedVec::truncate_from(
-			addresses.iter().map(|a| BoundedVec::truncate_from(a.to_vec())).collect::<Vec<_>>(),
-		);
-		let call = match record {
-			None => {
-				let stake =
-					pallet_providers::Pallet::<Runtime>::required_stake(self.config.capacity);
-				RuntimeCall::Providers(pallet_providers::Call::register_provider {
-					stake,
-					capacity: self.config.capacity,
-					price_per_byte_block: self.config.price,
-					peer_id,
-					multiaddrs,
-				})
-			}
-			Some(info) if info.peer_id != peer_id || info.multiaddrs != multiaddrs => {
-				RuntimeCall::Providers(pallet_providers::Call::update_provider {
-					capacity: None,
-					price_per_byte_block: None,
-					peer_id: Some(peer_id),
-					multiaddrs: Some(multiaddrs),
-				})
-			}
-			Some(info) if info.stake < required && info.status == ProviderStatus::Active => {
-				if self.config.restake && self.may_send(Sent::Restake, now).await {
-					self.restake(at, me, required - info.stake).await?;
-				}
-				return Ok(());
-			}
-			Some(info) if info.status == ProviderStatus::Active => {
-				if let Some((limit, mine)) = limit {
-					self.offer(now, &info, limit, mine).await?;
-				}
-				return Ok(());
-			}
-			Some(_) => return Ok(()),
-		};
-		if self.may_send(Sent::Registration, now).await {
-			log::info!(target: "cairn-provider", "registering {} on the market", crate::rpc::market::ss58(me));
-			self.signer.submit(call).await?;
-		}
-		Ok(())
-	}
-
-	/// Sets the capacity offered on chain to what the prover's `limit` leaves room for, when
-	/// the chain's figure is too far from it ([`capacity::update`]); a rise only as far as the
-	/// stake covers.
-	async fn offer(
-		&self,
-		now: BlockNumber,
-		info: &pallet_providers::ProviderInfoOf<Runtime>,
-		limit: capacity::Limit,
-		mine: &[OurShard],
-	) -> Result<(), ProviderError> {
-		let held = mine.iter().filter(|(_, status)| status.holds_capacity()).count();
-		let target = capacity::offered(self.config.capacity, limit.shards(), held, info.used);
-		let Some(capacity) = capacity::update(info.capacity, target) else { return Ok(()) };
-		let required = pallet_providers::Pallet::<Runtime>::required_stake(capacity);
-		if capacity > info.capacity && info.stake < required {
-			return Ok(());
-		}
-		if !self.may_send(Sent::Capacity, now).await {
-			return Ok(());
-		}
-		log::info!(
-			target: "cairn-provider",
-			"offering {capacity} bytes on the market (was {}): room for {} more shards, of the {} \
-			 the prover keeps",
-			info.capacity,
-			u64::from(limit.shards()).saturating_sub(held as u64),
-			limit.shards()
-		);
-		let call = RuntimeCall::Providers(pallet_providers::Call::update_provider {
-			capacity: Some(capacity),
-			price_per_byte_block: None,
-			peer_id: None,
-			multiaddrs: None,
-		});
-		Ok(self.signer.submit(call).await?)
-	}
-
-	/// Holds `deficit` more of the free balance as stake, so that the provider takes new shards
-	/// again; says so when the free balance cannot cover it.
-	async fn restake(
-		&self,
-		at: Hash,
-		me: &AccountId,
-		deficit: Balance,
-	) -> Result<(), ProviderError> {
-		let free = self.state.free_balance(at, me)?;
-		let keep = <Runtime as pallet_balances::Config>::ExistentialDeposit::get();
-		if free < deficit.saturating_add(keep) {
-			log::warn!(
-				target: "cairn-provider",
-				"the stake is {} CAIRN short of what the offered capacity requires, and the free \
-				 balance ({} CAIRN) cannot cover it: no new shards are taken until it is topped up \
-				 or the capacity lowered",
-				in_cairn(deficit),
-				in_cairn(free)
-			);
-			return Ok(());
-		}
-		log::info!(
-			target: "cairn-provider",
-			"restoring the stake: {} CAIRN more, so that the offered capacity is covered again",
-			in_cairn(deficit)
-		);
-		let call = RuntimeCall::Providers(pallet_providers::Call::add_stake { amount: deficit });
-		Ok(self.signer.submit(call).await?)
 	}
 
 	/// Sets the gauges of our shards on chain and of the store.
@@ -689,87 +508,6 @@ impl Provider {
 	}
 }
 
-/// Stored shards the finalized chain no longer assigns to us, and on how many finalized blocks
-/// in a row it showed so; and the shards kept though moved away.
-#[derive(Debug, Default)]
-struct Doomed {
-	/// The finalized block of the last pass.
-	at: Option<Hash>,
-	counts: HashMap<ShardId, u32>,
-	/// Shards moved away and active nowhere, and the finalized block they were first seen so.
-	moved: HashMap<ShardId, BlockNumber>,
-}
-
-impl Doomed {
-	/// One pass over every stored shard at finalized block `now`: a shard is no longer ours when
-	/// its contract was opened (its id is below `next_contract`; a contract the finalized block
-	/// does not know yet is kept), `keep` does not assign it to us, and it is active elsewhere or
-	/// was moved away [`KEEP_MOVED_BLOCKS`] ago. Returns those found so on
-	/// [`DELETE_AFTER_BLOCKS`] passes in a row.
-	fn pass(
-		&mut self,
-		stored: impl Iterator<Item = cairn_storage::Result<StoredShard>>,
-		keep: &Keep,
-		next_contract: u64,
-		now: BlockNumber,
-	) -> cairn_storage::Result<Vec<ShardId>> {
-		let mut counts = HashMap::new();
-		let mut moved = HashMap::new();
-		let mut due = Vec::new();
-		for shard in stored {
-			let id = shard?.id;
-			if id.contract >= next_contract || keep.ours.contains(&id) {
-				continue;
-			}
-			if keep.unconfirmed.contains(&id) {
-				let since = self.moved.get(&id).copied().unwrap_or(now);
-				moved.insert(id, since);
-				if now.saturating_sub(since) < KEEP_MOVED_BLOCKS {
-					continue;
-				}
-			}
-			let count = self.counts.get(&id).copied().unwrap_or(0) + 1;
-			if count >= DELETE_AFTER_BLOCKS {
-				due.push(id);
-			} else {
-				counts.insert(id, count);
-			}
-		}
-		self.counts = counts;
-		self.moved = moved;
-		Ok(due)
-	}
-}
-
-/// What a store of ours keeps, as the chain says.
-#[derive(Debug, Default)]
-struct Keep {
-	/// The shards assigned to us, pending or active.
-	ours: HashSet<ShardId>,
-	/// The shards of open contracts active nowhere (lost, vacant, or moved and not confirmed by
-	/// their new provider yet). One moved away from us (we were down, or late) may be the one
-	/// copy its owner can fetch: deleting it at once could leave the file short of the `k`
-	/// shards its rebuild needs.
-	unconfirmed: HashSet<ShardId>,
-}
-
-impl Keep {
-	fn new(contracts: &[(u64, ContractOf<Runtime>)], me: &AccountId) -> Self {
-		let mut keep = Self::default();
-		for (id, contract) in contracts {
-			for (index, shard) in contract.shards.iter().enumerate() {
-				let shard_id = shard_id(*id, index as u32);
-				if shard.provider == *me && shard.status.holds_capacity() {
-					keep.ours.insert(shard_id);
-				} else if shard.status != ShardStatus::Active {
-					keep.unconfirmed.insert(shard_id);
-				}
-			}
-		}
-		keep
-	}
-}
-
 /// Runs `work` with no tracing subscriber on this thread. The constraint-system gadgets open a
 /// tracing span per namespace and never close it (`ark_relations::ns!`); under the node's
 /// subscriber those spans pile up by the million while a circuit is synthesized.
@@ -799,132 +537,4 @@ type OurShard = (ShardId, ShardStatus<BlockNumber>);
 /// Our shards and their on-chain status.
 fn mine_in(contracts: &[(u64, ContractOf<Runtime>)], me: &AccountId) -> Vec<OurShard> {
 	held_by(contracts, me).map(|(id, shard)| (id, shard.status)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	/// A temporary directory where syncing costs nothing when the system has one in memory: the
-	/// store syncs every put, and these tests put thousands.
-	pub(super) fn scratch() -> tempfile::TempDir {
-		let memory = std::path::Path::new("/dev/shm");
-		if memory.is_dir() {
-			if let Ok(dir) = tempfile::tempdir_in(memory) {
-				return dir;
-			}
-		}
-		tempfile::tempdir().expect("a temporary directory")
-	}
-
-	#[test]
-	fn a_shard_moved_away_is_kept_while_it_is_active_nowhere_for_two_days_at_most() {
-		use crate::fixtures::{contract, shard, shard_in as with};
-		let me = AccountId::new([1; 32]);
-		let other = AccountId::new([2; 32]);
-		let pending = ShardStatus::Pending { deadline: 50 };
-		let contracts = |moved_to: ShardStatus<BlockNumber>| {
-			vec![(
-				7,
-				contract(
-					vec![
-						shard(&me, 0, 0),
-						with(&me, pending),
-						with(&other, ShardStatus::Active),
-						with(&other, moved_to),
-						with(&other, ShardStatus::Lost),
-						with(&me, ShardStatus::Vacant),
-					],
-					1_000,
-				),
-			)]
-		};
-		let keep = Keep::new(&contracts(pending), &me);
-		let indices = |ids: &HashSet<ShardId>| {
-			let mut indices: Vec<u32> = ids.iter().map(|id| id.index).collect();
-			indices.sort();
-			indices
-		};
-		assert_eq!(indices(&keep.ours), vec![0, 1]);
-		// Moved and not confirmed yet, lost or vacant: whoever was named; not the one another
-		// provider proves now.
-		assert_eq!(indices(&keep.unconfirmed), vec![3, 4, 5]);
-
-		// The store holds shard 3, moved away from us.
-		let dir = scratch();
-		let (store, _) =
-			RocksShardStore::open(dir.path(), StoreConfig { capacity_bytes: 1 << 30 }).unwrap();
-		let moved = ShardId::new(7, 3);
-		store.put(moved, 1, &mut &[3u8][..], None).unwrap();
-		let mut doomed = Doomed::default();
-		let pass = |doomed: &mut Doomed, keep: &Keep, now| {
-			doomed.pass(AllShards::new(&store), keep, 8, now).unwrap()
-		};
-		// Kept for two days from the first pass that saw it moved, however many passes.
-		for now in [100, 101, 102, 103, 104, 105, 100 + KEEP_MOVED_BLOCKS - 1] {
-			assert!(pass(&mut doomed, &keep, now).is_empty(), "deleted at block {now}");
-		}
-		// Then deleted on the usual evidence.
-		for now in 1..DELETE_AFTER_BLOCKS {
-			assert!(pass(&mut doomed, &keep, 100 + KEEP_MOVED_BLOCKS + now).is_empty());
-		}
-		assert_eq!(pass(&mut doomed, &keep, 200 + KEEP_MOVED_BLOCKS), vec![moved]);
-
-		// Confirmed by its new provider: deleted on the usual evidence, however soon.
-		let confirmed = Keep::new(&contracts(ShardStatus::Active), &me);
-		assert!(!confirmed.unconfirmed.contains(&moved));
-		let mut doomed = Doomed::default();
-		for now in 1..DELETE_AFTER_BLOCKS {
-			assert!(pass(&mut doomed, &confirmed, now).is_empty());
-		}
-		assert_eq!(pass(&mut doomed, &confirmed, 10), vec![moved]);
-	}
-
-	#[test]
-	fn shards_no_longer_ours_are_deleted_beyond_one_page_of_the_store() {
-		let dir = scratch();
-		let (store, _) =
-			RocksShardStore::open(dir.path(), StoreConfig { capacity_bytes: 1 << 30 }).unwrap();
-		// More shards than one page of the store lists: the old cleanup saw the first page only.
-		let total = cairn_storage::store::MAX_LIST as u64 + 250;
-		for contract in 0..total {
-			store.put(ShardId::new(contract, 0), 1, &mut &[contract as u8][..], None).unwrap();
-		}
-		// Still ours: one shard on the first page and one on the last; and the last five
-		// contracts are newer than the finalized block.
-		let ours: HashSet<ShardId> = [ShardId::new(3, 0), ShardId::new(total - 20, 0)].into();
-		let keep = |ours: &HashSet<ShardId>| Keep { ours: ours.clone(), ..Keep::default() };
-		let next_contract = total - 5;
-		let mut doomed = Doomed::default();
-		for pass in 1..DELETE_AFTER_BLOCKS {
-			let due = doomed.pass(AllShards::new(&store), &keep(&ours), next_contract, 0).unwrap();
-			assert!(due.is_empty(), "deleted on pass {pass}, before the evidence is complete");
-		}
-		// A shard that is ours again on the last pass starts over.
-		let back = ShardId::new(total - 100, 0);
-		let with_back: HashSet<ShardId> = ours.iter().copied().chain([back]).collect();
-		let due = doomed.pass(AllShards::new(&store), &keep(&with_back), next_contract, 0).unwrap();
-		assert_eq!(due.len() as u64, total - 5 - 3);
-		assert!(!due.contains(&back));
-		assert!(due.iter().any(|id| id.contract == total - 6), "the last page is walked too");
-		for id in due {
-			store.delete(id).unwrap();
-		}
-		let kept: Vec<ShardId> = AllShards::new(&store).map(|shard| shard.unwrap().id).collect();
-		let mut expected: Vec<ShardId> = with_back.into_iter().collect();
-		expected.extend((next_contract..total).map(|contract| ShardId::new(contract, 0)));
-		expected.sort();
-		assert_eq!(kept, expected);
-		// The shard that came back is deleted only after a full run of passes of its own.
-		for _ in 1..DELETE_AFTER_BLOCKS {
-			assert!(doomed
-				.pass(AllShards::new(&store), &keep(&ours), next_contract, 0)
-				.unwrap()
-				.is_empty());
-		}
-		assert_eq!(
-			doomed.pass(AllShards::new(&store), &keep(&ours), next_contract, 0).unwrap(),
-			vec![back]
-		);
-	}
 }

@@ -28,7 +28,8 @@ use rand_chacha::{
 	ChaCha20Rng,
 };
 
-use super::{proving::prove_stored, scrub::check, tests::scratch, untraced};
+use super::{proving::prove_stored, scrub::check, untraced};
+use crate::fixtures::scratch;
 
 fn env_or(name: &str, default: u64) -> u64 {
 	std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)

@@ -1,0 +1,482 @@
+//! Upload: the file is checked, encrypted, coded and committed, the cheapest eligible providers
+//! are chosen, `create_contract` holds the escrow, and each shard goes to its provider.
+
+use std::time::Duration;
+
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
+use cairn_storage::encoding::{encode_stream, CodingParams, Encryption, FileSecret};
+use frame_support::{traits::Get, BoundedVec};
+use futures::StreamExt;
+use pallet_market::{ContractId, ShardSpec, ShardStatus};
+use sc_client_api::BlockchainEvents;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sp_blockchain::HeaderBackend;
+
+use super::{
+	count, durability, hex_bytes, journal, provider_address, report, Failure, FileKey, FileRecord,
+	Files, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, PUSH_ATTEMPTS,
+	RESEND_BLOCKS,
+};
+use crate::{
+	market_state::QuoteError,
+	transfer::{push_shard, OutgoingShard},
+};
+
+/// An upload's coding, its shards' size and the market's quote for them.
+struct Planned {
+	k: u8,
+	m: u8,
+	coding: CodingParams,
+	shard_bytes: u64,
+	quote: crate::market_state::Quote,
+}
+
+/// What `cairn_upload` takes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadParams {
+	/// A file on the node's machine.
+	pub path: Option<String>,
+	/// Or the bytes themselves, `0x` hex (at most [`MAX_INLINE_BYTES`]).
+	pub data: Option<String>,
+	/// Data shards (default: the widest of [`durability::CODINGS`] the market has providers
+	/// for; 4 when only `m` is given).
+	pub k: Option<u8>,
+	/// Parity shards (default: with `k`'s; 2 when only `k` is given).
+	pub m: Option<u8>,
+	/// Blocks to keep the file at a time (default thirty days).
+	pub duration: Option<BlockNumber>,
+	/// Renew the contract by `duration` whenever its end draws near, while the account can
+	/// pay (default true).
+	pub auto_renew: Option<bool>,
+	/// Highest price per byte per block to pay (decimal string; default: the quote's).
+	pub max_price: Option<String>,
+	/// Encrypt before coding (default true).
+	pub encrypt: Option<bool>,
+}
+
+/// Where an upload's bytes come from.
+enum Source {
+	/// A file on the node's machine, opened and checked.
+	File(std::fs::File),
+	/// Bytes given in the request.
+	Inline(Vec<u8>),
+}
+
+impl Files {
+	/// The first of `choices` (codings `(k, m)`) whose shards of a file of `size` bytes
+	/// (`encoded` once encrypted) are within the shard limit and have enough eligible providers
+	/// at `at`, asking at most `limit` if one is given, for an escrow and deposits `free` can
+	/// hold; with its quote. Otherwise why the first is too large, or why the last fails.
+	#[allow(clippy::too_many_arguments)]
+	fn plan_coding(
+		&self,
+		at: Hash,
+		name: &str,
+		size: u64,
+		encoded: u64,
+		choices: &[(u8, u8)],
+		duration: BlockNumber,
+		limit: Option<Balance>,
+		free: Balance,
+	) -> Result<Planned, Failure> {
+		let mut failure = Failure::failed("no coding to choose from");
+		for (position, &(k, m)) in choices.iter().enumerate() {
+			let coding = CodingParams::new(k.into(), m.into())
+				.map_err(|e| Failure::invalid(format!("coding: {e}")))?;
+			let stripes = encoded.div_ceil(coding.stripe_bytes() as u64);
+			let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
+			if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
+				let too_large = Failure::invalid(format!(
+					"{name} is too large: {size} bytes make shards of {shard_bytes} bytes, above \
+					 the {}-byte limit (use a larger k)",
+					cairn_primitives::tree::MAX_SHARD_BYTES
+				));
+				match position {
+					0 => return Err(too_large),
+					_ => continue,
+				}
+			}
+			let shards = u32::from(k) + u32::from(m);
+			let quote = match self.state.quote(at, shard_bytes, shards, duration, &[]) {
+				Ok(quote) => quote,
+				Err(error @ QuoteError::TooFewProviders { .. }) => {
+					failure = error.into();
+					continue;
+				}
+				Err(error) => return Err(error.into()),
+			};
+			if let Some(limit) = limit.filter(|limit| quote.max_price > *limit) {
+				failure = Failure::failed(format!(
+					"no {shards} eligible providers at or below {limit} per byte per block (the \
+					 cheapest ask up to {})",
+					quote.max_price
+				));
+				continue;
+			}
+			// The deposits, with the largest manifest (what a name adds is not known yet).
+			let per_shard: Balance = <Runtime as pallet_market::Config>::ShardDeposit::get();
+			let per_byte: Balance = <Runtime as pallet_market::Config>::ManifestByteDeposit::get();
+			let manifest: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
+			let deposits: Balance = <Runtime as pallet_market::Config>::ContractDeposit::get()
+				.saturating_add(per_shard.saturating_mul(shards.into()))
+				.saturating_add(per_byte.saturating_mul(manifest.into()));
+			let needed = quote.escrow.saturating_add(deposits);
+			if free < needed {
+				failure = Failure::failed(format!(
+					"insufficient balance: a {k}+{m} contract holds {} of escrow and up to \
+					 {deposits} of deposits, and the account has {free} free",
+					quote.escrow
+				));
+				continue;
+			}
+			return Ok(Planned { k, m, coding, shard_bytes, quote });
+		}
+		Err(failure)
+	}
+
+	/// Stores a file on the market; returns the contract and what it holds.
+	pub async fn upload(
+		&self,
+		params: UploadParams,
+		progress: Option<Progress>,
+	) -> Result<Value, Failure> {
+		let result = self.store_file(params, progress).await;
+		count(&self.metrics.uploads, "sent", &self.metrics.uploaded_bytes, &result);
+		result
+	}
+
+	async fn store_file(
+		&self,
+		params: UploadParams,
+		progress: Option<Progress>,
+	) -> Result<Value, Failure> {
+		let progress = progress.as_ref();
+		let signer = self.signer()?.clone();
+		signer.caught_up().map_err(Failure::failed)?;
+		// A coding named in part takes 4 data and 2 parity shards for the part left out.
+		let named = (params.k.is_some() || params.m.is_some())
+			.then(|| (params.k.unwrap_or(4), params.m.unwrap_or(2)));
+		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
+		if let Some((k, m)) = named {
+			if k == 0 || u32::from(k) + u32::from(m) > max_shards {
+				return Err(Failure::invalid(format!(
+					"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
+				)));
+			}
+		}
+		let duration = params.duration.unwrap_or(DEFAULT_DURATION);
+		let renewal = RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration };
+		let encrypt = params.encrypt.unwrap_or(true);
+		let (name, size, source) = match (&params.path, &params.data) {
+			(Some(path), None) => {
+				let (file, len) = crate::local_file::open_source(path)
+					.map_err(|e| Failure::invalid(e.to_string()))?;
+				(path.clone(), len, Source::File(file))
+			}
+			(None, Some(data)) => {
+				if data.len() as u64 > 2 * MAX_INLINE_BYTES + 2 {
+					return Err(Failure::invalid(format!(
+						"inline data is limited to {MAX_INLINE_BYTES} bytes: give a path"
+					)));
+				}
+				let bytes = hex_bytes(data)?;
+				("inline data".to_string(), bytes.len() as u64, Source::Inline(bytes))
+			}
+			_ => return Err(Failure::invalid("give either `path` or `data`")),
+		};
+		if size == 0 {
+			return Err(Failure::invalid(format!("{name} is empty")));
+		}
+		// Where the journal finds the bytes again after a crash.
+		let origin = match (&params.path, &source) {
+			(Some(path), Source::File(_)) => journal::Origin::Path(path.clone()),
+			(_, Source::Inline(bytes)) => journal::Origin::Inline(bytes.clone()),
+			(None, Source::File(_)) => unreachable!("a file source comes from a path"),
+		};
+		let encoded = cairn_storage::encoding::encoded_len(size, encrypt)
+			.ok_or_else(|| Failure::invalid("file too large"))?;
+
+		// The market's side, before any work: providers, price, balance. A coding the caller
+		// did not name is the widest the market has providers for.
+		let at = self.state.at(None);
+		let choices = match &named {
+			Some(coding) => std::slice::from_ref(coding),
+			None => &durability::CODINGS[..],
+		};
+		let limit: Option<Balance> = match &params.max_price {
+			Some(text) => Some(
+				text.parse()
+					.map_err(|_| Failure::invalid(format!("maxPrice {text:?} is not an amount")))?,
+			),
+			None => None,
+		};
+		let free = self
+			.state
+			.free_balance(at, &signer.account())
+			.map_err(|e| Failure::failed(e.to_string()))?;
+		let Planned { k, m, coding, shard_bytes, quote } =
+			self.plan_coding(at, &name, size, encoded, choices, duration, limit, free)?;
+		let shards = u32::from(k) + u32::from(m);
+		let (nines, warning) = durability::report(k, m);
+		if let Some(warning) = &warning {
+			log::warn!(target: "cairn-client", "{warning}");
+		}
+		let max_price = limit.unwrap_or(quote.max_price);
+
+		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
+		let file_key = match encrypt {
+			true => FileKey::Derived(FileSecret::new_salt()),
+			false => FileKey::None,
+		};
+		let mut record = FileRecord { manifest: Vec::new(), key: file_key, name, renewal };
+		let key = self.file_key(&record)?;
+		let (manifest, outgoing, specs) = tokio::task::spawn_blocking(move || {
+			let mut shard_data = vec![Vec::with_capacity(shard_bytes as usize); shards as usize];
+			let encryption = match &key {
+				Some(key) => Encryption::with_random_nonce(key),
+				None => Encryption::Off,
+			};
+			let manifest = match source {
+				Source::File(file) => encode_stream(
+					coding,
+					encryption,
+					std::io::BufReader::new(file),
+					&mut shard_data,
+				),
+				Source::Inline(bytes) => {
+					encode_stream(coding, encryption, &bytes[..], &mut shard_data)
+				}
+			}
+			.map_err(|e| Failure::failed(format!("encoding: {e}")))?;
+			let specs = shard_data
+				.iter()
+				.map(|shard| {
+					let (commitment, _) = cairn_storage::commitment::commit(shard)
+						.map_err(|e| Failure::failed(format!("commitment: {e}")))?;
+					Ok(ShardSpec {
+						root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),
+						blake3: commitment.blake3,
+						bytes: commitment.bytes,
+					})
+				})
+				.collect::<Result<Vec<_>, Failure>>()?;
+			let outgoing = shard_data
+				.into_iter()
+				.map(OutgoingShard::new)
+				.collect::<Result<Vec<_>, _>>()
+				.map_err(Failure::failed)?;
+			Ok::<_, Failure>((manifest, outgoing, specs))
+		})
+		.await
+		.map_err(|e| Failure::failed(e.to_string()))??;
+
+		record.manifest = manifest.to_bytes().to_vec();
+		let sealed = self.seal_record(&signer, &mut record)?;
+		report(progress, json!({ "stage": "contract", "escrow": quote.escrow.to_string() }));
+		let providers: Vec<AccountId> =
+			quote.providers.iter().map(|(who, _)| who.clone()).collect();
+		let call = RuntimeCall::Market(pallet_market::Call::create_contract {
+			shards: BoundedVec::truncate_from(specs.clone()),
+			k,
+			m,
+			providers: BoundedVec::truncate_from(providers.clone()),
+			duration,
+			max_price,
+			manifest: BoundedVec::truncate_from(sealed),
+		});
+		// Signed and journaled before it is sent: from here on a crash leaves an upload the
+		// node finishes when it runs again (see [`journal`]).
+		let running = journal::Running::new(self);
+		let upload_id = running.id().to_string();
+		let mut entry = journal::Entry {
+			origin,
+			record: record.clone(),
+			specs: specs.clone(),
+			stage: journal::Stage::Signed { extrinsic: Vec::new() },
+		};
+		// The id comes from a finalized block: a best block's could name another contract of
+		// another account after a reorganisation. If this fails, whether the contract was made
+		// is for the journal's next check to find out.
+		let included = signer
+			.submit_kept_and_finalize(call, |extrinsic| {
+				entry.stage = journal::Stage::Signed { extrinsic: extrinsic.to_vec() };
+				self.journal.write(&upload_id, &entry)?;
+				report(progress, json!({ "stage": "submitted" }));
+				Ok(())
+			})
+			.await
+			.map_err(Failure::failed)?;
+		let (contract, end) = included
+			.market_event("ContractCreated", |event| match event {
+				pallet_market::Event::ContractCreated { contract, end, .. } => {
+					Some((*contract, *end))
+				}
+				_ => None,
+			})
+			.map_err(Failure::failed)?;
+		entry.stage = journal::Stage::Created { contract };
+		let journaled = self.journal.write(&upload_id, &entry);
+		journaled.map_err(|e| Failure::failed(format!("cannot keep the upload's journal: {e}")))?;
+		self.save_record(contract, &record)
+			.map_err(|e| Failure::failed(format!("cannot keep the file's manifest: {e}")))?;
+		report(
+			progress,
+			json!({ "stage": "sending", "contract": contract, "total": shard_bytes * u64::from(shards) }),
+		);
+
+		// The repair loop leaves these shards alone while they are being sent (until this call
+		// ends, or is dropped with its caller gone: the journal then finishes the upload).
+		let now = self.state.client().info().best_number;
+		let keys: Vec<(ContractId, u32)> = (0..shards).map(|index| (contract, index)).collect();
+		let sending = self
+			.being_sent
+			.mark(keys.clone())
+			.ok_or_else(|| Failure::failed(format!("contract {contract} is being sent already")))?;
+		self.sent(keys.iter().copied().zip(providers.iter().cloned()), now).await;
+		let at = self.state.at(None);
+		let total = shard_bytes * u64::from(shards);
+		let done = std::sync::atomic::AtomicU64::new(0);
+		let on_sent = |bytes: u64| {
+			let sent = done.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+			report(
+				progress,
+				json!({ "stage": "sending", "contract": contract, "sent": sent, "total": total }),
+			);
+		};
+		let pushes = providers.iter().zip(&outgoing).enumerate().map(|(index, (who, shard))| {
+			let on_sent = &on_sent;
+			async move {
+				self.send_shard(at, contract, index as u32, who, shard, on_sent)
+					.await
+					.map_err(|error| format!("shard {index}: {error}"))
+			}
+		});
+		let failures: Vec<String> =
+			futures::future::join_all(pushes).await.into_iter().filter_map(Result::err).collect();
+		let sent_at = self.state.client().info().best_number;
+		self.sent(keys.iter().copied().zip(providers.iter().cloned()), sent_at).await;
+		drop(sending);
+		for failure in &failures {
+			log::warn!(target: "cairn-client", "contract {contract}: {failure} (resent later)");
+		}
+		let result = json!({
+			"contract": contract,
+			"block": format!("{:?}", included.block),
+			"bytes": size,
+			"k": k,
+			"m": m,
+			"shardBytes": shard_bytes,
+			"nines": (nines * 10.0).round() / 10.0,
+			"warning": warning,
+			"escrow": quote.escrow.to_string(),
+			"end": end,
+			"duration": duration,
+			"autoRenew": renewal.auto,
+			"providers": providers.iter().map(crate::rpc::market::ss58).collect::<Vec<_>>(),
+			"sent": shards as usize - failures.len(),
+			"failures": failures,
+		});
+		// A shard not sent is sent again from the source by the journal's next check.
+		if failures.is_empty() {
+			running.done();
+		}
+		report(progress, json!({ "stage": "sent", "contract": contract }));
+		Ok(result)
+	}
+
+	/// Records `shards` as sent to their providers at block `now`: the repair loop sends one again
+	/// [`RESEND_BLOCKS`] later if its provider has not confirmed it by then.
+	pub(super) async fn sent(
+		&self,
+		shards: impl IntoIterator<Item = ((ContractId, u32), AccountId)>,
+		now: BlockNumber,
+	) {
+		let mut resend_at = self.resend_at.lock().await;
+		for (key, who) in shards {
+			resend_at.insert(key, (who, now + RESEND_BLOCKS));
+		}
+	}
+
+	/// Sends shard `index` of `contract` to its provider `who` (as of block `at`), trying
+	/// [`PUSH_ATTEMPTS`] times; `on_sent` hears of the bytes as they go.
+	pub(super) async fn send_shard(
+		&self,
+		at: Hash,
+		contract: ContractId,
+		index: u32,
+		who: &AccountId,
+		shard: &OutgoingShard,
+		on_sent: &(dyn Fn(u64) + Send + Sync),
+	) -> Result<(), String> {
+		let signer = self.signer().map_err(|failure| failure.message)?;
+		let to = provider_address(&self.state, at, who)?;
+		let grant = signer.grant(contract, index, self.network.peer_id())?;
+		let on_sent = |bytes: u64| {
+			self.metrics.shard_bytes_sent.inc_by(bytes);
+			on_sent(bytes)
+		};
+		let on_sent = &on_sent;
+		let mut attempt = 1;
+		loop {
+			let pushed =
+				push_shard(&self.network, &to, contract, index, shard, grant.clone(), on_sent)
+					.await;
+			match pushed {
+				Ok(()) => return Ok(()),
+				Err(error) if attempt < PUSH_ATTEMPTS => {
+					log::debug!(target: "cairn-client", "shard {index}: {error}; again");
+					tokio::time::sleep(Duration::from_secs(2 * attempt as u64)).await;
+					attempt += 1;
+				}
+				Err(error) => return Err(error.into()),
+			}
+		}
+	}
+
+	/// Waits until every shard of `contract` is confirmed, reporting each, for at most `blocks`.
+	pub async fn await_confirmed(
+		&self,
+		contract: ContractId,
+		blocks: BlockNumber,
+		progress: Option<&Progress>,
+	) -> Result<(), Failure> {
+		let mut imports = self.state.client().import_notification_stream();
+		let start = self.state.client().info().best_number;
+		let mut last = usize::MAX;
+		loop {
+			let at = self.state.at(None);
+			let chain = self
+				.state
+				.contract(at, contract)
+				.map_err(|e| Failure::failed(e.to_string()))?
+				.ok_or_else(|| Failure::failed(format!("contract {contract} is gone")))?;
+			let confirmed = chain.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+			if confirmed != last {
+				last = confirmed;
+				report(
+					progress,
+					json!({
+						"stage": "confirming",
+						"contract": contract,
+						"confirmed": confirmed,
+						"shards": chain.shards.len(),
+					}),
+				);
+			}
+			if confirmed == chain.shards.len() {
+				return Ok(());
+			}
+			if self.state.client().info().best_number > start + blocks {
+				return Err(Failure::failed(format!(
+					"{confirmed} of {} shards confirmed after {blocks} blocks",
+					chain.shards.len()
+				)));
+			}
+			if imports.next().await.is_none() {
+				return Err(Failure::failed("the node is stopping"));
+			}
+		}
+	}
+}
