@@ -218,6 +218,12 @@ pub enum Subcommand {
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
 
+	/// Runtime benchmarks (`benchmark pallet` writes the pallets' `weights.rs`); only in a node
+	/// built with `--features runtime-benchmarks`.
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+
 	/// Storage contracts as a buyer sees them, read from a running node.
 	Client(ClientCmd),
 

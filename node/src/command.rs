@@ -132,6 +132,21 @@ pub fn run() -> sc_cli::Result<()> {
 		// The error's own words (which file, which field), not its debug form.
 		Some(Subcommand::ProductionSpec(cmd)) => crate::production_spec::run(cmd)
 			.map_err(|error| sc_cli::Error::Input(error.to_string())),
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(cmd)) => {
+			use frame_benchmarking_cli::BenchmarkCmd;
+			let runner = cli.create_runner(cmd)?;
+			runner.sync_run(|config| match cmd {
+				BenchmarkCmd::Pallet(cmd) => cmd
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, service::BenchmarkHostFunctions>(
+						Some(config.chain_spec),
+					),
+				BenchmarkCmd::Machine(cmd) => {
+					cmd.run(&config, frame_benchmarking_cli::SUBSTRATE_REFERENCE_HARDWARE.clone())
+				}
+				_ => Err("cairn-node offers `benchmark pallet` and `benchmark machine`".into()),
+			})
+		}
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))

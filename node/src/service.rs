@@ -16,8 +16,24 @@ use sp_runtime::traits::Block as BlockT;
 use crate::rpc;
 
 /// Host functions the runtime may call.
+#[cfg(not(feature = "runtime-benchmarks"))]
 pub type HostFunctions =
 	(sp_io::SubstrateHostFunctions, pallet_market::host::cairn_proofs::HostFunctions);
+/// Host functions the runtime may call: a runtime built with its benchmarks imports those of
+/// the benchmarks too, even where it only makes blocks.
+#[cfg(feature = "runtime-benchmarks")]
+pub type HostFunctions = (
+	sp_io::SubstrateHostFunctions,
+	frame_benchmarking::benchmarking::HostFunctions,
+	BenchmarkHostFunctions,
+);
+/// Cairn's own host functions for `benchmark pallet`, which adds Substrate's and the
+/// benchmarks'.
+#[cfg(feature = "runtime-benchmarks")]
+pub type BenchmarkHostFunctions = (
+	pallet_market::host::cairn_proofs::HostFunctions,
+	pallet_market::host::cairn_benchmark_proofs::HostFunctions,
+);
 /// The executor of the WASM runtime.
 pub type RuntimeExecutor = sc_executor::WasmExecutor<HostFunctions>;
 /// The full client.

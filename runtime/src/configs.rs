@@ -272,4 +272,6 @@ impl pallet_market::Config for Runtime {
 	type MaxProofsPerBatch = ConstU32<16>;
 	type MaxVerifyingKeyLen = ConstU32<16384>;
 	type WeightInfo = pallet_market::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_market::host::BenchmarkProofs;
 }

@@ -18,6 +18,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+// The pallets `cairn-node benchmark pallet` measures (`list_benchmarks!` and `add_benchmarks!`
+// for the `Benchmark` runtime API in `apis`).
+#[cfg(feature = "runtime-benchmarks")]
+frame_benchmarking::define_benchmarks!(
+	[pallet_providers, Providers]
+	[pallet_market, Market]
+);
+
 pub mod apis;
 pub mod configs;
 #[cfg(feature = "std")]

@@ -53,3 +53,85 @@ impl ProofVerifier for HostGroth16Verifier {
 		cairn_proofs::verify_groth16_batch(verifying_key, batch)
 	}
 }
+
+/// Real Groth16 proofs for the runtime's benchmarks, made natively by the node: a WASM runtime
+/// cannot prove in any useful time, and the benchmarks of `submit_proof(s)` must verify real
+/// proofs to weigh what the chain really does. Only a node built with the `runtime-benchmarks`
+/// feature registers these functions, and only a runtime built with it calls them.
+#[cfg(feature = "runtime-benchmarks")]
+#[runtime_interface]
+pub trait CairnBenchmarkProofs {
+	/// The root of the benchmark's shard number `index` of `bytes` deterministic bytes.
+	fn shard_root(index: u32, bytes: u64) -> AllocateAndReturnByCodec<[u8; 32]> {
+		native::shard_root(index, bytes)
+	}
+
+	/// A proof of `public_inputs` under the development verifying key, for a shard made by
+	/// [`shard_root`](cairn_benchmark_proofs::shard_root) in this process.
+	fn valid_proof(
+		public_inputs: PassFatPointerAndDecode<PublicInputs>,
+	) -> AllocateAndReturnByCodec<Vec<u8>> {
+		native::prove(&public_inputs)
+	}
+}
+
+/// What the benchmark host functions run: the development prover where it is built in (a node
+/// with `runtime-benchmarks`, and the pallet's tests), else a clear failure.
+#[cfg(all(feature = "runtime-benchmarks", not(substrate_runtime)))]
+mod native {
+	#[cfg(feature = "benchmark-prover")]
+	pub fn shard_root(index: u32, bytes: u64) -> [u8; 32] {
+		untraced(|| crate::bench_prover::shard_root(index, bytes))
+	}
+
+	#[cfg(feature = "benchmark-prover")]
+	pub fn prove(inputs: &crate::PublicInputs) -> alloc::vec::Vec<u8> {
+		untraced(|| crate::bench_prover::prove(inputs))
+	}
+
+	/// Runs `work` with no tracing subscriber on this thread: the circuit's gadgets open a span
+	/// per namespace and never close it, and under the node's subscriber those spans pile up by
+	/// the million while a circuit is synthesized.
+	#[cfg(feature = "benchmark-prover")]
+	fn untraced<T>(work: impl FnOnce() -> T) -> T {
+		tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), work)
+	}
+
+	#[cfg(all(test, not(feature = "benchmark-prover")))]
+	pub use crate::bench_prover::{prove, shard_root};
+
+	#[cfg(not(any(test, feature = "benchmark-prover")))]
+	pub fn shard_root(_index: u32, _bytes: u64) -> [u8; 32] {
+		unavailable()
+	}
+
+	#[cfg(not(any(test, feature = "benchmark-prover")))]
+	pub fn prove(_inputs: &crate::PublicInputs) -> alloc::vec::Vec<u8> {
+		unavailable()
+	}
+
+	#[cfg(not(any(test, feature = "benchmark-prover")))]
+	fn unavailable() -> ! {
+		panic!("benchmark proofs need pallet-market's `benchmark-prover` feature")
+	}
+}
+
+/// The benchmarks' [`crate::BenchmarkHelper`] in the runtime and in the mock: the development
+/// verifying key, and shards and proofs from [`cairn_benchmark_proofs`].
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkProofs;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper for BenchmarkProofs {
+	fn verifying_key() -> Vec<u8> {
+		cairn_prover::keys::DEV_VERIFYING_KEY.to_vec()
+	}
+
+	fn shard_root(index: u32, bytes: u64) -> [u8; 32] {
+		cairn_benchmark_proofs::shard_root(index, bytes)
+	}
+
+	fn valid_proof(_verifying_key: &[u8], public_inputs: &PublicInputs) -> Vec<u8> {
+		cairn_benchmark_proofs::valid_proof(public_inputs.clone())
+	}
+}

@@ -67,6 +67,8 @@ pub use priority::{InvalidProofCode, PrioritizeProofs, PROOF_PRIORITY};
 pub use types::*;
 pub use weights::WeightInfo;
 
+#[cfg(any(test, feature = "benchmark-prover"))]
+pub mod bench_prover;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod contracts;

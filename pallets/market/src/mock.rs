@@ -157,105 +157,6 @@ impl ProofVerifier for MockVerifier {
 	}
 }
 
-/// Real Groth16 proving with the deterministic development keys, shared by the tests and
-/// benchmarks that use real proofs.
-pub mod groth16 {
-	use std::{
-		collections::HashMap,
-		sync::{Mutex, OnceLock},
-	};
-
-	use cairn_primitives::{field::fr_to_le_bytes, tree::MemoryTree};
-	use cairn_prover::{
-		keys::DEV_VERIFYING_KEY,
-		prover::{dev_setup, Prover},
-		statement::Statement,
-		DEFAULT_CHALLENGES,
-	};
-	use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
-
-	use crate::PublicInputs;
-
-	/// The development prover (its setup takes a few seconds, once per test binary).
-	pub fn prover() -> &'static Prover {
-		static PROVER: OnceLock<Prover> = OnceLock::new();
-		PROVER.get_or_init(|| {
-			let keys = dev_setup(DEFAULT_CHALLENGES).expect("development setup");
-			Prover::new(keys).expect("prover of the development keys")
-		})
-	}
-
-	/// The development verifying key file, as the runtime's genesis installs it.
-	pub fn verifying_key() -> Vec<u8> {
-		DEV_VERIFYING_KEY.to_vec()
-	}
-
-	fn trees() -> &'static Mutex<HashMap<[u8; 32], MemoryTree>> {
-		static TREES: OnceLock<Mutex<HashMap<[u8; 32], MemoryTree>>> = OnceLock::new();
-		TREES.get_or_init(Default::default)
-	}
-
-	/// Deterministic shard contents for `seed`.
-	pub fn shard_data(seed: u32, bytes: u64) -> Vec<u8> {
-		let mut rng = ChaCha20Rng::seed_from_u64(seed.into());
-		let mut data = vec![0u8; bytes as usize];
-		rand_chacha::rand_core::RngCore::fill_bytes(&mut rng, &mut data);
-		data
-	}
-
-	/// Commit to `data`; remembers the tree so that [`prove`] can open it later.
-	pub fn commit(data: &[u8]) -> [u8; 32] {
-		let tree = MemoryTree::from_shard(data).expect("a shard within the tree's size");
-		let root = fr_to_le_bytes(&tree.root());
-		trees().lock().expect("tree cache").insert(root, tree);
-		root
-	}
-
-	/// A Groth16 proof of `inputs` for a shard committed with [`commit`]. Proofs are kept, so a
-	/// benchmark repeated over the same state proves once.
-	pub fn prove(inputs: &PublicInputs) -> Vec<u8> {
-		static PROOFS: OnceLock<Mutex<HashMap<Vec<u8>, Vec<u8>>>> = OnceLock::new();
-		let cache_key = codec::Encode::encode(&(inputs.root, inputs.binding, &inputs.indices));
-		let proofs = PROOFS.get_or_init(Default::default);
-		if let Some(proof) = proofs.lock().expect("proof cache").get(&cache_key) {
-			return proof.clone();
-		}
-		let trees = trees().lock().expect("tree cache");
-		let tree = trees.get(&inputs.root).expect("the shard was committed with `commit`");
-		let statement = Statement::new(&inputs.root, &inputs.binding, inputs.indices.clone())
-			.expect("the pallet's public inputs form a statement");
-		let mut rng = ChaCha20Rng::from_seed(inputs.binding);
-		let proof =
-			prover().prove(tree, &statement, &mut rng).expect("proving").to_bytes().to_vec();
-		proofs.lock().expect("proof cache").insert(cache_key, proof.clone());
-		proof
-	}
-}
-
-/// Benchmarks verify real Groth16 proofs, so that the weights include verification.
-#[cfg(feature = "runtime-benchmarks")]
-pub struct Groth16Benchmarks;
-
-#[cfg(feature = "runtime-benchmarks")]
-impl crate::BenchmarkHelper for Groth16Benchmarks {
-	fn verifying_key() -> Vec<u8> {
-		groth16::verifying_key()
-	}
-	fn shard_root(index: u32, bytes: u64) -> [u8; 32] {
-		use std::{collections::HashMap, sync::Mutex};
-		type Roots = HashMap<(u32, u64), [u8; 32]>;
-		static ROOTS: Mutex<Option<Roots>> = Mutex::new(None);
-		let mut roots = ROOTS.lock().expect("root cache");
-		*roots
-			.get_or_insert_with(HashMap::new)
-			.entry((index, bytes))
-			.or_insert_with(|| groth16::commit(&groth16::shard_data(index, bytes)))
-	}
-	fn valid_proof(_verifying_key: &[u8], inputs: &PublicInputs) -> Vec<u8> {
-		groth16::prove(inputs)
-	}
-}
-
 impl pallet_market::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -280,7 +181,7 @@ impl pallet_market::Config for Test {
 	type MaxVerifyingKeyLen = ConstU32<1024>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = Groth16Benchmarks;
+	type BenchmarkHelper = crate::host::BenchmarkProofs;
 }
 
 /// The `n`-th provider account.

@@ -4,7 +4,7 @@
 use frame_support::{assert_noop, assert_ok, BoundedVec};
 
 use super::*;
-use crate::{mock::groth16, Error, ProofSubmission};
+use crate::{bench_prover, Error, ProofSubmission};
 
 const BYTES: u64 = 4_096;
 
@@ -13,11 +13,11 @@ const BYTES: u64 = 4_096;
 fn real_contract() -> ContractId {
 	assert_ok!(Market::set_verifying_key(
 		RuntimeOrigin::root(),
-		BoundedVec::truncate_from(groth16::verifying_key())
+		BoundedVec::truncate_from(bench_prover::verifying_key())
 	));
 	let specs = (0..3u32)
 		.map(|n| ShardSpec {
-			root: groth16::commit(&groth16::shard_data(100 + n, BYTES)),
+			root: bench_prover::commit(&bench_prover::shard_data(100 + n, BYTES)),
 			blake3: [n as u8; 32],
 			bytes: BYTES,
 		})
@@ -40,7 +40,7 @@ fn real_contract() -> ContractId {
 }
 
 fn groth16_proof(inputs: &PublicInputs) -> BoundedVec<u8, frame_support::traits::ConstU32<256>> {
-	BoundedVec::truncate_from(groth16::prove(inputs))
+	BoundedVec::truncate_from(bench_prover::prove(inputs))
 }
 
 fn accepted(contract: ContractId, shard: ShardIndex, period: PeriodIndex) -> bool {
