@@ -14,10 +14,8 @@ use std::collections::BTreeSet;
 
 use cairn_runtime::{opaque::Block, AccountId, Hash, Runtime, RuntimeEvent};
 use pallet_market::{ContractId, ContractOf};
-use sc_client_api::StorageProvider;
-use sp_blockchain::HeaderBackend;
 
-use crate::market_state::{MarketState, Unreadable};
+use crate::market_state::{MarketClient, MarketState, Unreadable};
 
 /// Blocks walked back from a new block to the last one followed before the index is rebuilt
 /// instead.
@@ -53,7 +51,7 @@ impl Involved {
 		at: Hash,
 	) -> Result<Vec<(ContractId, ContractOf<Runtime>)>, Unreadable>
 	where
-		C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+		C: MarketClient<B>,
 		B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 	{
 		if self.at != Some(at) && !self.follow(state, at)? {
@@ -67,17 +65,10 @@ impl Involved {
 			return Ok(all.into_iter().filter(|(id, _)| self.ids.contains(id)).collect());
 		}
 		self.at = Some(at);
-		let mut contracts = Vec::with_capacity(self.ids.len());
-		let mut ended = Vec::new();
-		for id in &self.ids {
-			match state.contract(at, *id)? {
-				Some(contract) => contracts.push((*id, contract)),
-				None => ended.push(*id),
-			}
-		}
-		for id in ended {
-			self.ids.remove(&id);
-		}
+		let ids: Vec<ContractId> = self.ids.iter().copied().collect();
+		let contracts = state.contracts_with_ids(at, &ids)?;
+		// Those no longer open have ended.
+		self.ids = contracts.iter().map(|(id, _)| *id).collect();
 		Ok(contracts)
 	}
 
@@ -85,7 +76,7 @@ impl Involved {
 	/// `at` does not descend from it within [`MAX_WALK`] blocks.
 	fn follow<C, B>(&mut self, state: &MarketState<C, B>, at: Hash) -> Result<bool, Unreadable>
 	where
-		C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+		C: MarketClient<B>,
 		B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 	{
 		let Some(last) = self.at else { return Ok(false) };

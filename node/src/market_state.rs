@@ -1,15 +1,22 @@
 //! The storage market as the node's own services and RPC read it: contracts, providers and
-//! proving periods from a block's state, decoded with the runtime's types, and the choice of
-//! providers for a new contract.
+//! proving periods through the runtime's `MarketApi` and `ProvidersApi` (so that a runtime may
+//! lay out its storage as it likes), and the choice of providers for a new contract.
 
 use std::{fmt::Debug, marker::PhantomData, sync::Arc};
 
 use cairn_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeEvent};
 use codec::Decode;
-use frame_support::{storage::StoragePrefixedMap, traits::Get};
-use pallet_market::{ContractId, ContractOf, PeriodIndex, PeriodInfo};
-use pallet_providers::ProviderInfoOf;
+use frame_support::traits::Get;
+use pallet_market::{
+	runtime_api::{MarketApi, CONTRACTS_PAGE},
+	ContractId, ContractOf, PeriodIndex, PeriodInfo,
+};
+use pallet_providers::{
+	runtime_api::{ProvidersApi, PROVIDERS_PAGE},
+	ProviderInfoOf,
+};
 use sc_client_api::StorageProvider;
+use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::storage::StorageKey;
 
@@ -56,6 +63,40 @@ pub struct Quote {
 	pub escrow: Balance,
 }
 
+/// Cairn's runtime APIs, as the node's runtime implements them.
+pub trait CairnApi:
+	MarketApi<Block, AccountId, BlockNumber, ContractOf<Runtime>>
+	+ ProvidersApi<Block, AccountId, ProviderInfoOf<Runtime>>
+{
+}
+
+impl<T> CairnApi for T where
+	T: MarketApi<Block, AccountId, BlockNumber, ContractOf<Runtime>>
+		+ ProvidersApi<Block, AccountId, ProviderInfoOf<Runtime>>
+{
+}
+
+/// A client [`MarketState`] reads through: blocks, their state, and Cairn's runtime APIs.
+pub trait MarketClient<B: sc_client_api::Backend<Block>>:
+	StorageProvider<Block, B>
+	+ HeaderBackend<Block>
+	+ ProvideRuntimeApi<Block, Api: CairnApi>
+	+ Send
+	+ Sync
+	+ 'static
+{
+}
+
+impl<C, B: sc_client_api::Backend<Block>> MarketClient<B> for C where
+	C: StorageProvider<Block, B>
+		+ HeaderBackend<Block>
+		+ ProvideRuntimeApi<Block, Api: CairnApi>
+		+ Send
+		+ Sync
+		+ 'static
+{
+}
+
 /// Reads the market from a client's state.
 pub struct MarketState<C, B> {
 	client: Arc<C>,
@@ -68,17 +109,9 @@ impl<C, B> Clone for MarketState<C, B> {
 	}
 }
 
-/// The key of a `Blake2_128Concat` or `Twox64Concat` map entry ends with the SCALE-encoded key.
-fn key_suffix<K: Decode>(key: &[u8], len: usize) -> Result<K, Unreadable> {
-	key.len()
-		.checked_sub(len)
-		.and_then(|start| K::decode(&mut &key[start..]).ok())
-		.ok_or_else(|| Unreadable("storage key without its map key".into()))
-}
-
 impl<C, B> MarketState<C, B>
 where
-	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+	C: MarketClient<B>,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	/// Reads through `client`.
@@ -101,41 +134,41 @@ where
 		self.client.number(at).ok().flatten().unwrap_or_default()
 	}
 
-	/// The value under a storage key.
-	pub fn value<T: Decode>(&self, at: Hash, key: Vec<u8>) -> Result<Option<T>, Unreadable> {
+	/// The value under a storage key (of what the runtime APIs do not tell: accounts, the time
+	/// and events, whose layout is FRAME's own).
+	fn value<T: Decode>(&self, at: Hash, key: Vec<u8>) -> Result<Option<T>, Unreadable> {
 		let Some(data) = self.client.storage(at, &StorageKey(key)).map_err(unreadable)? else {
 			return Ok(None);
 		};
 		T::decode(&mut &data.0[..]).map(Some).map_err(unreadable)
 	}
 
-	/// Every `(key, value)` under a map's prefix.
-	fn pairs<T: Decode>(
-		&self,
-		at: Hash,
-		prefix: [u8; 32],
-	) -> Result<Vec<(Vec<u8>, T)>, Unreadable> {
-		let prefix = StorageKey(prefix.to_vec());
-		self.client
-			.storage_pairs(at, Some(&prefix), None)
-			.map_err(unreadable)?
-			.map(|(key, value)| {
-				let value = T::decode(&mut &value.0[..]).map_err(unreadable)?;
-				Ok((key.0, value))
-			})
-			.collect()
-	}
-
-	/// Every open contract.
+	/// Every open contract, page by page.
 	pub fn contracts(
 		&self,
 		at: Hash,
 	) -> Result<Vec<(ContractId, ContractOf<Runtime>)>, Unreadable> {
-		let prefix = pallet_market::Contracts::<Runtime>::final_prefix();
-		self.pairs::<ContractOf<Runtime>>(at, prefix)?
-			.into_iter()
-			.map(|(key, contract)| Ok((key_suffix(&key, 8)?, contract)))
-			.collect()
+		self.contracts_of(at, None)
+	}
+
+	/// Every open contract of `owner` (of anyone without one), page by page.
+	pub fn contracts_of(
+		&self,
+		at: Hash,
+		owner: Option<&AccountId>,
+	) -> Result<Vec<(ContractId, ContractOf<Runtime>)>, Unreadable> {
+		let api = self.client.runtime_api();
+		let mut all = Vec::new();
+		loop {
+			let after = all.last().map(|(id, _)| *id);
+			let page =
+				api.contracts(at, owner.cloned(), after, CONTRACTS_PAGE).map_err(unreadable)?;
+			let last = page.len() < CONTRACTS_PAGE as usize;
+			all.extend(page);
+			if last {
+				return Ok(all);
+			}
+		}
 	}
 
 	/// One contract.
@@ -144,15 +177,32 @@ where
 		at: Hash,
 		id: ContractId,
 	) -> Result<Option<ContractOf<Runtime>>, Unreadable> {
-		self.value(at, pallet_market::Contracts::<Runtime>::hashed_key_for(id))
+		self.client.runtime_api().contract(at, id).map_err(unreadable)
+	}
+
+	/// Those of contracts `ids` still open, in the order of `ids` (a page at a time).
+	pub fn contracts_with_ids(
+		&self,
+		at: Hash,
+		ids: &[ContractId],
+	) -> Result<Vec<(ContractId, ContractOf<Runtime>)>, Unreadable> {
+		let api = self.client.runtime_api();
+		let mut open = Vec::with_capacity(ids.len());
+		for page in ids.chunks(CONTRACTS_PAGE as usize) {
+			open.extend(api.contracts_with_ids(at, page.to_vec()).map_err(unreadable)?);
+		}
+		Ok(open)
+	}
+
+	/// The sealed manifest contract `id` carries, if any.
+	pub fn manifest(&self, at: Hash, id: ContractId) -> Result<Option<Vec<u8>>, Unreadable> {
+		self.client.runtime_api().manifest(at, id).map_err(unreadable)
 	}
 
 	/// The id the next contract gets: every contract with a smaller id was opened, and has
 	/// ended if it is no longer in [`Self::contracts`].
 	pub fn next_contract_id(&self, at: Hash) -> Result<ContractId, Unreadable> {
-		Ok(self
-			.value(at, pallet_market::NextContractId::<Runtime>::hashed_key().to_vec())?
-			.unwrap_or_default())
+		self.client.runtime_api().next_contract_id(at).map_err(unreadable)
 	}
 
 	/// The free balance of `who`: what it can pay or stake now.
@@ -164,16 +214,22 @@ where
 		Ok(account.map(|account| account.data.free).unwrap_or_default())
 	}
 
-	/// Every registered provider.
+	/// Every registered provider, page by page.
 	pub fn providers(
 		&self,
 		at: Hash,
 	) -> Result<Vec<(AccountId, ProviderInfoOf<Runtime>)>, Unreadable> {
-		let prefix = pallet_providers::Providers::<Runtime>::final_prefix();
-		self.pairs::<ProviderInfoOf<Runtime>>(at, prefix)?
-			.into_iter()
-			.map(|(key, info)| Ok((key_suffix(&key, 32)?, info)))
-			.collect()
+		let api = self.client.runtime_api();
+		let mut all: Vec<(AccountId, ProviderInfoOf<Runtime>)> = Vec::new();
+		loop {
+			let after = all.last().map(|(who, _)| who.clone());
+			let page = api.providers(at, after, PROVIDERS_PAGE).map_err(unreadable)?;
+			let last = page.len() < PROVIDERS_PAGE as usize;
+			all.extend(page);
+			if last {
+				return Ok(all);
+			}
+		}
 	}
 
 	/// One provider's record.
@@ -182,7 +238,7 @@ where
 		at: Hash,
 		who: &AccountId,
 	) -> Result<Option<ProviderInfoOf<Runtime>>, Unreadable> {
-		self.value(at, pallet_providers::Providers::<Runtime>::hashed_key_for(who))
+		self.client.runtime_api().provider(at, who.clone()).map_err(unreadable)
 	}
 
 	/// The current proving period and its bounds and seed.
@@ -190,14 +246,7 @@ where
 		&self,
 		at: Hash,
 	) -> Result<Option<(PeriodIndex, PeriodInfo<BlockNumber>)>, Unreadable> {
-		let Some(period) = self.value::<PeriodIndex>(
-			at,
-			pallet_market::CurrentPeriod::<Runtime>::hashed_key().to_vec(),
-		)?
-		else {
-			return Ok(None);
-		};
-		Ok(self.period(at, period)?.map(|info| (period, info)))
+		self.client.runtime_api().current_period(at).map_err(unreadable)
 	}
 
 	/// The time the block at `at` was made, in milliseconds since the Unix epoch.
@@ -212,14 +261,12 @@ where
 		at: Hash,
 		index: PeriodIndex,
 	) -> Result<Option<PeriodInfo<BlockNumber>>, Unreadable> {
-		self.value(at, pallet_market::Periods::<Runtime>::hashed_key_for(index))
+		self.client.runtime_api().period(at, index).map_err(unreadable)
 	}
 
 	/// The verifying key proofs are checked against.
 	pub fn verifying_key(&self, at: Hash) -> Result<Vec<u8>, Unreadable> {
-		let key: Option<Vec<u8>> =
-			self.value(at, pallet_market::VerifyingKey::<Runtime>::hashed_key().to_vec())?;
-		Ok(key.unwrap_or_default())
+		self.client.runtime_api().verifying_key(at).map_err(unreadable)
 	}
 
 	/// The events of a block.

@@ -17,9 +17,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Babe, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
-	BABE_GENESIS_EPOCH_CONFIG, VERSION,
+	AccountId, Babe, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Market,
+	Nonce, Providers, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, BABE_GENESIS_EPOCH_CONFIG, VERSION,
 };
 
 impl_runtime_apis! {
@@ -226,6 +226,60 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_market::runtime_api::MarketApi<Block, AccountId, BlockNumber, pallet_market::ContractOf<Runtime>> for Runtime {
+		fn contract(id: pallet_market::ContractId) -> Option<pallet_market::ContractOf<Runtime>> {
+			pallet_market::Contracts::<Runtime>::get(id)
+		}
+
+		fn contracts(
+			owner: Option<AccountId>,
+			after: Option<pallet_market::ContractId>,
+			limit: u32,
+		) -> Vec<(pallet_market::ContractId, pallet_market::ContractOf<Runtime>)> {
+			Market::contracts_page(owner, after, limit)
+		}
+
+		fn contracts_with_ids(
+			ids: Vec<pallet_market::ContractId>,
+		) -> Vec<(pallet_market::ContractId, pallet_market::ContractOf<Runtime>)> {
+			Market::contracts_with_ids(ids)
+		}
+
+		fn next_contract_id() -> pallet_market::ContractId {
+			pallet_market::NextContractId::<Runtime>::get()
+		}
+
+		fn manifest(id: pallet_market::ContractId) -> Option<Vec<u8>> {
+			pallet_market::Manifests::<Runtime>::get(id).map(|manifest| manifest.into_inner())
+		}
+
+		fn current_period() -> Option<(pallet_market::PeriodIndex, pallet_market::PeriodInfo<BlockNumber>)> {
+			let current = pallet_market::CurrentPeriod::<Runtime>::get()?;
+			pallet_market::Periods::<Runtime>::get(current).map(|info| (current, info))
+		}
+
+		fn period(index: pallet_market::PeriodIndex) -> Option<pallet_market::PeriodInfo<BlockNumber>> {
+			pallet_market::Periods::<Runtime>::get(index)
+		}
+
+		fn verifying_key() -> Vec<u8> {
+			pallet_market::VerifyingKey::<Runtime>::get().into_inner()
+		}
+	}
+
+	impl pallet_providers::runtime_api::ProvidersApi<Block, AccountId, pallet_providers::ProviderInfoOf<Runtime>> for Runtime {
+		fn provider(who: AccountId) -> Option<pallet_providers::ProviderInfoOf<Runtime>> {
+			pallet_providers::Providers::<Runtime>::get(who)
+		}
+
+		fn providers(
+			after: Option<AccountId>,
+			limit: u32,
+		) -> Vec<(AccountId, pallet_providers::ProviderInfoOf<Runtime>)> {
+			Providers::providers_page(after, limit)
 		}
 	}
 

@@ -339,7 +339,7 @@ impl Files {
 		specs: &[ShardSpec],
 	) -> Result<Option<ContractId>, String> {
 		let at = self.state.at(None);
-		let contracts = self.state.contracts(at).map_err(|e| e.to_string())?;
+		let contracts = self.state.contracts_of(at, Some(owner)).map_err(|e| e.to_string())?;
 		Ok(contracts
 			.iter()
 			.rev()

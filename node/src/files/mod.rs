@@ -310,8 +310,7 @@ impl Files {
 		if self.state.contract(at, contract).ok()??.owner != signer.account() {
 			return None;
 		}
-		let key = pallet_market::Manifests::<Runtime>::hashed_key_for(contract);
-		let sealed: Vec<u8> = self.state.value(at, key).ok()??;
+		let sealed = self.state.manifest(at, contract).ok()??;
 		let opened = secret.open(&signer.public_bytes(), &sealed).ok()?;
 		FileRecord::decode_all(&mut &opened[..]).ok()
 	}

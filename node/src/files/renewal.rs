@@ -331,10 +331,10 @@ impl Files {
 	pub async fn files(&self) -> Result<Value, Failure> {
 		let me = self.signer()?.account();
 		let at = self.state.at(None);
-		let contracts = self.state.contracts(at).map_err(|e| Failure::failed(e.to_string()))?;
+		let contracts =
+			self.state.contracts_of(at, Some(&me)).map_err(|e| Failure::failed(e.to_string()))?;
 		let files = contracts
 			.into_iter()
-			.filter(|(_, contract)| contract.owner == me)
 			.map(|(id, contract)| match self.load_record(id) {
 				Some(record) => json!({
 					"contract": id,

@@ -36,18 +36,14 @@ impl Provider {
 		let (store, state) = (self.store.clone(), self.state.clone());
 		let mut pass = std::mem::take(&mut *doomed);
 		let (pass, deleted) = tokio::task::spawn_blocking(move || {
-			// The contracts of the shards stored, one read each: what the store keeps is decided
-			// by them alone, however many other contracts the chain has.
+			// The contracts of the shards stored, read by id a page at a time: what the store
+			// keeps is decided by them alone, however many other contracts the chain has.
 			let mut ids = std::collections::BTreeSet::new();
 			for shard in AllShards::new(&*store) {
 				ids.insert(shard?.id.contract);
 			}
-			let mut contracts = Vec::new();
-			for id in ids {
-				if let Some(contract) = state.contract(finalized, id)? {
-					contracts.push((id, contract));
-				}
-			}
+			let ids: Vec<_> = ids.into_iter().collect();
+			let contracts = state.contracts_with_ids(finalized, &ids)?;
 			let keep = Keep::new(&contracts, &me);
 			let due = pass.pass(AllShards::new(&*store), &keep, next_contract, finalized_number)?;
 			for id in &due {

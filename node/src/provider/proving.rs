@@ -30,11 +30,10 @@ use pallet_market::{
 	GRACE_PERIODS,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
-use sc_client_api::StorageProvider;
 use sp_blockchain::HeaderBackend;
 
 use super::{shard_id, untraced, Provider};
-use crate::market_state::{MarketState, Unreadable};
+use crate::market_state::{MarketClient, MarketState, Unreadable};
 
 /// How long the first proof of a batch waits for others to join it (each batch pays a fee).
 const BATCH_TIME: Duration = Duration::from_secs(30);
@@ -77,7 +76,7 @@ impl Window {
 		at: Hash,
 	) -> Result<Option<Self>, Unreadable>
 	where
-		C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+		C: MarketClient<B>,
 		B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 	{
 		let Some((current, info)) = state.current_period(at)? else { return Ok(None) };

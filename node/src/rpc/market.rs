@@ -16,13 +16,11 @@ use jsonrpsee::{
 };
 use pallet_market::{ContractId, ContractOf, PeriodIndex, PeriodInfo, ShardStatus};
 use pallet_providers::{ProviderInfoOf, ProviderStatus};
-use sc_client_api::StorageProvider;
 use serde_json::{json, Value};
-use sp_blockchain::HeaderBackend;
 use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 
 use crate::{
-	market_state::{MarketState, QuoteError},
+	market_state::{MarketClient, MarketState, QuoteError},
 	provider::{owes, Window},
 };
 use sp_runtime::traits::Header as _;
@@ -83,7 +81,7 @@ pub struct Market<C, B> {
 
 impl<C, B> Market<C, B>
 where
-	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+	C: MarketClient<B>,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	/// Reads through `client`.
@@ -280,7 +278,7 @@ fn event_parts(event: &impl Debug) -> (String, String) {
 
 impl<C, B> MarketApiServer for Market<C, B>
 where
-	C: StorageProvider<Block, B> + HeaderBackend<Block> + Send + Sync + 'static,
+	C: MarketClient<B>,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	fn providers(&self, at: Option<Hash>) -> RpcResult<Vec<Value>> {
@@ -290,8 +288,8 @@ where
 
 	fn contracts(&self, owner: Option<String>, at: Option<Hash>) -> RpcResult<Vec<Value>> {
 		let owner = owner.map(|text| account_param("owner", &text)).transpose()?;
-		let mut contracts = self.state.contracts(self.state.at(at)).map_err(internal)?;
-		contracts.retain(|(_, contract)| owner.as_ref().is_none_or(|who| contract.owner == *who));
+		let mut contracts =
+			self.state.contracts_of(self.state.at(at), owner.as_ref()).map_err(internal)?;
 		contracts.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
 		contracts.truncate(MAX_CONTRACTS);
 		Ok(contracts.iter().map(|(id, contract)| contract_json(*id, contract)).collect())

@@ -79,6 +79,7 @@ mod invariants;
 mod mock;
 mod priority;
 mod proving;
+pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -39,6 +39,7 @@ mod invariants;
 #[cfg(test)]
 mod mock;
 mod registry;
+pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -341,3 +341,29 @@ fn required_stake_rounds_up_and_saturates() {
 		assert_eq!(crate::Pallet::<Test>::required_stake(u64::MAX), STAKE_PER_TIB * (1 << 24));
 	});
 }
+
+#[test]
+fn providers_are_read_page_by_page_each_once() {
+	ExtBuilder::default().build_and_execute(|| {
+		for who in [ALICE, BOB, CHARLIE] {
+			assert_ok!(register(who, 1_000, TIB));
+		}
+		for limit in [1, 2, 3, 4] {
+			let mut seen: Vec<AccountId> = Vec::new();
+			loop {
+				let page = Providers::providers_page(seen.last().copied(), limit);
+				assert!(page.len() <= limit as usize);
+				let last = page.len() < limit as usize;
+				for (who, info) in page {
+					assert_eq!(Some(info), Records::<Test>::get(who));
+					seen.push(who);
+				}
+				if last {
+					break;
+				}
+			}
+			seen.sort();
+			assert_eq!(seen, vec![ALICE, BOB, CHARLIE], "pages of {limit}");
+		}
+	});
+}

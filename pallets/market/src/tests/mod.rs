@@ -6,6 +6,7 @@ mod faults;
 mod groth16;
 mod priority;
 mod proofs;
+mod reads;
 mod renewal;
 
 use std::collections::BTreeMap;
