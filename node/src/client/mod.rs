@@ -16,7 +16,10 @@ use crate::cli::{ClientAction, ClientCmd, ProviderAction, ProviderCmd};
 mod format;
 
 pub use format::{bytes, cairn};
-use format::{contract_list, contract_status, number, provider_status, renewal_status, term_line};
+use format::{
+	contract_list, contract_status, number, progress_line, provider_status, renewal_status,
+	term_line,
+};
 
 /// Planck per CAIRN.
 const PLANCK_PER_CAIRN: u128 = 1_000_000_000_000;
@@ -293,32 +296,6 @@ impl Progress {
 	}
 }
 
-/// `sending [#########           ]  45% 12.0 MiB / 24.0 MiB`, or the stage and its details.
-fn progress_line(update: &Value) -> String {
-	const WIDTH: u64 = 30;
-	let stage = update["stage"].as_str().unwrap_or("working");
-	let done = update["sent"].as_u64().or_else(|| update["received"].as_u64());
-	match (done, update["total"].as_u64()) {
-		(Some(done), Some(total)) if total > 0 => {
-			let filled = (done.min(total) * WIDTH / total) as usize;
-			format!(
-				"{stage:<10} [{}{}] {:>3}% {} / {}",
-				"#".repeat(filled),
-				" ".repeat(WIDTH as usize - filled),
-				done.min(total) * 100 / total,
-				bytes(&Value::from(done)),
-				bytes(&Value::from(total)),
-			)
-		}
-		_ => match (update["confirmed"].as_u64(), update["shards"].as_u64()) {
-			(Some(confirmed), Some(shards)) => {
-				format!("{stage:<10} {confirmed} of {shards} shards confirmed on chain")
-			}
-			_ => stage.to_string(),
-		},
-	}
-}
-
 fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
 	tokio::runtime::Builder::new_current_thread()
 		.enable_all()
@@ -407,5 +384,30 @@ fn list(value: Value, method: &str) -> Result<Vec<Value>, Error> {
 	match value {
 		Value::Array(items) => Ok(items),
 		other => Err(format!("{method}: expected a list, got {other}")),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use serde_json::json;
+
+	#[test]
+	fn a_restored_file_is_named_after_its_contract_and_base_name_only() {
+		let id = json!(7);
+		assert_eq!(restored_name(&id, "/home/ada/photos/cat.jpg"), "7-cat.jpg");
+		assert_eq!(restored_name(&id, "…/photos/cat.jpg"), "7-cat.jpg");
+		assert_eq!(restored_name(&id, "../../etc/passwd"), "7-passwd");
+		assert_eq!(restored_name(&id, ".."), "7-file");
+		assert_eq!(restored_name(&id, "/"), "7-file");
+		assert_eq!(restored_name(&id, "inline data"), "7-file");
+	}
+
+	#[test]
+	fn the_api_port_comes_from_its_url() {
+		assert_eq!(url_port("ws://127.0.0.1:9966"), Some(9966));
+		assert_eq!(url_port("ws://[::1]:9966/"), Some(9966));
+		assert_eq!(url_port("http://node.example:80/x"), Some(80));
+		assert_eq!(url_port("ws://127.0.0.1"), None);
 	}
 }
