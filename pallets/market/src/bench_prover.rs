@@ -56,7 +56,8 @@ pub fn commit(data: &[u8]) -> [u8; 32] {
 /// The root of shard number `index` of `bytes` deterministic bytes ([`shard_data`]), committed
 /// once per process.
 pub fn shard_root(index: u32, bytes: u64) -> [u8; 32] {
-	static ROOTS: OnceLock<Mutex<HashMap<(u32, u64), [u8; 32]>>> = OnceLock::new();
+	type Roots = Mutex<HashMap<(u32, u64), [u8; 32]>>;
+	static ROOTS: OnceLock<Roots> = OnceLock::new();
 	let mut roots = ROOTS.get_or_init(Default::default).lock().expect("root cache");
 	*roots.entry((index, bytes)).or_insert_with(|| commit(&shard_data(index, bytes)))
 }

@@ -25,7 +25,12 @@ fn buyer<T: Config>(index: u32) -> T::AccountId {
 }
 
 fn providers<T: Config>(count: u32) -> Vec<T::AccountId> {
-	(0..count)
+	providers_from::<T>(0, count)
+}
+
+/// Providers number `first` to `first + count - 1`, registered.
+fn providers_from<T: Config>(first: u32, count: u32) -> Vec<T::AccountId> {
+	(first..first + count)
 		.map(|index| {
 			let who: T::AccountId = account("provider", index, SEED);
 			if !T::Providers::is_active(&who) {
@@ -376,15 +381,18 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn sweep_contracts(
-		c: Linear<1, { T::SweepContractsPerBlock::get() }>,
-		s: Linear<1, { T::MaxShards::get() }>,
-	) {
+	/// Contracts at their worst: every one with the most shards, each on providers of its own
+	/// (so that every slash reads and writes records no other contract's did), each faulted and
+	/// slashed. One component only: a sweep's cost grows with the shards it settles (contracts
+	/// × shards), which a sum of per-component slopes cannot weigh, and the pallet charges
+	/// every contract visited as a contract of [`Config::MaxShards`] shards.
+	fn sweep_contracts(c: Linear<1, { T::SweepContractsPerBlock::get() }>) {
 		ensure_period::<T>();
 		let owner = buyer::<T>(0);
-		let chosen = providers::<T>(s);
-		let ids: Vec<ContractId> =
-			(0..c).map(|_| confirmed_contract::<T>(&owner, &chosen)).collect();
+		let shards = T::MaxShards::get();
+		let ids: Vec<ContractId> = (0..c)
+			.map(|n| confirmed_contract::<T>(&owner, &providers_from::<T>(n * shards, shards)))
+			.collect();
 		past_the_first_grace::<T>();
 		let current = CurrentPeriod::<T>::get().expect("a period is open");
 		let now = frame_system::Pallet::<T>::block_number();

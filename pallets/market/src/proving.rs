@@ -106,7 +106,7 @@ impl<T: Config> Pallet<T> {
 			state.last_visited = ids.last().copied();
 			Sweep::<T>::put(state);
 		}
-		T::WeightInfo::sweep_contracts(visited, T::MaxShards::get())
+		T::WeightInfo::sweep_contracts(visited)
 	}
 
 	/// Most contracts one `on_idle` sweep step visits, however much weight is left: a bound on
@@ -120,9 +120,8 @@ impl<T: Config> Pallet<T> {
 		if !remaining.all_gte(check) || !Sweep::<T>::exists() {
 			return check.min(remaining);
 		}
-		let shards = T::MaxShards::get();
-		let base = T::WeightInfo::sweep_contracts(0, shards);
-		let per_contract = T::WeightInfo::sweep_contracts(1, shards).saturating_sub(base);
+		let base = T::WeightInfo::sweep_contracts(0);
+		let per_contract = T::WeightInfo::sweep_contracts(1).saturating_sub(base);
 		let spare = remaining.saturating_sub(check).saturating_sub(base);
 		let fit = |spare: u64, per: u64| spare.checked_div(per).unwrap_or(u64::MAX);
 		let count = fit(spare.ref_time(), per_contract.ref_time())

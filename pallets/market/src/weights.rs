@@ -1,18 +1,19 @@
-//! Weights of `pallet-market`.
+//! Weights of `pallet_market`, from its benchmarks run by the node in the WASM runtime (built with
+//! `--features runtime-benchmarks`); database reads and writes are counted by the benchmarks
+//! and priced with the runtime's database weights.
 //!
-//! Not produced by the node's `benchmark pallet` command, which `cairn-node` does not offer yet.
-//! The execution times below come from this pallet's own FRAME v2 benchmarks, run natively in the
-//! mock runtime and printed next to a balance transfer measured the same way:
+//! The proofs in them are real Groth16 proofs made by the node, so the verification the chain
+//! runs is in the figures. `submit_proofs_all_invalid` is the worst case of a batch: every proof
+//! passes the pool's checks and none verifies, so the batch check fails and each proof is then
+//! verified on its own; `submit_proofs` is charged the larger of the two.
+//!
+//! Written by `scripts/benchmark-weights.sh` (frame-benchmarking-cli 64.0.0) on 2026-12-05 on
+//! AMD EPYC (20 steps, 10 repeats, Compiled WASM
+//! execution), with:
 //!
 //! ```text
-//! cargo test -p pallet-market --release --features runtime-benchmarks -- --ignored --nocapture bench_timings
+//! cairn-node benchmark pallet --chain dev --pallet pallet_market --extrinsic * --steps 20 --repeat 10 --wasm-execution compiled --template scripts/benchmark/weights.hbs --output pallets/market/src/weights.rs
 //! ```
-//!
-//! (medians of 101 runs on the 2-core reference machine, 2026-11-24; per-component slopes from
-//! the lowest and highest component values), rounded up. Proof verification is measured in
-//! them: the benchmarks submit real Groth16 proofs and the mock verifies them with the same
-//! native code the node's host function runs (`crate::host`), the runtime's verifier. Database
-//! reads and writes are counted from what each benchmarked call touches.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -37,158 +38,402 @@ pub trait WeightInfo {
 	fn set_proving_period() -> Weight;
 	fn set_verifying_key() -> Weight;
 	fn open_period() -> Weight;
-	fn sweep_contracts(c: u32, s: u32, ) -> Weight;
+	fn sweep_contracts(c: u32, ) -> Weight;
 }
 
-// Execution times in picoseconds (see the header).
-/// Checked 2026-12-03 with a full (1 KiB) sealed manifest: 32,278 ns at one shard and 58,197 ns
-/// at eight (a balance transfer took 38,487 ns in that run; 79,118 ns at eight in a noisier run
-/// whose transfer took 44,587 ns), within what these constants charge.
-const CREATE_BASE: u64 = 33_000_000;
-const CREATE_PER_SHARD: u64 = 6_400_000;
-const CONFIRM: u64 = 8_600_000;
-const REASSIGN: u64 = 19_700_000;
-/// Measured 2026-12-02 (4,036 ns; a balance transfer took 42,373 ns in that run).
-const DECLINE: u64 = 4_100_000;
-/// Measured 2026-12-02 (80,291 ns; a balance transfer took 44,604 ns in that run).
-const REPORT_LOST: u64 = 80_300_000;
-const END_BASE: u64 = 30_900_000;
-const END_PER_SHARD: u64 = 36_100_000;
-/// Measured 2026-12-03 (27,180 ns with one shard, 36,765 ns with eight; a balance transfer
-/// took 52,017 ns in that run).
-const EXTEND_BASE: u64 = 25_900_000;
-const EXTEND_PER_SHARD: u64 = 1_400_000;
-/// Includes one Groth16 verification (proof decoding with subgroup checks and four pairings).
-const SUBMIT_PROOF: u64 = 4_180_000_000;
-/// Includes one batch check (random linear combination, one multi-pairing).
-const SUBMIT_PROOFS_BASE: u64 = 3_133_000_000;
-/// One more proof in the batch: decoding, its share of the combination and payment.
-const SUBMIT_PROOFS_PER_PROOF: u64 = 931_000_000;
-/// A batch in which every proof passes the pool's checks and none verifies: the batch check
-/// fails, then every proof is verified on its own. Measured 2026-12-02 (3,274,546 ns for one
-/// proof, 18,245,287 ns for eight, against 2,817,184 and 5,963,489 ns for valid batches in the
-/// same run; a balance transfer took 42,373 ns). The call is charged the larger of the two.
-const SUBMIT_INVALID_BASE: u64 = 1_136_000_000;
-const SUBMIT_INVALID_PER_PROOF: u64 = 2_139_000_000;
-const SET_PROVING_PERIOD: u64 = 5_400_000;
-/// Includes decoding the key and checking its points (measured 2026-12-02: 2,230,238 ns).
-const SET_VERIFYING_KEY: u64 = 2_231_000_000;
-const OPEN_PERIOD: u64 = 6_800_000;
-const SWEEP_BASE: u64 = 1_000_000;
-const SWEEP_PER_CONTRACT: u64 = 7_700_000;
-const SWEEP_PER_SHARD: u64 = 32_800_000;
-
-macro_rules! market_weights {
-	($db:expr) => {
-		fn create_contract(s: u32, ) -> Weight {
-			// Per shard: provider (r:1 w:1). Contract, NextContractId, hold, account, and the
-			// manifest (w:1, up to 1 KiB).
-			Weight::from_parts(CREATE_BASE, 4_000)
-				.saturating_add(Weight::from_parts(CREATE_PER_SHARD, 3_000).saturating_mul(s.into()))
-				.saturating_add($db.reads(3_u64.saturating_add(s.into())))
-				.saturating_add($db.writes(5_u64.saturating_add(s.into())))
-		}
-		fn confirm_shard() -> Weight {
-			// Contract (r:1 w:1), CurrentPeriod (r:1).
-			Weight::from_parts(CONFIRM, 8_000)
-				.saturating_add($db.reads(2_u64))
-				.saturating_add($db.writes(1_u64))
-		}
-		fn reassign_shard() -> Weight {
-			// Contract (r:1 w:1), two providers (r:2 w:2).
-			Weight::from_parts(REASSIGN, 12_000)
-				.saturating_add($db.reads(3_u64))
-				.saturating_add($db.writes(3_u64))
-		}
-		fn decline_shard() -> Weight {
-			// Contract (r:1 w:1), the provider (r:1 w:1).
-			Weight::from_parts(DECLINE, 8_000)
-				.saturating_add($db.reads(2_u64))
-				.saturating_add($db.writes(2_u64))
-		}
-		fn report_lost() -> Weight {
-			// Contract (r:1 w:1), CurrentPeriod and Periods (r:2), the current period's Periods
-			// (r:1); settling and the slash: the provider, its hold, the owner's account and the
-			// total issuance (r:4 w:4).
-			Weight::from_parts(REPORT_LOST, 8_000)
-				.saturating_add($db.reads(8_u64))
-				.saturating_add($db.writes(5_u64))
-		}
-		fn end_contract(s: u32, ) -> Weight {
-			// Contract (r:1 w:1), the manifest (w:1), periods (r:2), hold and account (r:2 w:2);
-			// per shard: provider
-			// (r:1 w:1) and, for a fault, the provider's hold, the owner's account and the total
-			// issuance (r:3 w:3).
-			Weight::from_parts(END_BASE, 8_000)
-				.saturating_add(Weight::from_parts(END_PER_SHARD, 3_000).saturating_mul(s.into()))
-				.saturating_add($db.reads(5_u64.saturating_add(4_u64.saturating_mul(s.into()))))
-				.saturating_add($db.writes(4_u64.saturating_add(4_u64.saturating_mul(s.into()))))
-		}
-		fn extend_contract(s: u32, ) -> Weight {
-			// Contract (r:1 w:1), CurrentPeriod and Periods (r:2), hold and account (r:2 w:2);
-			// per shard: the provider (r:1).
-			Weight::from_parts(EXTEND_BASE, 8_000)
-				.saturating_add(Weight::from_parts(EXTEND_PER_SHARD, 3_000).saturating_mul(s.into()))
-				.saturating_add($db.reads(5_u64.saturating_add(s.into())))
-				.saturating_add($db.writes(3_u64))
-		}
-		fn submit_proof() -> Weight {
-			// Contract (r:2 w:1), CurrentPeriod, Periods (r:3), VerifyingKey (r:1), a skipped
-			// period's slash (r:4 w:4, the total issuance included), payment: holds and
-			// accounts (r:3 w:3).
-			Weight::from_parts(SUBMIT_PROOF, 12_000)
-				.saturating_add($db.reads(13_u64))
-				.saturating_add($db.writes(8_u64))
-		}
-		fn submit_proofs(n: u32, ) -> Weight {
-			Weight::from_parts(SUBMIT_PROOFS_BASE, 4_000)
-				.saturating_add(Weight::from_parts(SUBMIT_PROOFS_PER_PROOF, 12_000).saturating_mul(n.into()))
-				.saturating_add($db.reads(1_u64.saturating_add(12_u64.saturating_mul(n.into()))))
-				.saturating_add($db.writes(8_u64.saturating_mul(n.into())))
-		}
-		fn submit_proofs_all_invalid(n: u32, ) -> Weight {
-			// Per proof: contract (r:2), CurrentPeriod, Periods (r:2); VerifyingKeySince and the
-			// key (r:2); no payment.
-			Weight::from_parts(SUBMIT_INVALID_BASE, 4_000)
-				.saturating_add(Weight::from_parts(SUBMIT_INVALID_PER_PROOF, 12_000).saturating_mul(n.into()))
-				.saturating_add($db.reads(2_u64.saturating_add(4_u64.saturating_mul(n.into()))))
-		}
-		fn set_proving_period() -> Weight {
-			Weight::from_parts(SET_PROVING_PERIOD, 0).saturating_add($db.writes(1_u64))
-		}
-		fn set_verifying_key() -> Weight {
-			// CurrentPeriod (r:1), NextVerifyingKey (w:1); the key's points checked.
-			Weight::from_parts(SET_VERIFYING_KEY, 0)
-				.saturating_add($db.reads(1_u64))
-				.saturating_add($db.writes(1_u64))
-		}
-		fn open_period() -> Weight {
-			// CurrentPeriod, Periods, ProvingPeriod, Sweep, randomness (r:5), Periods x2,
-			// CurrentPeriod, Sweep (w:4).
-			Weight::from_parts(OPEN_PERIOD, 2_000)
-				.saturating_add($db.reads(5_u64))
-				.saturating_add($db.writes(4_u64))
-		}
-		fn sweep_contracts(c: u32, s: u32, ) -> Weight {
-			// Sweep, CurrentPeriod (r:2 w:1); per contract: contract and periods (r:3 w:1); per
-			// faulted shard: provider, its hold, the owner's account, the total issuance (r:4 w:4).
-			let shards = u64::from(c).saturating_mul(s.into());
-			Weight::from_parts(SWEEP_BASE, 1_000)
-				.saturating_add(Weight::from_parts(SWEEP_PER_CONTRACT, 8_000).saturating_mul(c.into()))
-				.saturating_add(Weight::from_parts(SWEEP_PER_SHARD, 3_000).saturating_mul(shards))
-				.saturating_add($db.reads(2_u64.saturating_add(3_u64.saturating_mul(c.into())).saturating_add(4_u64.saturating_mul(shards))))
-				.saturating_add($db.writes(1_u64.saturating_add(c.into()).saturating_add(4_u64.saturating_mul(shards))))
-		}
-	};
-}
-
-/// Weights for `pallet_market` using the runtime's database weights.
+/// Weights for `pallet_market` with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	market_weights!(T::DbWeight::get());
+	/// Storage: `Providers::Providers` (r:32 w:32)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `Market::NextContractId` (r:1 w:1)
+	/// Proof: `Market::NextContractId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Manifests` (r:0 w:1)
+	/// Proof: `Market::Manifests` (`max_values`: None, `max_size`: Some(1042), added: 3517, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Contracts` (r:0 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[1, 32]`.
+	fn create_contract(s: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `595 + s * (94 ±0)`
+		//  Estimated: `3593 + s * (3695 ±0)`
+		// Minimum execution time: 160_428_000 picoseconds.
+		Weight::from_parts(146_367_154, 3593)
+			// Standard Error: 130_241
+			.saturating_add(Weight::from_parts(17_394_798, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 3695).saturating_mul(s.into()))
+	}
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	fn confirm_shard() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `5440`
+		//  Estimated: `8788`
+		// Minimum execution time: 34_051_000 picoseconds.
+		Weight::from_parts(36_685_000, 8788)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:2 w:2)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	fn reassign_shard() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `6173`
+		//  Estimated: `8788`
+		// Minimum execution time: 65_677_000 picoseconds.
+		Weight::from_parts(71_026_000, 8788)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:1 w:1)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	fn decline_shard() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `6051`
+		//  Estimated: `8788`
+		// Minimum execution time: 44_876_000 picoseconds.
+		Weight::from_parts(47_981_000, 8788)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:2 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:1 w:1)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	fn report_lost() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `7119`
+		//  Estimated: `8788`
+		// Minimum execution time: 276_311_000 picoseconds.
+		Weight::from_parts(288_129_000, 8788)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:1 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:32 w:32)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:33 w:33)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:33 w:33)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Manifests` (r:0 w:1)
+	/// Proof: `Market::Manifests` (`max_values`: None, `max_size`: Some(1042), added: 3517, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[1, 32]`.
+	fn end_contract(s: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `897 + s * (396 ±0)`
+		//  Estimated: `8788 + s * (3695 ±0)`
+		// Minimum execution time: 250_182_000 picoseconds.
+		Weight::from_parts(155_036_577, 8788)
+			// Standard Error: 96_437
+			.saturating_add(Weight::from_parts(117_105_147, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 3695).saturating_mul(s.into()))
+	}
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:1 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:32 w:0)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[1, 32]`.
+	fn extend_contract(s: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `951 + s * (251 ±0)`
+		//  Estimated: `8788 + s * (3695 ±0)`
+		// Minimum execution time: 108_111_000 picoseconds.
+		Weight::from_parts(107_238_708, 8788)
+			// Standard Error: 7_234
+			.saturating_add(Weight::from_parts(7_964_729, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(Weight::from_parts(0, 3695).saturating_mul(s.into()))
+	}
+	/// Storage: `Market::Contracts` (r:1 w:1)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:2 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKeySince` (r:1 w:0)
+	/// Proof: `Market::VerifyingKeySince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKey` (r:1 w:0)
+	/// Proof: `Market::VerifyingKey` (`max_values`: Some(1), `max_size`: Some(16388), added: 16883, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:1 w:1)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	fn submit_proof() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `7687`
+		//  Estimated: `17873`
+		// Minimum execution time: 3_032_151_000 picoseconds.
+		Weight::from_parts(3_347_290_000, 17873)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
+	/// Storage: `Market::Contracts` (r:16 w:16)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:2 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKeySince` (r:1 w:0)
+	/// Proof: `Market::VerifyingKeySince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKey` (r:1 w:0)
+	/// Proof: `Market::VerifyingKey` (`max_values`: Some(1), `max_size`: Some(16388), added: 16883, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:1 w:1)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 16]`.
+	fn submit_proofs(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1776 + n * (52 ±0)`
+		//  Estimated: `17873 + n * (7798 ±0)`
+		// Minimum execution time: 3_281_501_000 picoseconds.
+		Weight::from_parts(2_395_969_060, 17873)
+			// Standard Error: 12_983_614
+			.saturating_add(Weight::from_parts(845_717_599, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 7798).saturating_mul(n.into()))
+	}
+	/// Storage: `Market::Contracts` (r:16 w:0)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:1 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKeySince` (r:1 w:0)
+	/// Proof: `Market::VerifyingKeySince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKey` (r:1 w:0)
+	/// Proof: `Market::VerifyingKey` (`max_values`: Some(1), `max_size`: Some(16388), added: 16883, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 16]`.
+	fn submit_proofs_all_invalid(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1117 + n * (52 ±0)`
+		//  Estimated: `17873 + n * (7798 ±0)`
+		// Minimum execution time: 4_916_534_000 picoseconds.
+		Weight::from_parts(2_610_069_225, 17873)
+			// Standard Error: 15_516_668
+			.saturating_add(Weight::from_parts(2_660_719_064, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 7798).saturating_mul(n.into()))
+	}
+	/// Storage: `Market::ProvingPeriod` (r:0 w:1)
+	/// Proof: `Market::ProvingPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_proving_period() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 7_281_000 picoseconds.
+		Weight::from_parts(8_282_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::NextVerifyingKey` (r:0 w:1)
+	/// Proof: `Market::NextVerifyingKey` (`max_values`: Some(1), `max_size`: Some(16388), added: 16883, mode: `MaxEncodedLen`)
+	fn set_verifying_key() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `126`
+		//  Estimated: `1489`
+		// Minimum execution time: 2_248_615_000 picoseconds.
+		Weight::from_parts(2_349_626_000, 1489)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::CurrentPeriod` (r:1 w:1)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:1 w:1)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ProvingPeriod` (r:1 w:0)
+	/// Proof: `Market::ProvingPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Market::NextVerifyingKey` (r:1 w:0)
+	/// Proof: `Market::NextVerifyingKey` (`max_values`: Some(1), `max_size`: Some(16388), added: 16883, mode: `MaxEncodedLen`)
+	/// Storage: `Market::VerifyingKey` (r:1 w:0)
+	/// Proof: `Market::VerifyingKey` (`max_values`: Some(1), `max_size`: Some(16388), added: 16883, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Sweep` (r:1 w:1)
+	/// Proof: `Market::Sweep` (`max_values`: Some(1), `max_size`: Some(21), added: 516, mode: `MaxEncodedLen`)
+	fn open_period() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `811`
+		//  Estimated: `17873`
+		// Minimum execution time: 29_524_000 picoseconds.
+		Weight::from_parts(31_617_000, 17873)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Sweep` (r:1 w:1)
+	/// Proof: `Market::Sweep` (`max_values`: Some(1), `max_size`: Some(21), added: 516, mode: `MaxEncodedLen`)
+	/// Storage: `Market::CurrentPeriod` (r:1 w:0)
+	/// Proof: `Market::CurrentPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Contracts` (r:17 w:16)
+	/// Proof: `Market::Contracts` (`max_values`: None, `max_size`: Some(5323), added: 7798, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Periods` (r:1 w:0)
+	/// Proof: `Market::Periods` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:512 w:512)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(1220), added: 3695, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:512 w:512)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:513 w:513)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// The range of component `c` is `[1, 16]`.
+	fn sweep_contracts(c: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `336 + c * (12906 ±0)`
+		//  Estimated: `8788 + c * (118240 ±0)`
+		// Minimum execution time: 3_586_315_000 picoseconds.
+		Weight::from_parts(3_616_210_000, 8788)
+			// Standard Error: 21_974_985
+			.saturating_add(Weight::from_parts(3_424_324_812, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().reads((97_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes((97_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 118240).saturating_mul(c.into()))
+	}
 }
 
-// For tests and for runtimes without a database-weight configuration.
+/// The same weights with RocksDB's database weights, for tests.
 impl WeightInfo for () {
-	market_weights!(RocksDbWeight::get());
+	fn create_contract(s: u32, ) -> Weight {
+		Weight::from_parts(146_367_154, 3593)
+			.saturating_add(Weight::from_parts(17_394_798, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 3695).saturating_mul(s.into()))
+	}
+	fn confirm_shard() -> Weight {
+		Weight::from_parts(36_685_000, 8788)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn reassign_shard() -> Weight {
+		Weight::from_parts(71_026_000, 8788)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn decline_shard() -> Weight {
+		Weight::from_parts(47_981_000, 8788)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn report_lost() -> Weight {
+		Weight::from_parts(288_129_000, 8788)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn end_contract(s: u32, ) -> Weight {
+		Weight::from_parts(155_036_577, 8788)
+			.saturating_add(Weight::from_parts(117_105_147, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 3695).saturating_mul(s.into()))
+	}
+	fn extend_contract(s: u32, ) -> Weight {
+		Weight::from_parts(107_238_708, 8788)
+			.saturating_add(Weight::from_parts(7_964_729, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(Weight::from_parts(0, 3695).saturating_mul(s.into()))
+	}
+	fn submit_proof() -> Weight {
+		Weight::from_parts(3_347_290_000, 17873)
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
+	fn submit_proofs(n: u32, ) -> Weight {
+		Weight::from_parts(2_395_969_060, 17873)
+			.saturating_add(Weight::from_parts(845_717_599, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 7798).saturating_mul(n.into()))
+	}
+	fn submit_proofs_all_invalid(n: u32, ) -> Weight {
+		Weight::from_parts(2_610_069_225, 17873)
+			.saturating_add(Weight::from_parts(2_660_719_064, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 7798).saturating_mul(n.into()))
+	}
+	fn set_proving_period() -> Weight {
+		Weight::from_parts(8_282_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn set_verifying_key() -> Weight {
+		Weight::from_parts(2_349_626_000, 1489)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn open_period() -> Weight {
+		Weight::from_parts(31_617_000, 17873)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn sweep_contracts(c: u32, ) -> Weight {
+		Weight::from_parts(3_616_210_000, 8788)
+			.saturating_add(Weight::from_parts(3_424_324_812, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().reads((97_u64).saturating_mul(c.into())))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().writes((97_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 118240).saturating_mul(c.into()))
+	}
 }

@@ -487,7 +487,7 @@ fn spam_contracts_cost_their_deposits_and_do_not_delay_an_honest_fault_past_the_
 		// Shard 2 misses period 1. With the blocks' unused weight the sweep visits all 201
 		// contracts in the first block of period 3 (one sweep_contracts weight each, at most
 		// MaxShards faults), instead of 101 blocks (ten periods) at two per block.
-		let idle = <() as crate::WeightInfo>::sweep_contracts(256, 8);
+		let idle = <() as crate::WeightInfo>::sweep_contracts(256);
 		run_to_block_with_idle(period_start(3), idle);
 		assert!(market_events().contains(&Event::ShardFaulted {
 			contract: honest,
