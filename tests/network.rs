@@ -290,9 +290,11 @@ async fn start_network(
 		nodes.push(Some(Node::start(provider_config(dir, index, &key_file, &bootnode))?));
 	}
 	let rpc = validators[0].rpc().await?;
+	// Every node compiles the WASM runtime as it starts, and a provider registers only once it
+	// has caught up: nine nodes starting together on two cores have taken over four minutes.
 	Blocks::new(&rpc)
 		.await?
-		.until(&format!("{providers} registered providers"), Duration::from_secs(240), || async {
+		.until(&format!("{providers} registered providers"), Duration::from_secs(480), || async {
 			Ok((self::providers(&rpc).await?.len() >= providers).then_some(()))
 		})
 		.await?;
