@@ -97,6 +97,23 @@ impl<C, B: sc_client_api::Backend<Block>> MarketClient<B> for C where
 {
 }
 
+/// Every record of a paged runtime API read: `page(after)` gives those after key `after` (from
+/// the first without one), at most `size`; a page shorter than that is the last.
+fn every_page<K: Clone, V, E: Debug>(
+	size: u32,
+	mut page: impl FnMut(Option<K>) -> Result<Vec<(K, V)>, E>,
+) -> Result<Vec<(K, V)>, Unreadable> {
+	let mut all: Vec<(K, V)> = Vec::new();
+	loop {
+		let next = page(all.last().map(|(key, _)| key.clone())).map_err(unreadable)?;
+		let last = next.len() < size as usize;
+		all.extend(next);
+		if last {
+			return Ok(all);
+		}
+	}
+}
+
 /// Reads the market from a client's state.
 pub struct MarketState<C, B> {
 	client: Arc<C>,
@@ -158,17 +175,7 @@ where
 		owner: Option<&AccountId>,
 	) -> Result<Vec<(ContractId, ContractOf<Runtime>)>, Unreadable> {
 		let api = self.client.runtime_api();
-		let mut all = Vec::new();
-		loop {
-			let after = all.last().map(|(id, _)| *id);
-			let page =
-				api.contracts(at, owner.cloned(), after, CONTRACTS_PAGE).map_err(unreadable)?;
-			let last = page.len() < CONTRACTS_PAGE as usize;
-			all.extend(page);
-			if last {
-				return Ok(all);
-			}
-		}
+		every_page(CONTRACTS_PAGE, |after| api.contracts(at, owner.cloned(), after, CONTRACTS_PAGE))
 	}
 
 	/// One contract.
@@ -220,16 +227,7 @@ where
 		at: Hash,
 	) -> Result<Vec<(AccountId, ProviderInfoOf<Runtime>)>, Unreadable> {
 		let api = self.client.runtime_api();
-		let mut all: Vec<(AccountId, ProviderInfoOf<Runtime>)> = Vec::new();
-		loop {
-			let after = all.last().map(|(who, _)| who.clone());
-			let page = api.providers(at, after, PROVIDERS_PAGE).map_err(unreadable)?;
-			let last = page.len() < PROVIDERS_PAGE as usize;
-			all.extend(page);
-			if last {
-				return Ok(all);
-			}
-		}
+		every_page(PROVIDERS_PAGE, |after| api.providers(at, after, PROVIDERS_PAGE))
 	}
 
 	/// One provider's record.
@@ -338,5 +336,30 @@ where
 		}
 		let max_price = eligible.iter().map(|(_, price)| *price).max().unwrap_or_default();
 		Ok(Quote { providers: eligible, max_price, escrow })
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn every_page_reads_each_record_once_and_stops_at_a_short_page() {
+		for total in [0u32, 1, 2, 3, 4, 7] {
+			let mut asked = 0;
+			let all = every_page(2, |after: Option<u32>| {
+				asked += 1;
+				let from = after.map_or(0, |key| key + 1);
+				Ok::<_, ()>((from..total.min(from + 2)).map(|key| (key, ())).collect())
+			})
+			.expect("read");
+			assert_eq!(
+				all.iter().map(|(key, _)| *key).collect::<Vec<_>>(),
+				(0..total).collect::<Vec<_>>()
+			);
+			assert_eq!(asked, total / 2 + 1, "{total} records");
+		}
+		let failed = every_page(2, |_: Option<u32>| Err::<Vec<(u32, ())>, _>("unreadable"));
+		assert!(failed.is_err());
 	}
 }
