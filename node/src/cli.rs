@@ -87,7 +87,7 @@ pub struct CairnParams {
 	/// folder (`<base path>/chains/<chain>/cairn/`) are served, and never a web page; keep it on
 	/// 127.0.0.1 unless remote clients need it, and put TLS in front of it beyond a trusted
 	/// network (the token travels in a header).
-	#[arg(long, value_name = "ADDR", default_value = crate::api::DEFAULT_API_ADDR)]
+	#[arg(long, value_name = "ADDR", default_value = cairn_rpc::api::DEFAULT_API_ADDR)]
 	pub api_addr: std::net::SocketAddr,
 
 	/// Do not serve the client API.
@@ -99,7 +99,7 @@ pub struct CairnParams {
 	#[arg(
 		long,
 		value_name = "PERCENT",
-		default_value_t = crate::files::AutoRenew::default().below_percent,
+		default_value_t = cairn_files::AutoRenew::default().below_percent,
 		value_parser = clap::value_parser!(u8).range(1..=99)
 	)]
 	pub renew_below: u8,

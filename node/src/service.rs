@@ -13,33 +13,10 @@ use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_babe::SlotDuration;
 use sp_runtime::traits::Block as BlockT;
 
-use crate::rpc;
+#[cfg(feature = "runtime-benchmarks")]
+pub use cairn_chain::full::BenchmarkHostFunctions;
+pub use cairn_chain::{FullBackend, FullClient, FullPool, HostFunctions};
 
-/// Host functions the runtime may call.
-#[cfg(not(feature = "runtime-benchmarks"))]
-pub type HostFunctions =
-	(sp_io::SubstrateHostFunctions, pallet_market::host::cairn_proofs::HostFunctions);
-/// Host functions the runtime may call: a runtime built with its benchmarks imports those of
-/// the benchmarks too, even where it only makes blocks.
-#[cfg(feature = "runtime-benchmarks")]
-pub type HostFunctions = (
-	sp_io::SubstrateHostFunctions,
-	frame_benchmarking::benchmarking::HostFunctions,
-	BenchmarkHostFunctions,
-);
-/// Cairn's own host functions for `benchmark pallet`, which adds Substrate's and the
-/// benchmarks'.
-#[cfg(feature = "runtime-benchmarks")]
-pub type BenchmarkHostFunctions = (
-	pallet_market::host::cairn_proofs::HostFunctions,
-	pallet_market::host::cairn_benchmark_proofs::HostFunctions,
-);
-/// The executor of the WASM runtime.
-pub type RuntimeExecutor = sc_executor::WasmExecutor<HostFunctions>;
-/// The full client.
-pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, RuntimeExecutor>;
-/// The full client's database backend.
-pub type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullGrandpaBlockImport =
 	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
@@ -50,8 +27,6 @@ type FullBabeBlockImport = sc_consensus_babe::BabeBlockImport<
 	InherentDataProviders,
 	FullSelectChain,
 >;
-/// The transaction pool.
-pub type FullPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 
 /// GRANDPA stores a justification at least every this many blocks, so that a syncing node can
 /// check finality without replaying every vote.
@@ -294,15 +269,15 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		);
 
 		Box::new(move |subscription_executor: sc_rpc::SubscriptionTaskExecutor| {
-			let deps = rpc::FullDeps {
+			let deps = cairn_rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
 				select_chain: select_chain.clone(),
-				babe: rpc::BabeDeps {
+				babe: cairn_rpc::BabeDeps {
 					babe_worker_handle: babe_worker_handle.clone(),
 					keystore: keystore.clone(),
 				},
-				grandpa: rpc::GrandpaDeps {
+				grandpa: cairn_rpc::GrandpaDeps {
 					shared_voter_state: shared_voter_state.clone(),
 					shared_authority_set: shared_authority_set.clone(),
 					justification_stream: justification_stream.clone(),
@@ -310,7 +285,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 					finality_provider: finality_provider.clone(),
 				},
 			};
-			rpc::create_full(deps).map_err(Into::into)
+			cairn_rpc::create_full(deps).map_err(Into::into)
 		})
 	};
 
@@ -412,14 +387,16 @@ fn start_storage_services(
 	keystore: sp_keystore::KeystorePtr,
 	sync: Arc<dyn sp_consensus::SyncOracle + Send + Sync>,
 ) -> Result<(), ServiceError> {
-	use crate::{files::Files, provider, signer};
+	use cairn_chain::signer;
+	use cairn_files::Files;
+	use cairn_provider as provider;
 	let dir = config.data_path.join("cairn");
 	if let Some(suri) = &cairn.cairn_key {
 		signer::insert_dev_key(&keystore, suri).map_err(|e| ServiceError::Other(e.to_string()))?;
 	}
 	let signer = signer::Signer::from_keystore(client.clone(), pool, keystore, sync);
 	match &signer {
-		Some(signer) => log::info!("Cairn account {}", crate::rpc::market::ss58(&signer.account())),
+		Some(signer) => log::info!("Cairn account {}", cairn_chain::ss58(&signer.account())),
 		None => log::info!("no Cairn account in the keystore: uploads and --provider are off"),
 	}
 	let keypair = cairn_net::load_or_create_key(&dir.join("network_key"))
@@ -434,12 +411,12 @@ fn start_storage_services(
 	log::info!("shard network peer id {}", network.peer_id());
 	task_manager.spawn_essential_handle().spawn("cairn-shard-network", None, driver);
 
-	let state = crate::signer::State::new(client.clone());
-	let auto_renew = crate::files::AutoRenew { below_percent: cairn.renew_below };
+	let state = cairn_chain::signer::State::new(client.clone());
+	let auto_renew = cairn_files::AutoRenew { below_percent: cairn.renew_below };
 	let registry = config.prometheus_registry();
 	let metrics_error = |error| ServiceError::Other(format!("Cairn metrics: {error}"));
 	let client_metrics =
-		crate::metrics::ClientMetrics::register(registry).map_err(metrics_error)?;
+		cairn_files::metrics::ClientMetrics::register(registry).map_err(metrics_error)?;
 	let files = Arc::new(Files::new(
 		state,
 		signer.clone(),
@@ -450,7 +427,7 @@ fn start_storage_services(
 	));
 	task_manager.spawn_handle().spawn("cairn-repair", None, files.clone().run());
 	if let Some(address) = cairn.api_addr() {
-		spawn_api(task_manager, address, &dir.join(crate::api::TOKEN_FILE), files)?;
+		spawn_api(task_manager, address, &dir.join(cairn_rpc::api::TOKEN_FILE), files)?;
 	}
 
 	if cairn.provider {
@@ -475,7 +452,8 @@ fn start_storage_services(
 			restake: !cairn.provider_no_restake,
 			max_shards: cairn.provider_max_shards,
 		};
-		let metrics = crate::metrics::ProviderMetrics::register(registry).map_err(metrics_error)?;
+		let metrics =
+			cairn_provider::metrics::ProviderMetrics::register(registry).map_err(metrics_error)?;
 		let service = provider::Provider::start(config, client, signer, network, metrics)
 			.map_err(|e| ServiceError::Other(e.to_string()))?;
 		task_manager.spawn_essential_handle().spawn("cairn-provider", None, service.run());
@@ -490,11 +468,11 @@ fn spawn_api(
 	task_manager: &TaskManager,
 	address: std::net::SocketAddr,
 	token_file: &std::path::Path,
-	files: Arc<crate::files::Files>,
+	files: Arc<cairn_files::Files>,
 ) -> Result<(), ServiceError> {
 	let runtime = tokio::runtime::Handle::current();
 	let server = tokio::task::block_in_place(|| {
-		runtime.block_on(crate::api::start(address, token_file, files))
+		runtime.block_on(cairn_rpc::api::start(address, token_file, files))
 	})
 	.map_err(|error| {
 		ServiceError::Other(format!(

@@ -330,7 +330,7 @@ pub fn api_token(
 	let path = match token_file {
 		Some(path) => path.to_path_buf(),
 		None => url_port(url)
-			.and_then(crate::api::local_token_path)
+			.and_then(cairn_rpc::api::local_token_path)
 			.ok_or_else(|| format!("no token for {url}: give --token or --token-file"))?,
 	};
 	let token = std::fs::read_to_string(&path).map_err(|error| {

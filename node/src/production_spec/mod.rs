@@ -26,7 +26,7 @@ use cairn_runtime::{
 	Balance,
 };
 
-use crate::rpc::market::ss58;
+use cairn_chain::ss58;
 use description::{format_cairn, DescriptionError, GenesisDescription};
 
 /// `cairn-node production-spec`.

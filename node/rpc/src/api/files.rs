@@ -14,8 +14,8 @@ use jsonrpsee::{
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-pub use crate::files::MAX_INLINE_BYTES;
-use crate::files::{DownloadParams, Failure, Files, RenewParams, UploadParams};
+pub use cairn_files::MAX_INLINE_BYTES;
+use cairn_files::{DownloadParams, Failure, Files, RenewParams, UploadParams};
 
 /// Blocks an upload subscription waits for its shards' confirmations.
 const CONFIRM_BLOCKS: u32 = 150;
@@ -188,7 +188,7 @@ mod tests {
 			let _ = serde_json::from_str::<UploadParams>(&text);
 			let _ = serde_json::from_str::<DownloadParams>(&text);
 			let _ = serde_json::from_str::<RenewParams>(&text);
-			let _ = crate::local_file::Target::check(&text);
+			let _ = cairn_files::local_file::Target::check(&text);
 		}
 
 		#[test]

@@ -214,7 +214,7 @@ impl Files {
 			)
 			.await
 			.unwrap_or_else(|_| {
-				Err(crate::signer::SignerError::NotIncluded(
+				Err(cairn_chain::signer::SignerError::NotIncluded(
 					"not finalized within ten minutes".into(),
 				))
 			});
@@ -353,7 +353,9 @@ impl Files {
 }
 
 /// The contract a `create_contract` made, from its events.
-pub(super) fn created_contract(included: &crate::signer::Included) -> Result<ContractId, String> {
+pub(super) fn created_contract(
+	included: &cairn_chain::signer::Included,
+) -> Result<ContractId, String> {
 	Ok(included.market_event("ContractCreated", |event| match event {
 		pallet_market::Event::ContractCreated { contract, .. } => Some(*contract),
 		_ => None,
@@ -406,7 +408,7 @@ mod tests {
 	use cairn_storage::encoding::{CodingParams, SALT_BYTES};
 
 	use super::*;
-	use crate::files::{FileKey, RenewalPolicy};
+	use crate::{FileKey, RenewalPolicy};
 
 	/// A 4 + 2 upload of `bytes` (encrypted under `key` if given), as the journal keeps it,
 	/// with the shards it made.

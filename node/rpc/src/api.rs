@@ -76,7 +76,8 @@ impl ApiToken {
 		if let Some(dir) = path.parent() {
 			std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
 		}
-		crate::local_file::write_private(path, self.as_str().as_bytes()).map_err(io::Error::other)
+		cairn_files::local_file::write_private(path, self.as_str().as_bytes())
+			.map_err(io::Error::other)
 	}
 }
 
@@ -214,7 +215,7 @@ impl Drop for ApiServer {
 pub async fn start(
 	address: SocketAddr,
 	token_file: &Path,
-	files: Arc<crate::files::Files>,
+	files: Arc<cairn_files::Files>,
 ) -> io::Result<ApiServer> {
 	use files::FilesApiServer;
 	let token = ApiToken::generate();

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Failure, Files};
-use crate::{rpc::market::ss58, signer::Signer};
+use cairn_chain::{signer::Signer, ss58};
 
 /// Blocks between two attempts to renew the same contract automatically.
 pub const RETRY_BLOCKS: BlockNumber = 10;

@@ -2,7 +2,7 @@
 
 use cairn_storage::StorageError;
 
-use crate::{market_state::Unreadable, signer::SignerError};
+use cairn_chain::{market_state::Unreadable, signer::SignerError};
 
 /// Why the provider service could not do a piece of its work.
 #[derive(Debug, thiserror::Error)]

@@ -146,11 +146,11 @@ mod tests {
 	use cairn_storage::store::{RocksShardStore, StoreConfig};
 
 	use super::*;
-	use crate::fixtures::scratch;
+	use cairn_chain::fixtures::scratch;
 
 	#[test]
 	fn a_shard_moved_away_is_kept_while_it_is_active_nowhere_for_two_days_at_most() {
-		use crate::fixtures::{contract, shard, shard_in as with};
+		use cairn_chain::fixtures::{contract, shard, shard_in as with};
 		let me = AccountId::new([1; 32]);
 		let other = AccountId::new([2; 32]);
 		let pending = ShardStatus::Pending { deadline: 50 };

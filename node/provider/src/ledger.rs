@@ -10,7 +10,7 @@ use pallet_market::Event;
 use sc_client_api::BlockchainEvents;
 
 use super::Provider;
-use crate::metrics::{in_cairn, ProviderMetrics};
+use {crate::metrics::ProviderMetrics, cairn_chain::metrics::in_cairn};
 
 impl Provider {
 	/// Counts the events of every finalized block, for as long as the node runs.

@@ -19,10 +19,8 @@ use pallet_providers::{ProviderInfoOf, ProviderStatus};
 use serde_json::{json, Value};
 use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 
-use crate::{
-	market_state::{MarketClient, MarketState, QuoteError},
-	provider::{owes, Window},
-};
+use cairn_chain::market_state::{MarketClient, MarketState, QuoteError};
+use cairn_provider::{owes, Window};
 use sp_runtime::traits::Header as _;
 
 /// Most contracts one `cairn_contracts` call returns.

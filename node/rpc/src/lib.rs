@@ -2,8 +2,9 @@
 //! account nonces, fee queries, BABE epoch authorship, GRANDPA finality, and the storage market
 //! ([`market`]), all of which only read the chain or submit what the caller signed. The methods
 //! that touch the node's local files and key are not here: they are the client API's
-//! ([`crate::api`]), which admits only holders of the node's token.
+//! ([`api`]), which admits only holders of the node's token.
 
+pub mod api;
 pub mod market;
 
 use std::sync::Arc;
@@ -76,7 +77,7 @@ where
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ BabeApi<Block>
 		+ BlockBuilder<Block>
-		+ crate::market_state::CairnApi,
+		+ cairn_chain::market_state::CairnApi,
 	P: TransactionPool + 'static,
 	SC: SelectChain<Block> + Clone + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,

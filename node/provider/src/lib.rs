@@ -31,9 +31,11 @@ mod cleanup;
 mod error;
 mod intake;
 mod ledger;
+pub mod metrics;
+mod owed;
 mod proving;
 pub use error::ProviderError;
-pub(crate) use proving::{owes, Window};
+pub use owed::{owes, Window};
 #[cfg(test)]
 mod proving_bench;
 mod registration;
@@ -60,12 +62,12 @@ use tokio::sync::Mutex;
 
 use cleanup::Doomed;
 
-use crate::{
+use cairn_chain::{
 	involved::{Involved, Role},
-	metrics::ProviderMetrics,
-	service::FullClient,
 	signer::{Signer, State},
+	FullClient,
 };
+use metrics::ProviderMetrics;
 
 /// How a provider offers its storage.
 #[derive(Clone, Debug)]
@@ -319,7 +321,7 @@ impl Provider {
 				 stops without sending anything. If the shards are truly lost, start with \
 				 --provider-shards-lost to report them (each costs one missed period's slash)",
 				self.config.dir.join("shards").display(),
-				crate::rpc::market::ss58(&me)
+				cairn_chain::ss58(&me)
 			)));
 		}
 		Ok(true)

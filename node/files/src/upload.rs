@@ -18,10 +18,8 @@ use super::{
 	Files, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, PUSH_ATTEMPTS,
 	RESEND_BLOCKS,
 };
-use crate::{
-	market_state::QuoteError,
-	transfer::{push_shard, OutgoingShard},
-};
+use crate::transfer::{push_shard, OutgoingShard};
+use cairn_chain::market_state::QuoteError;
 
 /// An upload's coding, its shards' size and the market's quote for them.
 struct Planned {
@@ -29,7 +27,7 @@ struct Planned {
 	m: u8,
 	coding: CodingParams,
 	shard_bytes: u64,
-	quote: crate::market_state::Quote,
+	quote: cairn_chain::market_state::Quote,
 }
 
 /// What `cairn_upload` takes.
@@ -374,7 +372,7 @@ impl Files {
 			"end": end,
 			"duration": duration,
 			"autoRenew": renewal.auto,
-			"providers": providers.iter().map(crate::rpc::market::ss58).collect::<Vec<_>>(),
+			"providers": providers.iter().map(cairn_chain::ss58).collect::<Vec<_>>(),
 			"sent": shards as usize - failures.len(),
 			"failures": failures,
 		});

@@ -20,11 +20,11 @@ use super::{
 	sources::{obtainable, Holds, ShardSource},
 	Files,
 };
-use crate::{
+use crate::transfer::OutgoingShard;
+use cairn_chain::{
 	involved::{Involved, Role},
 	market_state::QuoteError,
 	signer::Signer,
-	transfer::OutgoingShard,
 };
 
 /// Providers asked, cheapest first, before a lost shard is moved: the first that answers takes it.
@@ -119,7 +119,7 @@ impl Files {
 							log::info!(
 								target: "cairn-client",
 								"contract {id}: provider {} of pending shard {index} did not answer",
-								crate::rpc::market::ss58(&shard.provider)
+								cairn_chain::ss58(&shard.provider)
 							);
 						}
 						if shard.status.holds_capacity() {
@@ -235,7 +235,7 @@ impl Files {
 				log::info!(
 					target: "cairn-client",
 					"contract {id}: provider {} does not answer; shard {index} goes elsewhere",
-					crate::rpc::market::ss58(candidate)
+					cairn_chain::ss58(candidate)
 				);
 			}
 			if let Some(to) = affordable.iter().find(|candidate| probed[*candidate]) {
@@ -254,7 +254,7 @@ impl Files {
 				log::info!(
 					target: "cairn-client",
 					"contract {id}: shard {index} moves to {}",
-					crate::rpc::market::ss58(&to)
+					cairn_chain::ss58(&to)
 				);
 				Some(to)
 			}
@@ -318,7 +318,7 @@ impl Files {
 				Err(error) => log::info!(
 					target: "cairn-client",
 					"contract {id}: shard {index} not fetched from its former provider {}: {error}",
-					crate::rpc::market::ss58(&source.provider)
+					cairn_chain::ss58(&source.provider)
 				),
 			}
 		}
@@ -385,7 +385,7 @@ impl Files {
 		let contracts = || repairable.iter().chain(others);
 		let escrow: Balance = contracts().map(|(_, contract)| contract.escrow).sum();
 		self.metrics.contracts.set(contracts().count() as u64);
-		self.metrics.escrow.set(crate::metrics::in_cairn(escrow));
+		self.metrics.escrow.set(cairn_chain::metrics::in_cairn(escrow));
 		self.metrics.repair_queue.set(waiting as u64);
 	}
 }

@@ -29,7 +29,7 @@ use rand_chacha::{
 };
 
 use super::{proving::prove_stored, scrub::check, untraced};
-use crate::fixtures::scratch;
+use cairn_chain::fixtures::scratch;
 
 fn env_or(name: &str, default: u64) -> u64 {
 	std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)

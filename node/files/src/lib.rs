@@ -38,10 +38,13 @@ use tokio::sync::{mpsc, Mutex};
 mod download;
 pub mod durability;
 mod journal;
+pub mod local_file;
+pub mod metrics;
 mod renewal;
 mod repair;
 mod sending;
 mod sources;
+pub mod transfer;
 mod upload;
 
 use journal::Journal;
@@ -51,13 +54,13 @@ pub use download::DownloadParams;
 pub use renewal::{AutoRenew, RenewParams};
 pub use upload::UploadParams;
 
-use crate::{
+use cairn_chain::{
 	market_state::QuoteError,
-	metrics::ClientMetrics,
 	signer::{Signer, State},
-	transfer::Endpoint,
 };
 use cairn_net::Network;
+use metrics::ClientMetrics;
+use transfer::Endpoint;
 
 /// Largest file `cairn_upload` takes inline (hex in the request) or `cairn_download` returns
 /// inline: bulk data goes by path, as JSON-RPC messages are capped.
@@ -215,7 +218,7 @@ fn provider_address(state: &State, at: Hash, who: &AccountId) -> Result<Endpoint
 	let info = state
 		.provider(at, who)
 		.map_err(|e| e.to_string())?
-		.ok_or_else(|| format!("{} is not a registered provider", crate::rpc::market::ss58(who)))?;
+		.ok_or_else(|| format!("{} is not a registered provider", cairn_chain::ss58(who)))?;
 	let peer = PeerId::from_bytes(&info.peer_id).map_err(|e| format!("bad peer id: {e}"))?;
 	let addresses =
 		info.multiaddrs.iter().filter_map(|a| Multiaddr::try_from(a.to_vec()).ok()).collect();

@@ -170,7 +170,7 @@ impl Files {
 					log::warn!(
 						target: "cairn-client",
 						"contract {id} shard {index} from {}: {error}; asking a spare",
-						crate::rpc::market::ss58(&source.provider)
+						cairn_chain::ss58(&source.provider)
 					);
 					errors.push(format!("shard {index}: {error}"));
 					if let Some(spare) = candidates.find(|spare| shards[spare.index].is_none()) {

@@ -113,7 +113,7 @@ pub(super) fn obtainable(sources: &[ShardSource], index: usize, k: usize) -> boo
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::fixtures::shard_in;
+	use cairn_chain::fixtures::shard_in;
 	use cairn_runtime::BlockNumber;
 
 	fn account(byte: u8) -> AccountId {
@@ -122,7 +122,7 @@ mod tests {
 
 	fn contract(shards: &[(u8, ShardStatus<BlockNumber>)]) -> ContractOf<Runtime> {
 		let shards = shards.iter().map(|(provider, status)| shard_in(&account(*provider), *status));
-		crate::fixtures::contract(shards.collect(), 1_000)
+		cairn_chain::fixtures::contract(shards.collect(), 1_000)
 	}
 
 	/// The byte an account of [`account`] is made of.

@@ -23,10 +23,7 @@ use sp_runtime::transaction_validity::InvalidTransaction;
 use substrate_frame_rpc_system::AccountNonceApi;
 use tokio::sync::Mutex;
 
-use crate::{
-	market_state::MarketState,
-	service::{FullBackend, FullClient, FullPool},
-};
+use crate::{market_state::MarketState, FullBackend, FullClient, FullPool};
 
 /// Key type of a node's Cairn account in its keystore.
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"cair");

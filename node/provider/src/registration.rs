@@ -6,7 +6,7 @@ use frame_support::{traits::Get, BoundedVec};
 use pallet_providers::ProviderStatus;
 
 use super::{capacity, OurShard, Provider, ProviderError, Sent};
-use crate::metrics::in_cairn;
+use cairn_chain::metrics::in_cairn;
 
 impl Provider {
 	/// Registers `me`, or brings its record up to date: addresses, the stake its capacity
@@ -68,7 +68,7 @@ impl Provider {
 			Some(_) => return Ok(()),
 		};
 		if self.may_send(Sent::Registration, now).await {
-			log::info!(target: "cairn-provider", "registering {} on the market", crate::rpc::market::ss58(me));
+			log::info!(target: "cairn-provider", "registering {} on the market", cairn_chain::ss58(me));
 			self.signer.submit(call).await?;
 		}
 		Ok(())
