@@ -14,5 +14,10 @@ fn main() {
 			}
 		}
 		substrate_wasm_builder::WasmBuilder::build_using_defaults();
+		// The upgrade test's runtime (`upgrade_test::WASM_BINARY`), built beside it.
+		substrate_wasm_builder::WasmBuilder::init_with_defaults()
+			.enable_feature("upgrade-test")
+			.set_file_name("upgrade_test_wasm_binary.rs")
+			.build();
 	}
 }

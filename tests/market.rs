@@ -1,6 +1,8 @@
 //! The storage market on a real dev chain, driven only through JSON-RPC: providers register, a
 //! buyer stores an erasure-coded file with them, they confirm, prove the challenged leaves with
-//! real Groth16 proofs, and are paid; the `cairn_*` methods show the result.
+//! real Groth16 proofs, and are paid; the `cairn_*` methods show the result. Then root upgrades
+//! the chain to a runtime that keeps contracts under other storage keys, and the node's reads of
+//! the market give what they gave before.
 
 use std::time::Duration;
 
@@ -31,7 +33,7 @@ use rand_chacha::{
 };
 use serde_json::Value;
 use sp_core::{crypto::Ss58Codec, H256};
-use sp_crypto_hashing::{twox_128, twox_64};
+use sp_crypto_hashing::{blake2_128, twox_128, twox_64};
 use sp_keyring::Sr25519Keyring;
 
 const STARTUP: Duration = Duration::from_secs(120);
@@ -347,5 +349,131 @@ async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result
 		.output()?;
 	ensure!(!missing.status.success(), "an unknown contract is an error");
 	ensure!(String::from_utf8_lossy(&missing.stderr).contains("contract 999 not found"));
+
+	upgrade_moves_contracts_and_the_node_still_reads_them(&client, &url, contract, &specs).await
+}
+
+/// `System::set_code` by root (Alice on the dev chain) to the upgrade test's runtime: the next
+/// `spec_version`, whose migration moves every contract to other storage keys. The node was
+/// built with the old layout; its reads of the market (the `cairn_*` methods and the command
+/// line, through the runtime API) give what they gave before, for the moved contract and for one
+/// made after the upgrade.
+async fn upgrade_moves_contracts_and_the_node_still_reads_them(
+	client: &WsClient,
+	url: &str,
+	contract: ContractId,
+	specs: &[ShardSpec],
+) -> anyhow::Result<()> {
+	let encoded = contract.encode();
+	let released_key =
+		[market_key(b"Contracts"), twox_64(&encoded).to_vec(), encoded.clone()].concat();
+	let upgraded_key = [market_key(b"Contracts"), blake2_128(&encoded).to_vec(), encoded].concat();
+	let raw = |key: Vec<u8>, at: H256| async move {
+		rpc::storage::<pallet_market::ContractOf<cairn_runtime::Runtime>>(client, &key, Some(at))
+			.await
+	};
+	let buyer = BUYER.to_account_id().to_ss58check();
+	let buyer = buyer.as_str();
+	let reads = |id: ContractId, at: H256| async move {
+		let contract: Value = client.request("cairn_contract", rpc_params![id, at]).await?;
+		let owned: Vec<Value> = client.request("cairn_contracts", rpc_params![buyer, at]).await?;
+		let providers: Vec<Value> = client.request("cairn_providers", rpc_params![at]).await?;
+		anyhow::Ok((contract, owned, providers))
+	};
+
+	let context = tx::chain_context(client).await?;
+	let code = cairn_runtime::upgrade_test::WASM_BINARY
+		.context("the runtime's build makes the upgrade test's WASM")?;
+	let call = RuntimeCall::Sudo(pallet_sudo::Call::sudo_unchecked_weight {
+		call: Box::new(RuntimeCall::System(frame_system::Call::set_code { code: code.to_vec() })),
+		weight: frame_support::weights::Weight::zero(),
+	});
+	let upgraded = within(
+		STEP,
+		"the runtime upgrade",
+		tx::submit(client, context, Sr25519Keyring::Alice, call, Until::InBlock),
+	)
+	.await?;
+	ensure!(
+		has_event(&upgraded.events, |e| matches!(
+			e,
+			RuntimeEvent::System(frame_system::Event::CodeUpdated { .. })
+		)),
+		"no CodeUpdated among {:?}",
+		upgraded.events
+	);
+	// The block after runs the new code, and its migration first. The upgrade's own block holds
+	// the new code already but not the moved contracts: the last block of the old layout is its
+	// parent.
+	let header = rpc::header(client, Some(upgraded.block)).await?;
+	let (number, before) = (header.number, header.parent_hash);
+	within(STEP, "the first upgraded block", rpc::wait_best(client, number + 1)).await?;
+	let after = rpc::block_hash(client, number + 1).await?.context("the upgraded block")?;
+	let version: Value = client.request("state_getRuntimeVersion", rpc_params![after]).await?;
+	ensure!(
+		version["specVersion"].as_u64() == Some(u64::from(context.spec_version) + 1),
+		"the upgraded block runs {version}"
+	);
+
+	// The contract moved: under the released runtime's key before, under the new one after.
+	ensure!(raw(released_key.clone(), before).await?.is_some(), "not under the released key");
+	ensure!(raw(upgraded_key.clone(), before).await?.is_none());
+	ensure!(raw(released_key, after).await?.is_none(), "still under the released key");
+	let moved = raw(upgraded_key, after).await?.context("not under the upgraded key")?;
+	ensure!(moved.owner == BUYER.to_account_id(), "moved {moved:?}");
+
+	// The node reads the market as before. The block may have settled a period, so compare what a
+	// block cannot change.
+	let (old, old_owned, old_providers) = reads(contract, before).await?;
+	let (new, new_owned, new_providers) = reads(contract, after).await?;
+	let stable = |contract: &Value| {
+		let shards = contract["shards"].as_array().cloned().unwrap_or_default();
+		let shards: Vec<_> =
+			shards.iter().map(|s| (s["provider"].clone(), s["root"].clone())).collect();
+		(contract["owner"].clone(), contract["k"].clone(), contract["end"].clone(), shards)
+	};
+	ensure!(new["id"] == contract && stable(&new) == stable(&old), "{old}\nbecame\n{new}");
+	ensure!(stable(&old).3.len() == 3, "{old}");
+	let ids = |owned: &[Value]| owned.iter().map(|c| c["id"].clone()).collect::<Vec<_>>();
+	ensure!(ids(&new_owned) == ids(&old_owned) && ids(&new_owned) == [contract]);
+	ensure!(new_providers.len() == old_providers.len() && new_providers.len() == 3);
+	let status =
+		cairn_tests::node::cli(&["client", "status", &contract.to_string(), "--rpc", url])?;
+	ensure!(status.contains("2 data + 1 parity shards"), "client status:\n{status}");
+
+	// A contract made under the new runtime is read as well.
+	let context = tx::chain_context(client).await?;
+	ensure!(context.spec_version == u32::try_from(version["specVersion"].as_u64().unwrap_or(0))?);
+	let call = RuntimeCall::Market(pallet_market::Call::create_contract {
+		shards: BoundedVec::truncate_from(specs.to_vec()),
+		k: 2,
+		m: 1,
+		providers: BoundedVec::truncate_from(
+			PROVIDERS.iter().map(|provider| provider.to_account_id()).collect::<Vec<_>>(),
+		),
+		duration: 300,
+		max_price: PRICE,
+		manifest: BoundedVec::new(),
+	});
+	let created = within(
+		STEP,
+		"a contract after the upgrade",
+		tx::submit(client, context, BUYER, call, Until::InBlock),
+	)
+	.await?;
+	let second = created
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Market(pallet_market::Event::ContractCreated { contract, .. }) => {
+				Some(*contract)
+			}
+			_ => None,
+		})
+		.with_context(|| format!("no ContractCreated among {:?}", created.events))?;
+	let (second, owned, _) = reads(second, created.block).await?;
+	// Newest first, as before the upgrade.
+	ensure!(ids(&owned) == [second["id"].as_u64().unwrap_or(u64::MAX), contract], "{owned:?}");
+	ensure!(stable(&second).3.len() == 3 && second["owner"] == new["owner"], "{second}");
 	Ok(())
 }

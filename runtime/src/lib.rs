@@ -6,6 +6,10 @@
 //!
 //! The runtime builds twice: natively (feature `std`, for tests and the node's genesis tooling) and
 //! to WASM (the on-chain code the node executes). [`WASM_BINARY`] is the latter.
+//!
+//! A second WASM, [`upgrade_test::WASM_BINARY`], is this runtime built with the feature
+//! `upgrade-test`: the next `spec_version`, with the market's contracts under other storage keys
+//! and moved there on upgrade. The integration tests upgrade a chain to it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime`/`impl_runtime_apis` expand to very large types and recursion.
@@ -13,6 +17,12 @@
 
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+/// The upgrade test's runtime: this one built with the feature `upgrade-test`.
+#[cfg(feature = "std")]
+pub mod upgrade_test {
+	include!(concat!(env!("OUT_DIR"), "/upgrade_test_wasm_binary.rs"));
+}
 
 extern crate alloc;
 
@@ -68,22 +78,33 @@ impl_opaque_keys! {
 	}
 }
 
-/// The runtime's version. `spec_name` identifies the chain to clients and explorers.
-#[sp_version::runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-	spec_name: alloc::borrow::Cow::Borrowed("cairn"),
-	impl_name: alloc::borrow::Cow::Borrowed("cairn-node"),
-	authoring_version: 1,
-	// 103: `Multisig` joined the pallets, so that root can be held by several keys; the market
-	// got a grace period for proofs, deposits, `decline_shard`, vacant shards, verifying keys
-	// that are checked and take effect per period, and an `on_idle` sweep.
-	spec_version: 105,
-	impl_version: 1,
-	apis: apis::RUNTIME_API_VERSIONS,
-	// 2: `PrioritizeProofs` joined the transaction extensions.
-	transaction_version: 3,
-	system_version: 1,
-};
+/// Declares [`VERSION`] with `$spec_version` (`runtime_version` reads literals only).
+macro_rules! runtime_version {
+	($spec_version:tt) => {
+		/// The runtime's version. `spec_name` identifies the chain to clients and explorers.
+		#[sp_version::runtime_version]
+		pub const VERSION: RuntimeVersion = RuntimeVersion {
+			spec_name: alloc::borrow::Cow::Borrowed("cairn"),
+			impl_name: alloc::borrow::Cow::Borrowed("cairn-node"),
+			authoring_version: 1,
+			spec_version: $spec_version,
+			impl_version: 1,
+			apis: apis::RUNTIME_API_VERSIONS,
+			// 2: `PrioritizeProofs` joined the transaction extensions.
+			transaction_version: 3,
+			system_version: 1,
+		};
+	};
+}
+
+// 103: `Multisig` joined the pallets, so that root can be held by several keys; the market got a
+// grace period for proofs, deposits, `decline_shard`, vacant shards, verifying keys that are
+// checked and take effect per period, and an `on_idle` sweep.
+#[cfg(not(feature = "upgrade-test"))]
+runtime_version!(105);
+// The upgrade test's runtime is the next version, so that the chain runs its migration.
+#[cfg(feature = "upgrade-test")]
+runtime_version!(106);
 
 /// Block production timing.
 pub mod time {
@@ -186,7 +207,12 @@ pub type UncheckedExtrinsic =
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Migrations run on a runtime upgrade, besides the pallets' own.
+#[cfg(not(feature = "upgrade-test"))]
 type Migrations = ();
+/// Migrations run on a runtime upgrade, besides the pallets' own: the upgrade test's runtime
+/// moves the market's contracts to its own keys.
+#[cfg(feature = "upgrade-test")]
+type Migrations = (pallet_market::migrations::RekeyContracts<Runtime>,);
 
 /// Dispatches blocks and extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -75,6 +75,8 @@ mod contracts;
 mod groth16;
 pub mod host;
 mod invariants;
+#[cfg(feature = "upgrade-test")]
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 mod priority;
@@ -90,6 +92,17 @@ pub mod weights;
 /// only after that, so that a provider that was slow or briefly kept out of blocks is not
 /// faulted.
 pub const GRACE_PERIODS: PeriodIndex = 1;
+
+/// How a contract's id makes its storage key. Nothing outside the runtime depends on it: the node
+/// reads contracts through [`runtime_api::MarketApi`]. A runtime built with the `upgrade-test`
+/// feature keys them otherwise and moves them on upgrade ([`migrations::RekeyContracts`]), so
+/// that a test can upgrade a chain to a storage layout the node was not built with.
+#[cfg(not(feature = "upgrade-test"))]
+pub type ContractsHasher = frame_support::Twox64Concat;
+/// How a contract's id makes its storage key: otherwise than in the released runtime, for the
+/// upgrade test.
+#[cfg(feature = "upgrade-test")]
+pub type ContractsHasher = frame_support::Blake2_128Concat;
 
 /// Proving period of a genesis that does not set one, in blocks.
 pub const DEFAULT_PROVING_PERIOD: u32 = 100;
@@ -252,9 +265,9 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextContractId<T> = StorageValue<_, ContractId, ValueQuery>;
 
-	/// Every open contract.
+	/// Every open contract, keyed by [`ContractsHasher`].
 	#[pallet::storage]
-	pub type Contracts<T: Config> = StorageMap<_, Twox64Concat, ContractId, ContractOf<T>>;
+	pub type Contracts<T: Config> = StorageMap<_, ContractsHasher, ContractId, ContractOf<T>>;
 
 	/// The manifests of open contracts that carry one: bytes sealed by the owner (opaque to the
 	/// chain) that tell a machine holding the owner's secret how to find and decode the
