@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-	count, provider_address, report, sources::ShardSource, Failure, Files, Progress,
+	count, provider_address, report, sources::ShardSource, Files, FilesError, Progress,
 	MAX_INLINE_BYTES,
 };
 use crate::transfer::fetch_shard;
@@ -32,7 +32,7 @@ impl Files {
 		&self,
 		params: DownloadParams,
 		progress: Option<Progress>,
-	) -> Result<Value, Failure> {
+	) -> Result<Value, FilesError> {
 		let result = self.fetch_file(params, progress).await;
 		count(&self.metrics.downloads, "complete", &self.metrics.downloaded_bytes, &result);
 		result
@@ -42,21 +42,21 @@ impl Files {
 		&self,
 		params: DownloadParams,
 		progress: Option<Progress>,
-	) -> Result<Value, Failure> {
+	) -> Result<Value, FilesError> {
 		let progress = progress.as_ref();
 		let id = params.contract;
 		let at = self.state.at(None);
 		let contract = self.existing_contract(at, id)?;
 		let record = self.load_record(id).ok_or_else(|| {
-			Failure::invalid(format!(
+			FilesError::invalid(format!(
 				"contract {id} has no manifest this node's account can open: files are decoded \
 				 with the secret of the account that stored them"
 			))
 		})?;
 		let manifest = FileManifest::from_bytes(&record.manifest)
-			.map_err(|e| Failure::failed(format!("manifest: {e}")))?;
+			.map_err(|e| FilesError::Data(format!("manifest: {e}")))?;
 		if params.path.is_none() && manifest.plaintext_bytes > MAX_INLINE_BYTES {
-			return Err(Failure::invalid(format!(
+			return Err(FilesError::invalid(format!(
 				"the file has {} bytes; inline downloads are limited to {MAX_INLINE_BYTES}: give a \
 				 path",
 				manifest.plaintext_bytes
@@ -67,7 +67,7 @@ impl Files {
 			.as_deref()
 			.map(crate::local_file::Target::check)
 			.transpose()
-			.map_err(|e| Failure::invalid(e.to_string()))?;
+			.map_err(|e| FilesError::invalid(e.to_string()))?;
 		let k = usize::from(contract.k);
 		let total = contract.shards.iter().take(k).map(|s| s.spec.bytes).sum::<u64>();
 		report(
@@ -79,31 +79,32 @@ impl Files {
 		let key = self.file_key(&record)?;
 		let plaintext = manifest.plaintext_bytes;
 		report(progress, json!({ "stage": "decoding", "contract": id }));
-		let data = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, Failure> {
+		let data = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, FilesError> {
 			let mut readers: Vec<Option<&[u8]>> = shards.iter().map(|s| s.as_deref()).collect();
 			match target {
 				Some(target) => {
 					let mut download =
-						target.create().map_err(|e| Failure::invalid(e.to_string()))?;
+						target.create().map_err(|e| FilesError::invalid(e.to_string()))?;
 					decode_stream(
 						&manifest,
 						key.as_ref(),
 						&mut readers,
 						std::io::BufWriter::new(download.file()),
 					)
-					.map_err(|e| Failure::failed(format!("decoding: {e}")))?
+					.map_err(|e| FilesError::Data(format!("decoding: {e}")))?
 					.into_inner()
-					.map_err(|e| Failure::failed(e.to_string()))?;
-					download.finish().map_err(|e| Failure::failed(e.to_string()))?;
+					.map_err(|e| FilesError::local("writing the download", e.into_error()))?;
+					download.finish().map_err(|e| {
+						FilesError::local("finishing the download", std::io::Error::other(e))
+					})?;
 					Ok(None)
 				}
 				None => decode_stream(&manifest, key.as_ref(), &mut readers, Vec::new())
 					.map(Some)
-					.map_err(|e| Failure::failed(format!("decoding: {e}"))),
+					.map_err(|e| FilesError::Data(format!("decoding: {e}"))),
 			}
 		})
-		.await
-		.map_err(|e| Failure::failed(e.to_string()))??;
+		.await??;
 		report(progress, json!({ "stage": "done", "contract": id, "bytes": plaintext }));
 		Ok(match data {
 			Some(data) => {
@@ -123,7 +124,7 @@ impl Files {
 		skip: Option<usize>,
 		progress: Option<&Progress>,
 		total: u64,
-	) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+	) -> Result<Vec<Option<Vec<u8>>>, FilesError> {
 		self.signer()?;
 		let at = self.state.at(None);
 		let mut candidates =
@@ -179,7 +180,7 @@ impl Files {
 				}
 			}
 		}
-		Err(Failure::failed(format!(
+		Err(FilesError::Network(format!(
 			"only {have} of the {k} shards needed could be fetched ({})",
 			errors.join("; ")
 		)))
@@ -196,7 +197,7 @@ impl Files {
 		on_fetched: &(dyn Fn(u64) + Send + Sync),
 	) -> Result<Vec<u8>, String> {
 		// Providers serve a shard's bytes only to the owner's grantees.
-		let signer = self.signer().map_err(|failure| failure.message)?;
+		let signer = self.signer().map_err(|failure| failure.to_string())?;
 		let from = provider_address(&self.state, at, &source.provider)?;
 		let index = source.index as u32;
 		let grant = signer.grant(id, index, self.network.peer_id())?;

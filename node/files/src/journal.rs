@@ -252,7 +252,7 @@ impl Files {
 		}
 		let recoded = {
 			let (entry, key) =
-				(entry.clone(), self.file_key(&entry.record).map_err(|f| f.message)?);
+				(entry.clone(), self.file_key(&entry.record).map_err(|f| f.to_string())?);
 			let waiting = waiting.clone();
 			tokio::task::spawn_blocking(move || {
 				let mut shards = recode(&entry, key.as_ref())?;

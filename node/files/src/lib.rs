@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, Mutex};
 
 mod download;
 pub mod durability;
+mod error;
 mod journal;
 pub mod local_file;
 pub mod metrics;
@@ -51,13 +52,11 @@ use journal::Journal;
 use sources::Former;
 
 pub use download::DownloadParams;
+pub use error::FilesError;
 pub use renewal::{AutoRenew, RenewParams};
 pub use upload::UploadParams;
 
-use cairn_chain::{
-	market_state::QuoteError,
-	signer::{Signer, State},
-};
+use cairn_chain::signer::{Signer, State};
 use cairn_net::Network;
 use metrics::ClientMetrics;
 use transfer::Endpoint;
@@ -82,34 +81,6 @@ pub type Progress = mpsc::UnboundedSender<Value>;
 fn report(progress: Option<&Progress>, value: Value) {
 	if let Some(progress) = progress {
 		let _ = progress.send(value);
-	}
-}
-
-/// Why a request failed: bad input (`invalid`), or something the market or network refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-	/// The caller's mistake (JSON-RPC "invalid params"), or not.
-	pub invalid: bool,
-	/// What happened, for people.
-	pub message: String,
-}
-
-impl Failure {
-	fn invalid(message: impl Into<String>) -> Self {
-		Self { invalid: true, message: message.into() }
-	}
-
-	fn failed(message: impl Into<String>) -> Self {
-		Self { invalid: false, message: message.into() }
-	}
-}
-
-impl From<QuoteError> for Failure {
-	fn from(error: QuoteError) -> Self {
-		match error {
-			QuoteError::Invalid(message) => Failure::invalid(message),
-			error => Failure::failed(error.to_string()),
-		}
 	}
 }
 
@@ -197,7 +168,7 @@ fn count(
 	outcomes: &CounterVec<U64>,
 	success: &str,
 	bytes: &Counter<U64>,
-	result: &Result<Value, Failure>,
+	result: &Result<Value, FilesError>,
 ) {
 	match result {
 		Ok(value) => {
@@ -208,9 +179,9 @@ fn count(
 	}
 }
 
-fn hex_bytes(text: &str) -> Result<Vec<u8>, Failure> {
+fn hex_bytes(text: &str) -> Result<Vec<u8>, FilesError> {
 	hex::decode(text.trim_start_matches("0x"))
-		.map_err(|e| Failure::invalid(format!("data is not hex: {e}")))
+		.map_err(|e| FilesError::invalid(format!("data is not hex: {e}")))
 }
 
 /// A provider's shard-network endpoint from its on-chain record.
@@ -261,11 +232,12 @@ impl Files {
 		}
 	}
 
-	fn signer(&self) -> Result<&Arc<Signer>, Failure> {
+	fn signer(&self) -> Result<&Arc<Signer>, FilesError> {
 		self.signer.as_ref().ok_or_else(|| {
-			Failure::failed(
+			FilesError::Setup(
 				"this node has no Cairn account: insert an sr25519 key of type \"cair\" into its \
-				 keystore (or start it with --cairn-key for a development key)",
+				 keystore (or start it with --cairn-key for a development key)"
+					.into(),
 			)
 		})
 	}
@@ -283,11 +255,12 @@ impl Files {
 	}
 
 	/// Contract `id` at block `at`; that it does not exist is the caller's mistake.
-	fn existing_contract(&self, at: Hash, id: ContractId) -> Result<ContractOf<Runtime>, Failure> {
-		self.state
-			.contract(at, id)
-			.map_err(|e| Failure::failed(e.to_string()))?
-			.ok_or_else(|| Failure::invalid(format!("no contract {id}")))
+	fn existing_contract(
+		&self,
+		at: Hash,
+		id: ContractId,
+	) -> Result<ContractOf<Runtime>, FilesError> {
+		self.state.contract(at, id)?.ok_or_else(|| FilesError::invalid(format!("no contract {id}")))
 	}
 
 	/// The record of the file under `contract`: the cached one, or else the manifest its
@@ -319,7 +292,7 @@ impl Files {
 	}
 
 	/// The key that decrypts the file of `record`, if it is encrypted.
-	fn file_key(&self, record: &FileRecord) -> Result<Option<EncryptionKey>, Failure> {
+	fn file_key(&self, record: &FileRecord) -> Result<Option<EncryptionKey>, FilesError> {
 		match &record.key {
 			FileKey::None => Ok(None),
 			FileKey::Stored(key) => Ok(Some(EncryptionKey::from_bytes(*key))),
@@ -327,15 +300,15 @@ impl Files {
 		}
 	}
 
-	fn file_secret(&self) -> Result<&FileSecret, Failure> {
-		self.secret
-			.as_ref()
-			.ok_or_else(|| Failure::failed("this node cannot derive its account's file secret"))
+	fn file_secret(&self) -> Result<&FileSecret, FilesError> {
+		self.secret.as_ref().ok_or_else(|| {
+			FilesError::Setup("this node cannot derive its account's file secret".into())
+		})
 	}
 
 	/// `record` sealed for the chain. A name too long to fit loses its start (paths keep their
 	/// file name).
-	fn seal_record(&self, signer: &Signer, record: &mut FileRecord) -> Result<Vec<u8>, Failure> {
+	fn seal_record(&self, signer: &Signer, record: &mut FileRecord) -> Result<Vec<u8>, FilesError> {
 		let limit: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
 		let limit = limit as usize;
 		let room = limit.saturating_sub(cairn_storage::encoding::sealed::SEALED_OVERHEAD);
@@ -343,14 +316,15 @@ impl Files {
 		if excess > 0 {
 			// "…" is three bytes; a shorter name also has a shorter length prefix.
 			let cut = excess + 3;
-			let start = (cut..=record.name.len())
-				.find(|at| record.name.is_char_boundary(*at))
-				.ok_or_else(|| Failure::failed("the file's manifest is too large for the chain"))?;
+			let start =
+				(cut..=record.name.len()).find(|at| record.name.is_char_boundary(*at)).ok_or_else(
+					|| FilesError::Data("the file's manifest is too large for the chain".into()),
+				)?;
 			record.name = format!("…{}", &record.name[start..]);
 		}
 		let sealed = self.file_secret()?.seal(&signer.public_bytes(), &record.encode());
 		if sealed.len() > limit {
-			return Err(Failure::failed("the file's manifest is too large for the chain"));
+			return Err(FilesError::Data("the file's manifest is too large for the chain".into()));
 		}
 		Ok(sealed)
 	}

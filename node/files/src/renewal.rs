@@ -15,7 +15,7 @@ use pallet_providers::ProviderStatus;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{Failure, Files};
+use super::{Files, FilesError};
 use cairn_chain::{signer::Signer, ss58};
 
 /// Blocks between two attempts to renew the same contract automatically.
@@ -75,7 +75,7 @@ fn renewal_cost(
 	at: Hash,
 	contract: &ContractOf<Runtime>,
 	blocks: BlockNumber,
-) -> Result<(Balance, Balance), Failure> {
+) -> Result<(Balance, Balance), FilesError> {
 	let mut cost: Balance = 0;
 	let mut max_price: Balance = 0;
 	for (index, shard) in contract.shards.iter().enumerate() {
@@ -83,11 +83,10 @@ fn renewal_cost(
 		if shard.status.holds_capacity() {
 			let info = files
 				.state
-				.provider(at, &shard.provider)
-				.map_err(|e| Failure::failed(e.to_string()))?
+				.provider(at, &shard.provider)?
 				.filter(|info| info.status == ProviderStatus::Active)
 				.ok_or_else(|| {
-					Failure::failed(format!(
+					FilesError::Market(format!(
 						"the provider of shard {index} ({}) is leaving the market: the shard \
 						 must move to another provider first",
 						ss58(&shard.provider)
@@ -101,7 +100,7 @@ fn renewal_cost(
 			shard.spec.bytes,
 			Balance::from(blocks),
 		)
-		.map_err(|_| Failure::invalid("the renewal's price overflows"))?;
+		.map_err(|_| FilesError::invalid("the renewal's price overflows"))?;
 		cost = cost.saturating_add(shard_cost);
 	}
 	Ok((cost, max_price))
@@ -109,21 +108,21 @@ fn renewal_cost(
 
 impl Files {
 	/// Extends a contract of this node's account; returns its new end and the escrow added.
-	pub async fn renew(&self, params: RenewParams) -> Result<Value, Failure> {
+	pub async fn renew(&self, params: RenewParams) -> Result<Value, FilesError> {
 		let signer = self.signer()?.clone();
-		signer.caught_up().map_err(Failure::failed)?;
+		signer.caught_up()?;
 		let id = params.contract;
 		let at = self.state.at(None);
 		let contract = self.existing_contract(at, id)?;
 		if contract.owner != signer.account() {
-			return Err(Failure::invalid(format!(
+			return Err(FilesError::invalid(format!(
 				"contract {id} belongs to {}, not to this node's account",
 				ss58(&contract.owner)
 			)));
 		}
 		let now = self.state.number(at);
 		let blocks = match params.blocks {
-			Some(0) => return Err(Failure::invalid("blocks must be at least 1")),
+			Some(0) => return Err(FilesError::invalid("blocks must be at least 1")),
 			Some(blocks) => blocks,
 			None => self
 				.load_record(id)
@@ -131,13 +130,13 @@ impl Files {
 				.filter(|term| *term > 0)
 				.unwrap_or(contract.end.saturating_sub(contract.start)),
 		};
-		let max_price = match &params.max_price {
-			Some(text) => Some(
-				text.parse::<Balance>()
-					.map_err(|_| Failure::invalid(format!("maxPrice {text:?} is not an amount")))?,
-			),
-			None => None,
-		};
+		let max_price =
+			match &params.max_price {
+				Some(text) => Some(text.parse::<Balance>().map_err(|_| {
+					FilesError::invalid(format!("maxPrice {text:?} is not an amount"))
+				})?),
+				None => None,
+			};
 		self.extend(&signer, at, now, id, &contract, blocks, max_price).await
 	}
 
@@ -153,9 +152,9 @@ impl Files {
 		contract: &ContractOf<Runtime>,
 		blocks: BlockNumber,
 		max_price: Option<Balance>,
-	) -> Result<Value, Failure> {
+	) -> Result<Value, FilesError> {
 		if now >= contract.end {
-			return Err(Failure::failed(format!(
+			return Err(FilesError::Refused(format!(
 				"contract {id} ended at block {}: it can no longer be renewed",
 				contract.end
 			)));
@@ -163,7 +162,7 @@ impl Files {
 		let longest: BlockNumber = <Runtime as pallet_market::Config>::MaxContractDuration::get();
 		let left = contract.end - now;
 		if u64::from(left) + u64::from(blocks) > u64::from(longest) {
-			return Err(Failure::invalid(format!(
+			return Err(FilesError::invalid(format!(
 				"a contract runs at most {longest} blocks ahead; contract {id} has {left} left, \
 				 so at most {} more",
 				longest.saturating_sub(left)
@@ -172,15 +171,15 @@ impl Files {
 		let (cost, asked) = renewal_cost(self, at, contract, blocks)?;
 		let max_price = max_price.unwrap_or(asked);
 		if asked > max_price {
-			return Err(Failure::failed(format!(
+			return Err(FilesError::Market(format!(
 				"a provider of contract {id} asks {asked} per byte per block, above the limit \
 				 of {max_price}"
 			)));
 		}
 		let me = signer.account();
-		let free = self.state.free_balance(at, &me).map_err(|e| Failure::failed(e.to_string()))?;
+		let free = self.state.free_balance(at, &me)?;
 		if free < cost {
-			return Err(Failure::failed(format!(
+			return Err(FilesError::Market(format!(
 				"insufficient balance: renewing contract {id} by {blocks} blocks needs {cost} and \
 				 {} has {free} free",
 				ss58(&me)
@@ -191,17 +190,13 @@ impl Files {
 			blocks,
 			max_price,
 		});
-		let included = signer.submit_and_watch(call).await.map_err(Failure::failed)?;
-		let (end, escrow) = included
-			.market_event("ContractExtended", |event| match event {
-				pallet_market::Event::ContractExtended { contract, end, escrow }
-					if *contract == id =>
-				{
-					Some((*end, *escrow))
-				}
-				_ => None,
-			})
-			.map_err(Failure::failed)?;
+		let included = signer.submit_and_watch(call).await?;
+		let (end, escrow) = included.market_event("ContractExtended", |event| match event {
+			pallet_market::Event::ContractExtended { contract, end, escrow } if *contract == id => {
+				Some((*end, *escrow))
+			}
+			_ => None,
+		})?;
 		Ok(json!({
 			"contract": id,
 			"end": end,
@@ -278,11 +273,11 @@ impl Files {
 							target: "cairn-client",
 							"contract {id} CANNOT BE RENEWED: {}. It ends at block {}, in {} \
 							 blocks; its file is lost after that",
-							failure.message,
+							failure,
 							contract.end,
 							contract.end - now
 						);
-						state.problem = Some(failure.message);
+						state.problem = Some(failure.to_string());
 					}
 				}
 			});
@@ -290,19 +285,15 @@ impl Files {
 	}
 
 	/// What this node knows of one of its files: name, size, renewal policy and state.
-	pub async fn file(&self, id: ContractId) -> Result<Value, Failure> {
+	pub async fn file(&self, id: ContractId) -> Result<Value, FilesError> {
 		let record = self.load_record(id).ok_or_else(|| {
-			Failure::invalid(format!("this node has no file stored under contract {id}"))
+			FilesError::invalid(format!("this node has no file stored under contract {id}"))
 		})?;
 		let manifest = cairn_storage::encoding::FileManifest::from_bytes(&record.manifest)
-			.map_err(|e| Failure::failed(format!("manifest: {e}")))?;
+			.map_err(|e| FilesError::Data(format!("manifest: {e}")))?;
 		let at = self.state.at(None);
 		let now = self.state.number(at);
-		let end = self
-			.state
-			.contract(at, id)
-			.map_err(|e| Failure::failed(e.to_string()))?
-			.map(|contract| contract.end);
+		let end = self.state.contract(at, id)?.map(|contract| contract.end);
 		let state = self.renewals.lock().await.get(&id).cloned().unwrap_or_default();
 		let term = record.renewal.term;
 		let renew_at = (record.renewal.auto && term > 0).then(|| {
@@ -328,11 +319,10 @@ impl Files {
 
 	/// The files of this node's account: each of its open contracts, with the name and size
 	/// of its file when the account's secret opens its manifest (a `problem` otherwise).
-	pub async fn files(&self) -> Result<Value, Failure> {
+	pub async fn files(&self) -> Result<Value, FilesError> {
 		let me = self.signer()?.account();
 		let at = self.state.at(None);
-		let contracts =
-			self.state.contracts_of(at, Some(&me)).map_err(|e| Failure::failed(e.to_string()))?;
+		let contracts = self.state.contracts_of(at, Some(&me))?;
 		let files = contracts
 			.into_iter()
 			.map(|(id, contract)| match self.load_record(id) {

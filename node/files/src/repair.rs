@@ -348,7 +348,7 @@ impl Files {
 		let others = self
 			.fetch_any(id, contract, k, Some(index), None, 0)
 			.await
-			.map_err(|failure| failure.message)?;
+			.map_err(|failure| failure.to_string())?;
 		tokio::task::spawn_blocking(move || {
 			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
 			let rebuilt = rebuild_shard(&manifest, &mut readers, index, Vec::new())

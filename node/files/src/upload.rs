@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
 
 use super::{
-	count, durability, hex_bytes, journal, provider_address, report, Failure, FileKey, FileRecord,
-	Files, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, PUSH_ATTEMPTS,
+	count, durability, hex_bytes, journal, provider_address, report, FileKey, FileRecord, Files,
+	FilesError, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, PUSH_ATTEMPTS,
 	RESEND_BLOCKS,
 };
 use crate::transfer::{push_shard, OutgoingShard};
@@ -78,15 +78,15 @@ impl Files {
 		duration: BlockNumber,
 		limit: Option<Balance>,
 		free: Balance,
-	) -> Result<Planned, Failure> {
-		let mut failure = Failure::failed("no coding to choose from");
+	) -> Result<Planned, FilesError> {
+		let mut failure = FilesError::Market("no coding to choose from".into());
 		for (position, &(k, m)) in choices.iter().enumerate() {
 			let coding = CodingParams::new(k.into(), m.into())
-				.map_err(|e| Failure::invalid(format!("coding: {e}")))?;
+				.map_err(|e| FilesError::invalid(format!("coding: {e}")))?;
 			let stripes = encoded.div_ceil(coding.stripe_bytes() as u64);
 			let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
 			if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
-				let too_large = Failure::invalid(format!(
+				let too_large = FilesError::invalid(format!(
 					"{name} is too large: {size} bytes make shards of {shard_bytes} bytes, above \
 					 the {}-byte limit (use a larger k)",
 					cairn_primitives::tree::MAX_SHARD_BYTES
@@ -106,7 +106,7 @@ impl Files {
 				Err(error) => return Err(error.into()),
 			};
 			if let Some(limit) = limit.filter(|limit| quote.max_price > *limit) {
-				failure = Failure::failed(format!(
+				failure = FilesError::Market(format!(
 					"no {shards} eligible providers at or below {limit} per byte per block (the \
 					 cheapest ask up to {})",
 					quote.max_price
@@ -122,7 +122,7 @@ impl Files {
 				.saturating_add(per_byte.saturating_mul(manifest.into()));
 			let needed = quote.escrow.saturating_add(deposits);
 			if free < needed {
-				failure = Failure::failed(format!(
+				failure = FilesError::Market(format!(
 					"insufficient balance: a {k}+{m} contract holds {} of escrow and up to \
 					 {deposits} of deposits, and the account has {free} free",
 					quote.escrow
@@ -139,7 +139,7 @@ impl Files {
 		&self,
 		params: UploadParams,
 		progress: Option<Progress>,
-	) -> Result<Value, Failure> {
+	) -> Result<Value, FilesError> {
 		let result = self.store_file(params, progress).await;
 		count(&self.metrics.uploads, "sent", &self.metrics.uploaded_bytes, &result);
 		result
@@ -149,17 +149,17 @@ impl Files {
 		&self,
 		params: UploadParams,
 		progress: Option<Progress>,
-	) -> Result<Value, Failure> {
+	) -> Result<Value, FilesError> {
 		let progress = progress.as_ref();
 		let signer = self.signer()?.clone();
-		signer.caught_up().map_err(Failure::failed)?;
+		signer.caught_up()?;
 		// A coding named in part takes 4 data and 2 parity shards for the part left out.
 		let named = (params.k.is_some() || params.m.is_some())
 			.then(|| (params.k.unwrap_or(4), params.m.unwrap_or(2)));
 		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
 		if let Some((k, m)) = named {
 			if k == 0 || u32::from(k) + u32::from(m) > max_shards {
-				return Err(Failure::invalid(format!(
+				return Err(FilesError::invalid(format!(
 					"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
 				)));
 			}
@@ -170,22 +170,22 @@ impl Files {
 		let (name, size, source) = match (&params.path, &params.data) {
 			(Some(path), None) => {
 				let (file, len) = crate::local_file::open_source(path)
-					.map_err(|e| Failure::invalid(e.to_string()))?;
+					.map_err(|e| FilesError::invalid(e.to_string()))?;
 				(path.clone(), len, Source::File(file))
 			}
 			(None, Some(data)) => {
 				if data.len() as u64 > 2 * MAX_INLINE_BYTES + 2 {
-					return Err(Failure::invalid(format!(
+					return Err(FilesError::invalid(format!(
 						"inline data is limited to {MAX_INLINE_BYTES} bytes: give a path"
 					)));
 				}
 				let bytes = hex_bytes(data)?;
 				("inline data".to_string(), bytes.len() as u64, Source::Inline(bytes))
 			}
-			_ => return Err(Failure::invalid("give either `path` or `data`")),
+			_ => return Err(FilesError::invalid("give either `path` or `data`")),
 		};
 		if size == 0 {
-			return Err(Failure::invalid(format!("{name} is empty")));
+			return Err(FilesError::invalid(format!("{name} is empty")));
 		}
 		// Where the journal finds the bytes again after a crash.
 		let origin = match (&params.path, &source) {
@@ -194,7 +194,7 @@ impl Files {
 			(None, Source::File(_)) => unreachable!("a file source comes from a path"),
 		};
 		let encoded = cairn_storage::encoding::encoded_len(size, encrypt)
-			.ok_or_else(|| Failure::invalid("file too large"))?;
+			.ok_or_else(|| FilesError::invalid("file too large"))?;
 
 		// The market's side, before any work: providers, price, balance. A coding the caller
 		// did not name is the widest the market has providers for.
@@ -203,17 +203,14 @@ impl Files {
 			Some(coding) => std::slice::from_ref(coding),
 			None => &durability::CODINGS[..],
 		};
-		let limit: Option<Balance> = match &params.max_price {
-			Some(text) => Some(
-				text.parse()
-					.map_err(|_| Failure::invalid(format!("maxPrice {text:?} is not an amount")))?,
-			),
-			None => None,
-		};
-		let free = self
-			.state
-			.free_balance(at, &signer.account())
-			.map_err(|e| Failure::failed(e.to_string()))?;
+		let limit: Option<Balance> =
+			match &params.max_price {
+				Some(text) => Some(text.parse().map_err(|_| {
+					FilesError::invalid(format!("maxPrice {text:?} is not an amount"))
+				})?),
+				None => None,
+			};
+		let free = self.state.free_balance(at, &signer.account())?;
 		let Planned { k, m, coding, shard_bytes, quote } =
 			self.plan_coding(at, &name, size, encoded, choices, duration, limit, free)?;
 		let shards = u32::from(k) + u32::from(m);
@@ -247,28 +244,27 @@ impl Files {
 					encode_stream(coding, encryption, &bytes[..], &mut shard_data)
 				}
 			}
-			.map_err(|e| Failure::failed(format!("encoding: {e}")))?;
+			.map_err(|e| FilesError::Data(format!("encoding: {e}")))?;
 			let specs = shard_data
 				.iter()
 				.map(|shard| {
 					let (commitment, _) = cairn_storage::commitment::commit(shard)
-						.map_err(|e| Failure::failed(format!("commitment: {e}")))?;
+						.map_err(|e| FilesError::Data(format!("commitment: {e}")))?;
 					Ok(ShardSpec {
 						root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),
 						blake3: commitment.blake3,
 						bytes: commitment.bytes,
 					})
 				})
-				.collect::<Result<Vec<_>, Failure>>()?;
+				.collect::<Result<Vec<_>, FilesError>>()?;
 			let outgoing = shard_data
 				.into_iter()
 				.map(OutgoingShard::new)
 				.collect::<Result<Vec<_>, _>>()
-				.map_err(Failure::failed)?;
-			Ok::<_, Failure>((manifest, outgoing, specs))
+				.map_err(|e| FilesError::Data(e.to_string()))?;
+			Ok::<_, FilesError>((manifest, outgoing, specs))
 		})
-		.await
-		.map_err(|e| Failure::failed(e.to_string()))??;
+		.await??;
 
 		record.manifest = manifest.to_bytes().to_vec();
 		let sealed = self.seal_record(&signer, &mut record)?;
@@ -304,21 +300,16 @@ impl Files {
 				report(progress, json!({ "stage": "submitted" }));
 				Ok(())
 			})
-			.await
-			.map_err(Failure::failed)?;
-		let (contract, end) = included
-			.market_event("ContractCreated", |event| match event {
-				pallet_market::Event::ContractCreated { contract, end, .. } => {
-					Some((*contract, *end))
-				}
-				_ => None,
-			})
-			.map_err(Failure::failed)?;
+			.await?;
+		let (contract, end) = included.market_event("ContractCreated", |event| match event {
+			pallet_market::Event::ContractCreated { contract, end, .. } => Some((*contract, *end)),
+			_ => None,
+		})?;
 		entry.stage = journal::Stage::Created { contract };
 		let journaled = self.journal.write(&upload_id, &entry);
-		journaled.map_err(|e| Failure::failed(format!("cannot keep the upload's journal: {e}")))?;
+		journaled.map_err(|e| FilesError::local("keeping the upload's journal", e))?;
 		self.save_record(contract, &record)
-			.map_err(|e| Failure::failed(format!("cannot keep the file's manifest: {e}")))?;
+			.map_err(|e| FilesError::local("keeping the file's manifest", e))?;
 		report(
 			progress,
 			json!({ "stage": "sending", "contract": contract, "total": shard_bytes * u64::from(shards) }),
@@ -328,10 +319,9 @@ impl Files {
 		// ends, or is dropped with its caller gone: the journal then finishes the upload).
 		let now = self.state.client().info().best_number;
 		let keys: Vec<(ContractId, u32)> = (0..shards).map(|index| (contract, index)).collect();
-		let sending = self
-			.being_sent
-			.mark(keys.clone())
-			.ok_or_else(|| Failure::failed(format!("contract {contract} is being sent already")))?;
+		let sending = self.being_sent.mark(keys.clone()).ok_or_else(|| {
+			FilesError::Busy(format!("contract {contract} is being sent already"))
+		})?;
 		self.sent(keys.iter().copied().zip(providers.iter().cloned()), now).await;
 		let at = self.state.at(None);
 		let total = shard_bytes * u64::from(shards);
@@ -408,7 +398,7 @@ impl Files {
 		shard: &OutgoingShard,
 		on_sent: &(dyn Fn(u64) + Send + Sync),
 	) -> Result<(), String> {
-		let signer = self.signer().map_err(|failure| failure.message)?;
+		let signer = self.signer().map_err(|failure| failure.to_string())?;
 		let to = provider_address(&self.state, at, who)?;
 		let grant = signer.grant(contract, index, self.network.peer_id())?;
 		let on_sent = |bytes: u64| {
@@ -439,7 +429,7 @@ impl Files {
 		contract: ContractId,
 		blocks: BlockNumber,
 		progress: Option<&Progress>,
-	) -> Result<(), Failure> {
+	) -> Result<(), FilesError> {
 		let mut imports = self.state.client().import_notification_stream();
 		let start = self.state.client().info().best_number;
 		let mut last = usize::MAX;
@@ -447,9 +437,8 @@ impl Files {
 			let at = self.state.at(None);
 			let chain = self
 				.state
-				.contract(at, contract)
-				.map_err(|e| Failure::failed(e.to_string()))?
-				.ok_or_else(|| Failure::failed(format!("contract {contract} is gone")))?;
+				.contract(at, contract)?
+				.ok_or_else(|| FilesError::Refused(format!("contract {contract} is gone")))?;
 			let confirmed = chain.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
 			if confirmed != last {
 				last = confirmed;
@@ -467,13 +456,13 @@ impl Files {
 				return Ok(());
 			}
 			if self.state.client().info().best_number > start + blocks {
-				return Err(Failure::failed(format!(
+				return Err(FilesError::Network(format!(
 					"{confirmed} of {} shards confirmed after {blocks} blocks",
 					chain.shards.len()
 				)));
 			}
 			if imports.next().await.is_none() {
-				return Err(Failure::failed("the node is stopping"));
+				return Err(FilesError::Busy("the node is stopping".into()));
 			}
 		}
 	}

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 pub use cairn_files::MAX_INLINE_BYTES;
-use cairn_files::{DownloadParams, Failure, Files, RenewParams, UploadParams};
+use cairn_files::{DownloadParams, Files, FilesError, RenewParams, UploadParams};
 
 /// Blocks an upload subscription waits for its shards' confirmations.
 const CONFIRM_BLOCKS: u32 = 150;
@@ -78,9 +78,15 @@ impl FilesRpc {
 	}
 }
 
-fn error(failure: Failure) -> ErrorObjectOwned {
-	let code = if failure.invalid { jsonrpsee::types::error::INVALID_PARAMS_CODE } else { 3 };
-	ErrorObject::owned(code, failure.message, None::<()>)
+/// The client service's error as JSON-RPC's: "invalid params" for the caller's mistakes, 3 for
+/// the rest, with `transient` in its data when asking again later may succeed.
+fn error(failure: FilesError) -> ErrorObjectOwned {
+	let code = if failure.is_invalid() { jsonrpsee::types::error::INVALID_PARAMS_CODE } else { 3 };
+	ErrorObject::owned(
+		code,
+		failure.to_string(),
+		Some(json!({ "transient": failure.is_transient() })),
+	)
 }
 
 /// Runs `work` while forwarding its progress to the subscription, then its outcome.
@@ -88,7 +94,7 @@ async fn stream<F>(
 	pending: PendingSubscriptionSink,
 	work: impl FnOnce(mpsc::UnboundedSender<Value>) -> F,
 ) where
-	F: std::future::Future<Output = Result<Value, Failure>>,
+	F: std::future::Future<Output = Result<Value, FilesError>>,
 {
 	let Ok(sink) = pending.accept().await else { return };
 	let (progress, mut updates) = mpsc::unbounded_channel();
@@ -117,7 +123,12 @@ async fn stream<F>(
 			value
 		}
 		Err(failure) => {
-			json!({ "stage": "error", "message": failure.message, "invalid": failure.invalid })
+			json!({
+				"stage": "error",
+				"message": failure.to_string(),
+				"invalid": failure.is_invalid(),
+				"transient": failure.is_transient(),
+			})
 		}
 	};
 	if let Ok(message) = SubscriptionMessage::from_json(&last) {
