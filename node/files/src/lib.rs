@@ -223,7 +223,7 @@ impl Files {
 			renewals: Mutex::new(HashMap::new()),
 			resend_at: Mutex::new(HashMap::new()),
 			reassigned: Mutex::new(HashMap::new()),
-			former: Former::default(),
+			former: Former::open(dir.join("former-providers")),
 			being_sent: sending::BeingSent::default(),
 			journal: Journal::new(dir.join("uploads")),
 			uploads: std::sync::Mutex::new(HashSet::new()),

@@ -2,10 +2,16 @@
 //! moved away from. A provider keeps a shard moved away from it until the shard is active
 //! elsewhere (its garbage collection), so while a moved shard waits for its data, the provider
 //! that lost it (back from a restart, say) may be the one copy there is.
+//!
+//! The chain does not say where a shard was before, so this node writes down where it moved
+//! shards from ([`Former`]): a file beside the files' records, replaced whole at every change and
+//! read back when the node starts, so that a restart of the owner's node does not forget the one
+//! provider that may still hold a shard.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, path::PathBuf};
 
 use cairn_runtime::{AccountId, Runtime};
+use codec::{DecodeAll, Encode};
 use pallet_market::{ContractId, ContractOf, ShardStatus};
 
 /// Former providers remembered per shard, newest last.
@@ -31,13 +37,60 @@ pub(super) struct ShardSource {
 	pub holds: Holds,
 }
 
-/// The providers this node moved shards away from.
-#[derive(Default)]
-pub(super) struct Former(std::sync::Mutex<HashMap<(ContractId, u32), Vec<AccountId>>>);
+type Moves = HashMap<(ContractId, u32), Vec<AccountId>>;
+
+/// The providers this node moved shards away from, kept in a file (`None`: in memory only).
+pub(super) struct Former {
+	moves: std::sync::Mutex<Moves>,
+	path: Option<PathBuf>,
+}
 
 impl Former {
-	fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(ContractId, u32), Vec<AccountId>>> {
-		self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+	/// What the file at `path` holds (nothing if there is none, or it does not decode: the
+	/// repair loop then rebuilds such shards from others), written back there at every change.
+	pub fn open(path: PathBuf) -> Self {
+		let moves = match std::fs::read(&path) {
+			Ok(bytes) => Vec::<((ContractId, u32), Vec<AccountId>)>::decode_all(&mut &bytes[..])
+				.map(|moves| moves.into_iter().collect())
+				.unwrap_or_else(|error| {
+					log::warn!(
+						target: "cairn-client",
+						"{} does not decode ({error}): the providers shards were moved away \
+						 from are forgotten",
+						path.display()
+					);
+					Moves::new()
+				}),
+			Err(error) if error.kind() == std::io::ErrorKind::NotFound => Moves::new(),
+			Err(error) => {
+				log::warn!(target: "cairn-client", "cannot read {}: {error}", path.display());
+				Moves::new()
+			}
+		};
+		Self { moves: std::sync::Mutex::new(moves), path: Some(path) }
+	}
+
+	fn lock(&self) -> std::sync::MutexGuard<'_, Moves> {
+		self.moves.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+	}
+
+	/// Writes `moves` down (while the caller holds the lock, so that writes keep their order). A
+	/// failure is logged: the moves stay known until the node stops.
+	fn keep(&self, moves: &Moves) {
+		let Some(path) = &self.path else { return };
+		let mut listed: Vec<_> = moves.iter().collect();
+		listed.sort_by_key(|(key, _)| **key);
+		let written = path
+			.parent()
+			.map_or(Ok(()), std::fs::create_dir_all)
+			.map_err(|error| error.to_string())
+			.and_then(|()| {
+				crate::local_file::write_private(path, &listed.encode())
+					.map_err(|error| error.to_string())
+			});
+		if let Err(error) = written {
+			log::warn!(target: "cairn-client", "cannot keep {}: {error}", path.display());
+		}
 	}
 
 	/// Remembers that shard `index` of contract `id` moved away from `from`.
@@ -49,6 +102,7 @@ impl Former {
 		if providers.len() > REMEMBERED {
 			providers.remove(0);
 		}
+		self.keep(&former);
 	}
 
 	/// Forgets the shards no longer waiting for their data: those of contracts not in `open`
@@ -56,12 +110,17 @@ impl Former {
 	pub fn forget(&self, open: &[(ContractId, ContractOf<Runtime>)]) {
 		let waiting: HashMap<ContractId, &ContractOf<Runtime>> =
 			open.iter().map(|(id, contract)| (*id, contract)).collect();
-		self.lock().retain(|(id, index), _| {
+		let mut former = self.lock();
+		let before = former.len();
+		former.retain(|(id, index), _| {
 			waiting
 				.get(id)
 				.and_then(|contract| contract.shards.get(*index as usize))
 				.is_some_and(|shard| shard.status != ShardStatus::Active)
 		});
+		if former.len() != before {
+			self.keep(&former);
+		}
 	}
 
 	/// Every provider that may hold a shard of contract `id`, likeliest first.
@@ -108,6 +167,14 @@ pub(super) fn obtainable(sources: &[ShardSource], index: usize, k: usize) -> boo
 	others.sort_unstable();
 	others.dedup();
 	others.len() >= k
+}
+
+/// In memory only, for tests.
+#[cfg(test)]
+impl Default for Former {
+	fn default() -> Self {
+		Self { moves: Default::default(), path: None }
+	}
 }
 
 #[cfg(test)]
@@ -189,5 +256,39 @@ mod tests {
 		}
 		// 1 again counts as 1 later: 2 is the oldest, and forgotten.
 		assert_eq!(former.lock()[&(7, 0)].iter().map(byte).collect::<Vec<_>>(), vec![1, 3, 4, 5]);
+	}
+
+	#[test]
+	fn a_restarted_node_still_knows_where_shards_moved_from() {
+		let dir = tempfile::tempdir().expect("a directory");
+		let path = dir.path().join("files").join("former-providers");
+		let former = Former::open(path.clone());
+		former.moved(7, 1, &account(4));
+		former.moved(7, 1, &account(5));
+		former.moved(9, 0, &account(6));
+		drop(former);
+
+		let again = Former::open(path.clone());
+		let pending = ShardStatus::Pending { deadline: 50 };
+		let contract = contract(&[(1, ShardStatus::Active), (2, pending)]);
+		assert_eq!(
+			listed(&again.sources(7, &contract)),
+			vec![
+				(0, 1, Holds::Confirmed),
+				(1, 2, Holds::Pending),
+				(1, 5, Holds::Former),
+				(1, 4, Holds::Former)
+			]
+		);
+		// Reconciled with the chain: contract 9 ended, and that is written down too.
+		again.forget(&[(7, contract)]);
+		assert_eq!(
+			Former::open(path.clone()).lock().keys().copied().collect::<Vec<_>>(),
+			vec![(7, 1)]
+		);
+
+		// A file that does not decode is set aside, not a reason to stop.
+		std::fs::write(&path, b"not SCALE").expect("written");
+		assert!(Former::open(path).lock().is_empty());
 	}
 }
