@@ -25,7 +25,7 @@ use std::{
 	sync::Arc,
 };
 
-use cairn_runtime::{AccountId, BlockNumber, Hash, Runtime};
+use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime};
 use cairn_storage::encoding::{EncryptionKey, FileSecret, SALT_BYTES};
 use codec::{Decode, DecodeAll, Encode};
 use frame_support::traits::Get;
@@ -177,6 +177,14 @@ fn count(
 		}
 		Err(_) => outcomes.with_label_values(&["failed"]).inc(),
 	}
+}
+
+/// A caller's `maxPrice` (planck per byte per block, as a decimal string), if given.
+fn max_price(text: Option<&str>) -> Result<Option<Balance>, FilesError> {
+	text.map(|text| {
+		text.parse().map_err(|_| FilesError::invalid(format!("maxPrice {text:?} is not an amount")))
+	})
+	.transpose()
 }
 
 fn hex_bytes(text: &str) -> Result<Vec<u8>, FilesError> {

@@ -130,13 +130,7 @@ impl Files {
 				.filter(|term| *term > 0)
 				.unwrap_or(contract.end.saturating_sub(contract.start)),
 		};
-		let max_price =
-			match &params.max_price {
-				Some(text) => Some(text.parse::<Balance>().map_err(|_| {
-					FilesError::invalid(format!("maxPrice {text:?} is not an amount"))
-				})?),
-				None => None,
-			};
+		let max_price = super::max_price(params.max_price.as_deref())?;
 		self.extend(&signer, at, now, id, &contract, blocks, max_price).await
 	}
 

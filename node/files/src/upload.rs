@@ -203,13 +203,7 @@ impl Files {
 			Some(coding) => std::slice::from_ref(coding),
 			None => &durability::CODINGS[..],
 		};
-		let limit: Option<Balance> =
-			match &params.max_price {
-				Some(text) => Some(text.parse().map_err(|_| {
-					FilesError::invalid(format!("maxPrice {text:?} is not an amount"))
-				})?),
-				None => None,
-			};
+		let limit = super::max_price(params.max_price.as_deref())?;
 		let free = self.state.free_balance(at, &signer.account())?;
 		let Planned { k, m, coding, shard_bytes, quote } =
 			self.plan_coding(at, &name, size, encoded, choices, duration, limit, free)?;
