@@ -146,7 +146,10 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 	// One development proving key for every provider (making it takes seconds and gigabytes).
 	let keys_dir = dir.join("keys");
 	let proving_key = keys_dir.join(cairn_prover::keys::PROVING_KEY_FILE);
-	if !proving_key.exists() {
+	// A key of an older circuit (left by an earlier run in the same directory) is made again.
+	let verifying_key = std::fs::read(keys_dir.join(cairn_prover::keys::VERIFYING_KEY_FILE));
+	let current = verifying_key.is_ok_and(|key| key == cairn_prover::keys::DEV_VERIFYING_KEY);
+	if !proving_key.exists() || !current {
 		println!("making the development proving key");
 		let keys = cairn_prover::prover::dev_setup(cairn_prover::DEFAULT_CHALLENGES)
 			.map_err(|e| format!("proving key: {e}"))?;

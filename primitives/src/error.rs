@@ -27,8 +27,8 @@ pub enum Error {
 		/// Leaves a tree of full depth holds.
 		capacity: u64,
 	},
-	/// A Poseidon width other than the two Cairn uses.
-	#[error("Poseidon width {width} is not supported (3 and 5 are)")]
+	/// A width other than the two each hash defines.
+	#[error("Poseidon width {width} is not supported (Poseidon has 3 and 5, Poseidon2 3 and 4)")]
 	UnsupportedWidth {
 		/// The refused width.
 		width: usize,

@@ -30,8 +30,9 @@ pub const DEV_VERIFYING_KEY: &[u8] = include_bytes!("../keys/verifying.key");
 
 /// First bytes of every key file.
 pub const KEY_MAGIC: [u8; 8] = *b"CAIRNKEY";
-/// Format version this build writes and reads.
-pub const KEY_FORMAT_VERSION: u16 = 1;
+/// Format version this build writes and reads. Version 2 keys prove the Poseidon2 tree; a
+/// version 1 key (circom's Poseidon) is refused rather than left to make proofs no chain accepts.
+pub const KEY_FORMAT_VERSION: u16 = 2;
 /// Bytes before the payload.
 pub const HEADER_BYTES: usize = 8 + 2 + 1 + 2 + 1 + 8 + 32;
 

@@ -12,13 +12,14 @@ use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use super::{FULL_ROUNDS, PARTIAL_ROUNDS_T3, PARTIAL_ROUNDS_T5};
 use crate::Fr;
 
-/// The Grain self-shrinking generator of the Poseidon reference.
-struct Grain {
+/// The Grain self-shrinking generator of the Poseidon reference (Poseidon2's reference script
+/// uses the same one).
+pub(crate) struct Grain {
 	state: [bool; 80],
 }
 
 impl Grain {
-	fn new(width: u16, full_rounds: u16, partial_rounds: u16) -> Self {
+	pub(crate) fn new(width: u16, full_rounds: u16, partial_rounds: u16) -> Self {
 		let mut bits = Vec::with_capacity(80);
 		let mut push = |value: u64, count: u32| {
 			for shift in (0..count).rev() {
@@ -75,7 +76,7 @@ impl Grain {
 	}
 
 	/// A round constant: 254 bits, rejected and redrawn while `>= p`.
-	fn round_constant(&mut self) -> Fr {
+	pub(crate) fn round_constant(&mut self) -> Fr {
 		loop {
 			let mut bytes = self.next_bytes_be(254);
 			bytes.reverse();
@@ -350,15 +351,31 @@ fn render() -> String {
 	)
 }
 
-#[test]
-fn constants_file_is_current() {
+/// A field element from big-endian hex (an optional `0x` first), as published test vectors and
+/// parameter files write them.
+pub(crate) fn fr_from_be_hex(hex: &str) -> Fr {
+	let hex = hex.trim_start_matches("0x");
+	let bytes: Vec<u8> = (0..hex.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
+		.collect();
+	Fr::from_be_bytes_mod_order(&bytes)
+}
+
+/// Fails, and rewrites the file, when the generated file at `relative` (to the crate) is not
+/// `expected`.
+pub(crate) fn check_generated_file(relative: &str, expected: &str) {
 	// Read at run time: a test binary built in another checkout of this workspace is reused.
 	let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
-	let path = std::path::Path::new(&dir).join("src/poseidon/constants.rs");
-	let expected = render();
+	let path = std::path::Path::new(&dir).join(relative);
 	let actual = std::fs::read_to_string(&path).unwrap_or_default();
 	if actual != expected {
-		std::fs::write(&path, &expected).expect("constants file is writable in a checkout");
-		panic!("constants.rs was stale and has been regenerated; run the tests again");
+		std::fs::write(&path, expected).expect("generated files are writable in a checkout");
+		panic!("{relative} was stale and has been regenerated; run the tests again");
 	}
+}
+
+#[test]
+fn constants_file_is_current() {
+	check_generated_file("src/poseidon/constants.rs", &render());
 }

@@ -1,4 +1,6 @@
-//! Poseidon over the BN254 scalar field with the x^5 S-box and circom's parameters.
+//! Poseidon over the BN254 scalar field with the x^5 S-box and circom's parameters: the hash of
+//! the shard tree before Poseidon2 ([`crate::poseidon2`]), kept because the benchmarks measure
+//! against it ([`crate::tree::CircomPoseidonTree`]).
 //!
 //! The round constants and MDS matrices are the ones circomlib (and `light-poseidon`) use: the
 //! Grain LFSR procedure of the Poseidon reference, 8 full rounds, 57 partial rounds at width 3 and
@@ -18,7 +20,7 @@
 mod constants;
 pub(crate) use constants::EMPTY_SUBTREE_ROOTS;
 #[cfg(test)]
-mod generate;
+pub(crate) mod generate;
 #[cfg(test)]
 mod tests;
 
@@ -131,8 +133,9 @@ pub(crate) struct OptimizedConstants<const T: usize> {
 	pub(crate) mds: [[Fr; T]; T],
 }
 
+/// The S-box `x^5`, shared with Poseidon2.
 #[inline(always)]
-fn sbox(value: &mut Fr) {
+pub(crate) fn sbox(value: &mut Fr) {
 	let input = *value;
 	value.square_in_place();
 	value.square_in_place();

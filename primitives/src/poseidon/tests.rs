@@ -2,16 +2,8 @@ use ark_ff::{AdditiveGroup, PrimeField};
 use light_poseidon::{Poseidon, PoseidonHasher};
 use proptest::prelude::*;
 
-use super::*;
+use super::{generate::fr_from_be_hex, *};
 use crate::field::fr_to_le_bytes;
-
-fn fr_hex(hex: &str) -> Fr {
-	let bytes: Vec<u8> = (0..hex.len())
-		.step_by(2)
-		.map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
-		.collect();
-	Fr::from_be_bytes_mod_order(&bytes)
-}
 
 fn fr_any() -> impl Strategy<Value = Fr> {
 	any::<[u8; 32]>().prop_map(|bytes| Fr::from_le_bytes_mod_order(&bytes))
@@ -31,15 +23,15 @@ fn matches_circom_vectors() {
 	let four = Fr::from(4u64);
 	assert_eq!(
 		hash2(one, two),
-		fr_hex("115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a")
+		fr_from_be_hex("115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a")
 	);
 	assert_eq!(
 		hash2(three, four),
-		fr_hex("20a3af0435914ccd84b806164531b0cd36e37d4efb93efab76913a93e1f30996")
+		fr_from_be_hex("20a3af0435914ccd84b806164531b0cd36e37d4efb93efab76913a93e1f30996")
 	);
 	assert_eq!(
 		hash4(&[one, two, three, four]),
-		fr_hex("299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465")
+		fr_from_be_hex("299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465")
 	);
 }
 

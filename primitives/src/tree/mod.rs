@@ -1,19 +1,73 @@
-//! The 4-ary Poseidon Merkle tree that commits one shard.
+//! The 4-ary Poseidon2 Merkle tree that commits one shard.
 //!
 //! A shard is cut into 62-byte leaves; each leaf is two 31-byte little-endian field elements
-//! ([`leaf_fields`]) hashed with width-3 Poseidon ([`hash_leaf`]); a node hashes its four
-//! children with width-5 Poseidon ([`hash_node`]). Every shard's tree has depth [`DEPTH`]; leaves
-//! past the shard's end are all-zero leaves, so their subtrees hash to [`empty_subtree_roots`] and
-//! cost nothing to compute. The node on level `l` above leaf `index` is child number
-//! `(index / 4^l) % 4` of its parent: the base-4 digits of the index, least significant first, are
-//! the path the circuit proves.
+//! ([`leaf_fields`]) hashed with width-3 Poseidon2 ([`hash_leaf`]); a node compresses its four
+//! children with width-4 Poseidon2 ([`hash_node`]). Every shard's tree has depth [`DEPTH`];
+//! leaves past the shard's end are all-zero leaves, so their subtrees hash to
+//! [`empty_subtree_roots`] and cost nothing to compute. The node on level `l` above leaf `index`
+//! is child number `(index / 4^l) % 4` of its parent: the base-4 digits of the index, least
+//! significant first, are the path the circuit proves.
+//!
+//! [`TreeHash`] names the hash a tree is built with: [`Poseidon2Tree`] is the commitment;
+//! [`CircomPoseidonTree`], the same tree over circom's Poseidon (the commitment before Poseidon2),
+//! stays as the baseline the benchmarks measure against.
 
 #[cfg(test)]
 mod tests;
 
 use alloc::vec::Vec;
+use core::marker::PhantomData;
 
-use crate::{field::fr_from_le_chunk, poseidon, Error, Fr};
+use crate::{field::fr_from_le_chunk, poseidon, poseidon2, Error, Fr};
+
+/// The hash of a tree: one function for leaves, one for nodes, and the roots of empty subtrees.
+pub trait TreeHash {
+	/// A leaf's node.
+	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr;
+	/// A parent of four children.
+	fn node(children: &[Fr; ARITY]) -> Fr;
+	/// `[0]` the all-zero leaf's node, `[l]` the root of an all-zero subtree of height `l`;
+	/// `DEPTH + 1` entries.
+	fn empty_subtree_roots() -> &'static [Fr];
+}
+
+/// Poseidon2: width 3 for leaves, width-4 compression for nodes. Every shard is committed so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poseidon2Tree;
+
+impl TreeHash for Poseidon2Tree {
+	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
+		let [low, high] = leaf_fields(leaf);
+		poseidon2::hash2(low, high)
+	}
+
+	fn node(children: &[Fr; ARITY]) -> Fr {
+		poseidon2::compress4(children)
+	}
+
+	fn empty_subtree_roots() -> &'static [Fr] {
+		&poseidon2::EMPTY_SUBTREE_ROOTS
+	}
+}
+
+/// circom's Poseidon: width 3 for leaves, width 5 for nodes. The benchmarks' baseline only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircomPoseidonTree;
+
+impl TreeHash for CircomPoseidonTree {
+	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
+		let [low, high] = leaf_fields(leaf);
+		poseidon::hash2(low, high)
+	}
+
+	fn node(children: &[Fr; ARITY]) -> Fr {
+		poseidon::hash4(children)
+	}
+
+	fn empty_subtree_roots() -> &'static [Fr] {
+		&poseidon::EMPTY_SUBTREE_ROOTS
+	}
+}
 
 /// Bytes of one leaf: two 31-byte little-endian chunks, each below the field modulus.
 pub const LEAF_BYTES: usize = 62;
@@ -36,21 +90,20 @@ pub fn leaf_fields(leaf: &[u8; LEAF_BYTES]) -> [Fr; 2] {
 	[low, high]
 }
 
-/// The leaf's node: `hash2(leaf_fields(leaf))`.
+/// The leaf's node in the commitment: `poseidon2::hash2(leaf_fields(leaf))`.
 pub fn hash_leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
-	let [low, high] = leaf_fields(leaf);
-	poseidon::hash2(low, high)
+	Poseidon2Tree::leaf(leaf)
 }
 
-/// A parent node: `hash4(children)`.
+/// A parent node in the commitment: `poseidon2::compress4(children)`.
 pub fn hash_node(children: &[Fr; ARITY]) -> Fr {
-	poseidon::hash4(children)
+	Poseidon2Tree::node(children)
 }
 
-/// Roots of all-zero subtrees: `[0]` is the hash of the all-zero leaf, `[l]` the root of a
-/// subtree of height `l`; `DEPTH + 1` entries.
+/// Roots of the commitment's all-zero subtrees: `[0]` is the hash of the all-zero leaf, `[l]`
+/// the root of a subtree of height `l`; `DEPTH + 1` entries.
 pub fn empty_subtree_roots() -> &'static [Fr] {
-	&poseidon::EMPTY_SUBTREE_ROOTS
+	Poseidon2Tree::empty_subtree_roots()
 }
 
 /// Position (0..4) of the node on `level` above leaf `index` among its parent's children.
@@ -140,36 +193,45 @@ pub fn leaf_at(shard: &[u8], index: u64) -> [u8; LEAF_BYTES] {
 /// [`empty_subtree_roots`]). The reference the streaming commitment is tested against, and the
 /// source of proofs for small shards.
 #[derive(Debug, Clone)]
-pub struct MemoryTree {
+pub struct MemoryTree<H = Poseidon2Tree> {
 	/// `levels[0]` holds the leaf nodes, `levels[DEPTH]` the root.
 	levels: Vec<Vec<Fr>>,
 	leaves: Vec<[u8; LEAF_BYTES]>,
+	hash: PhantomData<H>,
 }
 
 impl MemoryTree {
-	/// The tree of a shard's bytes, or [`Error::IndexOutOfRange`] past [`MAX_SHARD_BYTES`].
+	/// The commitment's tree of a shard's bytes, or [`Error::IndexOutOfRange`] past
+	/// [`MAX_SHARD_BYTES`].
 	pub fn from_shard(shard: &[u8]) -> Result<Self, Error> {
+		Self::with_hash(shard)
+	}
+}
+
+impl<H: TreeHash> MemoryTree<H> {
+	/// The tree of a shard's bytes over the hash `H`.
+	pub fn with_hash(shard: &[u8]) -> Result<Self, Error> {
 		let count = leaf_count(shard.len() as u64);
 		if count > MAX_LEAVES {
 			return Err(Error::IndexOutOfRange { index: count - 1, capacity: MAX_LEAVES });
 		}
 		let leaves: Vec<[u8; LEAF_BYTES]> = (0..count).map(|i| leaf_at(shard, i)).collect();
 		let mut levels = Vec::with_capacity(DEPTH as usize + 1);
-		levels.push(leaves.iter().map(hash_leaf).collect::<Vec<Fr>>());
+		levels.push(leaves.iter().map(H::leaf).collect::<Vec<Fr>>());
 		for level in 0..DEPTH as usize {
-			let empty = empty_subtree_roots()[level];
+			let empty = H::empty_subtree_roots()[level];
 			let below = &levels[level];
 			let parents = below
 				.chunks(ARITY)
 				.map(|chunk| {
 					let mut children = [empty; ARITY];
 					children[..chunk.len()].copy_from_slice(chunk);
-					hash_node(&children)
+					H::node(&children)
 				})
 				.collect();
 			levels.push(parents);
 		}
-		Ok(MemoryTree { levels, leaves })
+		Ok(MemoryTree { levels, leaves, hash: PhantomData })
 	}
 
 	/// The shard's commitment.
@@ -177,7 +239,7 @@ impl MemoryTree {
 		self.levels[DEPTH as usize]
 			.first()
 			.copied()
-			.unwrap_or(empty_subtree_roots()[DEPTH as usize])
+			.unwrap_or(H::empty_subtree_roots()[DEPTH as usize])
 	}
 
 	/// Real (non-padding) leaves.
@@ -198,7 +260,7 @@ impl MemoryTree {
 		let mut siblings = Vec::with_capacity(DEPTH as usize);
 		for level in 0..DEPTH {
 			let nodes = &self.levels[level as usize];
-			let empty = empty_subtree_roots()[level as usize];
+			let empty = H::empty_subtree_roots()[level as usize];
 			let parent = index >> (2 * (level + 1));
 			let mut children = [empty; ARITY];
 			for (slot, child) in (0u64..).zip(children.iter_mut()) {

@@ -1,7 +1,10 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::poseidon::{hash2, hash4};
+use crate::{
+	poseidon,
+	poseidon2::{compress4 as hash4, hash2},
+};
 
 fn shard_of(len: usize, salt: u8) -> Vec<u8> {
 	(0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt)).collect()
@@ -31,6 +34,24 @@ fn empty_subtree_roots_chain_from_the_zero_leaf() {
 	for level in 1..roots.len() {
 		assert_eq!(roots[level], hash4(&[roots[level - 1]; 4]));
 	}
+}
+
+#[test]
+fn the_circom_baseline_tree_is_the_same_tree_over_circom_poseidon() {
+	let roots = CircomPoseidonTree::empty_subtree_roots();
+	assert_eq!(roots.len(), DEPTH as usize + 1);
+	assert_eq!(roots[0], poseidon::hash2(Fr::from(0u64), Fr::from(0u64)));
+	for level in 1..roots.len() {
+		assert_eq!(roots[level], poseidon::hash4(&[roots[level - 1]; 4]));
+	}
+	let shard = shard_of(1_000, 3);
+	let circom = MemoryTree::<CircomPoseidonTree>::with_hash(&shard).expect("fits");
+	let ours = MemoryTree::from_shard(&shard).expect("fits");
+	assert_ne!(circom.root(), ours.root());
+	let leaf = leaf_at(&shard, 5);
+	let [low, high] = leaf_fields(&leaf);
+	assert_eq!(CircomPoseidonTree::leaf(&leaf), poseidon::hash2(low, high));
+	assert_eq!(circom.proof(5).expect("in range").leaf, leaf);
 }
 
 #[test]

@@ -5,14 +5,16 @@
 //! [`INDICES_PER_INPUT`] to a field element (see [`Statement::public_inputs`]).
 
 pub mod poseidon;
+pub mod poseidon2;
 
 use alloc::vec::Vec;
+use core::marker::PhantomData;
 
 use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use cairn_primitives::{
 	poseidon::params,
-	tree::{self, MerkleProof},
+	tree::{self, CircomPoseidonTree, MerkleProof, Poseidon2Tree, TreeHash},
 	Fr,
 };
 
@@ -23,24 +25,66 @@ use crate::{
 
 use self::poseidon::poseidon_var;
 
+/// A tree hash the circuit proves: the native [`TreeHash`] and the same functions as constraints.
+pub trait TreeGadget: TreeHash {
+	/// A leaf's node from its two field elements.
+	fn leaf_var(low: &FpVar<Fr>, high: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError>;
+	/// A parent from its four children.
+	fn node_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError>;
+}
+
+impl TreeGadget for Poseidon2Tree {
+	fn leaf_var(low: &FpVar<Fr>, high: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+		poseidon2::hash2_var(low, high)
+	}
+
+	fn node_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError> {
+		poseidon2::compress4_var(children)
+	}
+}
+
+impl TreeGadget for CircomPoseidonTree {
+	fn leaf_var(low: &FpVar<Fr>, high: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+		poseidon_var(params(3), &[low.clone(), high.clone()])
+	}
+
+	fn node_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError> {
+		poseidon_var(params(5), children)
+	}
+}
+
 /// The circuit; every witness is an `Option` so that the same struct serves setup (all `None`)
-/// and proving.
+/// and proving. `H` is the tree's hash: [`Poseidon2Tree`], the commitment, unless a benchmark
+/// asks for its circom-Poseidon baseline.
 #[derive(Debug, Clone)]
-pub struct StorageCircuit {
+pub struct StorageCircuit<H = Poseidon2Tree> {
 	challenges: usize,
 	statement: Option<Statement>,
 	openings: Option<Vec<MerkleProof>>,
+	hash: PhantomData<H>,
 }
 
 impl StorageCircuit {
 	/// The circuit shape without values, for setup and for the constraint matrices.
 	pub fn blank(challenges: usize) -> Self {
-		StorageCircuit { challenges, statement: None, openings: None }
+		Self::blank_over(challenges)
 	}
 
 	/// The circuit for a statement and one opening per challenge. The openings are not checked
 	/// here (a wrong one makes an unsatisfied circuit); [`Statement::check_openings`] checks them.
 	pub fn new(statement: Statement, openings: Vec<MerkleProof>) -> Result<Self, Error> {
+		Self::new_over(statement, openings)
+	}
+}
+
+impl<H: TreeGadget> StorageCircuit<H> {
+	/// [`StorageCircuit::blank`] over the tree hash `H`.
+	pub fn blank_over(challenges: usize) -> Self {
+		StorageCircuit { challenges, statement: None, openings: None, hash: PhantomData }
+	}
+
+	/// [`StorageCircuit::new`] over the tree hash `H`.
+	pub fn new_over(statement: Statement, openings: Vec<MerkleProof>) -> Result<Self, Error> {
 		let challenges = statement.indices().len();
 		if openings.len() != challenges {
 			return Err(Error::ChallengeMismatch { expected: challenges, actual: openings.len() });
@@ -51,7 +95,12 @@ impl StorageCircuit {
 				actual: bad.siblings.len(),
 			}));
 		}
-		Ok(StorageCircuit { challenges, statement: Some(statement), openings: Some(openings) })
+		Ok(StorageCircuit {
+			challenges,
+			statement: Some(statement),
+			openings: Some(openings),
+			hash: PhantomData,
+		})
 	}
 
 	/// Challenges the circuit proves.
@@ -62,6 +111,15 @@ impl StorageCircuit {
 	fn opening(&self, position: usize) -> Option<&MerkleProof> {
 		self.openings.as_ref().and_then(|openings| openings.get(position))
 	}
+}
+
+/// Witness variables holding `values` (the gadgets' tests).
+#[cfg(test)]
+pub(crate) fn witnesses(cs: &ConstraintSystemRef<Fr>, values: &[Fr]) -> Vec<FpVar<Fr>> {
+	values
+		.iter()
+		.map(|value| FpVar::new_witness(cs.clone(), || Ok(*value)).expect("allocates"))
+		.collect()
 }
 
 fn missing() -> SynthesisError {
@@ -91,7 +149,7 @@ fn place_among_siblings(
 	Ok([child0, child1, child2, child3])
 }
 
-impl ConstraintSynthesizer<Fr> for StorageCircuit {
+impl<H: TreeGadget> ConstraintSynthesizer<Fr> for StorageCircuit<H> {
 	fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
 		let statement = self.statement.as_ref();
 		let root =
@@ -128,7 +186,7 @@ impl ConstraintSynthesizer<Fr> for StorageCircuit {
 					FpVar::new_witness(cs.clone(), || leaf.map(|l| l[half]).ok_or_else(missing))
 				})
 				.collect::<Result<Vec<_>, _>>()?;
-			let mut node = poseidon_var(params(3), &leaf_vars)?;
+			let mut node = H::leaf_var(&leaf_vars[0], &leaf_vars[1])?;
 			for level in 0..tree::DEPTH as usize {
 				let sibling = |k: usize| {
 					FpVar::new_witness(cs.clone(), || {
@@ -141,7 +199,7 @@ impl ConstraintSynthesizer<Fr> for StorageCircuit {
 				let siblings = [sibling(0)?, sibling(1)?, sibling(2)?];
 				let children =
 					place_among_siblings(&node, &bits[2 * level], &bits[2 * level + 1], &siblings)?;
-				node = poseidon_var(params(5), &children)?;
+				node = H::node_var(&children)?;
 			}
 			node.enforce_equal(&root)?;
 

@@ -1,4 +1,6 @@
-//! Poseidon as R1CS constraints, on exactly the native parameters.
+//! circom's Poseidon as R1CS constraints, on exactly the native parameters: the hash of the
+//! baseline circuit the prover benchmark measures against (see [`super::poseidon2`] for the
+//! commitment's).
 //!
 //! Each S-box costs three constraints (x², x⁴, x⁵); round constants and the MDS layer are linear
 //! and free. S-boxes on constants (the capacity element in the first round) cost nothing, so a
@@ -14,7 +16,7 @@ use ark_r1cs_std::{
 use ark_relations::r1cs::{LinearCombination, SynthesisError, Variable};
 use cairn_primitives::{poseidon::PoseidonParams, Fr};
 
-fn sbox(value: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+pub(crate) fn sbox(value: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
 	let square = value.square()?;
 	let fourth = square.square()?;
 	Ok(fourth * value)
@@ -22,7 +24,7 @@ fn sbox(value: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
 
 /// `Σ coefficient·term + constant` as one symbolic linear combination (no constraint): one LC per
 /// state element per round keeps constraint-matrix construction and witness generation cheap.
-fn linear_combination<'a>(
+pub(crate) fn linear_combination<'a>(
 	terms: impl Iterator<Item = (Fr, &'a FpVar<Fr>)>,
 	constant: Fr,
 ) -> Result<FpVar<Fr>, SynthesisError> {
@@ -99,18 +101,9 @@ pub fn poseidon_var(
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::circuit::witnesses;
 	use ark_relations::r1cs::ConstraintSystem;
 	use cairn_primitives::poseidon::{hash2, hash4, params};
-
-	fn witnesses(
-		cs: &ark_relations::r1cs::ConstraintSystemRef<Fr>,
-		values: &[Fr],
-	) -> Vec<FpVar<Fr>> {
-		values
-			.iter()
-			.map(|value| FpVar::new_witness(cs.clone(), || Ok(*value)).expect("allocates"))
-			.collect()
-	}
 
 	#[test]
 	fn gadget_equals_native_hash2_and_hash4() {

@@ -1,4 +1,4 @@
-//! Shard commitments: 62-byte leaves → 4-ary Poseidon Merkle root over the full
+//! Shard commitments: 62-byte leaves → 4-ary Poseidon2 Merkle root over the full
 //! [`tree::DEPTH`], plus a BLAKE3 digest of the shard bytes.
 //!
 //! Leaves past the end of a shard are all-zero leaves, so every subtree made only of padding is one
@@ -9,8 +9,13 @@
 pub mod pieces;
 mod proofs;
 
+use std::marker::PhantomData;
+
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use cairn_primitives::{tree, Fr};
+use cairn_primitives::{
+	tree::{self, Poseidon2Tree, TreeHash},
+	Fr,
+};
 use rayon::prelude::*;
 
 use crate::error::{Result, StorageError};
@@ -111,24 +116,17 @@ pub(crate) fn leaf_at(bytes: &[u8], local_index: usize) -> [u8; tree::LEAF_BYTES
 
 /// Hashes the bottom [`REHASHED_LEVELS`] levels of one subtree from its bytes (at most
 /// [`SUBTREE_BYTES`]; missing leaves are padding). Returns every level, leaves first.
-pub(crate) fn subtree_levels(bytes: &[u8]) -> Vec<Vec<Fr>> {
-	let empty = tree::empty_subtree_roots();
+pub(crate) fn subtree_levels<H: TreeHash>(bytes: &[u8]) -> Vec<Vec<Fr>> {
+	let empty = H::empty_subtree_roots();
 	let real_leaves = bytes.len().div_ceil(tree::LEAF_BYTES);
-	let mut level: Vec<Fr> =
-		(0..SUBTREE_LEAVES)
-			.map(|index| {
-				if index < real_leaves {
-					tree::hash_leaf(&leaf_at(bytes, index))
-				} else {
-					empty[0]
-				}
-			})
-			.collect();
+	let mut level: Vec<Fr> = (0..SUBTREE_LEAVES)
+		.map(|index| if index < real_leaves { H::leaf(&leaf_at(bytes, index)) } else { empty[0] })
+		.collect();
 	let mut levels = Vec::with_capacity(REHASHED_LEVELS as usize + 1);
 	for height in 0..REHASHED_LEVELS as usize {
 		let next = level
 			.chunks_exact(tree::ARITY)
-			.map(|group| parent(group, empty[height], empty[height + 1]))
+			.map(|group| parent::<H>(group, empty[height], empty[height + 1]))
 			.collect();
 		levels.push(std::mem::replace(&mut level, next));
 	}
@@ -136,29 +134,31 @@ pub(crate) fn subtree_levels(bytes: &[u8]) -> Vec<Vec<Fr>> {
 	levels
 }
 
-fn parent(group: &[Fr], empty_child: Fr, empty_parent: Fr) -> Fr {
+fn parent<H: TreeHash>(group: &[Fr], empty_child: Fr, empty_parent: Fr) -> Fr {
 	if group.iter().all(|child| *child == empty_child) {
 		return empty_parent;
 	}
 	let mut children = [empty_child; tree::ARITY];
 	children[..group.len()].copy_from_slice(group);
-	tree::hash_node(&children)
+	H::node(&children)
 }
 
-fn subtree_root(bytes: &[u8]) -> Fr {
-	let mut levels = subtree_levels(bytes);
+fn subtree_root<H: TreeHash>(bytes: &[u8]) -> Fr {
+	let mut levels = subtree_levels::<H>(bytes);
 	levels
 		.pop()
 		.and_then(|top| top.first().copied())
-		.unwrap_or(tree::empty_subtree_roots()[REHASHED_LEVELS as usize])
+		.unwrap_or(H::empty_subtree_roots()[REHASHED_LEVELS as usize])
 }
 
-/// Builds a shard's commitment from bytes fed in pieces of any size.
-pub struct TreeBuilder {
+/// Builds a shard's commitment from bytes fed in pieces of any size. `H` is the tree's hash:
+/// [`Poseidon2Tree`], the commitment, unless a benchmark asks for its circom-Poseidon baseline.
+pub struct TreeBuilder<H = Poseidon2Tree> {
 	pending: Vec<u8>,
 	subtree_roots: Vec<Fr>,
 	total_bytes: u64,
 	digest: blake3::Hasher,
+	hash: PhantomData<H>,
 }
 
 impl Default for TreeBuilder {
@@ -168,13 +168,21 @@ impl Default for TreeBuilder {
 }
 
 impl TreeBuilder {
-	/// An empty builder.
+	/// An empty builder of the commitment's tree.
 	pub fn new() -> Self {
+		Self::over()
+	}
+}
+
+impl<H: TreeHash> TreeBuilder<H> {
+	/// An empty builder over the tree hash `H`.
+	pub fn over() -> Self {
 		Self {
 			pending: Vec::with_capacity(BATCH_BYTES + SUBTREE_BYTES),
 			subtree_roots: Vec::new(),
 			total_bytes: 0,
 			digest: blake3::Hasher::new(),
+			hash: PhantomData,
 		}
 	}
 
@@ -203,7 +211,8 @@ impl TreeBuilder {
 	}
 
 	fn hash_pending(&mut self) {
-		let roots: Vec<Fr> = self.pending.par_chunks(SUBTREE_BYTES).map(subtree_root).collect();
+		let roots: Vec<Fr> =
+			self.pending.par_chunks(SUBTREE_BYTES).map(subtree_root::<H>).collect();
 		self.subtree_roots.extend(roots);
 		self.pending.clear();
 	}
@@ -213,14 +222,14 @@ impl TreeBuilder {
 		if !self.pending.is_empty() {
 			self.hash_pending();
 		}
-		let empty = tree::empty_subtree_roots();
+		let empty = H::empty_subtree_roots();
 		let mut levels = vec![std::mem::take(&mut self.subtree_roots)];
 		for height in REHASHED_LEVELS as usize..tree::DEPTH as usize {
 			let below = levels.last().map(Vec::as_slice).unwrap_or_default();
 			let (empty_child, empty_parent) = (empty[height], empty[height + 1]);
 			let next = below
 				.par_chunks(tree::ARITY)
-				.map(|group| parent(group, empty_child, empty_parent))
+				.map(|group| parent::<H>(group, empty_child, empty_parent))
 				.collect();
 			levels.push(next);
 		}
@@ -239,7 +248,12 @@ impl TreeBuilder {
 
 /// Commits to a shard held in memory.
 pub fn commit(shard: &[u8]) -> Result<(ShardCommitment, UpperLevels)> {
-	let mut builder = TreeBuilder::new();
+	commit_over::<Poseidon2Tree>(shard)
+}
+
+/// [`commit`] over the tree hash `H`.
+pub fn commit_over<H: TreeHash>(shard: &[u8]) -> Result<(ShardCommitment, UpperLevels)> {
+	let mut builder = TreeBuilder::<H>::over();
 	builder.update(shard)?;
 	Ok(builder.finish())
 }

@@ -64,7 +64,7 @@ fn prove_one(source: &impl ProofSource, index: u64) -> Result<tree::MerkleProof>
 	let first_leaf = subtree << (2 * REHASHED_LEVELS);
 	let bytes = source.read_leaves(first_leaf, SUBTREE_LEAVES)?;
 	let local = (index - first_leaf) as usize;
-	let levels = subtree_levels(&bytes);
+	let levels = subtree_levels::<cairn_primitives::tree::Poseidon2Tree>(&bytes);
 	let mut siblings = Vec::with_capacity(tree::DEPTH as usize);
 	for (height, nodes) in levels.iter().take(REHASHED_LEVELS as usize).enumerate() {
 		let position = local >> (2 * height);

@@ -1,0 +1,161 @@
+//! Regenerates `constants.rs` from the reference procedure and fails if the embedded file differs.
+//!
+//! HorizenLabs' `poseidon2_rust_params.sage` with field = 1, S-box = 0, n = 254, `R_F = 8`,
+//! `R_P = 56`: the Grain LFSR of Poseidon seeded with those parameters yields `R_F · t + R_P`
+//! round constants in round order (254 bits each, redrawn while `>= p`).
+//!
+//! The internal matrix of width 4 is `J + diag(d)` with a random `d` that the reference script
+//! redraws until the matrix passes its minimal-polynomial check. The `d` every BN254 deployment
+//! uses is the one barretenberg publishes (`Poseidon2Bn254ScalarFieldParams`), and it is not among
+//! the next draws of this Grain stream, so it is taken as published ([`T4_DIAGONAL`]); the
+//! published width-4 test vector (`tests.rs`) checks it together with the generated round
+//! constants. Run `cargo test -p cairn-primitives poseidon2`: on a mismatch the file is rewritten
+//! and the test fails once.
+
+use alloc::{format, string::String, vec, vec::Vec};
+
+use ark_ff::{AdditiveGroup, Field, PrimeField};
+
+/// `d` of the width-4 internal matrix, as barretenberg publishes it (big-endian hex).
+const T4_DIAGONAL: [&str; 4] = [
+	"10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7",
+	"0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b",
+	"00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15",
+	"222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b",
+];
+
+use super::{FULL_ROUNDS, PARTIAL_ROUNDS};
+use crate::{
+	poseidon::generate::{check_generated_file, fr_from_be_hex, Grain},
+	Fr,
+};
+
+/// Parameters of one width as the reference script prints them.
+pub(super) struct Reference {
+	pub(super) width: usize,
+	/// `width` constants per full round, first half then last half.
+	pub(super) external: Vec<Fr>,
+	pub(super) internal: Vec<Fr>,
+	pub(super) diagonal: Vec<Fr>,
+}
+
+pub(super) fn reference(width: usize) -> Reference {
+	let mut grain = Grain::new(width as u16, FULL_ROUNDS as u16, PARTIAL_ROUNDS as u16);
+	let half = FULL_ROUNDS / 2 * width;
+	let mut external: Vec<Fr> = (0..half).map(|_| grain.round_constant()).collect();
+	let internal: Vec<Fr> = (0..PARTIAL_ROUNDS).map(|_| grain.round_constant()).collect();
+	external.extend((0..half).map(|_| grain.round_constant()));
+	let diagonal = match width {
+		3 => vec![Fr::ONE, Fr::ONE, Fr::from(2u64)],
+		_ => T4_DIAGONAL.iter().map(|hex| fr_from_be_hex(hex)).collect(),
+	};
+	Reference { width, external, internal, diagonal }
+}
+
+fn mat_vec(matrix: &[Vec<Fr>], state: &[Fr]) -> Vec<Fr> {
+	matrix.iter().map(|row| row.iter().zip(state).map(|(a, b)| *a * b).sum()).collect()
+}
+
+/// The permutation as the reference script writes it: dense matrices, every round alike.
+pub(super) fn permute_reference(params: &Reference, state: &mut [Fr]) {
+	let width = params.width;
+	let external: Vec<Vec<Fr>> = match width {
+		3 => vec![
+			vec![Fr::from(2u64), Fr::ONE, Fr::ONE],
+			vec![Fr::ONE, Fr::from(2u64), Fr::ONE],
+			vec![Fr::ONE, Fr::ONE, Fr::from(2u64)],
+		],
+		_ => [[5u64, 7, 1, 3], [4, 6, 1, 1], [1, 3, 5, 7], [1, 1, 4, 6]]
+			.iter()
+			.map(|row| row.iter().map(|v| Fr::from(*v)).collect())
+			.collect(),
+	};
+	let internal: Vec<Vec<Fr>> = (0..width)
+		.map(|row| {
+			(0..width)
+				.map(|column| if row == column { params.diagonal[row] + Fr::ONE } else { Fr::ONE })
+				.collect()
+		})
+		.collect();
+	let apply = |state: &mut [Fr], matrix: &[Vec<Fr>]| {
+		let next = mat_vec(matrix, state);
+		state.copy_from_slice(&next);
+	};
+	apply(state, &external);
+	let (first, last) = params.external.split_at(FULL_ROUNDS / 2 * width);
+	for constants in first.chunks(width) {
+		state.iter_mut().zip(constants).for_each(|(s, c)| *s = (*s + c).pow([5u64]));
+		apply(state, &external);
+	}
+	for constant in &params.internal {
+		state[0] = (state[0] + constant).pow([5u64]);
+		apply(state, &internal);
+	}
+	for constants in last.chunks(width) {
+		state.iter_mut().zip(constants).for_each(|(s, c)| *s = (*s + c).pow([5u64]));
+		apply(state, &external);
+	}
+}
+
+fn fr(value: &Fr) -> String {
+	format!("MontFp!(\"{}\")", value.into_bigint())
+}
+
+fn fr_list(values: &[Fr]) -> String {
+	let mut out = String::from("[\n");
+	for value in values {
+		out.push_str(&format!("\t{},\n", fr(value)));
+	}
+	out.push(']');
+	out
+}
+
+fn empty_roots(t3: &Reference, t4: &Reference) -> Vec<Fr> {
+	let mut leaf = vec![Fr::ZERO; 3];
+	permute_reference(t3, &mut leaf);
+	let mut roots = vec![leaf[0]];
+	for _ in 0..crate::tree::DEPTH {
+		let child = *roots.last().expect("starts non-empty");
+		let mut state = vec![child; 4];
+		permute_reference(t4, &mut state);
+		roots.push(state[0] + child);
+	}
+	roots
+}
+
+fn render() -> String {
+	let t3 = reference(3);
+	let t4 = reference(4);
+	let roots = empty_roots(&t3, &t4);
+	let mut out = String::from(
+		"//! Poseidon2 constants for BN254, x^5, widths 3 and 4, and the empty-subtree roots of the\n\
+		 //! shard tree. Generated by `poseidon2::generate` (the reference's Grain LFSR); do not edit.\n\n\
+		 use ark_ff::MontFp;\n\n\
+		 use crate::Fr;\n",
+	);
+	for (name, params) in [("T3", &t3), ("T4", &t4)] {
+		out.push_str(&format!(
+			"\npub(super) static {name}_EXTERNAL: [Fr; {}] = {};\n\n\
+			 pub(super) static {name}_INTERNAL: [Fr; {}] = {};\n\n\
+			 pub(super) static {name}_DIAGONAL: [Fr; {}] = {};\n",
+			params.external.len(),
+			fr_list(&params.external),
+			params.internal.len(),
+			fr_list(&params.internal),
+			params.diagonal.len(),
+			fr_list(&params.diagonal),
+		));
+	}
+	out.push_str(&format!(
+		"\n/// Roots of all-zero-leaf subtrees, level 0 (a leaf) to level `tree::DEPTH`.\n\
+		 pub(crate) static EMPTY_SUBTREE_ROOTS: [Fr; {}] = {};\n",
+		roots.len(),
+		fr_list(&roots),
+	));
+	out
+}
+
+#[test]
+fn constants_file_is_current() {
+	check_generated_file("src/poseidon2/constants.rs", &render());
+}
