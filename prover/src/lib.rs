@@ -53,6 +53,8 @@ pub mod circuit;
 mod error;
 pub mod keys;
 #[cfg(feature = "prove")]
+pub mod msm;
+#[cfg(feature = "prove")]
 pub mod prover;
 pub mod statement;
 pub mod verifier;

@@ -2,12 +2,19 @@
 //!
 //! Synthesizing the constraint matrices dominates a naive arkworks prover; [`Prover::new`] builds
 //! them once from the blank circuit, and [`Prover::prove`] only computes the witness assignment
-//! (synthesis without matrices) before the Groth16 prover runs on the cached matrices.
+//! (synthesis without matrices) before the Groth16 prover runs on the cached matrices. The
+//! prover's five multi-scalar multiplications run on [`crate::msm`] (affine buckets, batched
+//! inversions) instead of arkworks' Jacobian buckets; the proof is the same Groth16 proof.
 
 use alloc::{format, string::ToString, vec::Vec};
 
-use ark_ff::UniformRand;
-use ark_groth16::{r1cs_to_qap::LibsnarkReduction, Groth16, ProvingKey, VerifyingKey};
+use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup};
+use ark_ff::{PrimeField, UniformRand, Zero};
+use ark_groth16::{
+	r1cs_to_qap::{LibsnarkReduction, R1CSToQAP},
+	Groth16, Proof, ProvingKey, VerifyingKey,
+};
+use ark_poly::GeneralEvaluationDomain;
 use ark_relations::r1cs::{
 	ConstraintMatrices, ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
@@ -19,8 +26,8 @@ use cairn_primitives::{
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use crate::{
-	circuit::StorageCircuit, statement::Statement, verifier::StorageProof, verifier::VerifierKey,
-	Curve, Error, MAX_CHALLENGES,
+	circuit::StorageCircuit, msm::msm, statement::Statement, verifier::StorageProof,
+	verifier::VerifierKey, Curve, Error, MAX_CHALLENGES,
 };
 
 /// Seed of the development setup; anyone can rerun it and get the same keys.
@@ -193,16 +200,7 @@ impl Prover {
 		assignment.extend(system.witness_assignment);
 		let r = Fr::rand(rng);
 		let s = Fr::rand(rng);
-		let proof = Snark::create_proof_with_reduction_and_matrices(
-			&self.keys.proving_key,
-			r,
-			s,
-			matrices,
-			matrices.num_instance_variables,
-			matrices.num_constraints,
-			&assignment,
-		)
-		.map_err(|e| proof_system(format!("proving: {e}")))?;
+		let proof = create_proof(&self.keys.proving_key, r, s, matrices, &assignment)?;
 		Ok(StorageProof::from(proof))
 	}
 
@@ -213,4 +211,56 @@ impl Prover {
 		}
 		Ok(())
 	}
+}
+
+type G1 = <Curve as Pairing>::G1;
+
+/// `initial + query[0] + Σ assignment[i] · query[i + 1] + key_term`: one of A, B (G1 or G2).
+fn linear_term<P: ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr>>(
+	initial: ark_ec::short_weierstrass::Projective<P>,
+	query: &[ark_ec::short_weierstrass::Affine<P>],
+	key_term: ark_ec::short_weierstrass::Affine<P>,
+	assignment: &[<Fr as PrimeField>::BigInt],
+) -> ark_ec::short_weierstrass::Projective<P> {
+	let mut sum = initial + query[0];
+	sum += msm(&query[1..], assignment);
+	sum + key_term
+}
+
+/// The Groth16 proof of `full_assignment` (the constant one first, then the public inputs, then
+/// the witness) with randomness `r` and `s`: arkworks' `create_proof_with_reduction_and_matrices`,
+/// step for step, with [`msm`] for the multi-scalar multiplications.
+fn create_proof(
+	key: &ProvingKey<Curve>,
+	r: Fr,
+	s: Fr,
+	matrices: &ConstraintMatrices<Fr>,
+	full_assignment: &[Fr],
+) -> Result<Proof<Curve>, Error> {
+	let inputs = matrices.num_instance_variables;
+	let h = LibsnarkReduction::witness_map_from_matrices::<Fr, GeneralEvaluationDomain<Fr>>(
+		matrices,
+		inputs,
+		matrices.num_constraints,
+		full_assignment,
+	)
+	.map_err(|e| proof_system(format!("witness map: {e}")))?;
+	let bigints = |values: &[Fr]| values.iter().map(|v| v.into_bigint()).collect::<Vec<_>>();
+	let h_term = msm(&key.h_query, &bigints(&h));
+	drop(h);
+	let assignment = bigints(&full_assignment[1..]);
+	let witness = &assignment[inputs - 1..];
+	let l_term = msm(&key.l_query, witness);
+
+	let delta = key.delta_g1.into_group();
+	let a = linear_term(delta * r, &key.a_query, key.vk.alpha_g1, &assignment);
+	let b_g1 = if r.is_zero() {
+		G1::zero()
+	} else {
+		linear_term(delta * s, &key.b_g1_query, key.beta_g1, &assignment)
+	};
+	let b =
+		linear_term(key.vk.delta_g2.into_group() * s, &key.b_g2_query, key.vk.beta_g2, &assignment);
+	let c = a * s + b_g1 * r - delta * (r * s) + l_term + h_term;
+	Ok(Proof { a: a.into_affine(), b: b.into_affine(), c: c.into_affine() })
 }
