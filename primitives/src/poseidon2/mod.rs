@@ -57,6 +57,27 @@ impl Poseidon2Params {
 		self.external_constants[round * self.width + position]
 	}
 
+	/// Whether `round` (full and partial rounds numbered together, `0..FULL_ROUNDS +
+	/// PARTIAL_ROUNDS`) applies the S-box to every element and the external matrix.
+	pub fn is_full_round(&self, round: usize) -> bool {
+		let half = FULL_ROUNDS / 2;
+		round < half || round >= half + PARTIAL_ROUNDS
+	}
+
+	/// Constant added to element `position` at the start of `round` (numbered as in
+	/// [`Self::is_full_round`]): zero for every element but the first in a partial round.
+	pub fn round_constant(&self, round: usize, position: usize) -> Fr {
+		let half = FULL_ROUNDS / 2;
+		if self.is_full_round(round) {
+			let full = if round < half { round } else { round - PARTIAL_ROUNDS };
+			self.external_constant(full, position)
+		} else if position == 0 {
+			self.internal_constants[round - half]
+		} else {
+			Fr::ZERO
+		}
+	}
+
 	/// Entry `(row, column)` of the external matrix (`circ(2, 1, 1)` at width 3, `M4` at width 4).
 	pub fn external_entry(&self, row: usize, column: usize) -> Fr {
 		let rows: &[[u64; 4]] = if self.width == 3 { &EXTERNAL_T3 } else { &EXTERNAL_T4 };

@@ -10,33 +10,11 @@ use alloc::vec::Vec;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::r1cs::SynthesisError;
 use cairn_primitives::{
-	poseidon2::{params, Poseidon2Params, FULL_ROUNDS, PARTIAL_ROUNDS},
+	poseidon2::{params, FULL_ROUNDS, PARTIAL_ROUNDS},
 	Fr,
 };
 
 use super::poseidon::{linear_combination, sbox};
-
-/// Constant added to element `position` at the start of round `round` (full and partial rounds
-/// numbered together, `0..FULL_ROUNDS + PARTIAL_ROUNDS`).
-fn round_constant(params: &Poseidon2Params, round: usize, position: usize) -> Fr {
-	let half = FULL_ROUNDS / 2;
-	if round < half {
-		params.external_constant(round, position)
-	} else if round < half + PARTIAL_ROUNDS {
-		if position == 0 {
-			params.internal_constants[round - half]
-		} else {
-			Fr::from(0u64)
-		}
-	} else {
-		params.external_constant(round - PARTIAL_ROUNDS, position)
-	}
-}
-
-fn is_full(round: usize) -> bool {
-	let half = FULL_ROUNDS / 2;
-	round < half || round >= half + PARTIAL_ROUNDS
-}
 
 /// `matrix · state + constants`, one linear combination per row.
 fn mix(
@@ -60,9 +38,9 @@ pub fn permutation_var(state: &[FpVar<Fr>]) -> Result<Vec<FpVar<Fr>>, SynthesisE
 	let rounds = FULL_ROUNDS + PARTIAL_ROUNDS;
 	// The first round's constants fold into the initial external layer.
 	let mut state =
-		mix(state, |r, c| params.external_entry(r, c), |row| round_constant(params, 0, row))?;
+		mix(state, |r, c| params.external_entry(r, c), |row| params.round_constant(0, row))?;
 	for round in 0..rounds {
-		if is_full(round) {
+		if params.is_full_round(round) {
 			for element in state.iter_mut() {
 				*element = sbox(element)?;
 			}
@@ -71,12 +49,12 @@ pub fn permutation_var(state: &[FpVar<Fr>]) -> Result<Vec<FpVar<Fr>>, SynthesisE
 		}
 		let next = |row: usize| {
 			if round + 1 < rounds {
-				round_constant(params, round + 1, row)
+				params.round_constant(round + 1, row)
 			} else {
 				Fr::from(0u64)
 			}
 		};
-		state = if is_full(round) {
+		state = if params.is_full_round(round) {
 			mix(&state, |r, c| params.external_entry(r, c), next)?
 		} else {
 			mix(&state, |r, c| params.internal_entry(r, c), next)?
