@@ -1,12 +1,14 @@
 //! `cargo bench -p cairn-primitives --bench poseidon [-- --json]`: the tree's Poseidon2 hashes
 //! next to circom's Poseidon (ours and `light-poseidon`, the circom-compatible baseline) measured
-//! in the same run, and the single-core throughput of committing a shard with the in-memory tree
-//! over each.
+//! in the same run, each Poseidon2 permutation also with the portable multiplication where this
+//! CPU takes BMI2/ADX, and the single-core throughput of committing a shard with the in-memory
+//! tree over each hash.
 
 use std::{hint::black_box, time::Instant};
 
-use ark_ff::PrimeField;
+use ark_ff::{AdditiveGroup, PrimeField};
 use cairn_primitives::{
+	montgomery::{Adx, Portable},
 	poseidon::{hash2, hash4},
 	poseidon2,
 	tree::{CircomPoseidonTree, MemoryTree},
@@ -43,6 +45,17 @@ fn main() {
 
 	let leaf2 = per_hash_micros(|i| poseidon2::hash2(a + Fr::from(i), b));
 	let node2 = per_hash_micros(|i| poseidon2::compress4(&[a + Fr::from(i), b, a, b]));
+	let leaf2_portable = per_hash_micros(|i| {
+		let mut state = [a + Fr::from(i), b, Fr::ZERO];
+		poseidon2::permute3_with(Portable, &mut state);
+		state[0]
+	});
+	let node2_portable = per_hash_micros(|i| {
+		let mut state = [a + Fr::from(i), b, a, b];
+		poseidon2::permute4_with(Portable, &mut state);
+		state[0]
+	});
+	let fast = if Adx::detect().is_some() { "BMI2/ADX" } else { "portable (no BMI2/ADX here)" };
 
 	let shard: Vec<u8> = (0..SHARD_BYTES).map(|i| ((i * 2_654_435_761usize) >> 11) as u8).collect();
 	let commit_rate = |commit: &dyn Fn() -> Fr| {
@@ -55,6 +68,18 @@ fn main() {
 		commit_rate(&|| MemoryTree::<CircomPoseidonTree>::with_hash(&shard).expect("fits").root());
 
 	let rows = [
+		(
+			"poseidon2_hash2_portable",
+			leaf2_portable,
+			"us",
+			format!("the portable path; {fast} {:.2}x faster", leaf2_portable / leaf2),
+		),
+		(
+			"poseidon2_compress4_portable",
+			node2_portable,
+			"us",
+			format!("the portable path; {fast} {:.2}x faster", node2_portable / node2),
+		),
 		(
 			"poseidon2_hash2",
 			leaf2,

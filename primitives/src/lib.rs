@@ -8,6 +8,8 @@
 //! - [`challenge`]: the challenged leaf indices and the binding value of a proof (`no_std`, also
 //!   run by the runtime).
 //! - [`field`]: checked conversions between bytes and field elements.
+//! - [`montgomery`]: field multiplication with BMI2/ADX where the CPU has them, chosen at run
+//!   time.
 //!
 //! ```
 //! use cairn_primitives::{challenge, tree};
@@ -32,6 +34,7 @@ extern crate thiserror_no_std as thiserror;
 pub mod challenge;
 mod error;
 pub mod field;
+pub mod montgomery;
 pub mod poseidon;
 pub mod poseidon2;
 pub mod tree;

@@ -6,14 +6,19 @@
 
 use std::time::{Duration, Instant};
 
+use ark_bn254::{Fr, G1Affine, G1Projective};
+use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ff::{PrimeField, UniformRand};
 use ark_groth16::Groth16;
 use ark_std::rand::SeedableRng as _;
 use cairn_primitives::{
 	field::fr_to_le_bytes,
+	montgomery::{Adx, Portable},
 	tree::{CircomPoseidonTree, MemoryTree, TreeHash},
 };
 use cairn_prover::{
 	circuit::StorageCircuit,
+	msm,
 	prover::{dev_setup, Prover},
 	statement::{ProofRequest, Statement},
 	verifier::{self, BatchVerdict, StorageProof, VerifierKey, PROOF_BYTES},
@@ -225,7 +230,40 @@ fn main() {
 		&format!("{:.3} ms single verify this run; target <= 2 ms", secs(verify_time) * 1e3),
 	);
 	report.add("proof_size", PROOF_BYTES as f64, "bytes", "target <= 256");
+	msm_rows(&mut report, &mut rng);
 	report.print_table();
+}
+
+/// One G1 MSM of the proving key's size: Cairn's with the fastest multiplication, the same
+/// with ark-ff's portable multiplication, and arkworks' `msm_bigint`, all on every core.
+fn msm_rows(report: &mut Report, rng: &mut ChaCha20Rng) {
+	const POINTS: usize = 1 << 16;
+	let bases: Vec<G1Affine> = G1Projective::normalize_batch(
+		&(0..POINTS).map(|_| G1Projective::rand(rng)).collect::<Vec<_>>(),
+	);
+	let scalars: Vec<_> = (0..POINTS).map(|_| Fr::rand(rng).into_bigint()).collect();
+	let time = |msm: &dyn Fn() -> G1Projective| {
+		let started = Instant::now();
+		let sum = msm();
+		(secs(started.elapsed()), sum)
+	};
+	let (ours, sum) = time(&|| msm::msm(&bases, &scalars));
+	let (portable, portable_sum) = time(&|| msm::msm_with(Portable, &bases, &scalars));
+	let (arkworks, arkworks_sum) = time(&|| G1Projective::msm_bigint(&bases, &scalars));
+	assert_eq!(sum, arkworks_sum);
+	assert_eq!(portable_sum, arkworks_sum);
+	let fast = if Adx::detect().is_some() { "BMI2/ADX" } else { "portable (no BMI2/ADX)" };
+	report.add(
+		"msm_g1_65536",
+		ours,
+		"s",
+		&format!(
+			"{fast}; arkworks msm_bigint {arkworks:.3} s ({:.2}x); same buckets with portable \
+			 multiplication {portable:.3} s ({:.2}x)",
+			arkworks / ours,
+			portable / ours,
+		),
+	);
 }
 
 fn verifier_key_vk(keys: &cairn_prover::prover::Keys) -> &ark_groth16::VerifyingKey<Curve> {

@@ -216,7 +216,9 @@ impl Prover {
 type G1 = <Curve as Pairing>::G1;
 
 /// `initial + query[0] + Σ assignment[i] · query[i + 1] + key_term`: one of A, B (G1 or G2).
-fn linear_term<P: ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr>>(
+fn linear_term<
+	P: ark_ec::short_weierstrass::SWCurveConfig<ScalarField = Fr, BaseField: crate::msm::BucketField>,
+>(
 	initial: ark_ec::short_weierstrass::Projective<P>,
 	query: &[ark_ec::short_weierstrass::Affine<P>],
 	key_term: ark_ec::short_weierstrass::Affine<P>,

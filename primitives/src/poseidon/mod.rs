@@ -133,9 +133,9 @@ pub(crate) struct OptimizedConstants<const T: usize> {
 	pub(crate) mds: [[Fr; T]; T],
 }
 
-/// The S-box `x^5`, shared with Poseidon2.
+/// The S-box `x^5`.
 #[inline(always)]
-pub(crate) fn sbox(value: &mut Fr) {
+fn sbox(value: &mut Fr) {
 	let input = *value;
 	value.square_in_place();
 	value.square_in_place();

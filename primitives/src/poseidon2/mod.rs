@@ -30,7 +30,7 @@ mod tests;
 
 use ark_ff::{AdditiveGroup, Field};
 
-use crate::{poseidon::sbox, Error, Fr};
+use crate::{montgomery::Multiply, with_fastest_multiply, Error, Fr};
 
 /// Full rounds (half before, half after the partial rounds).
 pub const FULL_ROUNDS: usize = 8;
@@ -141,9 +141,18 @@ fn external<const T: usize>(state: &mut [Fr; T]) {
 	}
 }
 
+/// `x^5`.
+#[inline(always)]
+fn sbox(m: impl Multiply, x: &mut Fr) {
+	let input = *x;
+	*x = m.square(x);
+	*x = m.square(x);
+	*x = m.mul(x, &input);
+}
+
 /// The internal layer `J + diag(d)`.
 #[inline(always)]
-fn internal<const T: usize>(state: &mut [Fr; T], diagonal: &[Fr]) {
+fn internal<const T: usize>(m: impl Multiply, state: &mut [Fr; T], diagonal: &[Fr]) {
 	let sum: Fr = state.iter().sum();
 	if T == 3 {
 		// d = (1, 1, 2): additions only.
@@ -152,19 +161,20 @@ fn internal<const T: usize>(state: &mut [Fr; T], diagonal: &[Fr]) {
 		state[2] = state[2].double() + sum;
 	} else {
 		for (element, factor) in state.iter_mut().zip(diagonal) {
-			*element = *element * factor + sum;
+			*element = m.mul(element, factor) + sum;
 		}
 	}
 }
 
-/// The permutation; no allocation, no bounds checks in the hot loop.
-fn permute<const T: usize>(state: &mut [Fr; T], params: &Poseidon2Params) {
+/// The permutation; no allocation, no bounds checks in the hot loop. Instantiated once per
+/// [`Multiply`] path.
+fn permute<const T: usize>(m: impl Multiply, state: &mut [Fr; T], params: &Poseidon2Params) {
 	external(state);
 	let (first, last) = params.external_constants.split_at(FULL_ROUNDS / 2 * T);
 	let full_round = |state: &mut [Fr; T], constants: &[Fr]| {
 		state.iter_mut().zip(constants).for_each(|(element, constant)| {
 			*element += constant;
-			sbox(element);
+			sbox(m, element);
 		});
 		external(state);
 	};
@@ -173,22 +183,35 @@ fn permute<const T: usize>(state: &mut [Fr; T], params: &Poseidon2Params) {
 	}
 	for constant in params.internal_constants {
 		state[0] += constant;
-		sbox(&mut state[0]);
-		internal(state, params.internal_diagonal);
+		sbox(m, &mut state[0]);
+		internal(m, state, params.internal_diagonal);
 	}
 	for constants in last.chunks_exact(T) {
 		full_round(state, constants);
 	}
 }
 
-/// The width-3 permutation.
+/// The width-3 permutation, with the fastest multiplication this CPU has.
 pub fn permute3(state: &mut [Fr; 3]) {
-	permute(state, &PARAMS_T3);
+	with_fastest_multiply!(m => permute3_with(m, state))
 }
 
-/// The width-4 permutation.
+/// The width-4 permutation, with the fastest multiplication this CPU has.
 pub fn permute4(state: &mut [Fr; 4]) {
-	permute(state, &PARAMS_T4);
+	with_fastest_multiply!(m => permute4_with(m, state))
+}
+
+/// The width-3 permutation with one multiplication path (for tests and benchmarks; the paths
+/// give the same result).
+#[inline(never)]
+pub fn permute3_with(m: impl Multiply, state: &mut [Fr; 3]) {
+	permute(m, state, &PARAMS_T3);
+}
+
+/// The width-4 permutation with one multiplication path.
+#[inline(never)]
+pub fn permute4_with(m: impl Multiply, state: &mut [Fr; 4]) {
+	permute(m, state, &PARAMS_T4);
 }
 
 /// A leaf's hash: `P3(a, b, 0)[0]`.

@@ -2,6 +2,7 @@ use ark_ff::{AdditiveGroup, PrimeField};
 use proptest::prelude::*;
 
 use super::{generate::*, *};
+use crate::montgomery::{Adx, Portable};
 use crate::poseidon::generate::fr_from_be_hex;
 
 fn fr_any() -> impl Strategy<Value = Fr> {
@@ -73,14 +74,14 @@ fn matrix_entries_are_the_layers_the_permutation_applies() {
 			super::external(&mut fast);
 			assert_eq!(fast.to_vec(), external);
 			let mut fast = [state[0], state[1], state[2]];
-			super::internal(&mut fast, params.internal_diagonal);
+			super::internal(Portable, &mut fast, params.internal_diagonal);
 			assert_eq!(fast.to_vec(), internal);
 		} else {
 			let mut fast = [state[0], state[1], state[2], state[3]];
 			super::external(&mut fast);
 			assert_eq!(fast.to_vec(), external);
 			let mut fast = [state[0], state[1], state[2], state[3]];
-			super::internal(&mut fast, params.internal_diagonal);
+			super::internal(Portable, &mut fast, params.internal_diagonal);
 			assert_eq!(fast.to_vec(), internal);
 		}
 	}
@@ -99,5 +100,23 @@ proptest! {
 		let mut fast = [a, b, c, d];
 		permute4(&mut fast);
 		prop_assert_eq!(fast.to_vec(), state);
+	}
+
+	/// Both multiplication paths, where this CPU has the fast one (the public functions take it).
+	#[test]
+	fn the_multiplication_paths_give_the_same_permutations(a in fr_any(), b in fr_any(), c in fr_any(), d in fr_any()) {
+		let (mut portable, mut fast) = ([a, b, c], [a, b, c]);
+		permute3_with(Portable, &mut portable);
+		permute3(&mut fast);
+		prop_assert_eq!(portable, fast);
+		let (mut portable, mut fast) = ([a, b, c, d], [a, b, c, d]);
+		permute4_with(Portable, &mut portable);
+		permute4(&mut fast);
+		prop_assert_eq!(portable, fast);
+		if let Some(adx) = Adx::detect() {
+			let mut explicit = [a, b, c, d];
+			permute4_with(adx, &mut explicit);
+			prop_assert_eq!(explicit, fast);
+		}
 	}
 }
