@@ -554,12 +554,16 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let mut small = vec![0u8; 200 << 10];
 	ChaCha20Rng::seed_from_u64(7).fill_bytes(&mut small);
 	let term = 2 * current_period_length(&buyer, id).await?;
+	let quote = quoted_as_uploaded(&files, small.len(), term).await?;
 	let upload: Value = files
 		.request(
 			"cairn_upload",
 			rpc_params![json!({ "data": format!("0x{}", hex::encode(&small)), "duration": term })],
 		)
 		.await?;
+	for field in ["k", "m", "shardBytes", "escrow", "duration"] {
+		ensure!(upload[field] == quote[field], "{field}: quoted {quote}, uploaded {upload}");
+	}
 	let renewed_id = upload["contract"].as_u64().context("the small file's contract")?;
 	let first_end = upload["end"].as_u64().context("its end")?;
 
@@ -1640,6 +1644,27 @@ async fn find_node_of(nodes: &[Option<Node>], account: &str) -> anyhow::Result<u
 }
 
 /// A JSON-RPC error's code and message.
+/// `cairn_quoteUpload` for a file of `bytes` kept `duration` blocks, after checking that it
+/// refuses what an upload refuses (an empty file, an impossible coding) with invalid params.
+async fn quoted_as_uploaded(
+	files: &WsClient,
+	bytes: usize,
+	duration: u64,
+) -> anyhow::Result<Value> {
+	let invalid = jsonrpsee::types::error::INVALID_PARAMS_CODE;
+	let (code, message) =
+		rpc_error(files, "cairn_quoteUpload", rpc_params![json!({ "bytes": 0 })]).await?;
+	ensure!(code == invalid && message.contains("empty"), "an empty file: {code} {message}");
+	let (code, message) =
+		rpc_error(files, "cairn_quoteUpload", rpc_params![json!({ "bytes": 10, "k": 0 })]).await?;
+	ensure!(code == invalid && message.contains("k must be"), "k = 0: {code} {message}");
+	let quote: Value = files
+		.request("cairn_quoteUpload", rpc_params![json!({ "bytes": bytes, "duration": duration })])
+		.await?;
+	ensure!(quote["bytes"] == bytes && quote["total"].is_string(), "the quote: {quote}");
+	Ok(quote)
+}
+
 async fn rpc_error(
 	rpc: &WsClient,
 	method: &str,
@@ -1680,7 +1705,7 @@ async fn http_status(port: u16, headers: &[(&str, &str)]) -> anyhow::Result<Stri
 /// RPC does not serve the client's methods at all.
 async fn check_the_client_api_guard(node: &Node, chain: &WsClient) -> anyhow::Result<()> {
 	const METHOD_NOT_FOUND: i32 = -32601;
-	for method in ["cairn_upload", "cairn_download", "cairn_subscribeUpload"] {
+	for method in ["cairn_upload", "cairn_quoteUpload", "cairn_download", "cairn_subscribeUpload"] {
 		let (code, message) = rpc_error(chain, method, rpc_params![json!({})]).await?;
 		ensure!(code == METHOD_NOT_FOUND, "{method} on the chain RPC: {code} {message}");
 	}
@@ -1840,7 +1865,14 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	// result or an error, the node keeps running, and nothing panics.
 	let api_calls = cairn_tests::fuzz::fuzz_methods(
 		&api,
-		&["cairn_upload", "cairn_download", "cairn_renew", "cairn_file", "cairn_files"],
+		&[
+			"cairn_upload",
+			"cairn_quoteUpload",
+			"cairn_download",
+			"cairn_renew",
+			"cairn_file",
+			"cairn_files",
+		],
 		150,
 		1,
 	)

@@ -290,27 +290,23 @@ pub enum ClientAction {
 	Put {
 		/// The file.
 		file: std::path::PathBuf,
-		/// Data shards (default: the widest of 10+6, 8+4, 6+3 and 4+2 that the market has
-		/// providers for; 4 when only --m is given). A coding below six nines a year in the
-		/// durability model (`docs/DURABILITY.md`) is stored with a warning.
-		#[arg(long)]
-		k: Option<u8>,
-		/// Parity shards (default: with --k's, see there; 2 when only --k is given).
-		#[arg(long)]
-		m: Option<u8>,
-		/// Blocks to keep it at a time (default: thirty days, renewed automatically).
-		#[arg(long)]
-		duration: Option<u32>,
+		#[command(flatten)]
+		options: StoreOptions,
 		/// Do not renew the contract when its end draws near (`client renew` still can).
 		#[arg(long)]
 		no_auto_renew: bool,
-		/// Highest price per byte per block, in planck (default: the market's quote).
-		#[arg(long)]
-		max_price: Option<u128>,
-		/// Store the plaintext (by default the file is encrypted with a key only the account's key
-		/// derives).
-		#[arg(long)]
-		no_encrypt: bool,
+	},
+	/// What storing FILE would cost now, decided as `put` decides it (coding, shards, the
+	/// cheapest eligible providers' price, escrow and deposits); nothing is paid. Only the
+	/// file's size leaves this machine.
+	Quote {
+		/// The file.
+		file: std::path::PathBuf,
+		#[command(flatten)]
+		options: StoreOptions,
+		/// `text` (default) or `json` (the node's answer as it is).
+		#[arg(long, value_enum, default_value_t = Output::Text)]
+		output: Output,
 	},
 	/// Fetch a file back into OUT.
 	Get {
@@ -337,6 +333,51 @@ pub enum ClientAction {
 		#[arg(long)]
 		max_price: Option<u128>,
 	},
+}
+
+/// How `put` stores a file, and `quote` prices it.
+#[derive(Debug, clap::Args)]
+pub struct StoreOptions {
+	/// Data shards (default: the widest of 10+6, 8+4, 6+3 and 4+2 that the market has
+	/// providers for; 4 when only --m is given). A coding below six nines a year in the
+	/// durability model (`docs/DURABILITY.md`) is stored with a warning.
+	#[arg(long)]
+	pub k: Option<u8>,
+	/// Parity shards (default: with --k's, see there; 2 when only --k is given).
+	#[arg(long)]
+	pub m: Option<u8>,
+	/// Blocks to keep it at a time (default: thirty days, renewed automatically).
+	#[arg(long)]
+	pub duration: Option<u32>,
+	/// Highest price per byte per block, in planck (default: the market's quote).
+	#[arg(long)]
+	pub max_price: Option<u128>,
+	/// Store the plaintext (by default the file is encrypted with a key only the account's key
+	/// derives).
+	#[arg(long)]
+	pub no_encrypt: bool,
+}
+
+impl StoreOptions {
+	/// The options as `cairn_upload` and `cairn_quoteUpload` take them.
+	pub fn params(&self) -> serde_json::Value {
+		serde_json::json!({
+			"k": self.k,
+			"m": self.m,
+			"duration": self.duration,
+			"maxPrice": self.max_price.map(|price| price.to_string()),
+			"encrypt": !self.no_encrypt,
+		})
+	}
+}
+
+/// How a command prints its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+	/// Lines for a person.
+	Text,
+	/// JSON for a program.
+	Json,
 }
 
 /// `cairn-node provider …`.

@@ -54,7 +54,7 @@ use sources::Former;
 pub use download::DownloadParams;
 pub use error::FilesError;
 pub use renewal::{AutoRenew, RenewParams};
-pub use upload::UploadParams;
+pub use upload::{QuoteParams, UploadParams};
 
 use cairn_chain::signer::{Signer, State};
 use cairn_net::Network;

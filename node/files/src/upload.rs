@@ -19,7 +19,7 @@ use super::{
 	RESEND_BLOCKS,
 };
 use crate::transfer::{push_shard, OutgoingShard};
-use cairn_chain::market_state::QuoteError;
+use cairn_chain::{market_state::QuoteError, signer::Signer};
 
 /// An upload's coding, its shards' size and the market's quote for them.
 struct Planned {
@@ -28,6 +28,31 @@ struct Planned {
 	coding: CodingParams,
 	shard_bytes: u64,
 	quote: cairn_chain::market_state::Quote,
+	/// The deposits the contract holds at most (with the largest manifest).
+	deposits: Balance,
+	/// Blocks the contract runs.
+	duration: BlockNumber,
+	/// The highest price per byte per block the contract accepts.
+	max_price: Balance,
+}
+
+/// What `cairn_quoteUpload` takes: the upload's parameters, with the file's size in place of
+/// the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuoteParams {
+	/// The file's size in bytes.
+	pub bytes: u64,
+	/// As [`UploadParams::k`].
+	pub k: Option<u8>,
+	/// As [`UploadParams::m`].
+	pub m: Option<u8>,
+	/// As [`UploadParams::duration`].
+	pub duration: Option<BlockNumber>,
+	/// As [`UploadParams::max_price`].
+	pub max_price: Option<String>,
+	/// As [`UploadParams::encrypt`].
+	pub encrypt: Option<bool>,
 }
 
 /// What `cairn_upload` takes.
@@ -129,9 +154,70 @@ impl Files {
 				));
 				continue;
 			}
-			return Ok(Planned { k, m, coding, shard_bytes, quote });
+			let max_price = limit.unwrap_or(quote.max_price);
+			return Ok(Planned { k, m, coding, shard_bytes, quote, deposits, duration, max_price });
 		}
 		Err(failure)
+	}
+
+	/// What uploading a file named `name` with `params` would take, before any work: the
+	/// coding, the shards, the market's quote for the cheapest eligible providers, the
+	/// deposits, and that the account can pay. The upload and its quote both decide here.
+	fn plan_upload(
+		&self,
+		signer: &Signer,
+		name: &str,
+		params: &QuoteParams,
+	) -> Result<Planned, FilesError> {
+		let QuoteParams { bytes: size, k, m, duration, ref max_price, encrypt } = *params;
+		// A coding named in part takes 4 data and 2 parity shards for the part left out.
+		let named = (k.is_some() || m.is_some()).then(|| (k.unwrap_or(4), m.unwrap_or(2)));
+		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
+		if let Some((k, m)) = named {
+			if k == 0 || u32::from(k) + u32::from(m) > max_shards {
+				return Err(FilesError::invalid(format!(
+					"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
+				)));
+			}
+		}
+		if size == 0 {
+			return Err(FilesError::invalid(format!("{name} is empty")));
+		}
+		let encoded = cairn_storage::encoding::encoded_len(size, encrypt.unwrap_or(true))
+			.ok_or_else(|| FilesError::invalid("file too large"))?;
+		// A coding the caller did not name is the widest the market has providers for.
+		let at = self.state.at(None);
+		let choices = match &named {
+			Some(coding) => std::slice::from_ref(coding),
+			None => &durability::CODINGS[..],
+		};
+		let limit = super::max_price(max_price.as_deref())?;
+		let free = self.state.free_balance(at, &signer.account())?;
+		let duration = duration.unwrap_or(DEFAULT_DURATION);
+		self.plan_coding(at, name, size, encoded, choices, duration, limit, free)
+	}
+
+	/// What uploading a file of `params.bytes` bytes would cost this node's account now, decided
+	/// as `cairn_upload` decides it; nothing is paid or signed.
+	pub async fn quote(&self, params: QuoteParams) -> Result<Value, FilesError> {
+		let signer = self.signer()?.clone();
+		signer.caught_up()?;
+		let Planned { k, m, shard_bytes, quote, deposits, duration, max_price, .. } =
+			self.plan_upload(&signer, "the file", &params)?;
+		let (nines, warning) = durability::report(k, m);
+		Ok(json!({
+			"bytes": params.bytes,
+			"k": k,
+			"m": m,
+			"shardBytes": shard_bytes,
+			"nines": (nines * 10.0).round() / 10.0,
+			"warning": warning,
+			"duration": duration,
+			"maxPrice": max_price.to_string(),
+			"escrow": quote.escrow.to_string(),
+			"deposits": deposits.to_string(),
+			"total": quote.escrow.saturating_add(deposits).to_string(),
+		}))
 	}
 
 	/// Stores a file on the market; returns the contract and what it holds.
@@ -153,19 +239,6 @@ impl Files {
 		let progress = progress.as_ref();
 		let signer = self.signer()?.clone();
 		signer.caught_up()?;
-		// A coding named in part takes 4 data and 2 parity shards for the part left out.
-		let named = (params.k.is_some() || params.m.is_some())
-			.then(|| (params.k.unwrap_or(4), params.m.unwrap_or(2)));
-		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
-		if let Some((k, m)) = named {
-			if k == 0 || u32::from(k) + u32::from(m) > max_shards {
-				return Err(FilesError::invalid(format!(
-					"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
-				)));
-			}
-		}
-		let duration = params.duration.unwrap_or(DEFAULT_DURATION);
-		let renewal = RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration };
 		let encrypt = params.encrypt.unwrap_or(true);
 		let (name, size, source) = match (&params.path, &params.data) {
 			(Some(path), None) => {
@@ -184,35 +257,29 @@ impl Files {
 			}
 			_ => return Err(FilesError::invalid("give either `path` or `data`")),
 		};
-		if size == 0 {
-			return Err(FilesError::invalid(format!("{name} is empty")));
-		}
 		// Where the journal finds the bytes again after a crash.
 		let origin = match (&params.path, &source) {
 			(Some(path), Source::File(_)) => journal::Origin::Path(path.clone()),
 			(_, Source::Inline(bytes)) => journal::Origin::Inline(bytes.clone()),
 			(None, Source::File(_)) => unreachable!("a file source comes from a path"),
 		};
-		let encoded = cairn_storage::encoding::encoded_len(size, encrypt)
-			.ok_or_else(|| FilesError::invalid("file too large"))?;
-
-		// The market's side, before any work: providers, price, balance. A coding the caller
-		// did not name is the widest the market has providers for.
-		let at = self.state.at(None);
-		let choices = match &named {
-			Some(coding) => std::slice::from_ref(coding),
-			None => &durability::CODINGS[..],
+		// The market's side, before any work: providers, price, balance.
+		let plan = QuoteParams {
+			bytes: size,
+			k: params.k,
+			m: params.m,
+			duration: params.duration,
+			max_price: params.max_price.clone(),
+			encrypt: Some(encrypt),
 		};
-		let limit = super::max_price(params.max_price.as_deref())?;
-		let free = self.state.free_balance(at, &signer.account())?;
-		let Planned { k, m, coding, shard_bytes, quote } =
-			self.plan_coding(at, &name, size, encoded, choices, duration, limit, free)?;
+		let Planned { k, m, coding, shard_bytes, quote, duration, max_price, .. } =
+			self.plan_upload(&signer, &name, &plan)?;
+		let renewal = RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration };
 		let shards = u32::from(k) + u32::from(m);
 		let (nines, warning) = durability::report(k, m);
 		if let Some(warning) = &warning {
 			log::warn!(target: "cairn-client", "{warning}");
 		}
-		let max_price = limit.unwrap_or(quote.max_price);
 
 		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
 		let file_key = match encrypt {

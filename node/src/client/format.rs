@@ -78,6 +78,33 @@ pub(super) fn contract_list(contracts: &[Value]) -> String {
 	out
 }
 
+/// A quote (`cairn_quoteUpload`) as lines: the coding, the shards, the price and what the
+/// contract would hold.
+pub(super) fn quote_lines(quote: &Value) -> String {
+	let days = quote["duration"].as_u64().unwrap_or_default() as f64
+		/ f64::from(cairn_runtime::time::DAYS);
+	let shards = quote["k"].as_u64().unwrap_or_default() + quote["m"].as_u64().unwrap_or_default();
+	let mut out = format!(
+		"{} in {shards} shards of {} (k = {}, m = {}: {} nines a year), kept {} blocks ({days:.1} \
+		 days)\nescrow {}, deposits up to {} (returned when the contract ends): {} in all\n\
+		 price at most {} planck per byte per block\n",
+		bytes(&quote["bytes"]),
+		bytes(&quote["shardBytes"]),
+		quote["k"],
+		quote["m"],
+		quote["nines"],
+		number(&quote["duration"]),
+		cairn(&quote["escrow"]),
+		cairn(&quote["deposits"]),
+		cairn(&quote["total"]),
+		text(&quote["maxPrice"]),
+	);
+	if let Some(warning) = quote["warning"].as_str() {
+		let _ = writeln!(out, "warning: {warning}");
+	}
+	out
+}
+
 /// How long an upload keeps its file, and whether it is renewed.
 pub(super) fn term_line(upload: &Value) -> String {
 	let days = upload["duration"].as_u64().unwrap_or_default() as f64

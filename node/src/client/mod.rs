@@ -11,14 +11,14 @@ use jsonrpsee::{
 };
 use serde_json::Value;
 
-use crate::cli::{ClientAction, ClientCmd, ProviderAction, ProviderCmd};
+use crate::cli::{ClientAction, ClientCmd, Output, ProviderAction, ProviderCmd};
 
 mod format;
 
 pub use format::{bytes, cairn};
 use format::{
-	contract_list, contract_status, number, progress_line, provider_status, renewal_status,
-	term_line,
+	contract_list, contract_status, number, progress_line, provider_status, quote_lines,
+	renewal_status, term_line,
 };
 
 /// Planck per CAIRN.
@@ -36,18 +36,11 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
 				contract_list(&list(contracts, "cairn_contracts")?)
 			}
-			ClientAction::Put { file, k, m, duration, no_auto_renew, max_price, no_encrypt } => {
+			ClientAction::Put { file, options, no_auto_renew } => {
 				let api = connect_api(cmd).await?;
-				let path = absolute(file)?;
-				let params = serde_json::json!({
-					"path": path,
-					"k": k,
-					"m": m,
-					"duration": duration,
-					"autoRenew": !no_auto_renew,
-					"maxPrice": max_price.map(|price| price.to_string()),
-					"encrypt": !no_encrypt,
-				});
+				let mut params = options.params();
+				params["path"] = absolute(file)?.into();
+				params["autoRenew"] = (!no_auto_renew).into();
 				let done = follow(
 					&api,
 					"cairn_subscribeUpload",
@@ -72,6 +65,21 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					let _ = writeln!(text, "warning: {warning}");
 				}
 				text
+			}
+			ClientAction::Quote { file, options, output } => {
+				let size = std::fs::metadata(file)
+					.ok()
+					.filter(std::fs::Metadata::is_file)
+					.ok_or_else(|| format!("{} is not a readable file", file.display()))?
+					.len();
+				let api = connect_api(cmd).await?;
+				let mut params = options.params();
+				params["bytes"] = size.into();
+				let quote = request(&api, "cairn_quoteUpload", rpc_params![params]).await?;
+				match output {
+					Output::Json => format!("{quote:#}\n"),
+					Output::Text => quote_lines(&quote),
+				}
 			}
 			ClientAction::Renew { contract, blocks, max_price } => {
 				let api = connect_api(cmd).await?;
@@ -391,6 +399,20 @@ fn list(value: Value, method: &str) -> Result<Vec<Value>, Error> {
 mod tests {
 	use super::*;
 	use serde_json::json;
+
+	#[test]
+	fn a_quote_reads_as_what_the_contract_would_hold() {
+		let quote = json!({
+			"bytes": 3_000_000, "k": 10, "m": 6, "shardBytes": 300_000, "nines": 9.5,
+			"warning": null, "duration": 432_000, "maxPrice": "7",
+			"escrow": "2500000000000", "deposits": "400000000000", "total": "2900000000000",
+		});
+		let text = quote_lines(&quote);
+		assert!(text.contains("in 16 shards of"), "{text}");
+		assert!(text.contains("k = 10, m = 6: 9.5 nines"), "{text}");
+		assert!(text.contains("price at most 7 planck"), "{text}");
+		assert!(!text.contains("warning"), "{text}");
+	}
 
 	#[test]
 	fn a_restored_file_is_named_after_its_contract_and_base_name_only() {

@@ -1,5 +1,5 @@
-//! `cairn_upload`, `cairn_download` and their progress subscriptions, `cairn_renew`,
-//! `cairn_file` and `cairn_files`: the client service over JSON-RPC. They read and write local
+//! `cairn_upload`, `cairn_quoteUpload`, `cairn_download` and their progress subscriptions,
+//! `cairn_renew`, `cairn_file` and `cairn_files`: the client service over JSON-RPC. They read and write local
 //! files and sign with the node's key, so they are served
 //! only on the client API, to holders of its token (see the [parent module](super)).
 
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 pub use cairn_files::MAX_INLINE_BYTES;
-use cairn_files::{DownloadParams, Files, FilesError, RenewParams, UploadParams};
+use cairn_files::{DownloadParams, Files, FilesError, QuoteParams, RenewParams, UploadParams};
 
 /// Blocks an upload subscription waits for its shards' confirmations.
 const CONFIRM_BLOCKS: u32 = 150;
@@ -37,6 +37,12 @@ pub trait FilesApi {
 		item = Value
 	)]
 	async fn subscribe_upload(&self, params: UploadParams) -> SubscriptionResult;
+
+	/// What `cairn_upload` of a file of `bytes` bytes with these parameters would cost this
+	/// node's account now, decided as the upload decides it (coding, shards, the cheapest
+	/// eligible providers' price, escrow, deposits); nothing is paid or signed.
+	#[method(name = "quoteUpload")]
+	async fn quote_upload(&self, params: QuoteParams) -> RpcResult<Value>;
 
 	/// Fetches a file back, to `path` or (small files) as hex `data`.
 	#[method(name = "download")]
@@ -140,6 +146,10 @@ async fn stream<F>(
 impl FilesApiServer for FilesRpc {
 	async fn upload(&self, params: UploadParams) -> RpcResult<Value> {
 		self.files.upload(params, None).await.map_err(error)
+	}
+
+	async fn quote_upload(&self, params: QuoteParams) -> RpcResult<Value> {
+		self.files.quote(params).await.map_err(error)
 	}
 
 	async fn subscribe_upload(
