@@ -1203,7 +1203,7 @@ async fn period_after(
 }
 
 /// Floods the provider of shard 0 of contract `id` on its shard network for three proving
-/// periods and checks that it holds: the owner's reads keep 80 % of their speed (the best of
+/// periods and checks that it holds: the owner's reads keep 80 % of their speed (the median of
 /// three samples within a whole period before and during the flood), its memory stays within
 /// [`FLOOD_MEMORY_BOUND`], it uploads a file of its own (dialing out to the other providers),
 /// and its proofs land in every period.
@@ -1235,16 +1235,18 @@ async fn flood_a_provider(
 	let owner = sp_keyring::Sr25519Keyring::Alice.pair();
 	let genesis = rpc::genesis_hash(buyer).await?.0;
 	let best = rpc::header(buyer, None).await?.number;
-	// Bytes per second read, the best of three 12-second samples (the other eight nodes share
+	// Bytes per second read, the median of three 12-second samples (the other eight nodes share
 	// the machine's cores: a sample that overlaps their proving or block import measures them,
-	// not the flood), and the provider's CPU use meanwhile (cores).
+	// not the flood, and one sample may be far off either way), and the provider's CPU use
+	// meanwhile (cores).
 	let measure = |expires: u32| {
 		let (target, owner) = (target.clone(), owner.clone());
 		on_client_cores(move || async move {
 			let reader = Stranger::start(genesis, expires)?;
 			let grant = reader.grant(&owner, &target, &reader.peer_id());
-			// The first sample meets every provider proving as the period opens; the best of
-			// three is what the provider serves when the machine is not busy with that.
+			// The first sample meets every provider proving as the period opens; the median of
+			// three is what the provider serves when the machine is not busy with that, without
+			// resting on one lucky sample (one of 250 MiB/s beside 85 and 218 in one run).
 			let sample = Duration::from_secs(12);
 			let (cpu, started) = (cpu_seconds(pid)?, Instant::now());
 			let mut speeds = Vec::new();
@@ -1254,8 +1256,8 @@ async fn flood_a_provider(
 			let cores = (cpu_seconds(pid)? - cpu) / started.elapsed().as_secs_f64();
 			let samples: Vec<_> = speeds.iter().map(|s| format!("{:.1}", s / MIB)).collect();
 			eprintln!("flood: read samples {} MiB/s", samples.join(", "));
-			let best = speeds.into_iter().fold(0.0, f64::max);
-			Ok((best, cores))
+			speeds.sort_by(f64::total_cmp);
+			Ok((speeds[1], cores))
 		})
 	};
 
@@ -1425,10 +1427,10 @@ async fn flood_blocks_with_remarks(
 	ensure!(flooded_until == flooded_from + u64::from(PERIODS), "periods skipped");
 	let (first, last) = (start, start + PERIODS * length - 1);
 	// Finality trails the flood: every validator imports and votes on 3.9 MB blocks while the
-	// machine's cores also run six provers; on two cores it has taken over two minutes, and
-	// once more than five.
+	// machine's cores also run six provers; on two cores it has taken over two minutes, once
+	// more than five, and once more than eight.
 	cairn_tests::within(
-		Duration::from_secs(480),
+		Duration::from_secs(900),
 		"the flooded blocks' finality",
 		rpc::wait_finalized(buyer, last),
 	)
