@@ -24,7 +24,7 @@
 //! Measured on the 2-core AMD EPYC reference machine (`docs/PERFORMANCE.md`): most of the gain
 //! over ark-ff's `*` comes from [`Portable`] being inlined into the hot loops (ark-ff's
 //! multiplication is a call there, about 25% slower in a Poseidon2 permutation); BMI2/ADX adds
-//! 4–9% to a permutation and 3% to the prover's MSM on that CPU.
+//! 4–9% to a permutation and nothing measurable to the prover's MSM on that CPU.
 //!
 //! Both paths keep ark-ff's representation (Montgomery form with `R = 2^256`, fully reduced), so
 //! their values mix freely with ark-ff's arithmetic; tests check that they agree on random
