@@ -566,6 +566,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	}
 	let renewed_id = upload["contract"].as_u64().context("the small file's contract")?;
 	let first_end = upload["end"].as_u64().context("its end")?;
+	streamed_by_name(&validators[0], &files).await?;
 
 	// Three spare providers join.
 	for index in 6..9 {
@@ -1645,18 +1646,174 @@ async fn find_node_of(nodes: &[Option<Node>], account: &str) -> anyhow::Result<u
 	anyhow::bail!("no running provider with account {account}")
 }
 
-/// A JSON-RPC error's code and message.
+/// A command line pointed at the node by URL and token stores a file from standard input under
+/// a name and reads it back to standard output, through the client API's HTTP side; a range
+/// comes back alone; what cannot be done is refused in clear words and leaves no contract.
+async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
+	const LIMIT: Duration = Duration::from_secs(300);
+	let started = Instant::now();
+	let mut data = vec![0u8; 700 << 10];
+	ChaCha20Rng::seed_from_u64(9).fill_bytes(&mut data);
+	let (token, api) = (node.api_token().await?, node.api_url());
+	let name = "notes/2026/a file with spaces & ünïcode.bin";
+	let client = |rest: &[&str]| -> Vec<String> {
+		["client", "--api", &api, "--token", &token]
+			.iter()
+			.chain(rest)
+			.map(|a| a.to_string())
+			.collect()
+	};
+	let run = |args: Vec<String>, input: Vec<u8>| async move {
+		let args: Vec<&str> = args.iter().map(String::as_str).collect();
+		cairn_tests::node::cli_with_input(&args, &input, LIMIT).await
+	};
+	let stored =
+		run(client(&["put", "-", "--name", name, "--k", "4", "--m", "2"]), data.clone()).await?;
+	let stored = String::from_utf8(stored)?;
+	ensure!(stored.contains("contract ") && stored.contains("700.0 KiB"), "put printed:\n{stored}");
+	let listed: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
+	let id = listed
+		.iter()
+		.find(|file| file["name"] == name)
+		.and_then(|file| file["contract"].as_u64())
+		.with_context(|| format!("cairn_files lists {name:?}: {listed:?}"))?;
+	let back = run(client(&["get", name, "-"]), Vec::new()).await?;
+	ensure!(back == data, "the file read back by name differs ({} bytes)", back.len());
+
+	// A range, straight over HTTP, by contract.
+	let port = node.config.api_port;
+	let bearer = format!("Bearer {token}");
+	let auth = [("Authorization", bearer.as_str())];
+	let range = [auth[0], ("Range", "bytes=1000-1999")];
+	let (status, body) =
+		http_exchange(port, "GET", &format!("/contracts/{id}"), &range, b"").await?;
+	ensure!(status.contains("206") && body == data[1000..2000], "a range: {status}");
+	let outside = [auth[0], ("Range", "bytes=800000-")];
+	let (status, _) =
+		http_exchange(port, "GET", &format!("/contracts/{id}"), &outside, b"").await?;
+	ensure!(status.contains("416"), "a range outside the file: {status}");
+
+	// An empty object, as S3 tools make them.
+	run(client(&["put", "-", "--name", "notes/empty"]), Vec::new()).await?;
+	let back = run(client(&["get", "notes/empty", "-"]), Vec::new()).await?;
+	ensure!(back.is_empty(), "the empty file came back with {} bytes", back.len());
+
+	// The command line says what went wrong: an unknown name, a wrong token.
+	let unknown = run(client(&["get", "notes/none.bin", "-"]), Vec::new()).await;
+	let unknown = format!("{:#}", unknown.err().context("an unknown name is refused")?);
+	ensure!(unknown.contains("no file named") && unknown.contains("404"), "{unknown}");
+	let wrong = ["client", "--api", &api, "--token", "00", "get", name, "-"];
+	let wrong = cairn_tests::node::cli_with_input(&wrong, b"", LIMIT).await;
+	let wrong = format!("{:#}", wrong.err().context("a wrong token is refused")?);
+	ensure!(wrong.contains("401"), "{wrong}");
+
+	// Removed by name, from the command line and over HTTP: the escrow's rest comes back (and
+	// the providers' two cores prove only what the repairs below need).
+	let removed = run(client(&["rm", name]), Vec::new()).await?;
+	let removed = String::from_utf8(removed)?;
+	ensure!(removed.contains(&format!("ended contract {id}")), "rm printed: {removed}");
+	ensure!(removed.contains("back to the account"), "rm printed: {removed}");
+	let (status, ended) = http_exchange(port, "DELETE", "/files/notes/empty", &auth, b"").await?;
+	let ended: Value = serde_json::from_slice(&ended)?;
+	ensure!(status.contains("200") && ended["refunded"].is_string(), "DELETE: {status} {ended}");
+	let left: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
+	ensure!(
+		!left.iter().any(|file| file["name"] == name || file["name"] == "notes/empty"),
+		"removed files are still listed: {left:?}"
+	);
+	let gone = run(client(&["get", name, "-"]), Vec::new()).await;
+	ensure!(gone.is_err(), "a removed file is not found by its name");
+	eprintln!("streamed by name through HTTP in {:?}", started.elapsed());
+	Ok(())
+}
+
+/// The status line and body of one HTTP request to the client API on `port`: `body` is sent
+/// with its length, unless `headers` declare one of their own.
+async fn http_exchange(
+	port: u16,
+	method: &str,
+	path: &str,
+	headers: &[(&str, &str)],
+	body: &[u8],
+) -> anyhow::Result<(String, Vec<u8>)> {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let mut request =
+		format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+	if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-length")) {
+		request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+	}
+	for (name, value) in headers {
+		request.push_str(&format!("{name}: {value}\r\n"));
+	}
+	request.push_str("\r\n");
+	let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+	stream.write_all(request.as_bytes()).await?;
+	stream.write_all(body).await?;
+	let mut response = Vec::new();
+	tokio::time::timeout(Duration::from_secs(120), stream.read_to_end(&mut response))
+		.await
+		.context("the client API did not answer in 120 s")??;
+	let split =
+		response.windows(4).position(|window| window == b"\r\n\r\n").context("an HTTP response")?;
+	let head = String::from_utf8_lossy(&response[..split]).to_string();
+	let status = head.lines().next().unwrap_or_default().to_string();
+	Ok((status, response[split + 4..].to_vec()))
+}
+
+/// The client API's HTTP side answers every bad request with a status and JSON words that say
+/// what is wrong, before anything is paid, and keeps nothing of it.
+async fn bad_http_requests_get_clear_statuses(node: &Node) -> anyhow::Result<()> {
+	let port = node.config.api_port;
+	let bearer = format!("Bearer {}", node.api_token().await?);
+	let auth = ("Authorization", bearer.as_str());
+	let huge = ("Content-Length", "99999999999999");
+	// Method, path, headers, body, the status and words of the answer.
+	type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [u8], &'a str, &'a str);
+	let cases: [Case; 14] = [
+		("PUT", "/files/a", &[], b"hello", "401", "token"),
+		("PUT", "/files/a", &[auth, ("Origin", "https://attacker.example")], b"hi", "403", "web"),
+		("GET", "/files/a", &[("Authorization", "Bearer 00")], b"", "401", "token"),
+		("PUT", "/files/%FF", &[auth], b"hello", "400", "UTF-8"),
+		("PUT", "/files/a%0Ab", &[auth], b"hello", "400", "control"),
+		("PUT", "/files/a?path=/etc/passwd", &[auth], b"hello", "400", "unknown parameter"),
+		("PUT", "/files/a?k=0", &[auth], b"hello", "400", "k must be"),
+		("PUT", "/files/a", &[auth], b"hello", "503", "insufficient balance"),
+		("GET", "/files/nothing/here", &[auth], b"", "404", "no file named"),
+		("GET", "/contracts/99", &[auth], b"", "400", "no contract 99"),
+		("DELETE", "/files/nothing", &[auth], b"", "404", "no file named"),
+		("DELETE", "/contracts/99", &[auth], b"", "400", "no contract 99"),
+		("POST", "/files/a", &[auth], b"", "405", "PUT, GET and DELETE"),
+		("PUT", "/files/huge", &[auth, huge], b"", "413", "at most"),
+	];
+	for (method, path, headers, body, status, words) in cases {
+		// The huge one is refused on its word, before a byte of its body is read.
+		let (got, answer) = http_exchange(port, method, path, headers, body).await?;
+		let answer = String::from_utf8_lossy(&answer);
+		ensure!(got.contains(status) && answer.contains(words), "{method} {path}: {got} {answer}");
+	}
+	// No body is kept.
+	let chains = node.config.base_path.join("chains");
+	for chain in std::fs::read_dir(&chains)? {
+		let spool = chain?.path().join("cairn/files/incoming");
+		if let Ok(left) = std::fs::read_dir(&spool) {
+			let left: Vec<_> = left.flatten().map(|entry| entry.path()).collect();
+			ensure!(left.is_empty(), "bodies left in the spool: {left:?}");
+		}
+	}
+	Ok(())
+}
+
 /// `cairn_quoteUpload` for a file of `bytes` kept `duration` blocks, after checking that it
-/// refuses what an upload refuses (an empty file, an impossible coding) with invalid params.
+/// quotes an empty file (one stripe) and refuses an impossible coding with invalid params.
 async fn quoted_as_uploaded(
 	files: &WsClient,
 	bytes: usize,
 	duration: u64,
 ) -> anyhow::Result<Value> {
 	let invalid = jsonrpsee::types::error::INVALID_PARAMS_CODE;
-	let (code, message) =
-		rpc_error(files, "cairn_quoteUpload", rpc_params![json!({ "bytes": 0 })]).await?;
-	ensure!(code == invalid && message.contains("empty"), "an empty file: {code} {message}");
+	let empty: Value =
+		files.request("cairn_quoteUpload", rpc_params![json!({ "bytes": 0 })]).await?;
+	ensure!(empty["shardBytes"].as_u64() > Some(0), "an empty file is one stripe: {empty}");
 	let (code, message) =
 		rpc_error(files, "cairn_quoteUpload", rpc_params![json!({ "bytes": 10, "k": 0 })]).await?;
 	ensure!(code == invalid && message.contains("k must be"), "k = 0: {code} {message}");
@@ -1667,6 +1824,7 @@ async fn quoted_as_uploaded(
 	Ok(quote)
 }
 
+/// A JSON-RPC error's code and message.
 async fn rpc_error(
 	rpc: &WsClient,
 	method: &str,
@@ -1707,7 +1865,13 @@ async fn http_status(port: u16, headers: &[(&str, &str)]) -> anyhow::Result<Stri
 /// RPC does not serve the client's methods at all.
 async fn check_the_client_api_guard(node: &Node, chain: &WsClient) -> anyhow::Result<()> {
 	const METHOD_NOT_FOUND: i32 = -32601;
-	for method in ["cairn_upload", "cairn_quoteUpload", "cairn_download", "cairn_subscribeUpload"] {
+	for method in [
+		"cairn_upload",
+		"cairn_quoteUpload",
+		"cairn_download",
+		"cairn_remove",
+		"cairn_subscribeUpload",
+	] {
 		let (code, message) = rpc_error(chain, method, rpc_params![json!({})]).await?;
 		ensure!(code == METHOD_NOT_FOUND, "{method} on the chain RPC: {code} {message}");
 	}
@@ -1812,7 +1976,8 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 		(json!({ "path": dir }), INVALID_PARAMS, "is not a regular file (a directory)"),
 		(json!({ "path": "/dev/zero" }), INVALID_PARAMS, "is not a regular file (a device)"),
 		(json!({ "path": "input.bin" }), INVALID_PARAMS, "not an absolute path"),
-		(json!({ "path": empty }), INVALID_PARAMS, "is empty"),
+		// An empty file is a file (S3 tools make empty objects): it gets as far as paying.
+		(json!({ "path": empty }), 3, "insufficient balance"),
 		(json!({ "path": huge }), INVALID_PARAMS, "too large"),
 		(json!({}), INVALID_PARAMS, "either `path` or `data`"),
 		(json!({ "path": empty, "data": "0x00" }), INVALID_PARAMS, "either `path` or `data`"),
@@ -1872,6 +2037,7 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 			"cairn_quoteUpload",
 			"cairn_download",
 			"cairn_renew",
+			"cairn_remove",
 			"cairn_file",
 			"cairn_files",
 		],
@@ -1888,6 +2054,8 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	.await?;
 	ensure!(node.log_lines("panicked").is_empty(), "the node panicked:\n{}", node.log_tail(40));
 	eprintln!("{} random calls answered", api_calls + chain_calls);
+
+	bad_http_requests_get_clear_statuses(&node).await?;
 
 	// Nothing half-made.
 	let contracts: Vec<Value> = client.request("cairn_contracts", rpc_params![Value::Null]).await?;

@@ -288,8 +288,13 @@ pub enum ClientAction {
 	/// Store a file on the market through the node (its account pays); prints the contract id
 	/// once every shard is confirmed.
 	Put {
-		/// The file.
+		/// The file, or `-` for standard input. A node on another machine (`--api`) is sent
+		/// the bytes over HTTP; a node on this one reads the file itself.
 		file: std::path::PathBuf,
+		/// The name to keep it under (`photos/cat.jpg`; default: the file's path; needed with
+		/// `-`); `get` finds it by that name.
+		#[arg(long)]
+		name: Option<String>,
 		#[command(flatten)]
 		options: StoreOptions,
 		/// Do not renew the contract when its end draws near (`client renew` still can).
@@ -310,10 +315,16 @@ pub enum ClientAction {
 	},
 	/// Fetch a file back into OUT.
 	Get {
-		/// The contract id.
-		contract: u64,
-		/// Where to write the file.
+		/// The contract id, or the name the file was stored under (its newest contract).
+		file: String,
+		/// Where to write the file, or `-` for standard output.
 		out: std::path::PathBuf,
+	},
+	/// End a file's contract now: the rest of its escrow comes back to the account, and its
+	/// providers delete the shards.
+	Rm {
+		/// The contract id, or the name the file was stored under (its newest contract).
+		file: String,
 	},
 	/// Fetch every file of the node's account into DIR, as `<contract>-<name>`: its files are
 	/// found on chain and decoded with the account's secret, so this works on a machine that

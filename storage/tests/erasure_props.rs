@@ -203,3 +203,18 @@ proptest! {
 		prop_assert!(refused);
 	}
 }
+
+#[test]
+fn an_empty_file_is_one_stripe_and_decodes_to_nothing() {
+	let key = EncryptionKey::from_bytes([3; 32]);
+	for encryption in [Encryption::Off, Encryption::with_random_nonce(&key)] {
+		let params = CodingParams::with_piece_bytes(4, 2, 64).expect("a coding");
+		let mut shards = vec![Vec::new(); 6];
+		let manifest = encode_stream(params, encryption, &[][..], &mut shards).expect("coded");
+		assert_eq!((manifest.plaintext_bytes, manifest.stripe_count), (0, 1));
+		assert!(shards.iter().all(|shard| shard.len() == 64), "every shard holds one piece");
+		let parsed = FileManifest::from_bytes(&manifest.to_bytes()).expect("a valid manifest");
+		let keep = [false, true, false, true, true, true];
+		assert_eq!(decode_with(&parsed, Some(&key), &shards, &keep).expect("decoded"), b"");
+	}
+}

@@ -5,7 +5,10 @@ use std::{
 	net::TcpListener,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
-	sync::{Arc, Mutex},
+	sync::{
+		atomic::{AtomicU32, Ordering},
+		Arc, Mutex,
+	},
 	time::Duration,
 };
 
@@ -46,9 +49,62 @@ pub fn cli(args: &[&str]) -> anyhow::Result<String> {
 	Ok(String::from_utf8(output.stdout)?)
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// Runs `cairn-node` with `args` and `input` on its standard input, for at most `limit`; its
+/// standard output as bytes, or an error with its standard error.
+pub async fn cli_with_input(
+	args: &[&str],
+	input: &[u8],
+	limit: Duration,
+) -> anyhow::Result<Vec<u8>> {
+	use tokio::io::AsyncWriteExt;
+	let mut child = tokio::process::Command::new(node_binary()?)
+		.args(args)
+		.stdin(Stdio::piped())
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.kill_on_drop(true)
+		.spawn()?;
+	let mut stdin = child.stdin.take().context("the command's standard input")?;
+	let input = input.to_vec();
+	// A command that fails before reading it all closes its end: its error says why.
+	let writer = tokio::spawn(async move {
+		let _ = stdin.write_all(&input).await;
+	});
+	let output = tokio::time::timeout(limit, child.wait_with_output())
+		.await
+		.with_context(|| format!("cairn-node {args:?} ran past {limit:?}"))??;
+	writer.abort();
+	anyhow::ensure!(
+		output.status.success(),
+		"cairn-node {args:?} failed: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	Ok(output.stdout)
+}
+
+/// A port on 127.0.0.1 that was free a moment ago and that no other call in this process has
+/// returned.
+///
+/// Ports come from below the kernel's ephemeral range (32768 and up by default), so no outgoing
+/// connection and no bind to port 0 takes one between this call and the node's bind. Each is
+/// handed out once: libp2p listens with `SO_REUSEPORT`, so two nodes given the same port would
+/// both bind it and the kernel would split the connections between them — a dial then reaches
+/// the wrong peer ("Unexpected peer ID") instead of failing loudly.
 pub fn free_port() -> anyhow::Result<u16> {
-	Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+	const FIRST: u32 = 20_000;
+	const COUNT: u32 = 12_000;
+	static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+	// Test binaries of one run start from different places, so they rarely try the same ports.
+	let start = std::process::id().wrapping_mul(7_919) % COUNT;
+	let _ = NEXT.compare_exchange(u32::MAX, start, Ordering::Relaxed, Ordering::Relaxed);
+	for _ in 0..COUNT {
+		let offset = NEXT.fetch_add(1, Ordering::Relaxed) % COUNT;
+		let port = u16::try_from(FIRST + offset).expect("below 32,000");
+		if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+			return Ok(port);
+		}
+	}
+	bail!("no free port on 127.0.0.1 between {FIRST} and {}", FIRST + COUNT)
 }
 
 /// How to start one node.

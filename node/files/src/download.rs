@@ -21,9 +21,19 @@ use crate::transfer::fetch_shard;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadParams {
 	/// The contract.
-	pub contract: ContractId,
+	pub contract: Option<ContractId>,
+	/// Or the name the file was stored under: the newest open contract of this account with
+	/// that name.
+	pub name: Option<String>,
 	/// Where to write the file; without it the bytes come back as hex (small files only).
 	pub path: Option<String>,
+}
+
+impl DownloadParams {
+	/// The file stored under `contract`, written to `path`.
+	pub fn contract(contract: ContractId, path: Option<String>) -> Self {
+		Self { contract: Some(contract), name: None, path }
+	}
 }
 
 impl Files {
@@ -44,7 +54,7 @@ impl Files {
 		progress: Option<Progress>,
 	) -> Result<Value, FilesError> {
 		let progress = progress.as_ref();
-		let id = params.contract;
+		let id = self.named(params.contract, params.name.as_deref())?;
 		let at = self.state.at(None);
 		let contract = self.existing_contract(at, id)?;
 		let record = self.load_record(id).ok_or_else(|| {

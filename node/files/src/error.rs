@@ -11,6 +11,9 @@ pub enum FilesError {
 	/// The caller's input is wrong (JSON-RPC "invalid params"): the same request fails again.
 	#[error("{0}")]
 	Invalid(String),
+	/// No file of this account has the name the caller gave.
+	#[error("{0}")]
+	NotFound(String),
 	/// The market cannot take the request as it stands: too few providers with room, a price
 	/// above the caller's limit, funds short of the escrow.
 	#[error("{0}")]
@@ -57,9 +60,9 @@ impl FilesError {
 		Self::Invalid(message.into())
 	}
 
-	/// Whether the caller's input was wrong (JSON-RPC "invalid params").
+	/// Whether the caller's input was wrong (JSON-RPC "invalid params"), a name included.
 	pub fn is_invalid(&self) -> bool {
-		matches!(self, Self::Invalid(_))
+		matches!(self, Self::Invalid(_) | Self::NotFound(_))
 	}
 
 	/// Whether the same request may succeed later unchanged: the chain could not be read, a
@@ -71,6 +74,7 @@ impl FilesError {
 			Self::Chain(_) | Self::Network(_) | Self::Market(_) | Self::Busy(_) => true,
 			Self::Signer(error) => error.is_transient(),
 			Self::Invalid(_)
+			| Self::NotFound(_)
 			| Self::Refused(_)
 			| Self::Setup(_)
 			| Self::Data(_)
@@ -79,7 +83,8 @@ impl FilesError {
 		}
 	}
 
-	pub(crate) fn local(what: impl Into<String>, source: std::io::Error) -> Self {
+	/// A failure of this node's own files while doing `what`.
+	pub fn local(what: impl Into<String>, source: std::io::Error) -> Self {
 		Self::Local { what: what.into(), source }
 	}
 }

@@ -36,6 +36,13 @@ pub(super) enum Origin {
 	Inline(Vec<u8>),
 }
 
+impl Origin {
+	/// Whether the bytes are read from the file at `path`.
+	pub fn is_file(&self, path: &std::path::Path) -> bool {
+		matches!(self, Origin::Path(source) if std::path::Path::new(source) == path)
+	}
+}
+
 /// How far an upload has got.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub(super) enum Stage {
@@ -54,14 +61,21 @@ pub(super) struct Entry {
 	pub stage: Stage,
 }
 
-/// The journal's directory.
+/// The journal's directory, and the directory of spooled sources ([`crate::spool`]), which
+/// live as long as their entries.
 pub(super) struct Journal {
 	dir: PathBuf,
+	spool: PathBuf,
 }
 
 impl Journal {
-	pub fn new(dir: PathBuf) -> Self {
-		Self { dir }
+	pub fn new(dir: PathBuf, spool: PathBuf) -> Self {
+		Self { dir, spool }
+	}
+
+	/// The directory of spooled sources (absolute).
+	pub fn spool(&self) -> &std::path::Path {
+		&self.spool
 	}
 
 	/// A fresh entry id.
@@ -83,8 +97,21 @@ impl Journal {
 		crate::local_file::write_private(&self.path(id), &entry.encode()).map_err(io::Error::other)
 	}
 
-	/// Forgets `id`.
+	/// Whether an entry reads its bytes from `path`.
+	pub fn reads(&self, path: &std::path::Path) -> bool {
+		self.entries().iter().any(|(_, entry)| entry.origin.is_file(path))
+	}
+
+	/// Forgets `id`, and the spooled source it read if it had one.
 	pub fn remove(&self, id: &str) {
+		let entry =
+			std::fs::read(self.path(id)).ok().and_then(|b| Entry::decode_all(&mut &b[..]).ok());
+		if let Some(Origin::Path(source)) = entry.map(|entry| entry.origin) {
+			let source = std::path::Path::new(&source);
+			if source.parent() == Some(&self.spool) {
+				crate::spool::remove(source);
+			}
+		}
 		match std::fs::remove_file(self.path(id)) {
 			Ok(()) => {}
 			Err(error) if error.kind() == io::ErrorKind::NotFound => {}
@@ -479,7 +506,7 @@ mod tests {
 	fn entries_are_kept_whole_private_and_forgotten() {
 		use std::os::unix::fs::PermissionsExt;
 		let dir = tempfile::tempdir().expect("a directory");
-		let journal = Journal::new(dir.path().join("uploads"));
+		let journal = Journal::new(dir.path().join("uploads"), dir.path().join("incoming"));
 		assert!(journal.entries().is_empty(), "no directory yet: no entries");
 		let (mut entry, _) = upload_of(&bytes(1_000), None);
 		entry.stage = Stage::Signed { extrinsic: vec![1, 2, 3] };
@@ -496,5 +523,26 @@ mod tests {
 		journal.remove(&id);
 		journal.remove(&id);
 		assert!(journal.entries().is_empty());
+	}
+
+	#[test]
+	fn a_spooled_source_lives_as_long_as_its_entry() {
+		let dir = tempfile::tempdir().expect("a directory");
+		let spool = dir.path().join("incoming");
+		std::fs::create_dir_all(&spool).expect("made");
+		let journal = Journal::new(dir.path().join("uploads"), spool.clone());
+		let (spooled, elsewhere) = (spool.join("a1b2"), dir.path().join("mine.txt"));
+		for (path, kept) in [(&spooled, false), (&elsewhere, true)] {
+			std::fs::write(path, bytes(5_000)).expect("written");
+			let (mut entry, _) = upload_of(&bytes(5_000), None);
+			entry.origin = Origin::Path(path.display().to_string());
+			let id = Journal::new_id();
+			journal.write(&id, &entry).expect("kept");
+			assert!(journal.reads(path));
+			journal.remove(&id);
+			assert!(!journal.reads(path));
+			// A spooled copy goes with its entry; a caller's own file is never touched.
+			assert_eq!(path.exists(), kept, "{}", path.display());
+		}
 	}
 }

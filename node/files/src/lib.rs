@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, Mutex};
 
 mod download;
 pub mod durability;
+mod ending;
 mod error;
 mod journal;
 pub mod local_file;
@@ -45,6 +46,7 @@ mod renewal;
 mod repair;
 mod sending;
 mod sources;
+pub mod spool;
 pub mod transfer;
 mod upload;
 
@@ -52,9 +54,10 @@ use journal::Journal;
 use sources::Former;
 
 pub use download::DownloadParams;
+pub use ending::RemoveParams;
 pub use error::FilesError;
 pub use renewal::{AutoRenew, RenewParams};
-pub use upload::{QuoteParams, UploadParams};
+pub use upload::{check_name, largest_upload, QuoteParams, UploadParams, CONFIRM_BLOCKS};
 
 use cairn_chain::signer::{Signer, State};
 use cairn_net::Network;
@@ -64,6 +67,10 @@ use transfer::Endpoint;
 /// Largest file `cairn_upload` takes inline (hex in the request) or `cairn_download` returns
 /// inline: bulk data goes by path, as JSON-RPC messages are capped.
 pub const MAX_INLINE_BYTES: u64 = 4 << 20;
+
+/// Longest name a caller may give a file ([`upload::check_name`]): with the largest manifest it
+/// fits the chain's sealed manifest whole.
+pub const MAX_NAME_BYTES: usize = 512;
 
 /// Contract length when the caller names none: thirty days, renewed automatically (see
 /// [`renewal`]) unless the caller turns that off.
@@ -222,7 +229,9 @@ impl Files {
 				)
 				.ok()
 		});
-		Self {
+		let spool = dir.join(spool::DIR);
+		let spool = std::path::absolute(&spool).unwrap_or(spool);
+		let files = Self {
 			state,
 			signer,
 			secret,
@@ -233,11 +242,13 @@ impl Files {
 			reassigned: Mutex::new(HashMap::new()),
 			former: Former::open(dir.join("former-providers")),
 			being_sent: sending::BeingSent::default(),
-			journal: Journal::new(dir.join("uploads")),
+			journal: Journal::new(dir.join("uploads"), spool),
 			uploads: std::sync::Mutex::new(HashSet::new()),
 			dir,
 			metrics,
-		}
+		};
+		files.sweep_spool();
+		files
 	}
 
 	fn signer(&self) -> Result<&Arc<Signer>, FilesError> {
@@ -269,6 +280,23 @@ impl Files {
 		id: ContractId,
 	) -> Result<ContractOf<Runtime>, FilesError> {
 		self.state.contract(at, id)?.ok_or_else(|| FilesError::invalid(format!("no contract {id}")))
+	}
+
+	/// Contract `id` at block `at`, which must be `signer`'s to change.
+	fn own_contract(
+		&self,
+		signer: &Signer,
+		at: Hash,
+		id: ContractId,
+	) -> Result<ContractOf<Runtime>, FilesError> {
+		let contract = self.existing_contract(at, id)?;
+		if contract.owner != signer.account() {
+			return Err(FilesError::invalid(format!(
+				"contract {id} belongs to {}, not to this node's account",
+				cairn_chain::ss58(&contract.owner)
+			)));
+		}
+		Ok(contract)
 	}
 
 	/// The record of the file under `contract`: the cached one, or else the manifest its

@@ -113,13 +113,7 @@ impl Files {
 		signer.caught_up()?;
 		let id = params.contract;
 		let at = self.state.at(None);
-		let contract = self.existing_contract(at, id)?;
-		if contract.owner != signer.account() {
-			return Err(FilesError::invalid(format!(
-				"contract {id} belongs to {}, not to this node's account",
-				ss58(&contract.owner)
-			)));
-		}
+		let contract = self.own_contract(&signer, at, id)?;
 		let now = self.state.number(at);
 		let blocks = match params.blocks {
 			Some(0) => return Err(FilesError::invalid("blocks must be at least 1")),

@@ -15,8 +15,8 @@ use sp_blockchain::HeaderBackend;
 
 use super::{
 	count, durability, hex_bytes, journal, provider_address, report, FileKey, FileRecord, Files,
-	FilesError, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, PUSH_ATTEMPTS,
-	RESEND_BLOCKS,
+	FilesError, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, MAX_NAME_BYTES,
+	PUSH_ATTEMPTS, RESEND_BLOCKS,
 };
 use crate::transfer::{push_shard, OutgoingShard};
 use cairn_chain::{market_state::QuoteError, signer::Signer};
@@ -63,6 +63,9 @@ pub struct UploadParams {
 	pub path: Option<String>,
 	/// Or the bytes themselves, `0x` hex (at most [`MAX_INLINE_BYTES`]).
 	pub data: Option<String>,
+	/// The name the file is kept under (see [`check_name`]; default: the path, or
+	/// "inline data").
+	pub name: Option<String>,
 	/// Data shards (default: the widest of [`durability::CODINGS`] the market has providers
 	/// for; 4 when only `m` is given).
 	pub k: Option<u8>,
@@ -87,6 +90,33 @@ enum Source {
 	Inline(Vec<u8>),
 }
 
+/// A name a caller gives a file: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 without control
+/// characters. Names are the caller's own (`photos/2026/cat.jpg`, `bucket/key`): the node never
+/// makes a path of one.
+pub fn check_name(name: &str) -> Result<&str, FilesError> {
+	if name.is_empty() || name.len() > MAX_NAME_BYTES {
+		return Err(FilesError::invalid(format!(
+			"a name has 1 to {MAX_NAME_BYTES} bytes, not {}",
+			name.len()
+		)));
+	}
+	if name.chars().any(char::is_control) {
+		return Err(FilesError::invalid(format!("the name {name:?} has control characters")));
+	}
+	Ok(name)
+}
+
+/// Blocks an upload's caller waits for its shards' confirmations ([`Files::await_confirmed`]).
+pub const CONFIRM_BLOCKS: BlockNumber = 150;
+
+/// Largest file an upload may take: as many shards of the largest size as a contract holds, each
+/// all data. (The coding chosen takes less: this bounds what a caller may send before the plan
+/// refuses it.)
+pub fn largest_upload() -> u64 {
+	let shards: u32 = <Runtime as pallet_market::Config>::MaxShards::get();
+	cairn_primitives::tree::MAX_SHARD_BYTES.saturating_mul(u64::from(shards))
+}
+
 impl Files {
 	/// The first of `choices` (codings `(k, m)`) whose shards of a file of `size` bytes
 	/// (`encoded` once encrypted) are within the shard limit and have enough eligible providers
@@ -108,7 +138,8 @@ impl Files {
 		for (position, &(k, m)) in choices.iter().enumerate() {
 			let coding = CodingParams::new(k.into(), m.into())
 				.map_err(|e| FilesError::invalid(format!("coding: {e}")))?;
-			let stripes = encoded.div_ceil(coding.stripe_bytes() as u64);
+			// An empty file is one stripe (see `encode_stream`).
+			let stripes = encoded.div_ceil(coding.stripe_bytes() as u64).max(1);
 			let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
 			if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
 				let too_large = FilesError::invalid(format!(
@@ -179,9 +210,6 @@ impl Files {
 					"k must be at least 1 and k + m at most {max_shards} (k = {k}, m = {m})"
 				)));
 			}
-		}
-		if size == 0 {
-			return Err(FilesError::invalid(format!("{name} is empty")));
 		}
 		let encoded = cairn_storage::encoding::encoded_len(size, encrypt.unwrap_or(true))
 			.ok_or_else(|| FilesError::invalid("file too large"))?;
@@ -256,6 +284,10 @@ impl Files {
 				("inline data".to_string(), bytes.len() as u64, Source::Inline(bytes))
 			}
 			_ => return Err(FilesError::invalid("give either `path` or `data`")),
+		};
+		let name = match &params.name {
+			Some(given) => check_name(given)?.to_string(),
+			None => name,
 		};
 		// Where the journal finds the bytes again after a crash.
 		let origin = match (&params.path, &source) {
@@ -525,6 +557,38 @@ impl Files {
 			if imports.next().await.is_none() {
 				return Err(FilesError::Busy("the node is stopping".into()));
 			}
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use cairn_storage::encoding::{manifest::MANIFEST_BYTES, sealed::SEALED_OVERHEAD, SALT_BYTES};
+	use codec::Encode;
+
+	#[test]
+	fn the_longest_name_fits_the_sealed_manifest_whole() {
+		let record = FileRecord {
+			manifest: vec![0xff; MANIFEST_BYTES],
+			key: FileKey::Derived([0xff; SALT_BYTES]),
+			name: "é".repeat(MAX_NAME_BYTES / 2),
+			renewal: RenewalPolicy { auto: true, term: BlockNumber::MAX },
+		};
+		assert_eq!(check_name(&record.name).ok(), Some(record.name.as_str()));
+		let limit: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
+		assert!(record.encoded_size() + SEALED_OVERHEAD <= limit as usize);
+	}
+
+	#[test]
+	fn names_are_text_of_a_bounded_length() {
+		for good in ["a", "photos/2026/cat.jpg", "bucket/key with spaces", "ünïcode/名前"] {
+			assert_eq!(check_name(good).ok(), Some(good));
+		}
+		let long = "a".repeat(MAX_NAME_BYTES + 1);
+		for bad in ["", "line\nbreak", "nul\0", "tab\t", "escape\u{1b}[2J", long.as_str()] {
+			let error = check_name(bad).expect_err(bad);
+			assert!(error.is_invalid(), "{bad:?}: {error}");
 		}
 	}
 }

@@ -10,8 +10,14 @@
 //! headers, which no command-line client sends, so a page the user visits can neither read nor
 //! write the user's files through the node, and neither `--rpc-cors` nor a rebinding of DNS
 //! changes that.
+//!
+//! Behind the same guard, the API serves files as HTTP resources ([`objects`]):
+//! `PUT /files/<name>` stores a streamed body under a name, `GET /files/<name>` and
+//! `GET /contracts/<id>` return a file (with `Range`), so that clients on other machines and
+//! streams need no path on the node's machine.
 
 pub mod files;
+mod objects;
 
 use std::{
 	future::Future,
@@ -219,7 +225,9 @@ pub async fn start(
 ) -> io::Result<ApiServer> {
 	use files::FilesApiServer;
 	let token = ApiToken::generate();
-	let middleware = tower::ServiceBuilder::new().layer(GuardLayer(token.clone()));
+	let middleware = tower::ServiceBuilder::new()
+		.layer(GuardLayer(token.clone()))
+		.layer(objects::ObjectsLayer(files.clone()));
 	let server = jsonrpsee::server::Server::builder()
 		.max_connections(MAX_CONNECTIONS)
 		.max_request_body_size(MAX_REQUEST_BYTES)

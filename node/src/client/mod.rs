@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::cli::{ClientAction, ClientCmd, Output, ProviderAction, ProviderCmd};
 
 mod format;
+mod objects;
 
 pub use format::{bytes, cairn};
 use format::{
@@ -36,19 +37,41 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
 				contract_list(&list(contracts, "cairn_contracts")?)
 			}
-			ClientAction::Put { file, options, no_auto_renew } => {
-				let api = connect_api(cmd).await?;
+			ClientAction::Put { file, name, options, no_auto_renew } => {
 				let mut params = options.params();
-				params["path"] = absolute(file)?.into();
 				params["autoRenew"] = (!no_auto_renew).into();
-				let done = follow(
-					&api,
-					"cairn_subscribeUpload",
-					"cairn_unsubscribeUpload",
-					params,
-					upload_interrupted,
-				)
-				.await?;
+				let stdin = file.as_os_str() == "-";
+				let done = if stdin || !objects::on_this_machine(&cmd.api) {
+					let name = match name {
+						Some(name) => name.clone(),
+						None if stdin => {
+							return Err("give --name for a file from standard input".into())
+						}
+						None => absolute(file)?,
+					};
+					let api = objects::Api::new(&cmd.api, &api_token_of(cmd)?)?;
+					if stdin {
+						api.put(&name, &params, tokio::io::stdin(), None).await?
+					} else {
+						let source = tokio::fs::File::open(file)
+							.await
+							.map_err(|error| format!("{}: {error}", file.display()))?;
+						let size = source.metadata().await.ok().map(|m| m.len());
+						api.put(&name, &params, source, size).await?
+					}
+				} else {
+					let api = connect_api(cmd).await?;
+					params["path"] = absolute(file)?.into();
+					params["name"] = name.clone().into();
+					follow(
+						&api,
+						"cairn_subscribeUpload",
+						"cairn_unsubscribeUpload",
+						params,
+						upload_interrupted,
+					)
+					.await?
+				};
 				let mut text = format!(
 					"contract {} stores {} in {} shards (k = {}, m = {}: {} nines a year); escrow \
 					 {}\n{}\n",
@@ -95,19 +118,56 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					cairn(&done["escrow"])
 				)
 			}
-			ClientAction::Get { contract, out } => {
+			ClientAction::Get { file, out } => {
+				let which = objects::Which::parse(file);
+				if out.as_os_str() == "-" {
+					let api = objects::Api::new(&cmd.api, &api_token_of(cmd)?)?;
+					let (contract, size) = api.get(which, &mut tokio::io::stdout()).await?;
+					eprintln!("wrote {} of contract {contract}", bytes(&size.into()));
+					String::new()
+				} else if !objects::on_this_machine(&cmd.api) {
+					let api = objects::Api::new(&cmd.api, &api_token_of(cmd)?)?;
+					let (contract, size) = get_into(&api, which, out).await?;
+					format!(
+						"wrote {} of contract {contract} to {}\n",
+						bytes(&size.into()),
+						out.display()
+					)
+				} else {
+					let api = connect_api(cmd).await?;
+					let path = absolute(out)?;
+					let params = match which {
+						objects::Which::Contract(id) => {
+							serde_json::json!({ "contract": id, "path": path })
+						}
+						objects::Which::Name(name) => {
+							serde_json::json!({ "name": name, "path": path })
+						}
+					};
+					let done = follow(
+						&api,
+						"cairn_subscribeDownload",
+						"cairn_unsubscribeDownload",
+						params,
+						download_interrupted,
+					)
+					.await?;
+					format!("wrote {} to {}\n", bytes(&done["bytes"]), path)
+				}
+			}
+			ClientAction::Rm { file } => {
 				let api = connect_api(cmd).await?;
-				let path = absolute(out)?;
-				let params = serde_json::json!({ "contract": contract, "path": path });
-				let done = follow(
-					&api,
-					"cairn_subscribeDownload",
-					"cairn_unsubscribeDownload",
-					params,
-					download_interrupted,
+				let params = match objects::Which::parse(file) {
+					objects::Which::Contract(id) => serde_json::json!({ "contract": id }),
+					objects::Which::Name(name) => serde_json::json!({ "name": name }),
+				};
+				let done = request(&api, "cairn_remove", rpc_params![params]).await?;
+				format!(
+					"ended contract {}: {} back to the account, {} paid to its providers\n",
+					done["contract"],
+					cairn(&done["refunded"]),
+					cairn(&done["paid"])
 				)
-				.await?;
-				format!("wrote {} to {}\n", bytes(&done["bytes"]), path)
 			}
 			ClientAction::Restore { dir } => {
 				let api = connect_api(cmd).await?;
@@ -320,8 +380,38 @@ async fn connect(url: &str) -> Result<WsClient, Error> {
 }
 
 async fn connect_api(cmd: &ClientCmd) -> Result<WsClient, Error> {
-	let token = api_token(&cmd.api, cmd.token.as_deref(), cmd.token_file.as_deref())?;
-	api_client(&cmd.api, &token, None).await
+	api_client(&cmd.api, &api_token_of(cmd)?, None).await
+}
+
+fn api_token_of(cmd: &ClientCmd) -> Result<String, Error> {
+	api_token(&cmd.api, cmd.token.as_deref(), cmd.token_file.as_deref())
+}
+
+/// Downloads `which` over HTTP into `out`: written beside it and renamed over it once whole.
+async fn get_into(
+	api: &objects::Api,
+	which: objects::Which<'_>,
+	out: &std::path::Path,
+) -> Result<(u64, u64), Error> {
+	let mut partial = out.as_os_str().to_owned();
+	partial.push(".part");
+	let partial = std::path::PathBuf::from(partial);
+	let file = tokio::fs::File::create(&partial)
+		.await
+		.map_err(|error| format!("{}: {error}", partial.display()))?;
+	let mut writer = tokio::io::BufWriter::new(file);
+	let got = api.get(which, &mut writer).await;
+	let got = match got {
+		Ok(got) => got,
+		Err(error) => {
+			let _ = tokio::fs::remove_file(&partial).await;
+			return Err(error);
+		}
+	};
+	tokio::fs::rename(&partial, out)
+		.await
+		.map_err(|error| format!("{}: {error}", out.display()))?;
+	Ok(got)
 }
 
 /// The client API's token for `url`: `token`, else `$CAIRN_API_TOKEN`, else the file

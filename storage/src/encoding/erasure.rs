@@ -209,7 +209,9 @@ pub fn encode_stream<R: Read, W: Write>(
 	loop {
 		let data = &mut stripe[..params.stripe_bytes()];
 		let read = read_full(&mut source, data)?;
-		if read == 0 {
+		// An empty input still makes one stripe (of zeros): every shard holds a piece to
+		// commit to and prove.
+		if read == 0 && stripe_count > 0 {
 			break;
 		}
 		data[read..].fill(0);

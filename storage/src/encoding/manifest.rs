@@ -59,7 +59,8 @@ impl FileManifest {
 			return invalid("encoded size does not match the plaintext size");
 		}
 		let stripe_bytes = self.coding.stripe_bytes() as u64;
-		let needed_stripes = self.encoded_bytes.div_ceil(stripe_bytes);
+		// At least one: an empty file is one stripe of zeros.
+		let needed_stripes = self.encoded_bytes.div_ceil(stripe_bytes).max(1);
 		if needed_stripes != self.stripe_count {
 			return invalid("stripe count does not match the encoded size");
 		}

@@ -1,5 +1,5 @@
 //! `cairn_upload`, `cairn_quoteUpload`, `cairn_download` and their progress subscriptions,
-//! `cairn_renew`, `cairn_file` and `cairn_files`: the client service over JSON-RPC. They read and write local
+//! `cairn_renew`, `cairn_remove`, `cairn_file` and `cairn_files`: the client service over JSON-RPC. They read and write local
 //! files and sign with the node's key, so they are served
 //! only on the client API, to holders of its token (see the [parent module](super)).
 
@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 pub use cairn_files::MAX_INLINE_BYTES;
-use cairn_files::{DownloadParams, Files, FilesError, QuoteParams, RenewParams, UploadParams};
-
-/// Blocks an upload subscription waits for its shards' confirmations.
-const CONFIRM_BLOCKS: u32 = 150;
+use cairn_files::{
+	DownloadParams, Files, FilesError, QuoteParams, RemoveParams, RenewParams, UploadParams,
+	CONFIRM_BLOCKS,
+};
 
 /// The client service's RPC.
 #[rpc(server, namespace = "cairn")]
@@ -60,6 +60,12 @@ pub trait FilesApi {
 	/// holding the escrow for them; returns the new `end` and the `escrow` added.
 	#[method(name = "renew")]
 	async fn renew(&self, params: RenewParams) -> RpcResult<Value>;
+
+	/// Ends a contract of this node's account now (`contract`, or the `name` of its file):
+	/// finished periods are settled, the rest of the escrow comes back (`refunded`, with `paid`
+	/// to providers over its life), and the providers delete the shards once the end is final.
+	#[method(name = "remove")]
+	async fn remove(&self, params: RemoveParams) -> RpcResult<Value>;
 
 	/// What this node knows of the file it stored under `contract`: name, size, end, term and
 	/// its automatic renewal (`autoRenew`, `renewAt`, and the `problem` of the last attempt).
@@ -172,6 +178,10 @@ impl FilesApiServer for FilesRpc {
 		self.files.renew(params).await.map_err(error)
 	}
 
+	async fn remove(&self, params: RemoveParams) -> RpcResult<Value> {
+		self.files.remove(params).await.map_err(error)
+	}
+
 	async fn file(&self, contract: pallet_market::ContractId) -> RpcResult<Value> {
 		self.files.file(contract).await.map_err(error)
 	}
@@ -209,18 +219,20 @@ mod tests {
 			let _ = serde_json::from_str::<UploadParams>(&text);
 			let _ = serde_json::from_str::<DownloadParams>(&text);
 			let _ = serde_json::from_str::<RenewParams>(&text);
+			let _ = serde_json::from_str::<RemoveParams>(&text);
 			let _ = cairn_files::local_file::Target::check(&text);
 		}
 
 		#[test]
 		fn near_miss_objects_are_parameters_or_an_error(
-			key in "(path|data|k|m|duration|autoRenew|maxPrice|encrypt|contract|blocks|[a-z]{0,6})",
+			key in "(path|data|name|k|m|duration|autoRenew|maxPrice|encrypt|contract|blocks|[a-z]{0,6})",
 			value in "(null|true|-?[0-9]{1,40}|\"[^\"]{0,30}\"|\\[\\]|\\{\\}|0\\.5)",
 		) {
 			let text = format!("{{\"{key}\": {value}}}");
 			let _ = serde_json::from_str::<UploadParams>(&text);
 			let _ = serde_json::from_str::<DownloadParams>(&text);
 			let _ = serde_json::from_str::<RenewParams>(&text);
+			let _ = serde_json::from_str::<RemoveParams>(&text);
 		}
 	}
 }
