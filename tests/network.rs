@@ -868,7 +868,9 @@ async fn restore_from_the_secret(
 }
 
 /// Gives `account` 1,000 tokens from Bob (whose validator sends nothing of its own); returns
-/// the block that did.
+/// the number of the block that did, once it is finalized: a best block could be left on a fork,
+/// and a node following the other branch would refuse the account's first transaction for want
+/// of fees.
 async fn fund_new_account(rpc: &WsClient, account: &sp_core::sr25519::Pair) -> anyhow::Result<u32> {
 	use cairn_runtime::{currency::UNITS, RuntimeCall};
 	use cairn_tests::tx::{self, Until};
@@ -878,12 +880,13 @@ async fn fund_new_account(rpc: &WsClient, account: &sp_core::sr25519::Pair) -> a
 		value: 1_000 * UNITS,
 	});
 	let context = tx::chain_context(rpc).await?;
-	let funded = tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::InBlock);
+	let funded = tx::submit(rpc, context, sp_keyring::Sr25519Keyring::Bob, fund, Until::Finalized);
 	Ok(rpc::header(rpc, Some(funded.await?.block)).await?.number)
 }
 
-/// Waits until `node` has caught up with the chain, past block `past`: until then it refuses
-/// to sign (its transaction pool would judge by an old state).
+/// Waits until `node` has caught up with the chain and finalized block `past`: until then it
+/// refuses to sign (its transaction pool would judge by an old state), and a best block of the
+/// same height could lie on a branch without what `past` holds.
 async fn caught_up(blocks: &mut Blocks, node: &Node, past: u32) -> anyhow::Result<()> {
 	let own = node.rpc().await?;
 	blocks
@@ -892,8 +895,8 @@ async fn caught_up(blocks: &mut Blocks, node: &Node, past: u32) -> anyhow::Resul
 			Duration::from_secs(180),
 			|| async {
 				let health: Value = own.request("system_health", rpc_params![]).await?;
-				let best = rpc::header(&own, None).await?.number;
-				Ok((health["isSyncing"] == false && best > past).then_some(()))
+				let finalized = rpc::finalized_number(&own).await?;
+				Ok((health["isSyncing"] == false && finalized >= past).then_some(()))
 			},
 		)
 		.await
