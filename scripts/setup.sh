@@ -12,6 +12,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Headless Chromium runs the explorer page's browser test.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# boto3, a real S3 client, drives the S3 gateway's test.
+python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	sudo=""

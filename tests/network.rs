@@ -274,6 +274,8 @@ async fn start_network(
 	let mut alice_config = NodeConfig::new("local", &dir.join("alice"), Some("alice"));
 	alice_config.extra_args = vec!["--cairn-key".into(), "//Alice".into(), "--no-explorer".into()];
 	alice_config.extra_args.extend(pool.iter().cloned());
+	let s3 = format!("127.0.0.1:{}", cairn_tests::node::free_port()?);
+	alice_config.extra_args.extend(["--s3-addr".to_string(), s3]);
 	let alice = Node::start(alice_config)?;
 	alice.wait_ready().await?;
 	let bootnode = alice.multiaddr().await?;
@@ -763,6 +765,8 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 		)
 		.await?;
 	}
+	// Last, so that its 64 MiB object's proofs do not share the cores with the repairs above.
+	stored_through_s3(&validators[0], &files, dir).await?;
 	eprintln!("done after {:?}", started.elapsed());
 	Ok(())
 }
@@ -1730,6 +1734,81 @@ async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
 	let gone = run(client(&["get", name, "-"]), Vec::new()).await;
 	ensure!(gone.is_err(), "a removed file is not found by its name");
 	eprintln!("streamed by name through HTTP in {:?}", started.elapsed());
+	Ok(())
+}
+
+/// An S3 user's session with boto3 against the buyer's gateway (`tests/s3/s3_client.py`): a
+/// bucket; a 64 MiB object uploaded in eight parts, listed, read by range and whole; S3 errors
+/// for bad input (an unknown key, bucket or upload, a range outside the object, a bad bucket
+/// name, a wrong signature, a completion with a wrong part), none of which makes a contract.
+/// `client ls BUCKET/` shows the object as the account's file; deleting it ends its contract,
+/// and the bucket goes.
+async fn stored_through_s3(node: &Node, files: &WsClient, dir: &Path) -> anyhow::Result<()> {
+	const LIMIT: Duration = Duration::from_secs(900);
+	let started = Instant::now();
+	let (url, secret) = node.s3_gateway().await?;
+	let (bucket, key) = ("backups", "2026/december/photos.tar");
+	let mut data = vec![0u8; 64 << 20];
+	ChaCha20Rng::seed_from_u64(10).fill_bytes(&mut data);
+	let path = dir.join("s3-object.bin");
+	std::fs::write(&path, &data)?;
+	let script = concat!(env!("CARGO_MANIFEST_DIR"), "/s3/s3_client.py");
+	let boto3 = |args: Vec<String>| async move {
+		let output = tokio::time::timeout(
+			LIMIT,
+			tokio::process::Command::new("python3")
+				.arg(script)
+				.args(&args)
+				.kill_on_drop(true)
+				.output(),
+		)
+		.await
+		.with_context(|| format!("boto3 {args:?} within {LIMIT:?}"))??;
+		ensure!(
+			output.status.success(),
+			"boto3 {args:?} failed:\n{}",
+			String::from_utf8_lossy(&output.stderr)
+		);
+		anyhow::Ok(serde_json::from_slice::<Value>(&output.stdout)?)
+	};
+	let before: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
+	let args = |rest: &[&str]| -> Vec<String> {
+		[url.as_str(), secret.as_str()].iter().chain(rest).map(|a| a.to_string()).collect()
+	};
+	let seen = boto3(args(&["put", bucket, key, &path.display().to_string()])).await?;
+	eprintln!("boto3 stored {} MiB and saw {}", data.len() >> 20, seen["errors"]);
+
+	// One new file, the object, under its bucket's name, and nothing of the refused requests.
+	let after: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
+	ensure!(after.len() == before.len() + 1, "one contract made: {before:?} then {after:?}");
+	let token = node.api_token().await?;
+	let listed = cairn_tests::node::cli(&[
+		"client",
+		"--api",
+		&node.api_url(),
+		"--token",
+		&token,
+		"ls",
+		&format!("{bucket}/"),
+		"--output",
+		"json",
+	])?;
+	let listed: Vec<Value> = serde_json::from_str(&listed)?;
+	let name = format!("{bucket}/{key}");
+	ensure!(
+		listed.len() == 1 && listed[0]["name"] == name.as_str() && listed[0]["bytes"] == data.len(),
+		"client ls {bucket}/ shows the object: {listed:?}"
+	);
+	ensure!(
+		seen["etag"] == format!("\"cairn-{}\"", listed[0]["contract"]),
+		"the object's etag names its contract: {seen}"
+	);
+
+	boto3(args(&["delete", bucket, key])).await?;
+	let left: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
+	ensure!(left.len() == before.len(), "the object's contract ended: {left:?}");
+	std::fs::remove_file(&path)?;
+	eprintln!("stored, read and deleted through S3 in {:?}", started.elapsed());
 	Ok(())
 }
 

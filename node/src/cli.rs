@@ -94,6 +94,14 @@ pub struct CairnParams {
 	#[arg(long)]
 	pub no_api: bool,
 
+	/// Serve the S3-compatible gateway on this address (`127.0.0.1:9967`, say): the account's
+	/// files as buckets and objects for S3 tools, which sign with the access key `cairn` and the
+	/// secret the node keeps in `s3.secret` in its data folder. Off unless given; keep it on
+	/// 127.0.0.1 unless remote clients need it, and put TLS in front of it beyond a trusted
+	/// network.
+	#[arg(long, value_name = "ADDR")]
+	pub s3_addr: Option<std::net::SocketAddr>,
+
 	/// Renew a file uploaded through this node (with auto-renew on, the default) once less than
 	/// this share of its term, in percent, is left.
 	#[arg(
@@ -274,11 +282,21 @@ pub struct ClientCmd {
 /// What `client` shows.
 #[derive(Debug, clap::Subcommand)]
 pub enum ClientAction {
-	/// List contracts, newest first (all, or those of one owner).
+	/// List this account's files by name (those whose name begins with PREFIX: a folder, or an
+	/// S3 bucket as `BUCKET/`), through the node's client API; or, with `--all` or `--owner`,
+	/// the chain's contracts, newest first.
 	Ls {
-		/// Only contracts of this account (SS58).
-		#[arg(long)]
+		/// Only names that begin with this (`photos/2026/`, `BUCKET/`, `BUCKET/KEY-PREFIX`).
+		prefix: Option<String>,
+		/// The chain's contracts of this account (SS58) instead.
+		#[arg(long, conflicts_with_all = ["prefix", "all"])]
 		owner: Option<String>,
+		/// Every contract on the chain instead.
+		#[arg(long, conflicts_with = "prefix")]
+		all: bool,
+		/// `text` (default) or `json`.
+		#[arg(long, value_enum, default_value_t = Output::Text)]
+		output: Output,
 	},
 	/// One contract: escrow, payments and each shard's provider, status and proofs.
 	Status {

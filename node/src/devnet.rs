@@ -48,6 +48,11 @@ pub struct DevnetCmd {
 	#[arg(long, default_value_t = 9966)]
 	pub api_port: u16,
 
+	/// Port of the buyer's S3 gateway (access key `cairn`, secret key in its base path's
+	/// `s3.secret`).
+	#[arg(long, default_value_t = 9967)]
+	pub s3_port: u16,
+
 	/// Prometheus port of the buyer's node (`/metrics`, Substrate's and Cairn's `cairn_*`); the
 	/// others take the ports after it (passing over those taken above).
 	#[arg(long, default_value_t = 9615)]
@@ -163,9 +168,10 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 	let total = VALIDATORS.len() + cmd.providers;
 	// The nodes' RPC and Prometheus ports run from the first ones up, past the explorer's and
 	// the client API's (twelve nodes' RPC ports from 9944 would reach the explorer's 9955).
-	let rpc_ports = ports(cmd.rpc_port, total, &[cmd.explorer_port, cmd.api_port])?;
+	let fixed = [cmd.explorer_port, cmd.api_port, cmd.s3_port];
+	let rpc_ports = ports(cmd.rpc_port, total, &fixed)?;
 	let mut taken = rpc_ports.clone();
-	taken.extend([cmd.explorer_port, cmd.api_port]);
+	taken.extend(fixed);
 	let prometheus_ports = ports(cmd.prometheus_port, total, &taken)?;
 	let mut nodes = Nodes(Vec::new());
 	for index in 0..total {
@@ -195,6 +201,7 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 			role_args.extend(["--cairn-key".into(), "//Alice".into()]);
 			role_args.extend(["--explorer-port".into(), cmd.explorer_port.to_string()]);
 			role_args.extend(["--api-addr".into(), format!("127.0.0.1:{}", cmd.api_port)]);
+			role_args.extend(["--s3-addr".into(), format!("127.0.0.1:{}", cmd.s3_port)]);
 		} else {
 			role_args.extend(["--no-explorer".into(), "--no-api".into()]);
 			role_args.extend(["--bootnodes".into(), bootnode.clone()]);
@@ -246,6 +253,15 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 	let api = format!("ws://127.0.0.1:{}", cmd.api_port);
 	println!("buyer (//Alice) RPC {rpc}, client API {api} (token in its base path)");
 	println!("explorer http://127.0.0.1:{}/", cmd.explorer_port);
+	println!(
+		"S3 gateway http://127.0.0.1:{} (access key {}, secret key in {})",
+		cmd.s3_port,
+		cairn_s3::ACCESS_KEY,
+		dir.join(&nodes.0[0].name)
+			.join("chains/cairn_local/cairn")
+			.join(cairn_s3::SECRET_FILE)
+			.display()
+	);
 
 	let outcome = tokio::runtime::Builder::new_multi_thread()
 		.worker_threads(1)

@@ -426,6 +426,9 @@ fn start_storage_services(
 		client_metrics,
 	));
 	task_manager.spawn_handle().spawn("cairn-repair", None, files.clone().run());
+	if let Some(address) = cairn.s3_addr {
+		spawn_s3(task_manager, address, &dir, files.clone())?;
+	}
 	if let Some(address) = cairn.api_addr() {
 		spawn_api(task_manager, address, &dir.join(cairn_rpc::api::TOKEN_FILE), files)?;
 	}
@@ -492,6 +495,40 @@ fn spawn_api(
 		let _server = server;
 		futures::future::pending::<()>().await
 	});
+	Ok(())
+}
+
+/// Serves the S3 gateway on `address` for as long as the node runs, its state under `dir/s3`
+/// and its secret in `dir`. An address that cannot be bound stops the node, as the API's does.
+fn spawn_s3(
+	task_manager: &TaskManager,
+	address: std::net::SocketAddr,
+	dir: &std::path::Path,
+	files: Arc<cairn_files::Files>,
+) -> Result<(), ServiceError> {
+	let secret_file = dir.join(cairn_s3::SECRET_FILE);
+	let runtime = tokio::runtime::Handle::current();
+	let server = tokio::task::block_in_place(|| {
+		runtime.block_on(cairn_s3::S3Server::bind(address, &dir.join("s3"), &secret_file, files))
+	})
+	.map_err(|error| {
+		ServiceError::Other(format!(
+			"Cairn S3 gateway on {address}: {error} (choose another --s3-addr)"
+		))
+	})?;
+	let bound = server.local_addr().map_err(|e| ServiceError::Other(e.to_string()))?;
+	log::info!(
+		"Cairn S3 gateway on http://{bound} (access key {}, secret key in {})",
+		cairn_s3::ACCESS_KEY,
+		secret_file.display()
+	);
+	if !bound.ip().is_loopback() {
+		log::warn!(
+			"the S3 gateway listens on {bound}: its requests are signed, but travel in clear text, \
+			 so reach it only over a trusted network or through a TLS proxy"
+		);
+	}
+	task_manager.spawn_handle().spawn("cairn-s3", None, server.run());
 	Ok(())
 }
 

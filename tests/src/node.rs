@@ -270,6 +270,21 @@ impl Node {
 		Ok(std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?.trim().into())
 	}
 
+	/// The S3 gateway's URL and secret key, from the line the node logs at start (it serves one
+	/// when started with `--s3-addr`).
+	pub async fn s3_gateway(&self) -> anyhow::Result<(String, String)> {
+		let line = self.wait_for_log("Cairn S3 gateway on", Duration::from_secs(120)).await?;
+		let rest = line.split("Cairn S3 gateway on ").nth(1).context("the gateway's line")?;
+		let url = rest.split_whitespace().next().context("the gateway's URL")?;
+		let path = rest
+			.split("secret key in ")
+			.nth(1)
+			.and_then(|rest| rest.trim_end().strip_suffix(')'))
+			.with_context(|| format!("no secret file in {line:?}"))?;
+		let secret = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+		Ok((url.to_string(), secret.trim().to_string()))
+	}
+
 	/// A client of the node's client API with `headers` (`Authorization`, `Origin`, …).
 	pub async fn api_with(&self, headers: &[(&'static str, String)]) -> anyhow::Result<WsClient> {
 		let mut map = jsonrpsee::ws_client::HeaderMap::new();

@@ -17,7 +17,7 @@ use super::{
 use crate::transfer::fetch_shard;
 
 /// What `cairn_download` takes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadParams {
 	/// The contract.
@@ -27,13 +27,6 @@ pub struct DownloadParams {
 	pub name: Option<String>,
 	/// Where to write the file; without it the bytes come back as hex (small files only).
 	pub path: Option<String>,
-}
-
-impl DownloadParams {
-	/// The file stored under `contract`, written to `path`.
-	pub fn contract(contract: ContractId, path: Option<String>) -> Self {
-		Self { contract: Some(contract), name: None, path }
-	}
 }
 
 impl Files {

@@ -2,7 +2,8 @@
 //! periods, returns the rest of the escrow to the account, and every provider deletes its shard
 //! once the end is final.
 
-use cairn_runtime::RuntimeCall;
+use cairn_runtime::{time::MILLISECS_PER_BLOCK, BlockNumber, RuntimeCall};
+use cairn_storage::encoding::FileManifest;
 use pallet_market::ContractId;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,6 +18,22 @@ pub struct RemoveParams {
 	pub contract: Option<ContractId>,
 	/// Or the file's name: its newest open contract of this account.
 	pub name: Option<String>,
+}
+
+/// A file of this account that this node can read, as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+	/// Its contract.
+	pub contract: ContractId,
+	/// The name it was stored under.
+	pub name: String,
+	/// Its size.
+	pub bytes: u64,
+	/// When its contract started (Unix milliseconds), from the best block's time and the block
+	/// time: the chain keeps no time of past blocks.
+	pub stored_at_ms: u64,
+	/// The block its contract ends at.
+	pub end: BlockNumber,
 }
 
 impl Files {
@@ -35,14 +52,41 @@ impl Files {
 
 	/// The newest open contract of this account whose file is named `name`.
 	fn find(&self, name: &str) -> Result<ContractId, FilesError> {
+		Ok(self.stored_file(name)?.contract)
+	}
+
+	/// This account's open contracts whose file this node can read (the account's secret opens
+	/// its manifest), oldest contract first.
+	pub fn stored_files(&self) -> Result<Vec<StoredFile>, FilesError> {
 		let me = self.signer()?.account();
 		let at = self.state.at(None);
-		self.state
+		let (now, time) = (self.state.number(at), self.state.timestamp(at)?);
+		let mut stored: Vec<StoredFile> = self
+			.state
 			.contracts_of(at, Some(&me))?
 			.into_iter()
-			.map(|(id, _)| id)
-			.filter(|id| self.load_record(*id).is_some_and(|record| record.name == name))
-			.max()
+			.filter_map(|(id, contract)| {
+				let record = self.load_record(id)?;
+				let manifest = FileManifest::from_bytes(&record.manifest).ok()?;
+				let blocks_ago = u64::from(now.saturating_sub(contract.start));
+				Some(StoredFile {
+					contract: id,
+					name: record.name,
+					bytes: manifest.plaintext_bytes,
+					stored_at_ms: time.saturating_sub(blocks_ago * MILLISECS_PER_BLOCK),
+					end: contract.end,
+				})
+			})
+			.collect();
+		stored.sort_by_key(|file| file.contract);
+		Ok(stored)
+	}
+
+	/// The newest of this account's open contracts whose file is named `name`.
+	pub fn stored_file(&self, name: &str) -> Result<StoredFile, FilesError> {
+		self.stored_files()?
+			.into_iter()
+			.rfind(|file| file.name == name)
 			.ok_or_else(|| FilesError::NotFound(format!("no file named {name:?}")))
 	}
 

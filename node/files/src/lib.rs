@@ -54,9 +54,10 @@ use journal::Journal;
 use sources::Former;
 
 pub use download::DownloadParams;
-pub use ending::RemoveParams;
+pub use ending::{RemoveParams, StoredFile};
 pub use error::FilesError;
 pub use renewal::{AutoRenew, RenewParams};
+pub use spool::SpoolError;
 pub use upload::{check_name, largest_upload, QuoteParams, UploadParams, CONFIRM_BLOCKS};
 
 use cairn_chain::signer::{Signer, State};

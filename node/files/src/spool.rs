@@ -1,5 +1,5 @@
-//! Files the client API's HTTP side holds for a moment: the body of `PUT /files/<name>` while it
-//! is uploaded, and a download while it is sent back. They live in `incoming/` in the files
+//! Files the client API's HTTP side and the S3 gateway hold for a moment: a request's body while
+//! it is uploaded, and a download while it is sent back. They live in `incoming/` in the files
 //! directory, readable by this user only.
 //!
 //! An upload's journal entry reads its source again after a crash ([`crate::journal`]), so a
@@ -8,13 +8,18 @@
 //! crash leaves that no entry reads is removed when the node starts.
 
 use std::{
-	io,
+	fmt::Display,
+	io::{self, Seek, SeekFrom},
 	os::unix::fs::{DirBuilderExt, OpenOptionsExt},
 	path::{Path, PathBuf},
 	sync::Arc,
 };
 
-use super::{Files, FilesError};
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{DownloadParams, Files, FilesError, UploadParams, CONFIRM_BLOCKS};
 
 /// The spool's directory, in the files directory.
 pub const DIR: &str = "incoming";
@@ -43,6 +48,73 @@ impl Drop for Spooled {
 			remove(&self.path);
 		}
 	}
+}
+
+/// Why a request's body could not be spooled.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+	/// It is larger than the caller allows.
+	#[error("{received} bytes: a file is stored in one contract, of at most {limit} bytes")]
+	TooLarge {
+		/// Bytes it said it has, or had sent when it crossed the limit.
+		received: u64,
+		/// The limit.
+		limit: u64,
+	},
+	/// The body broke off.
+	#[error("the body stopped after {received} bytes: {reason}")]
+	Cut {
+		/// Bytes received before.
+		received: u64,
+		/// What the sender's side said.
+		reason: String,
+	},
+	/// The spooled file could not be made or written.
+	#[error(transparent)]
+	Files(#[from] FilesError),
+}
+
+/// Writes `body` to `file` as it arrives and syncs it; refuses it as soon as it passes `limit`
+/// bytes. Returns the bytes written.
+pub async fn write_stream<S, D, E>(
+	file: std::fs::File,
+	body: S,
+	limit: u64,
+) -> Result<u64, SpoolError>
+where
+	S: Stream<Item = Result<D, E>>,
+	D: AsRef<[u8]>,
+	E: Display,
+{
+	let local = |e| FilesError::local("spooling the upload", e);
+	let mut file = tokio::fs::File::from_std(file);
+	let mut body = std::pin::pin!(body);
+	let mut received = 0u64;
+	while let Some(chunk) = body.next().await {
+		let chunk = chunk.map_err(|e| SpoolError::Cut { received, reason: e.to_string() })?;
+		let chunk = chunk.as_ref();
+		received += chunk.len() as u64;
+		if received > limit {
+			return Err(SpoolError::TooLarge { received, limit });
+		}
+		file.write_all(chunk).await.map_err(local)?;
+	}
+	// An upload's journal may read it again after a crash.
+	file.sync_all().await.map_err(local)?;
+	Ok(received)
+}
+
+/// `length` bytes of `file` from `first` on, read in chunks as they are asked for.
+pub fn read_range(
+	mut file: std::fs::File,
+	first: u64,
+	length: u64,
+) -> io::Result<tokio_util::io::ReaderStream<tokio::io::Take<tokio::fs::File>>> {
+	/// Bytes read at a time.
+	const CHUNK_BYTES: usize = 256 * 1024;
+	file.seek(SeekFrom::Start(first))?;
+	let range = tokio::fs::File::from_std(file).take(length);
+	Ok(tokio_util::io::ReaderStream::with_capacity(range, CHUNK_BYTES))
 }
 
 /// Removes `path`, which may be gone already.
@@ -76,6 +148,54 @@ impl Files {
 			.open(&path)
 			.map_err(local)?;
 		Ok((Spooled { path, files: self.clone() }, file))
+	}
+
+	/// `body` in a new spooled file, refused beyond `limit` bytes; and its size.
+	pub async fn spool_stream<S, D, E>(
+		self: &Arc<Self>,
+		body: S,
+		limit: u64,
+	) -> Result<(Spooled, u64), SpoolError>
+	where
+		S: Stream<Item = Result<D, E>>,
+		D: AsRef<[u8]>,
+		E: Display,
+	{
+		let (spooled, file) = self.spool()?;
+		let size = write_stream(file, body, limit).await?;
+		Ok((spooled, size))
+	}
+
+	/// Stores a spooled file as `params` say (its path is the spooled file's) and waits until
+	/// every shard is confirmed on chain, as `client put` does: a file is read back only from
+	/// providers that confirmed it. Returns what the upload returned.
+	pub async fn store_spooled(
+		&self,
+		spooled: Spooled,
+		mut params: UploadParams,
+	) -> Result<Value, FilesError> {
+		params.path = Some(spooled.param());
+		let stored = self.upload(params, None).await?;
+		let contract = stored["contract"].as_u64().ok_or_else(|| {
+			FilesError::Data(format!("the upload returned no contract: {stored}"))
+		})?;
+		self.await_confirmed(contract, CONFIRM_BLOCKS, None).await?;
+		Ok(stored)
+	}
+
+	/// Downloads a file into the spool and opens it; what the download returned. The spooled
+	/// name is gone once this returns: the open file outlives it.
+	pub async fn download_spooled(
+		self: &Arc<Self>,
+		mut which: DownloadParams,
+	) -> Result<(std::fs::File, Value), FilesError> {
+		// The download replaces this empty file with the decoded one.
+		let (spooled, _) = self.spool()?;
+		which.path = Some(spooled.param());
+		let done = self.download(which, None).await?;
+		let file = std::fs::File::open(spooled.path())
+			.map_err(|e| FilesError::local("reading the download", e))?;
+		Ok((file, done))
 	}
 
 	/// Removes what a crash left in the spool that no upload's journal entry reads.

@@ -78,6 +78,28 @@ pub(super) fn contract_list(contracts: &[Value]) -> String {
 	out
 }
 
+/// This account's files (`cairn_files`), by name.
+pub(super) fn file_list(files: &[Value]) -> String {
+	if files.is_empty() {
+		return "no files\n".into();
+	}
+	let mut out = format!("{:>8}  {:>10}  {:>9}  name\n", "contract", "size", "ends at");
+	for file in files {
+		let name = match &file["name"] {
+			Value::String(name) => name.escape_debug().to_string(),
+			_ => format!("({})", text(&file["problem"])),
+		};
+		let _ = writeln!(
+			out,
+			"{:>8}  {:>10}  {:>9}  {name}",
+			number(&file["contract"]),
+			bytes(&file["bytes"]),
+			number(&file["end"]),
+		);
+	}
+	out
+}
+
 /// A quote (`cairn_quoteUpload`) as lines: the coding, the shards, the price and what the
 /// contract would hold.
 pub(super) fn quote_lines(quote: &Value) -> String {

@@ -18,7 +18,7 @@ mod objects;
 
 pub use format::{bytes, cairn};
 use format::{
-	contract_list, contract_status, number, progress_line, provider_status, quote_lines,
+	contract_list, contract_status, file_list, number, progress_line, provider_status, quote_lines,
 	renewal_status, term_line,
 };
 
@@ -32,10 +32,24 @@ pub type Error = String;
 pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 	block_on(async {
 		let text = match &cmd.action {
-			ClientAction::Ls { owner } => {
-				let rpc = connect(&cmd.rpc).await?;
-				let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
-				contract_list(&list(contracts, "cairn_contracts")?)
+			ClientAction::Ls { prefix, owner, all, output } => {
+				let listed = if *all || owner.is_some() {
+					let rpc = connect(&cmd.rpc).await?;
+					let contracts = request(&rpc, "cairn_contracts", rpc_params![owner]).await?;
+					list(contracts, "cairn_contracts")?
+				} else {
+					let api = connect_api(cmd).await?;
+					let prefix = prefix.as_deref().unwrap_or_default();
+					list(request(&api, "cairn_files", rpc_params![]).await?, "cairn_files")?
+						.into_iter()
+						.filter(|file| file["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+						.collect()
+				};
+				match output {
+					Output::Json => format!("{:#}\n", Value::Array(listed)),
+					Output::Text if *all || owner.is_some() => contract_list(&listed),
+					Output::Text => file_list(&listed),
+				}
 			}
 			ClientAction::Put { file, name, options, no_auto_renew } => {
 				let mut params = options.params();

@@ -22,7 +22,6 @@
 //! and 500 otherwise.
 
 use std::{
-	io::{Seek, SeekFrom},
 	sync::Arc,
 	task::{Context, Poll},
 };
@@ -34,27 +33,21 @@ use http_body_util::BodyExt;
 use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
 use pallet_market::ContractId;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use cairn_files::{
-	check_name, largest_upload, DownloadParams, Files, FilesError, RemoveParams, UploadParams,
-	CONFIRM_BLOCKS,
+	check_name, largest_upload, spool::read_range, DownloadParams, Files, FilesError, RemoveParams,
+	SpoolError, UploadParams,
 };
 
 use super::BoxError;
-
-/// Bytes read from a download's file at a time.
-const CHUNK_BYTES: usize = 256 * 1024;
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
 	/// `PUT /files/<name>`, with its query.
 	Put { name: String, query: String },
-	/// `GET /files/<name>`.
-	GetName(String),
-	/// `GET /contracts/<id>`.
-	GetContract(ContractId),
+	/// `GET /files/<name>` or `GET /contracts/<id>`.
+	Get(DownloadParams),
 	/// `DELETE /files/<name>` or `DELETE /contracts/<id>`.
 	Delete(RemoveParams),
 }
@@ -78,10 +71,14 @@ impl Route {
 		let route = match (resource, method) {
 			("files", &Method::PUT) => decode_name(rest)
 				.map(|name| Route::Put { name, query: query.unwrap_or_default().to_string() }),
-			("files", &Method::GET) => decode_name(rest).map(Route::GetName),
+			("files", &Method::GET) => decode_name(rest).map(|name| {
+				Route::Get(DownloadParams { contract: None, name: Some(name), path: None })
+			}),
 			("files", &Method::DELETE) => decode_name(rest)
 				.map(|name| Route::Delete(RemoveParams { contract: None, name: Some(name) })),
-			("contracts", &Method::GET) => contract().map(Route::GetContract),
+			("contracts", &Method::GET) => contract().map(|id| {
+				Route::Get(DownloadParams { contract: Some(id), name: None, path: None })
+			}),
 			("contracts", &Method::DELETE) => {
 				contract().map(|id| Route::Delete(RemoveParams { contract: Some(id), name: None }))
 			}
@@ -236,63 +233,36 @@ where
 {
 	let mut params = upload_params(query)?;
 	let limit = largest_upload();
-	let too_large = |bytes: u64| {
-		Failure::new(
-			StatusCode::PAYLOAD_TOO_LARGE,
-			format!("{bytes} bytes: a file is stored in one contract, of at most {limit} bytes"),
-		)
-	};
 	let declared = request
 		.headers()
 		.get(header::CONTENT_LENGTH)
 		.and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-	if let Some(declared) = declared.filter(|declared| *declared > limit) {
-		return Err(too_large(declared));
-	}
-	let (spooled, file) = files.spool()?;
-	let mut file = tokio::fs::File::from_std(file);
-	let mut body = std::pin::pin!(request.into_body());
-	let mut received = 0u64;
-	while let Some(frame) = body.frame().await {
-		let frame = frame.map_err(|error| {
-			let error: BoxError = error.into();
-			Failure::new(
-				StatusCode::BAD_REQUEST,
-				format!("the body stopped after {received} bytes: {error}"),
-			)
-		})?;
-		let Ok(data) = frame.into_data() else { continue };
-		received += data.len() as u64;
-		if received > limit {
-			return Err(too_large(received));
+	let spooled = match declared.filter(|declared| *declared > limit) {
+		Some(received) => Err(SpoolError::TooLarge { received, limit }),
+		None => {
+			let body = request.into_body().into_data_stream().map_err(|e| -> BoxError { e.into() });
+			files.spool_stream(body, limit).await.map(|(spooled, _)| spooled)
 		}
-		file.write_all(&data).await.map_err(local("spooling the upload"))?;
-	}
-	// The upload's journal may read it again after a crash.
-	file.sync_all().await.map_err(local("spooling the upload"))?;
-	drop(file);
-	params.path = Some(spooled.param());
+	};
+	let spooled = spooled.map_err(|error| match error {
+		SpoolError::TooLarge { .. } => {
+			Failure::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+		}
+		SpoolError::Cut { .. } => Failure::new(StatusCode::BAD_REQUEST, error.to_string()),
+		SpoolError::Files(error) => error.into(),
+	})?;
 	params.name = Some(name);
-	let stored = files.upload(params, None).await?;
-	// As `client put` does: a file is read back only from providers that confirmed it.
-	let contract = stored["contract"].as_u64().unwrap_or_default();
-	files.await_confirmed(contract, CONFIRM_BLOCKS, None).await?;
+	let stored = files.store_spooled(spooled, params).await?;
 	Ok(json_response(StatusCode::OK, &stored))
 }
 
 /// `GET /files/<name>` and `GET /contracts/<id>`: the file (or the range asked for).
 async fn get(
 	files: Arc<Files>,
-	mut which: DownloadParams,
+	which: DownloadParams,
 	range: Option<String>,
 ) -> Result<HttpResponse, Failure> {
-	// The download replaces this empty file with the decoded one.
-	let (spooled, _) = files.spool()?;
-	which.path = Some(spooled.param());
-	let done = files.download(which, None).await?;
-	let mut file = std::fs::File::open(spooled.path()).map_err(local("reading the download"))?;
-	// Open, it outlives its name.
-	drop(spooled);
+	let (file, done) = files.download_spooled(which).await?;
 	let size = file.metadata().map_err(local("reading the download"))?.len();
 	let (status, first, last) = match range {
 		Some(range) => {
@@ -302,22 +272,7 @@ async fn get(
 		None => (StatusCode::OK, 0, size.saturating_sub(1)),
 	};
 	let length = if size == 0 { 0 } else { last - first + 1 };
-	file.seek(SeekFrom::Start(first)).map_err(local("reading the download"))?;
-	let chunks = futures::stream::try_unfold(
-		(tokio::fs::File::from_std(file), length),
-		|(mut file, left)| async move {
-			if left == 0 {
-				return Ok(None);
-			}
-			let mut chunk = vec![0u8; CHUNK_BYTES.min(usize::try_from(left).unwrap_or(usize::MAX))];
-			let read = file.read(&mut chunk).await?;
-			if read == 0 {
-				return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
-			}
-			chunk.truncate(read);
-			Ok(Some((http_body::Frame::data(Bytes::from(chunk)), (file, left - read as u64))))
-		},
-	);
+	let chunks = read_range(file, first, length).map_err(local("reading the download"))?;
 	let mut response = http::Response::builder()
 		.status(status)
 		.header(header::CONTENT_TYPE, "application/octet-stream")
@@ -327,7 +282,9 @@ async fn get(
 	if status == StatusCode::PARTIAL_CONTENT {
 		response = response.header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{size}"));
 	}
-	let body = http_body_util::StreamBody::new(chunks.map_err(BoxError::from));
+	let body = http_body_util::StreamBody::new(
+		chunks.map_ok(http_body::Frame::data).map_err(BoxError::from),
+	);
 	Ok(response.body(HttpBody::new(body)).expect("valid status and headers"))
 }
 
@@ -342,10 +299,7 @@ where
 		.map(|range| String::from_utf8_lossy(range.as_bytes()).into_owned());
 	let answer = match route {
 		Route::Put { name, query } => put(files, name, &query, request).await,
-		Route::GetName(name) => {
-			get(files, DownloadParams { contract: None, name: Some(name), path: None }, range).await
-		}
-		Route::GetContract(id) => get(files, DownloadParams::contract(id, None), range).await,
+		Route::Get(which) => get(files, which, range).await,
 		Route::Delete(which) => files
 			.remove(which)
 			.await
@@ -421,9 +375,16 @@ mod tests {
 		);
 		assert_eq!(
 			route(Method::GET, "/files/caf%C3%A9", None),
-			Some(Ok(Route::GetName("café".into())))
+			Some(Ok(Route::Get(DownloadParams {
+				contract: None,
+				name: Some("café".into()),
+				path: None
+			})))
 		);
-		assert_eq!(route(Method::GET, "/contracts/42", None), Some(Ok(Route::GetContract(42))));
+		assert_eq!(
+			route(Method::GET, "/contracts/42", None),
+			Some(Ok(Route::Get(DownloadParams { contract: Some(42), name: None, path: None })))
+		);
 		let status = |method, path| route(method, path, None).unwrap().unwrap_err().status;
 		assert_eq!(status(Method::GET, "/contracts/seven"), StatusCode::BAD_REQUEST);
 		assert_eq!(status(Method::GET, "/contracts/-1"), StatusCode::BAD_REQUEST);
