@@ -464,6 +464,19 @@ fn start_storage_services(
 	Ok(())
 }
 
+/// Runs `bind`, a server of `what` binding `address`, from the service's set-up (which is not
+/// async); its failure stops the node, with `hint`.
+fn bind_now<T>(
+	what: &str,
+	address: std::net::SocketAddr,
+	hint: &str,
+	bind: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, ServiceError> {
+	let runtime = tokio::runtime::Handle::current();
+	tokio::task::block_in_place(|| runtime.block_on(bind))
+		.map_err(|error| ServiceError::Other(format!("{what} on {address}: {error} ({hint})")))
+}
+
 /// Serves the client API on `address` for as long as the node runs; its token goes to
 /// `token_file`. An address that cannot be bound stops the node: a user who asked for the API
 /// must not find it missing.
@@ -473,15 +486,12 @@ fn spawn_api(
 	token_file: &std::path::Path,
 	files: Arc<cairn_files::Files>,
 ) -> Result<(), ServiceError> {
-	let runtime = tokio::runtime::Handle::current();
-	let server = tokio::task::block_in_place(|| {
-		runtime.block_on(cairn_rpc::api::start(address, token_file, files))
-	})
-	.map_err(|error| {
-		ServiceError::Other(format!(
-			"Cairn client API on {address}: {error} (choose another --api-addr, or --no-api)"
-		))
-	})?;
+	let server = bind_now(
+		"Cairn client API",
+		address,
+		"choose another --api-addr, or --no-api",
+		cairn_rpc::api::start(address, token_file, files),
+	)?;
 	log::info!("Cairn client API on {} (token in {})", server.local_addr(), token_file.display());
 	if !server.local_addr().ip().is_loopback() {
 		log::warn!(
@@ -507,15 +517,12 @@ fn spawn_s3(
 	files: Arc<cairn_files::Files>,
 ) -> Result<(), ServiceError> {
 	let secret_file = dir.join(cairn_s3::SECRET_FILE);
-	let runtime = tokio::runtime::Handle::current();
-	let server = tokio::task::block_in_place(|| {
-		runtime.block_on(cairn_s3::S3Server::bind(address, &dir.join("s3"), &secret_file, files))
-	})
-	.map_err(|error| {
-		ServiceError::Other(format!(
-			"Cairn S3 gateway on {address}: {error} (choose another --s3-addr)"
-		))
-	})?;
+	let server = bind_now(
+		"Cairn S3 gateway",
+		address,
+		"choose another --s3-addr",
+		cairn_s3::S3Server::bind(address, &dir.join("s3"), &secret_file, files),
+	)?;
 	let bound = server.local_addr().map_err(|e| ServiceError::Other(e.to_string()))?;
 	log::info!(
 		"Cairn S3 gateway on http://{bound} (access key {}, secret key in {})",

@@ -45,14 +45,9 @@ impl Files {
 	) -> Result<ContractId, FilesError> {
 		match (contract, name) {
 			(Some(contract), None) => Ok(contract),
-			(None, Some(name)) => self.find(name),
+			(None, Some(name)) => Ok(self.stored_file(name)?.contract),
 			_ => Err(FilesError::invalid("give either `contract` or `name`")),
 		}
-	}
-
-	/// The newest open contract of this account whose file is named `name`.
-	fn find(&self, name: &str) -> Result<ContractId, FilesError> {
-		Ok(self.stored_file(name)?.contract)
 	}
 
 	/// This account's open contracts whose file this node can read (the account's secret opens

@@ -129,6 +129,28 @@ fn object(key: String, file: &StoredFile) -> dto::Object {
 	}
 }
 
+/// The objects of `bucket` among `files`, by key (the newest contract of each name).
+fn objects(bucket: &str, files: Vec<StoredFile>) -> BTreeMap<String, StoredFile> {
+	let prefix = format!("{bucket}/");
+	files
+		.into_iter()
+		.filter_map(|file| Some((file.name.strip_prefix(&prefix)?.to_string(), file)))
+		.collect()
+}
+
+/// The contracts of the files among `files` named `name`, oldest first.
+fn contracts_named(name: &str, files: &[StoredFile]) -> Vec<ContractId> {
+	files.iter().filter(|file| file.name == name).map(|file| file.contract).collect()
+}
+
+/// The newest file among `files` named `name`.
+fn newest(name: &str, files: Vec<StoredFile>) -> S3Result<StoredFile> {
+	files
+		.into_iter()
+		.rfind(|file| file.name == name)
+		.ok_or_else(|| s3_error!(NoSuchKey, "no object {name:?}"))
+}
+
 /// One page of a listing of `objects` (by key, each key once): those after `after` that begin
 /// with `prefix`, with the keys that go on past a `delimiter` after the prefix rolled up into
 /// common prefixes. Returns the objects, the common prefixes, and where the next page starts
@@ -192,22 +214,16 @@ impl Gateway {
 		})
 	}
 
-	/// This account's objects in `bucket` by key (the newest contract of each name).
-	fn objects(&self, bucket: &str) -> S3Result<BTreeMap<String, StoredFile>> {
-		let prefix = format!("{bucket}/");
-		Ok(self
-			.files
-			.stored_files()
-			.map_err(files_error)?
-			.into_iter()
-			.filter_map(|file| Some((file.name.strip_prefix(&prefix)?.to_string(), file)))
-			.collect())
+	/// This account's files: each call reads them once, and what it answers is derived from
+	/// that one reading.
+	fn stored_files(&self) -> S3Result<Vec<StoredFile>> {
+		self.files.stored_files().map_err(files_error)
 	}
 
-	/// The buckets: those made here, and those objects' names carry; when each was made.
-	fn all_buckets(&self) -> S3Result<BTreeMap<String, u64>> {
+	/// The buckets: those made here, and those `files`' names carry; when each was made.
+	fn all_buckets(&self, files: &[StoredFile]) -> BTreeMap<String, u64> {
 		let mut buckets = self.buckets.all();
-		for file in self.files.stored_files().map_err(files_error)? {
+		for file in files {
 			// Only names whose first part could be a bucket's (not `/home/…`, which a
 			// `client put` of a path makes).
 			if let Some((bucket, _)) = file.name.split_once('/').filter(|(b, _)| valid_bucket(b)) {
@@ -215,51 +231,32 @@ impl Gateway {
 				*made = (*made).min(file.stored_at_ms);
 			}
 		}
-		Ok(buckets)
+		buckets
 	}
 
-	fn check_bucket(&self, bucket: &str) -> S3Result<()> {
-		if self.all_buckets()?.contains_key(bucket) {
-			Ok(())
+	/// This account's files, once `bucket` is known to exist.
+	fn bucket(&self, bucket: &str) -> S3Result<Vec<StoredFile>> {
+		let files = self.stored_files()?;
+		if self.all_buckets(&files).contains_key(bucket) {
+			Ok(files)
 		} else {
 			Err(s3_error!(NoSuchBucket, "no bucket {bucket:?}"))
 		}
 	}
 
-	/// The name of object `key` in `bucket`, which must exist.
-	fn object_in(&self, bucket: &str, key: &str) -> S3Result<String> {
+	/// The name of object `key` in `bucket`, which must exist, and this account's files.
+	fn object_in(&self, bucket: &str, key: &str) -> S3Result<(String, Vec<StoredFile>)> {
 		let name = object_name(bucket, key)?;
-		self.check_bucket(bucket)?;
-		Ok(name)
+		Ok((name, self.bucket(bucket)?))
 	}
 
-	/// The open contracts of this account's files named `name`.
-	fn contracts_named(&self, name: &str) -> S3Result<Vec<ContractId>> {
-		Ok(self
-			.files
-			.stored_files()
-			.map_err(files_error)?
-			.into_iter()
-			.filter(|file| file.name == name)
-			.map(|file| file.contract)
-			.collect())
-	}
-
-	/// The newest file named `name`.
-	fn stored(&self, name: &str) -> S3Result<StoredFile> {
-		self.files.stored_file(name).map_err(|error| match error {
-			FilesError::NotFound(_) => s3_error!(NoSuchKey, "no object {name:?}"),
-			error => files_error(error),
-		})
-	}
-
-	/// Stores `spooled` under `name`, then ends the contracts of older files of that name.
+	/// Stores `spooled` under `name`, then ends the contracts of the `older` files of that name.
 	async fn store(
 		&self,
 		spooled: cairn_files::spool::Spooled,
 		name: String,
+		older: Vec<ContractId>,
 	) -> S3Result<ContractId> {
-		let older = self.contracts_named(&name)?;
 		let params = UploadParams { name: Some(name.clone()), ..Default::default() };
 		let stored = self.files.store_spooled(spooled, params).await.map_err(files_error)?;
 		if let Err(error) = self.end(older).await {
@@ -292,7 +289,7 @@ impl S3 for Gateway {
 				 hyphens, and begins and ends with a letter or digit"
 			));
 		}
-		if self.all_buckets()?.contains_key(&bucket) {
+		if self.all_buckets(&self.stored_files()?).contains_key(&bucket) {
 			return Err(s3_error!(BucketAlreadyOwnedByYou, "bucket {bucket:?} exists"));
 		}
 		self.buckets.make(&bucket).map_err(|e| internal("recording the bucket", e))?;
@@ -305,8 +302,8 @@ impl S3 for Gateway {
 		req: S3Request<dto::DeleteBucketInput>,
 	) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
 		let bucket = req.input.bucket;
-		self.check_bucket(&bucket)?;
-		if !self.objects(&bucket)?.is_empty() {
+		let files = self.bucket(&bucket)?;
+		if !objects(&bucket, files).is_empty() {
 			return Err(s3_error!(BucketNotEmpty, "bucket {bucket:?} holds objects"));
 		}
 		self.buckets.forget(&bucket).map_err(|e| internal("forgetting the bucket", e))?;
@@ -317,7 +314,7 @@ impl S3 for Gateway {
 		&self,
 		req: S3Request<dto::HeadBucketInput>,
 	) -> S3Result<S3Response<dto::HeadBucketOutput>> {
-		self.check_bucket(&req.input.bucket)?;
+		self.bucket(&req.input.bucket)?;
 		Ok(S3Response::new(dto::HeadBucketOutput::default()))
 	}
 
@@ -326,7 +323,7 @@ impl S3 for Gateway {
 		_req: S3Request<dto::ListBucketsInput>,
 	) -> S3Result<S3Response<dto::ListBucketsOutput>> {
 		let buckets = self
-			.all_buckets()?
+			.all_buckets(&self.stored_files()?)
 			.into_iter()
 			.map(|(name, made)| dto::Bucket {
 				name: Some(name),
@@ -342,14 +339,16 @@ impl S3 for Gateway {
 		req: S3Request<dto::PutObjectInput>,
 	) -> S3Result<S3Response<dto::PutObjectOutput>> {
 		let input = req.input;
-		let name = self.object_in(&input.bucket, &input.key)?;
+		let (name, _) = self.object_in(&input.bucket, &input.key)?;
 		let limit = largest_upload();
 		if let Some(declared) = input.content_length.filter(|length| *length as u64 > limit) {
 			return Err(spool_error(SpoolError::TooLarge { received: declared as u64, limit }));
 		}
 		let body = input.body.ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
 		let (spooled, size) = self.files.spool_stream(body, limit).await.map_err(spool_error)?;
-		let contract = self.store(spooled, name).await?;
+		// Those stored by now, the body in.
+		let older = contracts_named(&name, &self.stored_files()?);
+		let contract = self.store(spooled, name, older).await?;
 		let output = dto::PutObjectOutput {
 			e_tag: Some(etag(contract)),
 			size: Some(size as i64),
@@ -363,8 +362,8 @@ impl S3 for Gateway {
 		req: S3Request<dto::GetObjectInput>,
 	) -> S3Result<S3Response<dto::GetObjectOutput>> {
 		let input = req.input;
-		let name = self.object_in(&input.bucket, &input.key)?;
-		let file = self.stored(&name)?;
+		let (name, files) = self.object_in(&input.bucket, &input.key)?;
+		let file = newest(&name, files)?;
 		let range = input.range.map(|range| range.check(file.bytes)).transpose()?;
 		let which = DownloadParams { contract: Some(file.contract), name: None, path: None };
 		let (decoded, _) = self.files.download_spooled(which).await.map_err(files_error)?;
@@ -388,8 +387,8 @@ impl S3 for Gateway {
 		req: S3Request<dto::HeadObjectInput>,
 	) -> S3Result<S3Response<dto::HeadObjectOutput>> {
 		let input = req.input;
-		let name = self.object_in(&input.bucket, &input.key)?;
-		let file = self.stored(&name)?;
+		let (name, files) = self.object_in(&input.bucket, &input.key)?;
+		let file = newest(&name, files)?;
 		let output = dto::HeadObjectOutput {
 			content_length: Some(file.bytes as i64),
 			accept_ranges: Some("bytes".into()),
@@ -405,9 +404,9 @@ impl S3 for Gateway {
 		req: S3Request<dto::DeleteObjectInput>,
 	) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
 		let input = req.input;
-		let name = self.object_in(&input.bucket, &input.key)?;
+		let (name, files) = self.object_in(&input.bucket, &input.key)?;
 		// Every contract of the name; none is no error, as S3's.
-		self.end(self.contracts_named(&name)?).await?;
+		self.end(contracts_named(&name, &files)).await?;
 		Ok(S3Response::new(dto::DeleteObjectOutput::default()))
 	}
 
@@ -438,8 +437,7 @@ impl S3 for Gateway {
 		req: S3Request<dto::ListObjectsV2Input>,
 	) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
 		let input = req.input;
-		self.check_bucket(&input.bucket)?;
-		let objects = self.objects(&input.bucket)?;
+		let objects = objects(&input.bucket, self.bucket(&input.bucket)?);
 		let max_keys = match input.max_keys {
 			Some(keys) if keys < 0 => return Err(s3_error!(InvalidArgument, "max-keys {keys}")),
 			Some(keys) => (keys as usize).min(MAX_KEYS),
@@ -488,7 +486,7 @@ impl S3 for Gateway {
 		req: S3Request<dto::CreateMultipartUploadInput>,
 	) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
 		let input = req.input;
-		let name = self.object_in(&input.bucket, &input.key)?;
+		let (name, _) = self.object_in(&input.bucket, &input.key)?;
 		let id = self.uploads.create(&name).map_err(multipart_error)?;
 		let output = dto::CreateMultipartUploadOutput {
 			bucket: Some(input.bucket),
@@ -563,7 +561,8 @@ impl S3 for Gateway {
 			}
 			joined.sync_all().await.map_err(|e| internal("joining the parts", e))?;
 			drop(joined);
-			self.store(spooled, name).await
+			let older = contracts_named(&name, &self.stored_files()?);
+			self.store(spooled, name, older).await
 		}
 		.await;
 		self.uploads.finish(&id, stored.is_ok());

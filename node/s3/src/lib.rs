@@ -62,11 +62,16 @@ pub fn secret(path: &Path) -> io::Result<String> {
 		Err(error) if error.kind() == io::ErrorKind::NotFound => {}
 		Err(error) => return Err(error),
 	}
-	let mut bytes = [0u8; 20];
-	ChaCha20Rng::from_entropy().fill_bytes(&mut bytes);
-	let secret = hex::encode(bytes);
+	let secret = random_hex(20);
 	cairn_files::local_file::write_private(path, secret.as_bytes()).map_err(io::Error::other)?;
 	Ok(secret)
+}
+
+/// `bytes` random bytes as hex: secrets, upload ids and part tags.
+fn random_hex(bytes: usize) -> String {
+	let mut random = vec![0u8; bytes];
+	ChaCha20Rng::from_entropy().fill_bytes(&mut random);
+	hex::encode(random)
 }
 
 /// Whether a browser sent the request: it carries `Origin` or `Sec-Fetch-*`, which no S3 tool

@@ -11,11 +11,6 @@ use std::{
 	time::{Duration, SystemTime},
 };
 
-use rand_chacha::{
-	rand_core::{RngCore, SeedableRng},
-	ChaCha20Rng,
-};
-
 /// Uploads in progress at once; more are refused until some are completed or aborted.
 pub const MAX_UPLOADS: usize = 64;
 
@@ -89,9 +84,7 @@ impl Uploads {
 		if std::fs::read_dir(&self.dir)?.count() >= MAX_UPLOADS {
 			return Err(MultipartError::TooMany);
 		}
-		let mut id = [0u8; 16];
-		ChaCha20Rng::from_entropy().fill_bytes(&mut id);
-		let id = hex::encode(id);
+		let id = crate::random_hex(16);
 		let dir = self.dir.join(&id);
 		std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
 		cairn_files::local_file::write_private(&dir.join("object"), name.as_bytes())
@@ -154,9 +147,7 @@ impl Uploads {
 			.map(|(_, part)| part.bytes)
 			.sum();
 		let room = limit.checked_sub(others).ok_or(MultipartError::TooLarge(limit))?;
-		let mut tag = [0u8; 16];
-		ChaCha20Rng::from_entropy().fill_bytes(&mut tag);
-		Ok((dir.join(format!("{number}.{}", hex::encode(tag))), room))
+		Ok((dir.join(format!("{number}.{}", crate::random_hex(16))), room))
 	}
 
 	/// Makes the part written at `path` part `number`, replacing any earlier one; its etag.
