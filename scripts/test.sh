@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 ./scripts/setup.sh
 
-step() { echo; echo "==> $*"; }
+step() { echo; echo "==> $* ($(date -u +%H:%M:%S))"; }
 
 step "format"
 cargo fmt --all --check
@@ -35,3 +35,4 @@ cargo test --release -p pallet-providers -p pallet-market --features runtime-ben
 
 step "polkadot.js client and explorer browser tests (real node on 127.0.0.1, headless Chromium)"
 (cd tests/js && npm ci --no-audit --no-fund >/dev/null && npm test)
+step "all checks passed"

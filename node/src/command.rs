@@ -64,9 +64,17 @@ pub fn run() -> sc_cli::Result<()> {
 	// Only the safe RPC methods unless asked otherwise: web pages reach a node's WebSocket RPC
 	// on 127.0.0.1 (browsers apply no CORS to WebSocket), and Substrate's unsafe methods would
 	// let any of them insert keys into the keystore or change the node's peers.
-	let asked = std::env::args_os().any(|arg| arg.to_string_lossy().starts_with("--rpc-methods"));
-	if !asked {
+	let asked = |flag: &str| std::env::args_os().any(|arg| arg.to_string_lossy().starts_with(flag));
+	if !asked("--rpc-methods") {
 		cli.run.rpc_params.rpc_methods = sc_cli::RpcMethods::Safe;
+	}
+	// The single-state transaction pool unless asked otherwise. Substrate's fork-aware pool
+	// (sc-transaction-pool 48) has panicked in a provider's node on a submission
+	// (`fork_aware_txpool.rs`: "The number of Ok results in mempool is exactly the same as the
+	// size of view_store submission result"), and bans for half an hour, on every fork, a
+	// transaction one fork found unpayable; a provider's proofs cannot wait that long.
+	if !asked("--pool-type") {
+		cli.run.pool_config.pool_type = sc_cli::TransactionPoolType::SingleState;
 	}
 
 	match &cli.subcommand {
