@@ -288,32 +288,6 @@ fn earnings_lines(earnings: &Value) -> String {
 	out
 }
 
-/// `sending [#########           ]  45% 12.0 MiB / 24.0 MiB`, or the stage and its details.
-pub(super) fn progress_line(update: &Value) -> String {
-	const WIDTH: u64 = 30;
-	let stage = update["stage"].as_str().unwrap_or("working");
-	let done = update["sent"].as_u64().or_else(|| update["received"].as_u64());
-	match (done, update["total"].as_u64()) {
-		(Some(done), Some(total)) if total > 0 => {
-			let filled = (done.min(total) * WIDTH / total) as usize;
-			format!(
-				"{stage:<10} [{}{}] {:>3}% {} / {}",
-				"#".repeat(filled),
-				" ".repeat(WIDTH as usize - filled),
-				done.min(total) * 100 / total,
-				bytes(&Value::from(done)),
-				bytes(&Value::from(total)),
-			)
-		}
-		_ => match (update["confirmed"].as_u64(), update["shards"].as_u64()) {
-			(Some(confirmed), Some(shards)) => {
-				format!("{stage:<10} {confirmed} of {shards} shards confirmed on chain")
-			}
-			_ => stage.to_string(),
-		},
-	}
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -343,18 +317,6 @@ mod tests {
 		// A node without the method still shows the record.
 		let text = provider_status(&provider, None);
 		assert!(text.contains("stake") && text.contains("not shown"), "{text}");
-	}
-
-	#[test]
-	fn progress_reads_as_a_bar_or_a_stage() {
-		let line =
-			progress_line(&serde_json::json!({ "stage": "sending", "sent": 512, "total": 1024 }));
-		assert!(line.starts_with("sending    [###############               ]  50% "), "{line}");
-		let line = progress_line(
-			&serde_json::json!({ "stage": "confirming", "confirmed": 4, "shards": 6 }),
-		);
-		assert_eq!(line, "confirming 4 of 6 shards confirmed on chain");
-		assert_eq!(progress_line(&serde_json::json!({ "stage": "encoding" })), "encoding");
 	}
 
 	#[test]

@@ -15,10 +15,13 @@ use crate::cli::{ClientAction, ClientCmd, Output, ProviderAction, ProviderCmd};
 
 mod format;
 mod objects;
+mod progress;
+
+use progress::Progress;
 
 pub use format::{bytes, cairn};
 use format::{
-	contract_list, contract_status, file_list, number, progress_line, provider_status, quote_lines,
+	contract_list, contract_status, file_list, number, provider_status, quote_lines,
 	renewal_status, term_line,
 };
 
@@ -304,7 +307,7 @@ async fn follow(
 		.subscribe::<Value, _>(subscribe, rpc_params![params], unsubscribe)
 		.await
 		.map_err(|error| format!("{subscribe}: {error}"))?;
-	let mut bar = Progress::default();
+	let mut bar = Progress::new();
 	let mut last = Value::Null;
 	loop {
 		let update = tokio::select! {
@@ -352,30 +355,6 @@ fn upload_interrupted(last: &Value) -> String {
 
 fn download_interrupted(_: &Value) -> String {
 	"the download stopped".into()
-}
-
-/// A one-line progress display on standard error.
-#[derive(Default)]
-struct Progress {
-	drawn: bool,
-}
-
-impl Progress {
-	fn show(&mut self, update: &Value) {
-		use std::io::Write;
-		let line = progress_line(update);
-		let mut stderr = std::io::stderr();
-		let _ = write!(stderr, "\r\x1b[2K{line}");
-		let _ = stderr.flush();
-		self.drawn = true;
-	}
-
-	fn finish(&mut self) {
-		if self.drawn {
-			eprintln!();
-			self.drawn = false;
-		}
-	}
 }
 
 fn block_on<T>(work: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {

@@ -3,15 +3,13 @@
 //! `GET /contracts/<id>` (see the node's `cairn_rpc::api`), with the node's token. Bodies
 //! stream both ways: nothing holds a whole file in memory.
 
-use std::io::IsTerminal;
-
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::{Error, Progress};
+use super::{progress::Progress, Error};
 
 /// Bytes read from the source at a time.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -114,7 +112,7 @@ impl Api {
 			percent_encoding::utf8_percent_encode(name, PATH),
 			query.finish()
 		);
-		let progress = std::sync::Arc::new(std::sync::Mutex::new(Shown::new()));
+		let progress = std::sync::Arc::new(std::sync::Mutex::new(Progress::new()));
 		let shown = progress.clone();
 		let chunks = futures::stream::try_unfold((source, 0u64), move |(mut source, sent)| {
 			let shown = shown.clone();
@@ -127,7 +125,7 @@ impl Api {
 				chunk.truncate(read);
 				let sent = sent + read as u64;
 				if let Ok(mut shown) = shown.lock() {
-					shown.show(json!({ "stage": "sending", "sent": sent, "total": size }));
+					shown.show(&json!({ "stage": "sending", "sent": sent, "total": size }));
 				}
 				Ok(Some((http_body::Frame::data(Bytes::from(chunk)), (source, sent))))
 			}
@@ -139,7 +137,7 @@ impl Api {
 		let body = BodyExt::boxed_unsync(http_body_util::StreamBody::new(chunks));
 		let response = self.send(request, body).await;
 		if let Ok(mut shown) = progress.lock() {
-			shown.show(json!({ "stage": "storing" }));
+			shown.show(&json!({ "stage": "storing" }));
 		}
 		let response = response?;
 		let status = response.status();
@@ -189,7 +187,7 @@ impl Api {
 		};
 		let (contract, total) =
 			(header("x-cairn-contract").unwrap_or_default(), header("content-length"));
-		let mut shown = Shown::new();
+		let mut shown = Progress::new();
 		let mut body = response.into_body();
 		let mut received = 0u64;
 		while let Some(frame) = body.frame().await {
@@ -198,7 +196,7 @@ impl Api {
 			let Ok(data) = frame.into_data() else { continue };
 			out.write_all(&data).await.map_err(|e| format!("writing the download: {e}"))?;
 			received += data.len() as u64;
-			shown.show(json!({ "stage": "receiving", "received": received, "total": total }));
+			shown.show(&json!({ "stage": "receiving", "received": received, "total": total }));
 		}
 		shown.finish();
 		if total.is_some_and(|total| total != received) {
@@ -215,27 +213,6 @@ fn failure(status: http::StatusCode, answer: &Value) -> Error {
 	match status {
 		http::StatusCode::UNAUTHORIZED => format!("{message} (401: the token is not the node's)"),
 		_ => format!("{message} ({status})"),
-	}
-}
-
-/// Progress on standard error, when it is a terminal.
-struct Shown(Option<Progress>);
-
-impl Shown {
-	fn new() -> Self {
-		Self(std::io::stderr().is_terminal().then(Progress::default))
-	}
-
-	fn show(&mut self, update: Value) {
-		if let Some(progress) = &mut self.0 {
-			progress.show(&update);
-		}
-	}
-
-	fn finish(&mut self) {
-		if let Some(progress) = &mut self.0 {
-			progress.finish();
-		}
 	}
 }
 
