@@ -7,17 +7,13 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
-use cairn_primitives::{field::fr_to_le_bytes, tree::MemoryTree};
+use cairn_primitives::tree::MemoryTree;
 use cairn_prover::{
 	prover::{dev_setup, Prover},
 	statement::ProofRequest,
 	DEFAULT_CHALLENGES,
 };
 use cairn_runtime::{currency::UNITS, BlockNumber, RuntimeCall, RuntimeEvent};
-use cairn_storage::{
-	commitment::commit,
-	encoding::{encode_stream, CodingParams, Encryption, EncryptionKey},
-};
 use cairn_tests::{
 	rpc,
 	tx::{self, Until},
@@ -27,10 +23,7 @@ use codec::Encode;
 use frame_support::BoundedVec;
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
 use pallet_market::{ContractId, PeriodIndex, PeriodInfo, ProofSubmission, ShardSpec};
-use rand_chacha::{
-	rand_core::{RngCore, SeedableRng},
-	ChaCha20Rng,
-};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::Value;
 use sp_core::{crypto::Ss58Codec, H256};
 use sp_crypto_hashing::{blake2_128, twox_128, twox_64};
@@ -81,32 +74,6 @@ async fn wait_period_after(
 	}
 }
 
-/// A random file, encrypted and coded 2 + 1, with each shard's Poseidon tree.
-fn coded_file(bytes: usize) -> anyhow::Result<(Vec<Vec<u8>>, Vec<ShardSpec>)> {
-	let mut file = vec![0u8; bytes];
-	ChaCha20Rng::seed_from_u64(7).fill_bytes(&mut file);
-	let key = EncryptionKey::from_bytes([9; 32]);
-	let mut shards = vec![Vec::new(); 3];
-	encode_stream(
-		CodingParams::new(2, 1)?,
-		Encryption::with_random_nonce(&key),
-		&file[..],
-		&mut shards,
-	)?;
-	let specs = shards
-		.iter()
-		.map(|shard| {
-			let (commitment, _) = commit(shard)?;
-			Ok(ShardSpec {
-				root: fr_to_le_bytes(&commitment.root),
-				blake3: commitment.blake3,
-				bytes: commitment.bytes,
-			})
-		})
-		.collect::<anyhow::Result<Vec<_>>>()?;
-	Ok((shards, specs))
-}
-
 fn has_event(events: &[RuntimeEvent], matches: impl Fn(&RuntimeEvent) -> bool) -> bool {
 	events.iter().any(matches)
 }
@@ -115,7 +82,7 @@ fn has_event(events: &[RuntimeEvent], matches: impl Fn(&RuntimeEvent) -> bool) -
 async fn providers_store_prove_and_get_paid_through_json_rpc() -> anyhow::Result<()> {
 	// The proving keys take a few seconds: make them while the chain starts.
 	let prover = tokio::task::spawn_blocking(|| Prover::new(dev_setup(DEFAULT_CHALLENGES)?));
-	let (shards, specs) = coded_file(96 * 1024)?;
+	let (shards, specs) = tx::coded_file(96 * 1024, 2, 1, 7)?;
 
 	let dir = tempfile::tempdir()?;
 	let node = Node::start(NodeConfig::dev(dir.path()))?;

@@ -2146,7 +2146,77 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	let contracts: Vec<Value> = client.request("cairn_contracts", rpc_params![Value::Null]).await?;
 	ensure!(contracts.is_empty(), "no contract was made: {contracts:?}");
 
+	others_contracts_are_refused(&node, &client, &api, context, &keys, PRICE).await?;
 	renewal_says_when_the_account_cannot_pay(&node, &client, &api, context, &small).await
+}
+
+/// A contract Alice made on chain, without this node: the node's account may neither end, renew
+/// nor read it, through JSON-RPC or over HTTP, and the contract stays as it was.
+async fn others_contracts_are_refused(
+	node: &Node,
+	client: &WsClient,
+	api: &WsClient,
+	context: cairn_tests::tx::ChainContext,
+	providers: &[sp_keyring::Sr25519Keyring],
+	price: u128,
+) -> anyhow::Result<()> {
+	use cairn_tests::tx::{self, Until};
+	use frame_support::BoundedVec;
+	let (_, specs) = tx::coded_file(6 << 10, 4, 2, 11)?;
+	let call = cairn_runtime::RuntimeCall::Market(pallet_market::Call::create_contract {
+		shards: BoundedVec::truncate_from(specs),
+		k: 4,
+		m: 2,
+		providers: BoundedVec::truncate_from(
+			providers.iter().map(|key| key.to_account_id()).collect::<Vec<_>>(),
+		),
+		duration: 1_000,
+		max_price: price,
+		manifest: BoundedVec::new(),
+	});
+	let alice = sp_keyring::Sr25519Keyring::Alice;
+	let created = tx::submit(client, context, alice, call, Until::InBlock).await?;
+	let id = created
+		.events
+		.iter()
+		.find_map(|event| match event {
+			cairn_runtime::RuntimeEvent::Market(pallet_market::Event::ContractCreated {
+				contract,
+				..
+			}) => Some(*contract),
+			_ => None,
+		})
+		.with_context(|| format!("no ContractCreated among {:?}", created.events))?;
+	let before = contract(client, id).await?;
+
+	let theirs = format!("contract {id} belongs to");
+	let unreadable = format!("contract {id} has no manifest this node's account can open");
+	for (method, needle) in
+		[("cairn_remove", &theirs), ("cairn_renew", &theirs), ("cairn_download", &unreadable)]
+	{
+		let (code, message) =
+			rpc_error(api, method, rpc_params![json!({ "contract": id })]).await?;
+		ensure!(code == -32602 && message.contains(needle.as_str()), "{method}: {code} {message}");
+	}
+	let port = node.config.api_port;
+	let bearer = format!("Bearer {}", node.api_token().await?);
+	let path = format!("/contracts/{id}");
+	for method in ["DELETE", "GET"] {
+		let (status, body) =
+			http_exchange(port, method, &path, &[("Authorization", &bearer)], b"").await?;
+		let body = String::from_utf8_lossy(&body);
+		ensure!(
+			status.contains(" 400 ") && body.contains(&format!("contract {id}")),
+			"{method} {path}: {status} {body}"
+		);
+	}
+	// Still Alice's, running to the same end, its escrow whole.
+	let after = contract(client, id).await?;
+	for field in ["owner", "end", "escrow", "paid"] {
+		ensure!(after[field] == before[field], "{field} changed:\n{before}\n{after}");
+	}
+	eprintln!("another account's contract {id} was neither ended, renewed nor read");
+	Ok(())
 }
 
 /// The node renews a file of its account without being asked, while the account can pay; once

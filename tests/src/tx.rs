@@ -139,3 +139,33 @@ pub async fn submit_extrinsic(
 	}
 	Ok(Included { block, events })
 }
+
+/// A random file of `bytes` bytes (from `seed`), encrypted and coded `k + m`: its shards and the
+/// specs a contract for them names (each shard's Poseidon root, BLAKE3 digest and length).
+pub fn coded_file(
+	bytes: usize,
+	k: usize,
+	m: usize,
+	seed: u64,
+) -> anyhow::Result<(Vec<Vec<u8>>, Vec<pallet_market::ShardSpec>)> {
+	use cairn_storage::encoding::{encode_stream, CodingParams, Encryption, EncryptionKey};
+	use rand_chacha::rand_core::{RngCore, SeedableRng};
+	let mut file = vec![0u8; bytes];
+	rand_chacha::ChaCha20Rng::seed_from_u64(seed).fill_bytes(&mut file);
+	let key = EncryptionKey::from_bytes([9; 32]);
+	let mut shards = vec![Vec::new(); k + m];
+	let coding = CodingParams::new(k, m)?;
+	encode_stream(coding, Encryption::with_random_nonce(&key), &file[..], &mut shards)?;
+	let specs = shards
+		.iter()
+		.map(|shard| {
+			let (commitment, _) = cairn_storage::commitment::commit(shard)?;
+			Ok(pallet_market::ShardSpec {
+				root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),
+				blake3: commitment.blake3,
+				bytes: commitment.bytes,
+			})
+		})
+		.collect::<anyhow::Result<Vec<_>>>()?;
+	Ok((shards, specs))
+}
