@@ -853,8 +853,11 @@ async fn restore_from_the_secret(
 	let kept = node.config.base_path.join("chains/cairn_local/cairn/files");
 	for entry in std::fs::read_dir(&kept)? {
 		use std::os::unix::fs::PermissionsExt;
-		let mode = entry?.metadata()?.permissions().mode() & 0o777;
-		ensure!(mode == 0o600, "a file record is readable by others: {mode:o}");
+		let entry = entry?;
+		let metadata = entry.metadata()?;
+		let private = if metadata.is_dir() { 0o700 } else { 0o600 };
+		let mode = metadata.permissions().mode() & 0o777;
+		ensure!(mode == private, "{} is open to others: {mode:o}", entry.path().display());
 	}
 	eprintln!("three files restored from the secret alone");
 	// Two of them are ended: two cores prove only so many shards a period, and the one kept is

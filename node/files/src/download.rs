@@ -14,7 +14,10 @@ use super::{
 	count, provider_address, report, sources::ShardSource, Files, FilesError, Progress,
 	MAX_INLINE_BYTES,
 };
-use crate::transfer::fetch_shard;
+use crate::{
+	shards::{ShardDir, ShardFile},
+	transfer::fetch_shard,
+};
 
 /// What `cairn_download` takes.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -77,13 +80,15 @@ impl Files {
 			progress,
 			json!({ "stage": "fetching", "contract": id, "received": 0, "total": total }),
 		);
-		let shards = self.fetch_any(id, &contract, k, None, progress, total).await?;
+		let dir = self.shard_dir()?;
+		let shards = self.fetch_any(id, &contract, k, None, progress, total, &dir).await?;
 
 		let key = self.file_key(&record)?;
 		let plaintext = manifest.plaintext_bytes;
 		report(progress, json!({ "stage": "decoding", "contract": id }));
 		let data = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, FilesError> {
-			let mut readers: Vec<Option<&[u8]>> = shards.iter().map(|s| s.as_deref()).collect();
+			let mut readers: Vec<_> =
+				shards.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
 			match target {
 				Some(target) => {
 					let mut download =
@@ -117,8 +122,10 @@ impl Files {
 		})
 	}
 
-	/// Any `k` shards of `contract` (other than `skip`), each checked; `None` where not fetched.
-	/// Asked of their providers (confirmed ones first), then of those they were moved away from.
+	/// Any `k` shards of `contract` (other than `skip`), each checked, in files of `dir`; `None`
+	/// where not fetched. Asked of their providers (confirmed ones first), then of those they
+	/// were moved away from.
+	#[allow(clippy::too_many_arguments)]
 	pub(super) async fn fetch_any(
 		&self,
 		id: ContractId,
@@ -127,7 +134,8 @@ impl Files {
 		skip: Option<usize>,
 		progress: Option<&Progress>,
 		total: u64,
-	) -> Result<Vec<Option<Vec<u8>>>, FilesError> {
+		dir: &ShardDir,
+	) -> Result<Vec<Option<ShardFile>>, FilesError> {
 		self.signer()?;
 		let at = self.state.at(None);
 		let mut candidates =
@@ -143,11 +151,11 @@ impl Files {
 		let fetch = |source: ShardSource| {
 			let on_fetched = &on_fetched;
 			async move {
-				let fetched = self.fetch_from(at, id, contract, &source, on_fetched).await;
+				let fetched = self.fetch_from(at, id, contract, &source, on_fetched, dir).await;
 				(source, fetched)
 			}
 		};
-		let mut shards: Vec<Option<Vec<u8>>> = vec![None; contract.shards.len()];
+		let mut shards: Vec<Option<ShardFile>> = vec![None; contract.shards.len()];
 		let mut running = FuturesUnordered::new();
 		// One source per shard at first: a shard's former providers are its spares.
 		let mut asked = HashSet::new();
@@ -189,8 +197,8 @@ impl Files {
 		)))
 	}
 
-	/// Shard `source.index` of `contract`, fetched from `source.provider` and checked against its
-	/// digest.
+	/// Shard `source.index` of `contract`, fetched from `source.provider` into a file of `dir`
+	/// and checked against its digest.
 	pub(super) async fn fetch_from(
 		&self,
 		at: Hash,
@@ -198,13 +206,16 @@ impl Files {
 		contract: &ContractOf<Runtime>,
 		source: &ShardSource,
 		on_fetched: &(dyn Fn(u64) + Send + Sync),
-	) -> Result<Vec<u8>, String> {
+		dir: &ShardDir,
+	) -> Result<ShardFile, String> {
 		// Providers serve a shard's bytes only to the owner's grantees.
 		let signer = self.signer().map_err(|failure| failure.to_string())?;
 		let from = provider_address(&self.state, at, &source.provider)?;
 		let index = source.index as u32;
 		let grant = signer.grant(id, index, self.network.peer_id())?;
 		let spec = &contract.shards[source.index].spec;
-		Ok(fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched).await?)
+		let file = dir.create().map_err(|e| format!("this node's disk: {e}"))?;
+		fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched, &file).await?;
+		Ok(file)
 	}
 }

@@ -22,7 +22,10 @@ use codec::{Decode, DecodeAll, Encode};
 use pallet_market::{ContractId, ShardSpec, ShardStatus};
 
 use super::{FileRecord, Files};
-use crate::transfer::OutgoingShard;
+use crate::{
+	shards::{ReadThrough, ShardFile},
+	transfer::OutgoingShard,
+};
 
 /// How long an upload that could not be taken further waits before it is tried again.
 const RESUME_AGAIN: Duration = Duration::from_secs(30);
@@ -277,17 +280,22 @@ impl Files {
 		if waiting.is_empty() {
 			return Ok(());
 		}
+		let dir = self.shard_dir().map_err(|f| f.to_string())?;
 		let recoded = {
 			let (entry, key) =
 				(entry.clone(), self.file_key(&entry.record).map_err(|f| f.to_string())?);
 			let waiting = waiting.clone();
+			let files = dir.create_all(entry.specs.len()).map_err(|e| e.to_string())?;
 			tokio::task::spawn_blocking(move || {
-				let mut shards = recode(&entry, key.as_ref())?;
-				waiting
-					.iter()
-					.map(|&index| OutgoingShard::new(std::mem::take(&mut shards[index])))
-					.collect::<Result<Vec<_>, _>>()
-					.map_err(String::from)
+				let mut shards: Vec<_> =
+					recode(&entry, key.as_ref(), files)?.into_iter().map(Some).collect();
+				Ok::<_, String>(
+					waiting
+						.iter()
+						.filter_map(|&index| shards[index].take())
+						.map(|(file, read)| OutgoingShard::new(file, read))
+						.collect::<Vec<_>>(),
+				)
 			})
 			.await
 			.map_err(|e| e.to_string())?
@@ -391,15 +399,21 @@ pub(super) fn created_contract(
 
 /// The shards of `entry`'s file, coded again from its origin with the same key and nonce, each
 /// checked against its digest; or why they cannot be.
-fn recode(entry: &Entry, key: Option<&EncryptionKey>) -> Result<Vec<Vec<u8>>, String> {
+fn recode(
+	entry: &Entry,
+	key: Option<&EncryptionKey>,
+	files: Vec<ShardFile>,
+) -> Result<Vec<(ShardFile, ReadThrough)>, String> {
 	let manifest = FileManifest::from_bytes(&entry.record.manifest).map_err(|e| e.to_string())?;
 	let encryption = match (key, manifest.encryption) {
 		(Some(key), Some(header)) => Encryption::On { key, nonce_prefix: header.nonce_prefix },
 		(None, None) => Encryption::Off,
 		_ => return Err("the record and the manifest disagree on encryption".into()),
 	};
-	let shard_bytes = manifest.shard_bytes().map_err(|e| e.to_string())?;
-	let mut shards = vec![Vec::with_capacity(shard_bytes as usize); entry.specs.len()];
+	if files.len() != entry.specs.len() {
+		return Err(format!("{} files for {} shards", files.len(), entry.specs.len()));
+	}
+	let mut shards: Vec<_> = files.iter().map(ShardFile::writer).collect();
 	let coded = match &entry.origin {
 		Origin::Path(path) => {
 			let (file, len) =
@@ -420,14 +434,20 @@ fn recode(entry: &Entry, key: Option<&EncryptionKey>) -> Result<Vec<Vec<u8>>, St
 	if coded != manifest {
 		return Err("the source codes to another manifest: it has changed".into());
 	}
-	for (index, (shard, spec)) in shards.iter().zip(&entry.specs).enumerate() {
-		if blake3::hash(shard).as_bytes() != &spec.blake3 {
+	for shard in shards {
+		shard.into_inner().map_err(|e| format!("this node's disk: {}", e.error()))?;
+	}
+	let mut read = Vec::with_capacity(files.len());
+	for (index, (file, spec)) in files.into_iter().zip(&entry.specs).enumerate() {
+		let through = file.read_through(false).map_err(|e| format!("this node's disk: {e}"))?;
+		if through.digest != spec.blake3 {
 			return Err(format!(
 				"shard {index} differs from the contract's: the source has changed"
 			));
 		}
+		read.push((file, through));
 	}
-	Ok(shards)
+	Ok(read)
 }
 
 #[cfg(test)]
@@ -435,7 +455,7 @@ mod tests {
 	use cairn_storage::encoding::{CodingParams, SALT_BYTES};
 
 	use super::*;
-	use crate::{FileKey, RenewalPolicy};
+	use crate::{shards::ShardDir, FileKey, RenewalPolicy};
 
 	/// A 4 + 2 upload of `bytes` (encrypted under `key` if given), as the journal keeps it,
 	/// with the shards it made.
@@ -469,12 +489,30 @@ mod tests {
 		(0..len).map(|i| (i * 31 + i / 7) as u8).collect()
 	}
 
+	/// [`recode`] into files of a new directory, and what they hold.
+	fn coded_again(entry: &Entry, key: Option<&EncryptionKey>) -> Result<Vec<Vec<u8>>, String> {
+		use std::io::Read;
+		let root = tempfile::tempdir().expect("a directory");
+		let dir = ShardDir::new(root.path()).expect("a directory for shards");
+		let files = dir.create_all(entry.specs.len()).expect("files");
+		let coded = recode(entry, key, files)?;
+		Ok(coded
+			.into_iter()
+			.map(|(file, read)| {
+				let mut bytes = Vec::new();
+				file.reader().read_to_end(&mut bytes).expect("read back");
+				assert_eq!(read.bytes, bytes.len() as u64);
+				bytes
+			})
+			.collect())
+	}
+
 	#[test]
 	fn the_same_source_codes_to_the_same_shards_with_or_without_encryption() {
 		let key = EncryptionKey::from_bytes([9; 32]);
 		for key in [None, Some(&key)] {
 			let (entry, shards) = upload_of(&bytes(300_000), key);
-			assert_eq!(recode(&entry, key).expect("coded again"), shards);
+			assert!(coded_again(&entry, key).expect("coded again") == shards);
 		}
 	}
 
@@ -483,23 +521,23 @@ mod tests {
 		let key = EncryptionKey::from_bytes([9; 32]);
 		let (mut entry, _) = upload_of(&bytes(70_000), Some(&key));
 		let other = EncryptionKey::from_bytes([8; 32]);
-		assert!(recode(&entry, Some(&other)).unwrap_err().contains("differs"));
-		assert!(recode(&entry, None).unwrap_err().contains("disagree"));
+		assert!(coded_again(&entry, Some(&other)).unwrap_err().contains("differs"));
+		assert!(coded_again(&entry, None).unwrap_err().contains("disagree"));
 		let mut changed = bytes(70_000);
 		changed[12_345] ^= 1;
 		entry.origin = Origin::Inline(changed);
-		assert!(recode(&entry, Some(&key)).unwrap_err().contains("differs"));
+		assert!(coded_again(&entry, Some(&key)).unwrap_err().contains("differs"));
 
 		// A file on disk that grew, or is gone.
 		let dir = tempfile::tempdir().expect("a directory");
 		let path = dir.path().join("source");
 		std::fs::write(&path, bytes(70_001)).expect("written");
 		entry.origin = Origin::Path(path.display().to_string());
-		assert!(recode(&entry, Some(&key)).unwrap_err().contains("has changed"));
+		assert!(coded_again(&entry, Some(&key)).unwrap_err().contains("has changed"));
 		std::fs::write(&path, bytes(70_000)).expect("written");
-		assert!(recode(&entry, Some(&key)).is_ok());
+		assert!(coded_again(&entry, Some(&key)).is_ok());
 		std::fs::remove_file(&path).expect("removed");
-		assert!(recode(&entry, Some(&key)).unwrap_err().contains("the source"));
+		assert!(coded_again(&entry, Some(&key)).unwrap_err().contains("the source"));
 	}
 
 	#[test]

@@ -45,6 +45,7 @@ pub mod metrics;
 mod renewal;
 mod repair;
 mod sending;
+pub mod shards;
 mod sources;
 pub mod spool;
 pub mod transfer;
@@ -63,6 +64,7 @@ pub use upload::{check_name, largest_upload, QuoteParams, UploadParams, CONFIRM_
 use cairn_chain::signer::{Signer, State};
 use cairn_net::Network;
 use metrics::ClientMetrics;
+use shards::ShardDir;
 use transfer::Endpoint;
 
 /// Largest file `cairn_upload` takes inline (hex in the request) or `cairn_download` returns
@@ -195,6 +197,11 @@ fn max_price(text: Option<&str>) -> Result<Option<Balance>, FilesError> {
 	.transpose()
 }
 
+/// A failure of this node's own disk while it holds shards ([`shards`]).
+fn disk(error: std::io::Error) -> FilesError {
+	FilesError::local("this node's copy of the shards", error)
+}
+
 fn hex_bytes(text: &str) -> Result<Vec<u8>, FilesError> {
 	hex::decode(text.trim_start_matches("0x"))
 		.map_err(|e| FilesError::invalid(format!("data is not hex: {e}")))
@@ -249,7 +256,13 @@ impl Files {
 			metrics,
 		};
 		files.sweep_spool();
+		shards::sweep(&files.dir.join(shards::DIR));
 		files
+	}
+
+	/// A new directory for one operation's shards ([`shards`]).
+	fn shard_dir(&self) -> Result<ShardDir, FilesError> {
+		ShardDir::new(&self.dir.join(shards::DIR)).map_err(disk)
 	}
 
 	fn signer(&self) -> Result<&Arc<Signer>, FilesError> {

@@ -122,15 +122,22 @@ impl Target {
 			&mut random,
 		);
 		let partial = parent.join(format!(".{name}.{}.part", hex::encode(random)));
-		let file = std::fs::OpenOptions::new()
-			.write(true)
-			.create_new(true)
-			.mode(0o600)
-			.custom_flags(libc::O_NOFOLLOW)
-			.open(&partial)
+		let file = create_private(&partial)
 			.map_err(|e| PathError::Unwritable(path.clone(), e.to_string()))?;
 		Ok(Download { file: Some(file), partial, target: path.clone() })
 	}
+}
+
+/// A new file at `path`, for this user only (0600), open for reading and writing; made with
+/// `O_EXCL | O_NOFOLLOW`, so that nothing already there, a link included, is opened instead.
+pub fn create_private(path: &std::path::Path) -> io::Result<File> {
+	std::fs::OpenOptions::new()
+		.read(true)
+		.write(true)
+		.create_new(true)
+		.mode(0o600)
+		.custom_flags(libc::O_NOFOLLOW)
+		.open(path)
 }
 
 /// Replaces the file at `path` (in a directory that exists) with `bytes`, readable by this

@@ -20,7 +20,10 @@ use super::{
 	sources::{obtainable, Holds, ShardSource},
 	Files,
 };
-use crate::transfer::OutgoingShard;
+use crate::{
+	shards::{ShardDir, ShardFile},
+	transfer::OutgoingShard,
+};
 use cairn_chain::{
 	involved::{Involved, Role},
 	market_state::QuoteError,
@@ -308,11 +311,12 @@ impl Files {
 			former.iter().map(|source| self.answers(at, &source.provider, id)),
 		)
 		.await;
+		let dir = self.shard_dir().map_err(|failure| failure.to_string())?;
 		let mut kept = None;
 		for (source, _) in former.iter().zip(answers).filter(|(_, answers)| *answers) {
-			match self.fetch_from(at, id, contract, source, &|_| {}).await {
-				Ok(data) => {
-					kept = Some(data);
+			match self.fetch_from(at, id, contract, source, &|_| {}, &dir).await {
+				Ok(file) => {
+					kept = Some(file);
 					break;
 				}
 				Err(error) => log::info!(
@@ -323,39 +327,47 @@ impl Files {
 			}
 		}
 		let (how, shard) = match kept {
-			Some(data) => ("fetched from a former provider", data),
-			None => ("rebuilt", self.rebuild(id, contract, index).await?),
+			Some(file) => ("fetched from a former provider", file),
+			None => ("rebuilt", self.rebuild(id, contract, index, &dir).await?),
 		};
-		let outgoing = tokio::task::spawn_blocking(move || OutgoingShard::new(shard))
-			.await
-			.map_err(|e| e.to_string())??;
+		let digest = contract.shards[index].spec.blake3;
+		let outgoing = tokio::task::spawn_blocking(move || {
+			let read = shard.read_through(false).map_err(|e| format!("this node's disk: {e}"))?;
+			if read.digest != digest {
+				return Err(format!("the {how} shard does not match its digest"));
+			}
+			Ok(OutgoingShard::new(shard, read))
+		})
+		.await
+		.map_err(|e| e.to_string())??;
 		let provider = &contract.shards[index].provider;
 		self.send_shard(at, id, index as u32, provider, &outgoing, &|_| {}).await?;
 		Ok(how)
 	}
 
-	/// Shard `index` of `contract`, rebuilt from `k` others and checked against its digest.
+	/// Shard `index` of `contract`, rebuilt from `k` others, in a file of `dir`.
 	async fn rebuild(
 		&self,
 		id: ContractId,
 		contract: &ContractOf<Runtime>,
 		index: usize,
-	) -> Result<Vec<u8>, String> {
+		dir: &ShardDir,
+	) -> Result<ShardFile, String> {
 		let record = self.load_record(id).ok_or("no manifest")?;
 		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
 		let k = usize::from(contract.k);
-		let spec = contract.shards[index].spec.clone();
 		let others = self
-			.fetch_any(id, contract, k, Some(index), None, 0)
+			.fetch_any(id, contract, k, Some(index), None, 0, dir)
 			.await
 			.map_err(|failure| failure.to_string())?;
+		let rebuilt = dir.create().map_err(|e| format!("this node's disk: {e}"))?;
 		tokio::task::spawn_blocking(move || {
-			let mut readers: Vec<Option<&[u8]>> = others.iter().map(|s| s.as_deref()).collect();
-			let rebuilt = rebuild_shard(&manifest, &mut readers, index, Vec::new())
-				.map_err(|e| e.to_string())?;
-			if blake3::hash(&rebuilt).as_bytes() != &spec.blake3 {
-				return Err("the rebuilt shard does not match its digest".to_string());
-			}
+			let mut readers: Vec<_> =
+				others.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
+			rebuild_shard(&manifest, &mut readers, index, rebuilt.writer())
+				.map_err(|e| e.to_string())?
+				.into_inner()
+				.map_err(|e| format!("this node's disk: {}", e.error()))?;
 			Ok(rebuilt)
 		})
 		.await

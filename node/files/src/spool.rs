@@ -10,7 +10,7 @@
 use std::{
 	fmt::Display,
 	io::{self, Seek, SeekFrom},
-	os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+	os::unix::fs::DirBuilderExt,
 	path::{Path, PathBuf},
 	sync::Arc,
 };
@@ -139,14 +139,7 @@ impl Files {
 		let dir = self.spool_dir();
 		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(local)?;
 		let path = dir.join(super::journal::Journal::new_id());
-		let file = std::fs::OpenOptions::new()
-			.write(true)
-			.read(true)
-			.create_new(true)
-			.mode(0o600)
-			.custom_flags(libc::O_NOFOLLOW)
-			.open(&path)
-			.map_err(local)?;
+		let file = crate::local_file::create_private(&path).map_err(local)?;
 		Ok((Spooled { path, files: self.clone() }, file))
 	}
 

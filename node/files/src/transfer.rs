@@ -7,10 +7,12 @@
 use std::time::Duration;
 
 use cairn_net::{Grant, Network, Request, Response, CHUNK_BYTES};
-use cairn_storage::commitment::pieces::{piece_paths, PiecePath};
+use cairn_storage::commitment::pieces::PiecePath;
 use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
 use pallet_market::{ContractId, ShardSpec};
+
+use crate::shards::{ReadThrough, ShardFile};
 
 /// Pieces of one shard in flight at once.
 const WINDOW: usize = 4;
@@ -38,9 +40,9 @@ pub enum TransferError {
 	/// pieces missing.
 	#[error("{0}")]
 	BadAnswer(String),
-	/// The shard could not be prepared for sending.
-	#[error("cannot prepare the shard: {0}")]
-	Prepare(String),
+	/// This node could not read or write the shard on its own disk.
+	#[error("this node's copy of the shard: {0}")]
+	Disk(#[from] std::io::Error),
 }
 
 impl TransferError {
@@ -95,8 +97,9 @@ async fn ask(
 	Err(TransferError::Busy(peer))
 }
 
-/// Fetches a whole shard from its provider, with the owner's `grant` to read it, and checks its
-/// digest.
+/// Fetches a whole shard from its provider into `into`, with the owner's `grant` to read it,
+/// and checks its digest.
+#[allow(clippy::too_many_arguments)]
 pub async fn fetch_shard(
 	network: &Network,
 	from: &Endpoint,
@@ -105,7 +108,8 @@ pub async fn fetch_shard(
 	spec: &ShardSpec,
 	grant: Grant,
 	fetched: &(dyn Fn(u64) + Send + Sync),
-) -> Result<Vec<u8>, TransferError> {
+	into: &ShardFile,
+) -> Result<(), TransferError> {
 	let grant = &grant;
 	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
 	let mut pieces = futures::stream::iter(offsets)
@@ -126,33 +130,36 @@ pub async fn fetch_shard(
 			}
 		})
 		.buffer_unordered(WINDOW);
-	let mut shard = vec![0u8; spec.bytes as usize];
 	while let Some(piece) = pieces.next().await {
 		let (offset, data) = piece?;
-		shard[offset as usize..offset as usize + data.len()].copy_from_slice(&data);
-		fetched(data.len() as u64);
+		let len = data.len() as u64;
+		into.write_at(offset, data).await?;
+		fetched(len);
 	}
-	if blake3::hash(&shard).as_bytes() != &spec.blake3 {
+	let shard = into.clone();
+	let digest = tokio::task::spawn_blocking(move || shard.digest())
+		.await
+		.map_err(std::io::Error::other)??;
+	if digest != spec.blake3 {
 		return Err(TransferError::BadAnswer(
 			"the shard does not match its on-chain digest".into(),
 		));
 	}
-	Ok(shard)
+	Ok(())
 }
 
-/// A shard ready to send: its bytes, and the BLAKE3 path of each of its pieces, worked out once
+/// A shard ready to send: its file, and the BLAKE3 path of each of its pieces, worked out once
 /// where the shard is made (on a blocking thread), however often it is sent.
 pub struct OutgoingShard {
-	data: Vec<u8>,
+	shard: ShardFile,
+	bytes: u64,
 	paths: Vec<PiecePath>,
 }
 
 impl OutgoingShard {
-	/// Prepares `data` for sending (hashes it whole: blocking work).
-	pub fn new(data: Vec<u8>) -> Result<Self, TransferError> {
-		let paths =
-			piece_paths(&data, CHUNK_BYTES).map_err(|e| TransferError::Prepare(e.to_string()))?;
-		Ok(Self { data, paths })
+	/// `shard`, as reading it through found it.
+	pub fn new(shard: ShardFile, read: ReadThrough) -> Self {
+		Self { shard, bytes: read.bytes, paths: read.paths }
 	}
 }
 
@@ -167,16 +174,15 @@ pub async fn push_shard(
 	grant: Grant,
 	sent: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), TransferError> {
-	let total = shard.data.len() as u64;
+	let total = shard.bytes;
 	let grant = &grant;
 	let mut replies = futures::stream::iter(0..shard.paths.len())
 		.map(|piece| {
 			let path = shard.paths[piece].clone();
 			let offset = piece as u64 * CHUNK_BYTES;
-			let end = (offset + CHUNK_BYTES).min(total) as usize;
-			let chunk = shard.data[offset as usize..end].to_vec();
+			let len = CHUNK_BYTES.min(total - offset);
 			async move {
-				let len = chunk.len() as u64;
+				let chunk = shard.shard.read_at(offset, len as usize).await?;
 				let request = Request::Put {
 					contract,
 					shard: index,

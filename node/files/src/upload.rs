@@ -14,11 +14,14 @@ use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
 
 use super::{
-	count, durability, hex_bytes, journal, provider_address, report, FileKey, FileRecord, Files,
-	FilesError, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, MAX_NAME_BYTES,
+	count, disk, durability, hex_bytes, journal, provider_address, report, FileKey, FileRecord,
+	Files, FilesError, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, MAX_NAME_BYTES,
 	PUSH_ATTEMPTS, RESEND_BLOCKS,
 };
-use crate::transfer::{push_shard, OutgoingShard};
+use crate::{
+	shards::ShardFile,
+	transfer::{push_shard, OutgoingShard},
+};
 use cairn_chain::{market_state::QuoteError, signer::Signer};
 
 /// An upload's coding, its shards' size and the market's quote for them.
@@ -320,44 +323,44 @@ impl Files {
 		};
 		let mut record = FileRecord { manifest: Vec::new(), key: file_key, name, renewal };
 		let key = self.file_key(&record)?;
+		// The shards are coded into files, each then read through once for its commitment and
+		// pieces, and sent from there: the upload holds a stripe and a few pieces in memory.
+		let dir = self.shard_dir()?;
+		let files = dir.create_all(shards as usize).map_err(disk)?;
 		let (manifest, outgoing, specs) = tokio::task::spawn_blocking(move || {
-			let mut shard_data = vec![Vec::with_capacity(shard_bytes as usize); shards as usize];
+			let mut writers: Vec<_> = files.iter().map(ShardFile::writer).collect();
 			let encryption = match &key {
 				Some(key) => Encryption::with_random_nonce(key),
 				None => Encryption::Off,
 			};
 			let manifest = match source {
-				Source::File(file) => encode_stream(
-					coding,
-					encryption,
-					std::io::BufReader::new(file),
-					&mut shard_data,
-				),
+				Source::File(file) => {
+					encode_stream(coding, encryption, std::io::BufReader::new(file), &mut writers)
+				}
 				Source::Inline(bytes) => {
-					encode_stream(coding, encryption, &bytes[..], &mut shard_data)
+					encode_stream(coding, encryption, &bytes[..], &mut writers)
 				}
 			}
 			.map_err(|e| FilesError::Data(format!("encoding: {e}")))?;
-			let specs = shard_data
-				.iter()
-				.map(|shard| {
-					let (commitment, _) = cairn_storage::commitment::commit(shard)
-						.map_err(|e| FilesError::Data(format!("commitment: {e}")))?;
-					Ok(ShardSpec {
-						root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),
-						blake3: commitment.blake3,
-						bytes: commitment.bytes,
-					})
-				})
-				.collect::<Result<Vec<_>, FilesError>>()?;
-			let outgoing = shard_data
-				.into_iter()
-				.map(OutgoingShard::new)
-				.collect::<Result<Vec<_>, _>>()
-				.map_err(|e| FilesError::Data(e.to_string()))?;
+			for writer in writers {
+				writer.into_inner().map_err(|e| disk(e.into_error()))?;
+			}
+			let mut specs = Vec::with_capacity(files.len());
+			let mut outgoing = Vec::with_capacity(files.len());
+			for file in files {
+				let mut read = file.read_through(true).map_err(disk)?;
+				let commitment = read.commitment.take().expect("asked for");
+				specs.push(ShardSpec {
+					root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),
+					blake3: commitment.blake3,
+					bytes: commitment.bytes,
+				});
+				outgoing.push(OutgoingShard::new(file, read));
+			}
 			Ok::<_, FilesError>((manifest, outgoing, specs))
 		})
 		.await??;
+		debug_assert!(specs.iter().all(|spec| spec.bytes == shard_bytes));
 
 		record.manifest = manifest.to_bytes().to_vec();
 		let sealed = self.seal_record(&signer, &mut record)?;

@@ -88,23 +88,24 @@ fn piece_cv(offset: u64, data: &[u8]) -> ChainingValue {
 	hasher.finalize_non_root()
 }
 
-/// The chaining value of `shard[start..start + len]`, a subtree of the BLAKE3 tree at least one
-/// piece long (the root hash for the whole shard); appends to each piece's path in `paths` the
-/// value beside it at this subtree's level.
+/// The chaining value of the subtree of the BLAKE3 tree over bytes `start..start + len` of a
+/// `total`-byte shard, at least one piece long (the root hash for the whole shard), from the
+/// chaining values `cvs` of its pieces; appends to each piece's path in `paths` the value beside
+/// it at this subtree's level.
 fn subtree(
-	shard: &[u8],
+	cvs: &[ChainingValue],
 	start: u64,
 	len: u64,
 	piece: u64,
+	total: u64,
 	paths: &mut [PiecePath],
 ) -> ChainingValue {
 	if len <= piece {
-		let begin = start as usize;
-		return piece_cv(start, &shard[begin..begin + len as usize]);
+		return cvs[(start / piece) as usize];
 	}
 	let left = left_len(len);
-	let left_cv = subtree(shard, start, left, piece, paths);
-	let right_cv = subtree(shard, start + left, len - left, piece, paths);
+	let left_cv = subtree(cvs, start, left, piece, total, paths);
+	let right_cv = subtree(cvs, start + left, len - left, piece, total, paths);
 	let first = (start / piece) as usize;
 	let split = ((start + left) / piece) as usize;
 	let end = (start + len).div_ceil(piece) as usize;
@@ -114,7 +115,7 @@ fn subtree(
 	for path in &mut paths[split..end] {
 		path.push(left_cv);
 	}
-	merge(left_cv, right_cv, start == 0 && len == shard.len() as u64)
+	merge(left_cv, right_cv, start == 0 && len == total)
 }
 
 /// The parent of two subtrees: the root hash for the root, else a chaining value.
@@ -129,16 +130,52 @@ fn merge(left: ChainingValue, right: ChainingValue, root: bool) -> ChainingValue
 /// The path of every `piece`-byte piece of `shard`, in order (empty paths when the shard is a
 /// single piece, whose digest is its own hash).
 pub fn piece_paths(shard: &[u8], piece: u64) -> Result<Vec<PiecePath>, PieceError> {
-	check_piece_size(piece)?;
-	let total = shard.len() as u64;
-	let pieces = total.div_ceil(piece).max(1) as usize;
-	let mut paths = vec![PiecePath::new(); pieces];
-	if total > piece {
-		// Each parent records its children's values once both are done, so every path fills
-		// from the piece up, the order verification folds in.
-		subtree(shard, 0, total, piece, &mut paths);
+	let mut paths = PiecePaths::new(piece)?;
+	for data in shard.chunks(piece as usize) {
+		paths.push(data)?;
 	}
-	Ok(paths)
+	Ok(paths.finish())
+}
+
+/// [`piece_paths`] worked out as a shard streams past, one piece at a time, so that the shard
+/// need not be in memory whole: [`push`](Self::push) its pieces in order, then
+/// [`finish`](Self::finish).
+pub struct PiecePaths {
+	piece: u64,
+	/// Bytes pushed so far.
+	total: u64,
+	/// The chaining value of each piece pushed.
+	cvs: Vec<ChainingValue>,
+}
+
+impl PiecePaths {
+	/// Paths of pieces of `piece` bytes, a power of two of at least 1 KiB.
+	pub fn new(piece: u64) -> Result<Self, PieceError> {
+		check_piece_size(piece)?;
+		Ok(Self { piece, total: 0, cvs: Vec::new() })
+	}
+
+	/// The next piece: `piece` bytes, fewer only for the last one.
+	pub fn push(&mut self, data: &[u8]) -> Result<(), PieceError> {
+		let (offset, len) = (self.total, data.len() as u64);
+		if len == 0 || len > self.piece || !offset.is_multiple_of(self.piece) {
+			return Err(PieceError::Misplaced { offset, len, total: offset + len });
+		}
+		self.cvs.push(piece_cv(offset, data));
+		self.total += len;
+		Ok(())
+	}
+
+	/// The path of every piece pushed, in order.
+	pub fn finish(self) -> Vec<PiecePath> {
+		let mut paths = vec![PiecePath::new(); self.cvs.len().max(1)];
+		if self.total > self.piece {
+			// Each parent records its children's values once both are done, so every path
+			// fills from the piece up, the order verification folds in.
+			subtree(&self.cvs, 0, self.total, self.piece, self.total, &mut paths);
+		}
+		paths
+	}
 }
 
 /// Checks that `data` is the piece at `offset` of a `total`-byte shard whose BLAKE3 digest is
@@ -214,6 +251,22 @@ mod tests {
 		}
 		// A full-size piece of the shard network.
 		check_all(&bytes(3 << 20 | 5, 9), 1 << 20);
+	}
+
+	#[test]
+	fn pieces_pushed_out_of_shape_are_refused() {
+		let mut paths = PiecePaths::new(1024).unwrap();
+		assert!(matches!(paths.push(&[]), Err(PieceError::Misplaced { .. })));
+		assert!(matches!(paths.push(&[0; 1025]), Err(PieceError::Misplaced { .. })));
+		paths.push(&[1; 1024]).unwrap();
+		paths.push(&[2; 100]).unwrap();
+		// Nothing after a short piece.
+		assert_eq!(
+			paths.push(&[3; 1024]),
+			Err(PieceError::Misplaced { offset: 1124, len: 1024, total: 2148 })
+		);
+		assert_eq!(paths.finish().len(), 2);
+		assert!(PiecePaths::new(1000).is_err());
 	}
 
 	#[test]

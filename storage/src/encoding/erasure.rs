@@ -166,7 +166,7 @@ impl<'a> Encryption<'a> {
 }
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
-pub(crate) fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 	let mut filled = 0;
 	while filled < buf.len() {
 		match reader.read(&mut buf[filled..]) {
