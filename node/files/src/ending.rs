@@ -1,6 +1,6 @@
-//! Ending a file's contract before its end, by its owner: `end_contract` settles the finished
-//! periods, returns the rest of the escrow to the account, and every provider deletes its shard
-//! once the end is final.
+//! The account's files as listings show them, and ending a file's contract before its end, by
+//! its owner: `end_contract` settles the finished periods, returns the rest of the escrow to the
+//! account, and every provider deletes its shard once the end is final.
 
 use cairn_runtime::{time::MILLISECS_PER_BLOCK, BlockNumber, RuntimeCall};
 use cairn_storage::encoding::FileManifest;
@@ -50,31 +50,63 @@ impl Files {
 		}
 	}
 
-	/// This account's open contracts whose file this node can read (the account's secret opens
-	/// its manifest), oldest contract first.
-	pub fn stored_files(&self) -> Result<Vec<StoredFile>, FilesError> {
+	/// This account's open contracts, oldest first: each contract, its end, and its file when
+	/// the account's secret opens its manifest.
+	fn own_files(&self) -> Result<Vec<(ContractId, BlockNumber, Option<StoredFile>)>, FilesError> {
 		let me = self.signer()?.account();
 		let at = self.state.at(None);
 		let (now, time) = (self.state.number(at), self.state.timestamp(at)?);
-		let mut stored: Vec<StoredFile> = self
+		let mut own: Vec<_> = self
 			.state
 			.contracts_of(at, Some(&me))?
 			.into_iter()
-			.filter_map(|(id, contract)| {
-				let record = self.load_record(id)?;
-				let manifest = FileManifest::from_bytes(&record.manifest).ok()?;
-				let blocks_ago = u64::from(now.saturating_sub(contract.start));
-				Some(StoredFile {
-					contract: id,
-					name: record.name,
-					bytes: manifest.plaintext_bytes,
-					stored_at_ms: time.saturating_sub(blocks_ago * MILLISECS_PER_BLOCK),
-					end: contract.end,
-				})
+			.map(|(id, contract)| {
+				let file = self.load_record(id).and_then(|record| {
+					let manifest = FileManifest::from_bytes(&record.manifest).ok()?;
+					let blocks_ago = u64::from(now.saturating_sub(contract.start));
+					Some(StoredFile {
+						contract: id,
+						name: record.name,
+						bytes: manifest.plaintext_bytes,
+						stored_at_ms: time.saturating_sub(blocks_ago * MILLISECS_PER_BLOCK),
+						end: contract.end,
+					})
+				});
+				(id, contract.end, file)
 			})
 			.collect();
-		stored.sort_by_key(|file| file.contract);
-		Ok(stored)
+		own.sort_by_key(|(id, ..)| *id);
+		Ok(own)
+	}
+
+	/// This account's open contracts whose file this node can read (the account's secret opens
+	/// its manifest), oldest contract first.
+	pub fn stored_files(&self) -> Result<Vec<StoredFile>, FilesError> {
+		Ok(self.own_files()?.into_iter().filter_map(|(.., file)| file).collect())
+	}
+
+	/// The files of this node's account (`cairn_files`): each of its open contracts, oldest
+	/// first, with the name and size of its file when the account's secret opens its manifest
+	/// (a `problem` otherwise).
+	pub async fn files(&self) -> Result<Value, FilesError> {
+		let files = self
+			.own_files()?
+			.into_iter()
+			.map(|(id, end, file)| match file {
+				Some(file) => json!({
+					"contract": id,
+					"name": file.name,
+					"bytes": file.bytes,
+					"end": end,
+				}),
+				None => json!({
+					"contract": id,
+					"end": end,
+					"problem": "no manifest this account's secret opens",
+				}),
+			})
+			.collect();
+		Ok(Value::Array(files))
 	}
 
 	/// The newest of this account's open contracts whose file is named `name`.

@@ -304,33 +304,6 @@ impl Files {
 			"problem": state.problem,
 		}))
 	}
-
-	/// The files of this node's account: each of its open contracts, with the name and size
-	/// of its file when the account's secret opens its manifest (a `problem` otherwise).
-	pub async fn files(&self) -> Result<Value, FilesError> {
-		let me = self.signer()?.account();
-		let at = self.state.at(None);
-		let contracts = self.state.contracts_of(at, Some(&me))?;
-		let files = contracts
-			.into_iter()
-			.map(|(id, contract)| match self.load_record(id) {
-				Some(record) => json!({
-					"contract": id,
-					"name": record.name,
-					"bytes": cairn_storage::encoding::FileManifest::from_bytes(&record.manifest)
-						.ok()
-						.map(|manifest| manifest.plaintext_bytes),
-					"end": contract.end,
-				}),
-				None => json!({
-					"contract": id,
-					"end": contract.end,
-					"problem": "no manifest this account's secret opens",
-				}),
-			})
-			.collect();
-		Ok(Value::Array(files))
-	}
 }
 
 #[cfg(test)]
