@@ -1,10 +1,11 @@
 //! `cairn-node devnet --bench MIB`: end-to-end figures of a running local network. Uploads a
 //! random file through the buyer's client API (`cairn_subscribeUpload`), downloads it with
-//! `cairn_download`,
-//! and counts the proofs the chain accepts per block over three proving periods. Each figure is
-//! printed next to its baseline measured in the same run: the same file encoded, committed and
-//! decoded in this process alone (the work upload and download cannot avoid), and the proofs a
-//! block could hold by the runtime's weights.
+//! `cairn_download`, and counts the proofs the chain accepts per block over three proving
+//! periods; the buyer's node's peak resident memory during each transfer is read from `/proc`.
+//! Each figure is printed next to its baseline measured in the same run: the same bytes (at most
+//! [`BASELINE_MIB`] of them) encoded, committed and decoded in this process alone (the work
+//! upload and download cannot avoid), the file's size, and the proofs a block could hold by the
+//! runtime's weights.
 
 use std::{
 	path::Path,
@@ -28,6 +29,66 @@ use serde_json::{json, Value};
 
 use crate::client::Error;
 
+/// The in-process baseline's bytes at most: a rate, measured on a sample of the file, so that the
+/// benchmark of a large file does not hold it in memory several times over.
+const BASELINE_MIB: u64 = 256;
+
+/// Bytes written to or compared with the file at a time.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// A node's resident memory now and at its peak since [`reset_peak`] (`VmRSS` and `VmHWM`).
+fn memory(pid: u32) -> Result<(u64, u64), Error> {
+	let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+		.map_err(|e| format!("the buyer's node (pid {pid}): {e}"))?;
+	let field = |name: &str| {
+		status
+			.lines()
+			.find_map(|line| {
+				line.strip_prefix(name)?.trim().strip_suffix(" kB")?.parse::<u64>().ok()
+			})
+			.map(|kib| kib << 10)
+			.ok_or_else(|| format!("no {name} in /proc/{pid}/status"))
+	};
+	Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Starts a node's peak resident memory again from what it holds now (Linux `clear_refs`).
+fn reset_peak(pid: u32) -> Result<(), Error> {
+	std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+		.map_err(|e| format!("resetting the peak memory of pid {pid}: {e}"))
+}
+
+fn in_mib(bytes: u64) -> f64 {
+	bytes as f64 / f64::from(1 << 20)
+}
+
+/// Writes `bytes` random bytes to `path`, a chunk at a time; their BLAKE3 digest.
+fn random_file(path: &Path, bytes: u64) -> Result<[u8; 32], Error> {
+	use std::io::Write;
+	let mut rng = ChaCha20Rng::from_entropy();
+	let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
+	let mut digest = blake3::Hasher::new();
+	let mut chunk = vec![0u8; CHUNK_BYTES];
+	let mut left = bytes;
+	while left > 0 {
+		let len = left.min(CHUNK_BYTES as u64) as usize;
+		rng.fill_bytes(&mut chunk[..len]);
+		digest.update(&chunk[..len]);
+		out.write_all(&chunk[..len]).map_err(|e| e.to_string())?;
+		left -= len as u64;
+	}
+	out.flush().map_err(|e| e.to_string())?;
+	Ok(*digest.finalize().as_bytes())
+}
+
+/// The BLAKE3 digest of the file at `path`.
+fn digest_of(path: &Path) -> Result<[u8; 32], Error> {
+	let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+	let mut digest = blake3::Hasher::new();
+	std::io::copy(&mut file, &mut digest).map_err(|e| e.to_string())?;
+	Ok(*digest.finalize().as_bytes())
+}
+
 fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
 	bytes as f64 / 1e6 / seconds.max(1e-9)
 }
@@ -47,9 +108,15 @@ fn proofs_per_block_by_weight() -> u64 {
 	batches * u64::from(batch)
 }
 
-/// Runs the benchmark against the buyer's node (chain RPC at `rpc_url`, client API at
-/// `api_url`), with scratch files in `dir`.
-pub async fn run(rpc_url: &str, api_url: &str, dir: &Path, mib: u64) -> Result<(), Error> {
+/// Runs the benchmark against the buyer's node (process `buyer`, chain RPC at `rpc_url`, client
+/// API at `api_url`), with scratch files in `dir`.
+pub async fn run(
+	rpc_url: &str,
+	api_url: &str,
+	dir: &Path,
+	mib: u64,
+	buyer: u32,
+) -> Result<(), Error> {
 	let rpc = WsClientBuilder::default()
 		.request_timeout(Duration::from_secs(3600))
 		.build(rpc_url)
@@ -60,14 +127,21 @@ pub async fn run(rpc_url: &str, api_url: &str, dir: &Path, mib: u64) -> Result<(
 	let bytes = mib << 20;
 	let input = dir.join("bench-input.bin");
 	let output = dir.join("bench-output.bin");
-	let mut file = vec![0u8; bytes as usize];
-	ChaCha20Rng::from_entropy().fill_bytes(&mut file);
-	std::fs::write(&input, &file).map_err(|e| e.to_string())?;
+	let written = input.clone();
+	let digest = tokio::task::spawn_blocking(move || random_file(&written, bytes))
+		.await
+		.map_err(|e| e.to_string())??;
 	println!("benchmark: {mib} MiB random file, k = 4, m = 2");
 
 	// Baselines: the pipeline alone, in this process, committing with Poseidon2 (the pipeline the
 	// node runs) and with circom's Poseidon (the pipeline before Poseidon2, issue #17's baseline).
-	let local = file.clone();
+	let sample = bytes.min(BASELINE_MIB << 20);
+	let mut local = vec![0u8; sample as usize];
+	std::io::Read::read_exact(
+		&mut std::fs::File::open(&input).map_err(|e| e.to_string())?,
+		&mut local,
+	)
+	.map_err(|e| e.to_string())?;
 	let (encode_s, circom_s, decode_s) =
 		tokio::task::spawn_blocking(move || -> Result<(f64, f64, f64), Error> {
 			let key = EncryptionKey::from_bytes([9; 32]);
@@ -103,6 +177,8 @@ pub async fn run(rpc_url: &str, api_url: &str, dir: &Path, mib: u64) -> Result<(
 		.map_err(|e| e.to_string())??;
 
 	// Upload through the network, until every shard is confirmed.
+	reset_peak(buyer)?;
+	let (before_upload, _) = memory(buyer)?;
 	let started = Instant::now();
 	let mut updates = api
 		.subscribe::<Value, _>(
@@ -127,17 +203,20 @@ pub async fn run(rpc_url: &str, api_url: &str, dir: &Path, mib: u64) -> Result<(
 		}
 	};
 	let confirmed_s = started.elapsed().as_secs_f64();
+	let (_, upload_peak) = memory(buyer)?;
 	let contract = done["contract"].as_u64().ok_or("no contract id")?;
 
 	// Download.
+	reset_peak(buyer)?;
+	let (before_download, _) = memory(buyer)?;
 	let started = Instant::now();
 	let _: Value = api
 		.request("cairn_download", rpc_params![json!({ "contract": contract, "path": output })])
 		.await
 		.map_err(|e| format!("cairn_download: {e}"))?;
 	let download_s = started.elapsed().as_secs_f64();
-	let fetched = std::fs::read(&output).map_err(|e| e.to_string())?;
-	if fetched != file {
+	let (_, download_peak) = memory(buyer)?;
+	if digest_of(&output)? != digest {
 		return Err("the downloaded file differs from the upload".into());
 	}
 
@@ -180,22 +259,33 @@ pub async fn run(rpc_url: &str, api_url: &str, dir: &Path, mib: u64) -> Result<(
 	println!();
 	println!("| figure | value | baseline in the same run |");
 	println!("|---|---|---|");
+	let sample_mib = sample >> 20;
 	println!(
-		"| upload {mib} MiB, every shard confirmed | {:.2} MB/s ({confirmed_s:.1} s; sent after {:.1} s) | {:.2} MB/s encrypt + code + circom-Poseidon commit alone ({circom_s:.1} s): {:.2}x (bar 2.5x) |",
+		"| upload {mib} MiB, every shard confirmed | {:.2} MB/s ({confirmed_s:.1} s; sent after {:.1} s) | {:.2} MB/s encrypt + code + circom-Poseidon commit of {sample_mib} MiB alone ({circom_s:.1} s): {:.2}x (bar 2.5x) |",
 		mb_per_s(bytes, confirmed_s),
 		sent_s.unwrap_or(confirmed_s),
-		mb_per_s(bytes, circom_s),
-		circom_s / confirmed_s,
+		mb_per_s(sample, circom_s),
+		mb_per_s(bytes, confirmed_s) / mb_per_s(sample, circom_s),
 	);
 	println!(
-		"| the buyer's pipeline alone: encrypt + code + Poseidon2 commit | {:.2} MB/s ({encode_s:.1} s) | the same with circom's Poseidon {:.2} MB/s |",
-		mb_per_s(bytes, encode_s),
-		mb_per_s(bytes, circom_s),
+		"| the buyer's pipeline alone: encrypt + code + Poseidon2 commit of {sample_mib} MiB | {:.2} MB/s ({encode_s:.1} s) | the same with circom's Poseidon {:.2} MB/s |",
+		mb_per_s(sample, encode_s),
+		mb_per_s(sample, circom_s),
 	);
 	println!(
-		"| download {mib} MiB (4 of 6 shards, checked, decoded) | {:.2} MB/s ({download_s:.2} s) | {:.2} MB/s decode + decrypt alone ({decode_s:.2} s) |",
+		"| download {mib} MiB (4 of 6 shards, checked, decoded) | {:.2} MB/s ({download_s:.2} s) | {:.2} MB/s decode + decrypt of {sample_mib} MiB alone ({decode_s:.2} s) |",
 		mb_per_s(bytes, download_s),
-		mb_per_s(bytes, decode_s),
+		mb_per_s(sample, decode_s),
+	);
+	println!(
+		"| the buyer's node: peak resident memory while uploading | {:.0} MiB ({:.0} MiB before; bar 512 MiB) | the file: {mib} MiB |",
+		in_mib(upload_peak),
+		in_mib(before_upload),
+	);
+	println!(
+		"| the buyer's node: peak resident memory while downloading | {:.0} MiB ({:.0} MiB before; bar 512 MiB) | the file: {mib} MiB |",
+		in_mib(download_peak),
+		in_mib(before_download),
 	);
 	println!(
 		"| proofs verified per block over {blocks} blocks | {most} at most, {:.2} on average ({proofs} in all, every shard once a period) | {} by the runtime's weights |",

@@ -310,7 +310,8 @@ async fn watch(
 							ready = true;
 							if let Some(mib) = bench {
 								println!("ready: {providers} providers registered");
-								return crate::bench::run(rpc, api, dir, mib).await;
+								let buyer = nodes.0[0].child.id();
+								return crate::bench::run(rpc, api, dir, mib, buyer).await;
 							}
 							println!("ready: {providers} providers registered; try `cairn-node client put FILE`");
 						}
