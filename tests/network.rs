@@ -1660,8 +1660,10 @@ async fn find_node_of(nodes: &[Option<Node>], account: &str) -> anyhow::Result<u
 }
 
 /// A command line pointed at the node by URL and token stores a file from standard input under
-/// a name and reads it back to standard output, through the client API's HTTP side; a range
-/// comes back alone; what cannot be done is refused in clear words and leaves no contract.
+/// a name, cut into three segments of a contract each, and reads it back to standard output,
+/// through the client API's HTTP side; the file is listed once; ranges come back alone, across
+/// segments; removing it by name ends all three contracts; what cannot be done is refused in
+/// clear words and leaves no contract.
 async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
 	const LIMIT: Duration = Duration::from_secs(300);
 	let started = Instant::now();
@@ -1680,27 +1682,44 @@ async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
 		let args: Vec<&str> = args.iter().map(String::as_str).collect();
 		cairn_tests::node::cli_with_input(&args, &input, LIMIT).await
 	};
-	let stored =
-		run(client(&["put", "-", "--name", name, "--k", "4", "--m", "2"]), data.clone()).await?;
+	// Cut into three segments of 256 KiB at most (the smallest a caller may ask for), each
+	// under a contract of its own, as a file larger than one contract holds is.
+	let put = ["put", "-", "--name", name, "--k", "4", "--m", "2", "--segment-bytes", "262144"];
+	let stored = run(client(&put), data.clone()).await?;
 	let stored = String::from_utf8(stored)?;
-	ensure!(stored.contains("contract ") && stored.contains("700.0 KiB"), "put printed:\n{stored}");
+	ensure!(
+		stored.contains("contracts ") && stored.contains("700.0 KiB in 3 segments"),
+		"put printed:\n{stored}"
+	);
 	let listed: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
-	let id = listed
+	let file = listed
 		.iter()
 		.find(|file| file["name"] == name)
-		.and_then(|file| file["contract"].as_u64())
 		.with_context(|| format!("cairn_files lists {name:?}: {listed:?}"))?;
+	let segments: Vec<u64> = serde_json::from_value(file["contracts"].clone())?;
+	ensure!(
+		segments.len() == 3 && file["bytes"] == data.len() && file["problem"].is_null(),
+		"the file is listed once, whole, with its three contracts: {file}"
+	);
+	let id = segments[0];
 	let back = run(client(&["get", name, "-"]), Vec::new()).await?;
 	ensure!(back == data, "the file read back by name differs ({} bytes)", back.len());
 
-	// A range, straight over HTTP, by contract.
+	// Ranges, straight over HTTP, by any of its contracts: one across the first two
+	// segments, one within the last.
 	let port = node.config.api_port;
 	let bearer = format!("Bearer {token}");
 	let auth = [("Authorization", bearer.as_str())];
-	let range = [auth[0], ("Range", "bytes=1000-1999")];
-	let (status, body) =
-		http_exchange(port, "GET", &format!("/contracts/{id}"), &range, b"").await?;
-	ensure!(status.contains("206") && body == data[1000..2000], "a range: {status}");
+	for (contract, first, last) in [(id, 262_000, 263_999), (segments[1], 600_000, 600_099)] {
+		let range = format!("bytes={first}-{last}");
+		let range = [auth[0], ("Range", range.as_str())];
+		let (status, body) =
+			http_exchange(port, "GET", &format!("/contracts/{contract}"), &range, b"").await?;
+		ensure!(
+			status.contains("206") && body == data[first..=last],
+			"the range {first}-{last}: {status}"
+		);
+	}
 	let outside = [auth[0], ("Range", "bytes=800000-")];
 	let (status, _) =
 		http_exchange(port, "GET", &format!("/contracts/{id}"), &outside, b"").await?;
@@ -1724,14 +1743,19 @@ async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
 	// the providers' two cores prove only what the repairs below need).
 	let removed = run(client(&["rm", name]), Vec::new()).await?;
 	let removed = String::from_utf8(removed)?;
-	ensure!(removed.contains(&format!("ended contract {id}")), "rm printed: {removed}");
+	let ended = format!("ended contracts {}, {}, {}", segments[0], segments[1], segments[2]);
+	ensure!(removed.contains(&ended), "rm printed: {removed}");
 	ensure!(removed.contains("back to the account"), "rm printed: {removed}");
 	let (status, ended) = http_exchange(port, "DELETE", "/files/notes/empty", &auth, b"").await?;
 	let ended: Value = serde_json::from_slice(&ended)?;
 	ensure!(status.contains("200") && ended["refunded"].is_string(), "DELETE: {status} {ended}");
 	let left: Vec<Value> = files.request("cairn_files", rpc_params![]).await?;
 	ensure!(
-		!left.iter().any(|file| file["name"] == name || file["name"] == "notes/empty"),
+		!left.iter().any(|file| {
+			file["name"] == name
+				|| file["name"] == "notes/empty"
+				|| file["contract"].as_u64().is_some_and(|contract| segments.contains(&contract))
+		}),
 		"removed files are still listed: {left:?}"
 	);
 	let gone = run(client(&["get", name, "-"]), Vec::new()).await;
@@ -2056,7 +2080,7 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 	let missing = dir.join("no-such-file");
 	let empty = dir.join("empty");
 	std::fs::write(&empty, b"")?;
-	// A sparse file far beyond the largest shards.
+	// A sparse file far beyond what one contract holds.
 	let huge = dir.join("huge");
 	std::fs::File::create(&huge)?.set_len(1 << 40)?;
 	let cases = [
@@ -2066,7 +2090,10 @@ async fn bad_input_to_cairn_methods_gets_clear_errors_and_makes_no_contract() ->
 		(json!({ "path": "input.bin" }), INVALID_PARAMS, "not an absolute path"),
 		// An empty file is a file (S3 tools make empty objects): it gets as far as paying.
 		(json!({ "path": empty }), 3, "insufficient balance"),
-		(json!({ "path": huge }), INVALID_PARAMS, "too large"),
+		// Cut into segments, one contract each: it gets as far as paying for them all.
+		(json!({ "path": huge }), 3, "contracts (one per segment) hold"),
+		(json!({ "path": huge, "segmentBytes": 1 << 20 }), INVALID_PARAMS, "too large"),
+		(json!({ "data": small, "segmentBytes": 1000 }), INVALID_PARAMS, "at least 262144"),
 		(json!({}), INVALID_PARAMS, "either `path` or `data`"),
 		(json!({ "path": empty, "data": "0x00" }), INVALID_PARAMS, "either `path` or `data`"),
 		(json!({ "data": "0xzz" }), INVALID_PARAMS, "not hex"),

@@ -385,6 +385,11 @@ pub struct StoreOptions {
 	/// derives).
 	#[arg(long)]
 	pub no_encrypt: bool,
+	/// The most bytes one contract holds: a larger file is cut into segments of this size, each
+	/// stored under a contract of its own (default, and at most: what the coding's largest
+	/// shards hold, about 990 MiB at 4+2; at least 256 KiB).
+	#[arg(long, value_name = "BYTES")]
+	pub segment_bytes: Option<u64>,
 }
 
 impl StoreOptions {
@@ -396,6 +401,7 @@ impl StoreOptions {
 			"duration": self.duration,
 			"maxPrice": self.max_price.map(|price| price.to_string()),
 			"encrypt": !self.no_encrypt,
+			"segmentBytes": self.segment_bytes,
 		})
 	}
 }

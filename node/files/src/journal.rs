@@ -13,8 +13,19 @@
 //! 3. Done once every shard is confirmed: the entry is removed. If the source is gone or has
 //!    changed, the repair loop rebuilds the missing shards when `k` are confirmed; with fewer,
 //!    the contract is ended and its escrow comes back.
+//!
+//! A file of several segments has one entry per segment, each reading its part of the source.
+//! An upload cut short between two segments leaves the file's first segments stored and the
+//! rest never made: listings show the file as incomplete, for its owner to remove or upload
+//! again.
 
-use std::{collections::HashSet, io, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+	collections::HashSet,
+	io::{self, Read},
+	path::PathBuf,
+	sync::Arc,
+	time::Duration,
+};
 
 use cairn_runtime::{AccountId, Hash, RuntimeCall};
 use cairn_storage::encoding::{encode_stream, Encryption, EncryptionKey, FileManifest};
@@ -23,7 +34,7 @@ use pallet_market::{ContractId, ShardSpec, ShardStatus};
 
 use super::{FileRecord, Files};
 use crate::{
-	shards::{ReadThrough, ShardFile},
+	shards::{ReadThrough, Reader, ShardFile},
 	transfer::OutgoingShard,
 };
 
@@ -64,16 +75,61 @@ pub(super) struct Entry {
 	pub stage: Stage,
 }
 
+impl Entry {
+	/// An entry as kept now, or as kept before files had segments.
+	fn decode_any(bytes: &[u8]) -> Option<Self> {
+		#[derive(Decode)]
+		struct Whole {
+			origin: Origin,
+			record: super::WholeRecord,
+			specs: Vec<ShardSpec>,
+			stage: Stage,
+		}
+		Self::decode_all(&mut &bytes[..]).ok().or_else(|| {
+			let Whole { origin, record, specs, stage } = Whole::decode_all(&mut &bytes[..]).ok()?;
+			Some(Self { origin, record: record.into(), specs, stage })
+		})
+	}
+
+	/// Where its bytes lie in its source, and the source's size.
+	fn range(&self, manifest: &FileManifest) -> (u64, u64, u64) {
+		match self.record.segment {
+			Some(segment) => (segment.offset, manifest.plaintext_bytes, segment.total),
+			None => (0, manifest.plaintext_bytes, manifest.plaintext_bytes),
+		}
+	}
+}
+
 /// The journal's directory, and the directory of spooled sources ([`crate::spool`]), which
-/// live as long as their entries.
+/// live as long as their entries, or the requests that hold them.
 pub(super) struct Journal {
 	dir: PathBuf,
 	spool: PathBuf,
+	/// Spooled sources whose requests are running (a file of several segments is read by one
+	/// entry after the other).
+	held: std::sync::Mutex<HashSet<PathBuf>>,
 }
 
 impl Journal {
 	pub fn new(dir: PathBuf, spool: PathBuf) -> Self {
-		Self { dir, spool }
+		Self { dir, spool, held: Default::default() }
+	}
+
+	fn held(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+		self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+	}
+
+	/// `path`, a spooled source, is read by a request from now on.
+	pub fn hold(&self, path: &std::path::Path) {
+		self.held().insert(path.to_path_buf());
+	}
+
+	/// The request reading `path` has ended: removes it unless an entry reads it.
+	pub fn release(&self, path: &std::path::Path) {
+		self.held().remove(path);
+		if !self.reads(path) {
+			crate::spool::remove(path);
+		}
 	}
 
 	/// The directory of spooled sources (absolute).
@@ -105,21 +161,22 @@ impl Journal {
 		self.entries().iter().any(|(_, entry)| entry.origin.is_file(path))
 	}
 
-	/// Forgets `id`, and the spooled source it read if it had one.
+	/// Forgets `id`, and the spooled source it read if it had one that neither a request nor
+	/// another entry reads.
 	pub fn remove(&self, id: &str) {
-		let entry =
-			std::fs::read(self.path(id)).ok().and_then(|b| Entry::decode_all(&mut &b[..]).ok());
-		if let Some(Origin::Path(source)) = entry.map(|entry| entry.origin) {
-			let source = std::path::Path::new(&source);
-			if source.parent() == Some(&self.spool) {
-				crate::spool::remove(source);
-			}
-		}
+		let entry = std::fs::read(self.path(id)).ok().and_then(|b| Entry::decode_any(&b));
 		match std::fs::remove_file(self.path(id)) {
 			Ok(()) => {}
 			Err(error) if error.kind() == io::ErrorKind::NotFound => {}
 			Err(error) => {
 				log::warn!(target: "cairn-client", "upload {id}: cannot forget it: {error}")
+			}
+		}
+		if let Some(Origin::Path(source)) = entry.map(|entry| entry.origin) {
+			let source = std::path::Path::new(&source);
+			let held = self.held().contains(source);
+			if source.parent() == Some(&self.spool) && !held && !self.reads(source) {
+				crate::spool::remove(source);
 			}
 		}
 	}
@@ -137,7 +194,7 @@ impl Journal {
 			else {
 				continue;
 			};
-			match std::fs::read(&path).ok().and_then(|b| Entry::decode_all(&mut &b[..]).ok()) {
+			match std::fs::read(&path).ok().and_then(|b| Entry::decode_any(&b)) {
 				Some(entry) => entries.push((id.to_string(), entry)),
 				None => log::warn!(target: "cairn-client", "{}: not an upload", path.display()),
 			}
@@ -414,20 +471,22 @@ fn recode(
 		return Err(format!("{} files for {} shards", files.len(), entry.specs.len()));
 	}
 	let mut shards: Vec<_> = files.iter().map(ShardFile::writer).collect();
+	let (offset, bytes, total) = entry.range(&manifest);
 	let coded = match &entry.origin {
 		Origin::Path(path) => {
 			let (file, len) =
 				crate::local_file::open_source(path).map_err(|e| format!("the source: {e}"))?;
-			if len != manifest.plaintext_bytes {
-				return Err(format!(
-					"{path} has changed ({len} bytes, not {})",
-					manifest.plaintext_bytes
-				));
+			if len != total {
+				return Err(format!("{path} has changed ({len} bytes, not {total})"));
 			}
-			encode_stream(manifest.coding, encryption, std::io::BufReader::new(file), &mut shards)
+			let part = Reader::at(Arc::new(file), offset).take(bytes);
+			encode_stream(manifest.coding, encryption, std::io::BufReader::new(part), &mut shards)
 		}
-		Origin::Inline(bytes) => {
-			encode_stream(manifest.coding, encryption, &bytes[..], &mut shards)
+		Origin::Inline(data) => {
+			let part = usize::try_from(offset).ok().zip(usize::try_from(offset + bytes).ok());
+			let part = part.and_then(|(start, end)| data.get(start..end));
+			let part = part.ok_or("the inline source is shorter than its segment")?;
+			encode_stream(manifest.coding, encryption, part, &mut shards)
 		}
 	}
 	.map_err(|e| e.to_string())?;
@@ -480,6 +539,7 @@ mod tests {
 			key: key.map_or(FileKey::None, |_| FileKey::Derived([7; SALT_BYTES])),
 			name: "a file".into(),
 			renewal: RenewalPolicy::default(),
+			segment: None,
 		};
 		let origin = Origin::Inline(bytes.to_vec());
 		(Entry { origin, record, specs, stage: Stage::Created { contract: 3 } }, shards)
@@ -541,6 +601,70 @@ mod tests {
 	}
 
 	#[test]
+	fn a_segment_codes_again_from_its_part_of_the_source() {
+		let key = EncryptionKey::from_bytes([9; 32]);
+		let file = bytes(250_000);
+		let (offset, len) = (100_000, 80_000);
+		let (mut entry, shards) = upload_of(&file[offset..offset + len], Some(&key));
+		entry.record.segment = Some(crate::Segment {
+			file: [5; crate::FILE_ID_BYTES],
+			index: 1,
+			count: 3,
+			offset: offset as u64,
+			total: file.len() as u64,
+		});
+		// From the whole source, inline or on disk.
+		entry.origin = Origin::Inline(file.clone());
+		assert!(coded_again(&entry, Some(&key)).expect("coded again") == shards);
+		let dir = tempfile::tempdir().expect("a directory");
+		let path = dir.path().join("source");
+		std::fs::write(&path, &file).expect("written");
+		entry.origin = Origin::Path(path.display().to_string());
+		assert!(coded_again(&entry, Some(&key)).expect("coded again") == shards);
+		// A source of another size, or a part of it that changed, is refused.
+		std::fs::write(&path, &file[..200_000]).expect("written");
+		assert!(coded_again(&entry, Some(&key)).unwrap_err().contains("has changed"));
+		let mut changed = file.clone();
+		changed[offset + 7] ^= 1;
+		std::fs::write(&path, &changed).expect("written");
+		assert!(coded_again(&entry, Some(&key)).unwrap_err().contains("differs"));
+		// A change outside the segment's part is not its concern.
+		let mut elsewhere = file.clone();
+		elsewhere[offset - 1] ^= 1;
+		std::fs::write(&path, &elsewhere).expect("written");
+		assert!(coded_again(&entry, Some(&key)).is_ok());
+		entry.origin = Origin::Inline(file[..150_000].to_vec());
+		assert!(coded_again(&entry, Some(&key)).is_err(), "an inline source shorter than its part");
+	}
+
+	#[test]
+	fn an_entry_kept_before_segments_still_reads() {
+		#[derive(Encode)]
+		struct Whole {
+			origin: Origin,
+			record: (Vec<u8>, FileKey, String, RenewalPolicy),
+			specs: Vec<ShardSpec>,
+			stage: Stage,
+		}
+		let (entry, _) = upload_of(&bytes(1_000), None);
+		let record = &entry.record;
+		let old = Whole {
+			origin: entry.origin.clone(),
+			record: (
+				record.manifest.clone(),
+				record.key.clone(),
+				record.name.clone(),
+				record.renewal,
+			),
+			specs: entry.specs.clone(),
+			stage: entry.stage.clone(),
+		};
+		assert_eq!(Entry::decode_any(&old.encode()), Some(entry.clone()));
+		assert_eq!(Entry::decode_any(&entry.encode()), Some(entry));
+		assert_eq!(Entry::decode_any(b"garbage"), None);
+	}
+
+	#[test]
 	fn entries_are_kept_whole_private_and_forgotten() {
 		use std::os::unix::fs::PermissionsExt;
 		let dir = tempfile::tempdir().expect("a directory");
@@ -582,5 +706,33 @@ mod tests {
 			// A spooled copy goes with its entry; a caller's own file is never touched.
 			assert_eq!(path.exists(), kept, "{}", path.display());
 		}
+	}
+
+	#[test]
+	fn a_spooled_source_lives_while_its_request_or_any_entry_reads_it() {
+		let dir = tempfile::tempdir().expect("a directory");
+		let spool = dir.path().join("incoming");
+		std::fs::create_dir_all(&spool).expect("made");
+		let journal = Journal::new(dir.path().join("uploads"), spool.clone());
+		let path = spool.join("c3d4");
+		std::fs::write(&path, bytes(5_000)).expect("written");
+		journal.hold(&path);
+		let (mut entry, _) = upload_of(&bytes(5_000), None);
+		entry.origin = Origin::Path(path.display().to_string());
+		// A file of two segments: the first one's entry is done before the second's is made.
+		let (first, second) = (Journal::new_id(), Journal::new_id());
+		journal.write(&first, &entry).expect("kept");
+		journal.remove(&first);
+		assert!(path.exists(), "its request still reads it");
+		journal.write(&second, &entry).expect("kept");
+		journal.release(&path);
+		assert!(path.exists(), "the second segment's entry still reads it");
+		journal.remove(&second);
+		assert!(!path.exists(), "nothing reads it any more");
+		// Released with no entry: gone at once.
+		std::fs::write(&path, bytes(5_000)).expect("written");
+		journal.hold(&path);
+		journal.release(&path);
+		assert!(!path.exists());
 	}
 }

@@ -117,6 +117,29 @@ enum FileKey {
 	Derived([u8; SALT_BYTES]),
 }
 
+/// Bytes of a segmented file's random id.
+pub const FILE_ID_BYTES: usize = 16;
+
+/// Where a contract's data lies in a file larger than one contract holds.
+///
+/// Such a file is cut into segments of equal size (the last one shorter), in order; each is
+/// encrypted under a key of its own, coded and stored under a contract of its own, whose record
+/// says which part of which file it holds. The segments of a file are found again by its random
+/// id, on chain as in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+struct Segment {
+	/// The file's id, the same in all its segments.
+	file: [u8; FILE_ID_BYTES],
+	/// This segment's place, from 0.
+	index: u32,
+	/// How many segments the file has.
+	count: u32,
+	/// Where this segment starts in the file.
+	offset: u64,
+	/// The whole file's size.
+	total: u64,
+}
+
 /// What is known of a file: kept on chain, sealed, as the contract's manifest (see
 /// [`FileSecret`]), and cached under the node's base path.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -125,10 +148,29 @@ struct FileRecord {
 	key: FileKey,
 	name: String,
 	renewal: RenewalPolicy,
+	/// The part of the file this contract holds, when the file is cut into segments; `None`
+	/// when the contract holds the whole file.
+	segment: Option<Segment>,
+}
+
+/// A [`FileRecord`] as kept before segments existed.
+#[derive(Decode)]
+struct WholeRecord {
+	manifest: Vec<u8>,
+	key: FileKey,
+	name: String,
+	renewal: RenewalPolicy,
+}
+
+impl From<WholeRecord> for FileRecord {
+	fn from(WholeRecord { manifest, key, name, renewal }: WholeRecord) -> Self {
+		Self { manifest, key, name, renewal, segment: None }
+	}
 }
 
 impl FileRecord {
-	/// A record as kept, or as kept before renewal existed (then renewed by hand only).
+	/// A record as kept now, as kept before segments existed, or as kept before renewal existed
+	/// (then renewed by hand only).
 	fn decode_any(bytes: &[u8]) -> Option<Self> {
 		#[derive(Decode)]
 		struct Before {
@@ -136,11 +178,13 @@ impl FileRecord {
 			key: Option<[u8; 32]>,
 			name: String,
 		}
-		Self::decode_all(&mut &bytes[..]).ok().or_else(|| {
+		let whole = || WholeRecord::decode_all(&mut &bytes[..]).ok().map(Self::from);
+		let before = || {
 			let Before { manifest, key, name } = Before::decode_all(&mut &bytes[..]).ok()?;
 			let key = key.map_or(FileKey::None, FileKey::Stored);
-			Some(Self { manifest, key, name, renewal: RenewalPolicy::default() })
-		})
+			Some(Self { manifest, key, name, renewal: RenewalPolicy::default(), segment: None })
+		};
+		Self::decode_all(&mut &bytes[..]).ok().or_else(whole).or_else(before)
 	}
 }
 
@@ -195,6 +239,14 @@ fn max_price(text: Option<&str>) -> Result<Option<Balance>, FilesError> {
 		text.parse().map_err(|_| FilesError::invalid(format!("maxPrice {text:?} is not an amount")))
 	})
 	.transpose()
+}
+
+/// A new file's random id ([`Segment::file`]).
+fn random_id() -> [u8; FILE_ID_BYTES] {
+	use rand_chacha::rand_core::{RngCore, SeedableRng};
+	let mut id = [0u8; FILE_ID_BYTES];
+	rand_chacha::ChaCha20Rng::from_entropy().fill_bytes(&mut id);
+	id
 }
 
 /// A failure of this node's own disk while it holds shards ([`shards`]).
@@ -338,7 +390,7 @@ impl Files {
 		}
 		let sealed = self.state.manifest(at, contract).ok()??;
 		let opened = secret.open(&signer.public_bytes(), &sealed).ok()?;
-		FileRecord::decode_all(&mut &opened[..]).ok()
+		FileRecord::decode_any(&opened)
 	}
 
 	/// The key that decrypts the file of `record`, if it is encrypted.
@@ -377,5 +429,40 @@ impl Files {
 			return Err(FilesError::Data("the file's manifest is too large for the chain".into()));
 		}
 		Ok(sealed)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn record(segment: Option<Segment>) -> FileRecord {
+		FileRecord {
+			manifest: vec![1, 2, 3],
+			key: FileKey::Derived([4; SALT_BYTES]),
+			name: "photos/cat.jpg".into(),
+			renewal: RenewalPolicy { auto: true, term: 100 },
+			segment,
+		}
+	}
+
+	#[test]
+	fn records_of_every_version_read() {
+		let segment =
+			Segment { file: [9; FILE_ID_BYTES], index: 2, count: 3, offset: 2048, total: 3000 };
+		for now in [record(None), record(Some(segment))] {
+			assert_eq!(FileRecord::decode_any(&now.encode()), Some(now));
+		}
+		// Before segments: the same fields without one.
+		let whole = record(None);
+		let before_segments =
+			(whole.manifest.clone(), whole.key.clone(), whole.name.clone(), whole.renewal).encode();
+		assert_eq!(FileRecord::decode_any(&before_segments), Some(whole.clone()));
+		// Before renewal: the key was kept, if the file was encrypted.
+		let before_renewal = (whole.manifest.clone(), Some([7u8; 32]), whole.name.clone()).encode();
+		let read = FileRecord::decode_any(&before_renewal).expect("read");
+		assert_eq!(read.key, FileKey::Stored([7; 32]));
+		assert_eq!((read.renewal, read.segment), (RenewalPolicy::default(), None));
+		assert_eq!(FileRecord::decode_any(b"garbage"), None);
 	}
 }

@@ -16,6 +16,7 @@ use pallet_market::{ContractId, ContractOf, ShardStatus};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
 
 use super::{
+	download::Fetched,
 	provider_address,
 	sources::{obtainable, Holds, ShardSource},
 	Files,
@@ -357,7 +358,7 @@ impl Files {
 		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
 		let k = usize::from(contract.k);
 		let others = self
-			.fetch_any(id, contract, k, Some(index), None, 0, dir)
+			.fetch_any(id, contract, k, Some(index), None, Fetched { before: 0, total: 0 }, dir)
 			.await
 			.map_err(|failure| failure.to_string())?;
 		let rebuilt = dir.create().map_err(|e| format!("this node's disk: {e}"))?;

@@ -174,10 +174,17 @@ pub struct ReadThrough {
 	pub commitment: Option<ShardCommitment>,
 }
 
-/// Reads a shard file from the start, by position (other readers do not move it).
+/// Reads a file by position (other readers do not move it).
 pub struct Reader {
 	file: Arc<File>,
 	offset: u64,
+}
+
+impl Reader {
+	/// Reads `file` from `offset` on.
+	pub fn at(file: Arc<File>, offset: u64) -> Self {
+		Self { file, offset }
+	}
 }
 
 impl Read for Reader {

@@ -44,9 +44,7 @@ impl Spooled {
 
 impl Drop for Spooled {
 	fn drop(&mut self) {
-		if !self.files.journal.reads(&self.path) {
-			remove(&self.path);
-		}
+		self.files.journal.release(&self.path);
 	}
 }
 
@@ -54,7 +52,7 @@ impl Drop for Spooled {
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
 	/// It is larger than the caller allows.
-	#[error("{received} bytes: a file is stored in one contract, of at most {limit} bytes")]
+	#[error("{received} bytes: a file has at most {limit} bytes")]
 	TooLarge {
 		/// Bytes it said it has, or had sent when it crossed the limit.
 		received: u64,
@@ -140,6 +138,7 @@ impl Files {
 		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(local)?;
 		let path = dir.join(super::journal::Journal::new_id());
 		let file = crate::local_file::create_private(&path).map_err(local)?;
+		self.journal.hold(&path);
 		Ok((Spooled { path, files: self.clone() }, file))
 	}
 
@@ -169,10 +168,7 @@ impl Files {
 	) -> Result<Value, FilesError> {
 		params.path = Some(spooled.param());
 		let stored = self.upload(params, None).await?;
-		let contract = stored["contract"].as_u64().ok_or_else(|| {
-			FilesError::Data(format!("the upload returned no contract: {stored}"))
-		})?;
-		self.await_confirmed(contract, CONFIRM_BLOCKS, None).await?;
+		self.await_confirmed(&stored, CONFIRM_BLOCKS, None).await?;
 		Ok(stored)
 	}
 

@@ -1,10 +1,10 @@
 //! Upload: the file is checked, encrypted, coded and committed, the cheapest eligible providers
 //! are chosen, `create_contract` holds the escrow, and each shard goes to its provider.
 
-use std::time::Duration;
+use std::{io::Read, sync::Arc, time::Duration};
 
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
-use cairn_storage::encoding::{encode_stream, CodingParams, Encryption, FileSecret};
+use cairn_storage::encoding::{encode_stream, encoded_len, CodingParams, Encryption, FileSecret};
 use frame_support::{traits::Get, BoundedVec};
 use futures::StreamExt;
 use pallet_market::{ContractId, ShardSpec, ShardStatus};
@@ -15,23 +15,28 @@ use sp_blockchain::HeaderBackend;
 
 use super::{
 	count, disk, durability, hex_bytes, journal, provider_address, report, FileKey, FileRecord,
-	Files, FilesError, Progress, RenewalPolicy, DEFAULT_DURATION, MAX_INLINE_BYTES, MAX_NAME_BYTES,
-	PUSH_ATTEMPTS, RESEND_BLOCKS,
+	Files, FilesError, Progress, RenewalPolicy, Segment, DEFAULT_DURATION, MAX_INLINE_BYTES,
+	MAX_NAME_BYTES, PUSH_ATTEMPTS, RESEND_BLOCKS,
 };
 use crate::{
-	shards::ShardFile,
+	shards::{Reader, ShardFile},
 	transfer::{push_shard, OutgoingShard},
 };
 use cairn_chain::{market_state::QuoteError, signer::Signer};
 
-/// An upload's coding, its shards' size and the market's quote for them.
+/// An upload's coding, how the file is cut, its shards' size and the market's quote for them.
 struct Planned {
 	k: u8,
 	m: u8,
 	coding: CodingParams,
+	cut: Cut,
+	/// A full segment's shards' size.
 	shard_bytes: u64,
+	/// The market's quote for a full segment.
 	quote: cairn_chain::market_state::Quote,
-	/// The deposits the contract holds at most (with the largest manifest).
+	/// The escrow of all segments.
+	escrow: Balance,
+	/// The deposits the contracts hold at most (with the largest manifest).
 	deposits: Balance,
 	/// Blocks the contract runs.
 	duration: BlockNumber,
@@ -56,6 +61,8 @@ pub struct QuoteParams {
 	pub max_price: Option<String>,
 	/// As [`UploadParams::encrypt`].
 	pub encrypt: Option<bool>,
+	/// As [`UploadParams::segment_bytes`].
+	pub segment_bytes: Option<u64>,
 }
 
 /// What `cairn_upload` takes.
@@ -83,14 +90,112 @@ pub struct UploadParams {
 	pub max_price: Option<String>,
 	/// Encrypt before coding (default true).
 	pub encrypt: Option<bool>,
+	/// The most bytes of the file one contract holds: a larger file is cut into segments of
+	/// this size (default, and at most: what the coding's largest shards hold; at least
+	/// [`MIN_SEGMENT_BYTES`]).
+	pub segment_bytes: Option<u64>,
 }
 
 /// Where an upload's bytes come from.
 enum Source {
 	/// A file on the node's machine, opened and checked.
-	File(std::fs::File),
+	File(Arc<std::fs::File>),
 	/// Bytes given in the request.
 	Inline(Vec<u8>),
+}
+
+impl Source {
+	/// `len` bytes from `offset` on.
+	fn part(&self, offset: u64, len: u64) -> Box<dyn Read + Send> {
+		match self {
+			Source::File(file) => Box::new(std::io::BufReader::with_capacity(
+				SOURCE_BUFFER_BYTES,
+				Reader::at(file.clone(), offset).take(len),
+			)),
+			Source::Inline(bytes) => {
+				Box::new(std::io::Cursor::new(bytes[offset as usize..][..len as usize].to_vec()))
+			}
+		}
+	}
+}
+
+/// Bytes of the source read at a time.
+const SOURCE_BUFFER_BYTES: usize = 1 << 20;
+
+/// What one contract of an upload stores: the whole file, or one segment.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+	name: &'a str,
+	source: &'a Source,
+	origin: &'a journal::Origin,
+	k: u8,
+	m: u8,
+	encrypt: bool,
+	renewal: RenewalPolicy,
+	/// The highest price per byte per block the caller accepts, if it named one.
+	limit: Option<Balance>,
+	/// Where the part starts in the file, and its size.
+	range: (u64, u64),
+	segment: Option<Segment>,
+}
+
+/// The smallest segment a caller may ask for.
+pub const MIN_SEGMENT_BYTES: u64 = 256 << 10;
+
+/// The most segments a file is cut into.
+pub const MAX_SEGMENTS: u64 = 10_000;
+
+/// How a file is cut into segments: all of `segment_bytes` but the last, which holds the rest.
+/// A file that one contract holds is one segment; an empty file too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Cut {
+	/// The file's size.
+	pub size: u64,
+	/// A segment's size.
+	pub segment_bytes: u64,
+	/// How many segments.
+	pub count: u64,
+}
+
+impl Cut {
+	/// `size` bytes in segments of at most `capacity` (at least 1).
+	fn new(size: u64, capacity: u64) -> Self {
+		let segment_bytes = size.min(capacity.max(1));
+		let count = size.div_ceil(segment_bytes.max(1)).max(1);
+		Self { size, segment_bytes, count }
+	}
+
+	/// Where segment `index` starts, and its size.
+	pub fn segment(&self, index: u64) -> (u64, u64) {
+		let offset = index * self.segment_bytes;
+		(offset, self.segment_bytes.min(self.size - offset))
+	}
+}
+
+/// A shard's size for `encoded` bytes coded as `coding`. An empty file is one stripe (see
+/// `encode_stream`).
+fn shards_of(coding: CodingParams, encoded: u64) -> u64 {
+	let stripes = encoded.div_ceil(coding.stripe_bytes() as u64).max(1);
+	stripes.saturating_mul(coding.piece_bytes() as u64)
+}
+
+/// The most bytes of a file one contract holds when coded as `coding`: its shards are then at
+/// most [`MAX_SHARD_BYTES`](cairn_primitives::tree::MAX_SHARD_BYTES).
+pub(super) fn segment_capacity(coding: CodingParams, encrypt: bool) -> u64 {
+	let stripes = cairn_primitives::tree::MAX_SHARD_BYTES / coding.piece_bytes() as u64;
+	let encoded = stripes * coding.stripe_bytes() as u64;
+	let fits = |size: u64| encoded_len(size, encrypt).is_some_and(|len| len <= encoded);
+	// The encoded size grows with the file's: the largest size that fits.
+	let (mut low, mut high) = (0, encoded);
+	while low < high {
+		let middle = low + (high - low).div_ceil(2);
+		if fits(middle) {
+			low = middle;
+		} else {
+			high = middle - 1;
+		}
+	}
+	low
 }
 
 /// A name a caller gives a file: 1 to [`MAX_NAME_BYTES`] bytes of UTF-8 without control
@@ -112,26 +217,33 @@ pub fn check_name(name: &str) -> Result<&str, FilesError> {
 /// Blocks an upload's caller waits for its shards' confirmations ([`Files::await_confirmed`]).
 pub const CONFIRM_BLOCKS: BlockNumber = 150;
 
-/// Largest file an upload may take: as many shards of the largest size as a contract holds, each
-/// all data. (The coding chosen takes less: this bounds what a caller may send before the plan
-/// refuses it.)
+/// Largest file an upload may take: 5 TiB, S3's largest object. (The plan refuses a file cut
+/// into more than [`MAX_SEGMENTS`] segments: this bounds what a caller may send before that.)
 pub fn largest_upload() -> u64 {
-	let shards: u32 = <Runtime as pallet_market::Config>::MaxShards::get();
-	cairn_primitives::tree::MAX_SHARD_BYTES.saturating_mul(u64::from(shards))
+	5 << 40
+}
+
+/// The yearly durability, in nines, of a file of `segments` segments coded `k + m` (it is lost
+/// when any segment is), rounded to a tenth; and a warning if it is low.
+fn file_durability(k: u8, m: u8, segments: u64) -> (f64, Option<String>) {
+	let (nines, warning) = durability::report(k, m);
+	let nines = nines - (segments.max(1) as f64).log10();
+	((nines * 10.0).round() / 10.0, warning)
 }
 
 impl Files {
-	/// The first of `choices` (codings `(k, m)`) whose shards of a file of `size` bytes
-	/// (`encoded` once encrypted) are within the shard limit and have enough eligible providers
-	/// at `at`, asking at most `limit` if one is given, for an escrow and deposits `free` can
-	/// hold; with its quote. Otherwise why the first is too large, or why the last fails.
+	/// The first of `choices` (codings `(k, m)`) that has enough eligible providers at `at` for
+	/// a file of `size` bytes (`encrypt`ed or not) cut into segments of at most `segment_limit`
+	/// bytes, asking at most `limit` if one is given, for an escrow and deposits `free` can
+	/// hold; with its quote. Otherwise why the first fails, or why the last does.
 	#[allow(clippy::too_many_arguments)]
 	fn plan_coding(
 		&self,
 		at: Hash,
 		name: &str,
 		size: u64,
-		encoded: u64,
+		encrypt: bool,
+		segment_limit: Option<u64>,
 		choices: &[(u8, u8)],
 		duration: BlockNumber,
 		limit: Option<Balance>,
@@ -141,20 +253,22 @@ impl Files {
 		for (position, &(k, m)) in choices.iter().enumerate() {
 			let coding = CodingParams::new(k.into(), m.into())
 				.map_err(|e| FilesError::invalid(format!("coding: {e}")))?;
-			// An empty file is one stripe (see `encode_stream`).
-			let stripes = encoded.div_ceil(coding.stripe_bytes() as u64).max(1);
-			let shard_bytes = stripes.saturating_mul(coding.piece_bytes() as u64);
-			if shard_bytes > cairn_primitives::tree::MAX_SHARD_BYTES {
+			let capacity = segment_capacity(coding, encrypt);
+			let cut = Cut::new(size, segment_limit.map_or(capacity, |l| l.min(capacity)));
+			if cut.count > MAX_SEGMENTS {
 				let too_large = FilesError::invalid(format!(
-					"{name} is too large: {size} bytes make shards of {shard_bytes} bytes, above \
-					 the {}-byte limit (use a larger k)",
-					cairn_primitives::tree::MAX_SHARD_BYTES
+					"{name} is too large: {size} bytes make {} segments of {} bytes, above the 					 limit of {MAX_SEGMENTS} (use larger segments, or a larger k)",
+					cut.count, cut.segment_bytes
 				));
 				match position {
 					0 => return Err(too_large),
 					_ => continue,
 				}
 			}
+			let encoded = |bytes| {
+				encoded_len(bytes, encrypt).ok_or_else(|| FilesError::invalid("file too large"))
+			};
+			let shard_bytes = shards_of(coding, encoded(cut.segment_bytes)?);
 			let shards = u32::from(k) + u32::from(m);
 			let quote = match self.state.quote(at, shard_bytes, shards, duration, &[]) {
 				Ok(quote) => quote,
@@ -172,38 +286,66 @@ impl Files {
 				));
 				continue;
 			}
+			// The last segment, when shorter, costs less.
+			let (_, last) = cut.segment(cut.count - 1);
+			let last_escrow = match last == cut.segment_bytes {
+				true => quote.escrow,
+				false => {
+					let last_shards = shards_of(coding, encoded(last)?);
+					self.state.quote(at, last_shards, shards, duration, &[])?.escrow
+				}
+			};
+			let escrow = quote.escrow.saturating_mul(Balance::from(cut.count - 1));
+			let escrow = escrow.saturating_add(last_escrow);
 			// The deposits, with the largest manifest (what a name adds is not known yet).
 			let per_shard: Balance = <Runtime as pallet_market::Config>::ShardDeposit::get();
 			let per_byte: Balance = <Runtime as pallet_market::Config>::ManifestByteDeposit::get();
 			let manifest: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
 			let deposits: Balance = <Runtime as pallet_market::Config>::ContractDeposit::get()
 				.saturating_add(per_shard.saturating_mul(shards.into()))
-				.saturating_add(per_byte.saturating_mul(manifest.into()));
-			let needed = quote.escrow.saturating_add(deposits);
+				.saturating_add(per_byte.saturating_mul(manifest.into()))
+				.saturating_mul(Balance::from(cut.count));
+			let needed = escrow.saturating_add(deposits);
 			if free < needed {
+				let contracts = match cut.count {
+					1 => format!("a {k}+{m} contract holds"),
+					count => format!("{count} {k}+{m} contracts (one per segment) hold"),
+				};
 				failure = FilesError::Market(format!(
-					"insufficient balance: a {k}+{m} contract holds {} of escrow and up to \
-					 {deposits} of deposits, and the account has {free} free",
-					quote.escrow
+					"insufficient balance: {contracts} {escrow} of escrow and up to {deposits} of \
+					 deposits, and the account has {free} free"
 				));
 				continue;
 			}
 			let max_price = limit.unwrap_or(quote.max_price);
-			return Ok(Planned { k, m, coding, shard_bytes, quote, deposits, duration, max_price });
+			return Ok(Planned {
+				k,
+				m,
+				coding,
+				cut,
+				shard_bytes,
+				quote,
+				escrow,
+				deposits,
+				duration,
+				max_price,
+			});
 		}
 		Err(failure)
 	}
 
 	/// What uploading a file named `name` with `params` would take, before any work: the
-	/// coding, the shards, the market's quote for the cheapest eligible providers, the
-	/// deposits, and that the account can pay. The upload and its quote both decide here.
+	/// coding, the segments and their shards, the market's quote for the cheapest eligible
+	/// providers, the deposits, and that the account can pay. The upload and its quote both
+	/// decide here.
 	fn plan_upload(
 		&self,
 		signer: &Signer,
 		name: &str,
 		params: &QuoteParams,
 	) -> Result<Planned, FilesError> {
-		let QuoteParams { bytes: size, k, m, duration, ref max_price, encrypt } = *params;
+		let QuoteParams { bytes: size, k, m, duration, ref max_price, encrypt, segment_bytes } =
+			*params;
 		// A coding named in part takes 4 data and 2 parity shards for the part left out.
 		let named = (k.is_some() || m.is_some()).then(|| (k.unwrap_or(4), m.unwrap_or(2)));
 		let max_shards = <Runtime as pallet_market::Config>::MaxShards::get();
@@ -214,8 +356,11 @@ impl Files {
 				)));
 			}
 		}
-		let encoded = cairn_storage::encoding::encoded_len(size, encrypt.unwrap_or(true))
-			.ok_or_else(|| FilesError::invalid("file too large"))?;
+		if let Some(bytes) = segment_bytes.filter(|bytes| *bytes < MIN_SEGMENT_BYTES) {
+			return Err(FilesError::invalid(format!(
+				"segmentBytes is {bytes}: a segment has at least {MIN_SEGMENT_BYTES} bytes"
+			)));
+		}
 		// A coding the caller did not name is the widest the market has providers for.
 		let at = self.state.at(None);
 		let choices = match &named {
@@ -225,7 +370,8 @@ impl Files {
 		let limit = super::max_price(max_price.as_deref())?;
 		let free = self.state.free_balance(at, &signer.account())?;
 		let duration = duration.unwrap_or(DEFAULT_DURATION);
-		self.plan_coding(at, name, size, encoded, choices, duration, limit, free)
+		let encrypt = encrypt.unwrap_or(true);
+		self.plan_coding(at, name, size, encrypt, segment_bytes, choices, duration, limit, free)
 	}
 
 	/// What uploading a file of `params.bytes` bytes would cost this node's account now, decided
@@ -233,21 +379,23 @@ impl Files {
 	pub async fn quote(&self, params: QuoteParams) -> Result<Value, FilesError> {
 		let signer = self.signer()?.clone();
 		signer.caught_up()?;
-		let Planned { k, m, shard_bytes, quote, deposits, duration, max_price, .. } =
+		let Planned { k, m, cut, shard_bytes, escrow, deposits, duration, max_price, .. } =
 			self.plan_upload(&signer, "the file", &params)?;
-		let (nines, warning) = durability::report(k, m);
+		let (nines, warning) = file_durability(k, m, cut.count);
 		Ok(json!({
 			"bytes": params.bytes,
 			"k": k,
 			"m": m,
+			"segments": cut.count,
+			"segmentBytes": cut.segment_bytes,
 			"shardBytes": shard_bytes,
-			"nines": (nines * 10.0).round() / 10.0,
+			"nines": nines,
 			"warning": warning,
 			"duration": duration,
 			"maxPrice": max_price.to_string(),
-			"escrow": quote.escrow.to_string(),
+			"escrow": escrow.to_string(),
 			"deposits": deposits.to_string(),
-			"total": quote.escrow.saturating_add(deposits).to_string(),
+			"total": escrow.saturating_add(deposits).to_string(),
 		}))
 	}
 
@@ -267,7 +415,6 @@ impl Files {
 		params: UploadParams,
 		progress: Option<Progress>,
 	) -> Result<Value, FilesError> {
-		let progress = progress.as_ref();
 		let signer = self.signer()?.clone();
 		signer.caught_up()?;
 		let encrypt = params.encrypt.unwrap_or(true);
@@ -275,7 +422,7 @@ impl Files {
 			(Some(path), None) => {
 				let (file, len) = crate::local_file::open_source(path)
 					.map_err(|e| FilesError::invalid(e.to_string()))?;
-				(path.clone(), len, Source::File(file))
+				(path.clone(), len, Source::File(Arc::new(file)))
 			}
 			(None, Some(data)) => {
 				if data.len() as u64 > 2 * MAX_INLINE_BYTES + 2 {
@@ -306,42 +453,147 @@ impl Files {
 			duration: params.duration,
 			max_price: params.max_price.clone(),
 			encrypt: Some(encrypt),
+			segment_bytes: params.segment_bytes,
 		};
-		let Planned { k, m, coding, shard_bytes, quote, duration, max_price, .. } =
-			self.plan_upload(&signer, &name, &plan)?;
-		let renewal = RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration };
-		let shards = u32::from(k) + u32::from(m);
-		let (nines, warning) = durability::report(k, m);
+		let Planned { k, m, cut, duration, .. } = self.plan_upload(&signer, &name, &plan)?;
+		let (nines, warning) = file_durability(k, m, cut.count);
 		if let Some(warning) = &warning {
 			log::warn!(target: "cairn-client", "{warning}");
 		}
+		let part = Part {
+			name: &name,
+			source: &source,
+			origin: &origin,
+			k,
+			m,
+			encrypt,
+			renewal: RenewalPolicy { auto: params.auto_renew.unwrap_or(true), term: duration },
+			limit: super::max_price(params.max_price.as_deref())?,
+			range: (0, size),
+			segment: None,
+		};
+		if cut.count == 1 {
+			return self.store_segment(&signer, part, progress.as_ref()).await;
+		}
+		// One contract per segment, made and sent one after the other.
+		let file = super::random_id();
+		let mut stored: Vec<Value> = Vec::with_capacity(cut.count as usize);
+		for index in 0..cut.count {
+			let (offset, bytes) = cut.segment(index);
+			let segment =
+				Segment { file, index: index as u32, count: cut.count as u32, offset, total: size };
+			let part = Part { range: (offset, bytes), segment: Some(segment), ..part };
+			match self.store_segment(&signer, part, progress.as_ref()).await {
+				Ok(value) => stored.push(value),
+				Err(error) => {
+					// Nothing is left half-made: the segments stored so far are ended.
+					let made: Vec<ContractId> =
+						stored.iter().filter_map(|value| value["contract"].as_u64()).collect();
+					for contract in made {
+						if let Err(ended) = self.end_contract(&signer, contract).await {
+							log::warn!(
+								target: "cairn-client",
+								"{name}: segment {index} failed; ending contract {contract} of an \
+								 earlier segment failed too: {ended}"
+							);
+						}
+					}
+					log::warn!(
+						target: "cairn-client",
+						"{name}: segment {index} of {}: {error}; the segments stored before it \
+						 were ended",
+						cut.count
+					);
+					return Err(error);
+				}
+			}
+		}
+		let contracts: Vec<u64> =
+			stored.iter().filter_map(|value| value["contract"].as_u64()).collect();
+		let sum = |field: &str| {
+			stored
+				.iter()
+				.filter_map(|value| value[field].as_str()?.parse::<Balance>().ok())
+				.sum::<Balance>()
+		};
+		let failures: Vec<String> = stored
+			.iter()
+			.enumerate()
+			.flat_map(|(index, value)| {
+				let failures = value["failures"].as_array().cloned().unwrap_or_default();
+				failures.into_iter().map(move |failure| {
+					format!("segment {index}: {}", failure.as_str().unwrap_or_default())
+				})
+			})
+			.collect();
+		let first = &stored[0];
+		Ok(json!({
+			"contract": contracts[0],
+			"contracts": contracts,
+			"segments": cut.count,
+			"segmentBytes": cut.segment_bytes,
+			"block": stored[stored.len() - 1]["block"],
+			"bytes": size,
+			"k": k,
+			"m": m,
+			"shardBytes": first["shardBytes"],
+			"nines": nines,
+			"warning": warning,
+			"escrow": sum("escrow").to_string(),
+			"end": stored.iter().filter_map(|value| value["end"].as_u64()).min(),
+			"duration": duration,
+			"autoRenew": part.renewal.auto,
+			"providers": first["providers"],
+			"sent": stored.iter().filter_map(|value| value["sent"].as_u64()).sum::<u64>(),
+			"failures": failures,
+		}))
+	}
 
-		report(progress, json!({ "stage": "encoding", "bytes": size, "shards": shards }));
+	/// Stores `part` of a file (all of it, or one segment) under a contract of its own: codes it
+	/// into shards, makes the contract, and sends each shard to its provider.
+	async fn store_segment(
+		&self,
+		signer: &Arc<Signer>,
+		part: Part<'_>,
+		progress: Option<&Progress>,
+	) -> Result<Value, FilesError> {
+		let Part { name, source, origin, k, m, encrypt, renewal, limit, range, segment } = part;
+		let (offset, size) = range;
+		let report = |mut value: Value| {
+			if let Some(segment) = segment {
+				value["segment"] = segment.index.into();
+				value["segments"] = segment.count.into();
+			}
+			report(progress, value)
+		};
+		// This contract's own plan, as the market stands after the segments before it.
+		let at = self.state.at(None);
+		let free = self.state.free_balance(at, &signer.account())?;
+		let Planned { coding, shard_bytes, quote, duration, max_price, .. } =
+			self.plan_coding(at, name, size, encrypt, None, &[(k, m)], renewal.term, limit, free)?;
+		let shards = u32::from(k) + u32::from(m);
+		let (nines, warning) = durability::report(k, m);
+		report(json!({ "stage": "encoding", "bytes": size, "shards": shards }));
 		let file_key = match encrypt {
 			true => FileKey::Derived(FileSecret::new_salt()),
 			false => FileKey::None,
 		};
-		let mut record = FileRecord { manifest: Vec::new(), key: file_key, name, renewal };
+		let mut record =
+			FileRecord { manifest: Vec::new(), key: file_key, name: name.into(), renewal, segment };
 		let key = self.file_key(&record)?;
 		// The shards are coded into files, each then read through once for its commitment and
 		// pieces, and sent from there: the upload holds a stripe and a few pieces in memory.
 		let dir = self.shard_dir()?;
 		let files = dir.create_all(shards as usize).map_err(disk)?;
+		let part = source.part(offset, size);
 		let (manifest, outgoing, specs) = tokio::task::spawn_blocking(move || {
 			let mut writers: Vec<_> = files.iter().map(ShardFile::writer).collect();
 			let encryption = match &key {
 				Some(key) => Encryption::with_random_nonce(key),
 				None => Encryption::Off,
 			};
-			let manifest = match source {
-				Source::File(file) => {
-					encode_stream(coding, encryption, std::io::BufReader::new(file), &mut writers)
-				}
-				Source::Inline(bytes) => {
-					encode_stream(coding, encryption, &bytes[..], &mut writers)
-				}
-			}
-			.map_err(|e| FilesError::Data(format!("encoding: {e}")))?;
+			let manifest = encode_stream(coding, encryption, part, &mut writers)
+				.map_err(|e| FilesError::Data(format!("encoding: {e}")))?;
 			for writer in writers {
 				writer.into_inner().map_err(|e| disk(e.into_error()))?;
 			}
@@ -363,8 +615,8 @@ impl Files {
 		debug_assert!(specs.iter().all(|spec| spec.bytes == shard_bytes));
 
 		record.manifest = manifest.to_bytes().to_vec();
-		let sealed = self.seal_record(&signer, &mut record)?;
-		report(progress, json!({ "stage": "contract", "escrow": quote.escrow.to_string() }));
+		let sealed = self.seal_record(signer, &mut record)?;
+		report(json!({ "stage": "contract", "escrow": quote.escrow.to_string() }));
 		let providers: Vec<AccountId> =
 			quote.providers.iter().map(|(who, _)| who.clone()).collect();
 		let call = RuntimeCall::Market(pallet_market::Call::create_contract {
@@ -381,7 +633,7 @@ impl Files {
 		let running = journal::Running::new(self);
 		let upload_id = running.id().to_string();
 		let mut entry = journal::Entry {
-			origin,
+			origin: origin.clone(),
 			record: record.clone(),
 			specs: specs.clone(),
 			stage: journal::Stage::Signed { extrinsic: Vec::new() },
@@ -393,7 +645,7 @@ impl Files {
 			.submit_kept_and_finalize(call, |extrinsic| {
 				entry.stage = journal::Stage::Signed { extrinsic: extrinsic.to_vec() };
 				self.journal.write(&upload_id, &entry)?;
-				report(progress, json!({ "stage": "submitted" }));
+				report(json!({ "stage": "submitted" }));
 				Ok(())
 			})
 			.await?;
@@ -407,7 +659,6 @@ impl Files {
 		self.save_record(contract, &record)
 			.map_err(|e| FilesError::local("keeping the file's manifest", e))?;
 		report(
-			progress,
 			json!({ "stage": "sending", "contract": contract, "total": shard_bytes * u64::from(shards) }),
 		);
 
@@ -425,7 +676,6 @@ impl Files {
 		let on_sent = |bytes: u64| {
 			let sent = done.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
 			report(
-				progress,
 				json!({ "stage": "sending", "contract": contract, "sent": sent, "total": total }),
 			);
 		};
@@ -466,7 +716,7 @@ impl Files {
 		if failures.is_empty() {
 			running.done();
 		}
-		report(progress, json!({ "stage": "sent", "contract": contract }));
+		report(json!({ "stage": "sent", "contract": contract }));
 		Ok(result)
 	}
 
@@ -519,42 +769,54 @@ impl Files {
 		}
 	}
 
-	/// Waits until every shard of `contract` is confirmed, reporting each, for at most `blocks`.
+	/// Waits until every shard of the file an upload returned (`stored`) is confirmed, in each
+	/// of its contracts, reporting each, for at most `blocks`.
 	pub async fn await_confirmed(
 		&self,
-		contract: ContractId,
+		stored: &Value,
 		blocks: BlockNumber,
 		progress: Option<&Progress>,
 	) -> Result<(), FilesError> {
+		let contracts: Vec<ContractId> = match stored["contracts"].as_array() {
+			Some(contracts) => contracts.iter().filter_map(Value::as_u64).collect(),
+			None => stored["contract"].as_u64().into_iter().collect(),
+		};
+		let Some(&first) = contracts.first() else {
+			return Err(FilesError::Data(format!("the upload returned no contract: {stored}")));
+		};
 		let mut imports = self.state.client().import_notification_stream();
 		let start = self.state.client().info().best_number;
 		let mut last = usize::MAX;
 		loop {
 			let at = self.state.at(None);
-			let chain = self
-				.state
-				.contract(at, contract)?
-				.ok_or_else(|| FilesError::Refused(format!("contract {contract} is gone")))?;
-			let confirmed = chain.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+			let (mut confirmed, mut shards) = (0, 0);
+			for &contract in &contracts {
+				let chain = self
+					.state
+					.contract(at, contract)?
+					.ok_or_else(|| FilesError::Refused(format!("contract {contract} is gone")))?;
+				confirmed +=
+					chain.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+				shards += chain.shards.len();
+			}
 			if confirmed != last {
 				last = confirmed;
 				report(
 					progress,
 					json!({
 						"stage": "confirming",
-						"contract": contract,
+						"contract": first,
 						"confirmed": confirmed,
-						"shards": chain.shards.len(),
+						"shards": shards,
 					}),
 				);
 			}
-			if confirmed == chain.shards.len() {
+			if confirmed == shards {
 				return Ok(());
 			}
 			if self.state.client().info().best_number > start + blocks {
 				return Err(FilesError::Network(format!(
-					"{confirmed} of {} shards confirmed after {blocks} blocks",
-					chain.shards.len()
+					"{confirmed} of {shards} shards confirmed after {blocks} blocks"
 				)));
 			}
 			if imports.next().await.is_none() {
@@ -577,10 +839,51 @@ mod tests {
 			key: FileKey::Derived([0xff; SALT_BYTES]),
 			name: "é".repeat(MAX_NAME_BYTES / 2),
 			renewal: RenewalPolicy { auto: true, term: BlockNumber::MAX },
+			segment: Some(Segment {
+				file: [0xff; crate::FILE_ID_BYTES],
+				index: u32::MAX,
+				count: u32::MAX,
+				offset: u64::MAX,
+				total: u64::MAX,
+			}),
 		};
 		assert_eq!(check_name(&record.name).ok(), Some(record.name.as_str()));
 		let limit: u32 = <Runtime as pallet_market::Config>::MaxManifestBytes::get();
 		assert!(record.encoded_size() + SEALED_OVERHEAD <= limit as usize);
+	}
+
+	#[test]
+	fn a_file_is_cut_into_segments_that_cover_it_once() {
+		for (size, capacity, count) in
+			[(0, 10, 1), (1, 10, 1), (10, 10, 1), (11, 10, 2), (25, 10, 3), (30, 10, 3)]
+		{
+			let cut = Cut::new(size, capacity);
+			assert_eq!(cut.count, count, "{size} in {capacity}");
+			let mut next = 0;
+			for index in 0..cut.count {
+				let (offset, len) = cut.segment(index);
+				assert_eq!(offset, next);
+				assert!(len <= capacity && (len > 0 || size == 0));
+				next += len;
+			}
+			assert_eq!(next, size);
+		}
+	}
+
+	#[test]
+	fn a_segment_fills_the_largest_shards_and_no_more() {
+		let max = cairn_primitives::tree::MAX_SHARD_BYTES;
+		for (k, m) in [(1, 1), (4, 2), (10, 6)] {
+			let coding = CodingParams::new(k, m).expect("a coding");
+			for encrypt in [false, true] {
+				let capacity = segment_capacity(coding, encrypt);
+				let shard = |size| shards_of(coding, encoded_len(size, encrypt).unwrap());
+				assert!(shard(capacity) <= max, "{k}+{m} {encrypt}");
+				assert!(shard(capacity + 1) > max, "{k}+{m} {encrypt}");
+				// At 4 + 2, about a gigabyte.
+				assert!(capacity > (k as u64) * max * 99 / 100, "{k}+{m} {encrypt}: {capacity}");
+			}
+		}
 	}
 
 	#[test]

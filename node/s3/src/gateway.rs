@@ -365,11 +365,16 @@ impl S3 for Gateway {
 		let (name, files) = self.object_in(&input.bucket, &input.key)?;
 		let file = newest(&name, files)?;
 		let range = input.range.map(|range| range.check(file.bytes)).transpose()?;
-		let which = DownloadParams { contract: Some(file.contract), name: None, path: None };
+		// A range is fetched alone: of a file cut into segments, only the segments that hold it.
+		let which = DownloadParams {
+			contract: Some(file.contract),
+			range: range.as_ref().filter(|r| r.end > r.start).map(|r| [r.start, r.end - 1]),
+			..Default::default()
+		};
 		let (decoded, _) = self.files.download_spooled(which).await.map_err(files_error)?;
 		let (first, end) = range.as_ref().map_or((0, file.bytes), |r| (r.start, r.end));
-		let body = read_range(decoded, first, end - first)
-			.map_err(|e| internal("reading the download", e))?;
+		let body =
+			read_range(decoded, 0, end - first).map_err(|e| internal("reading the download", e))?;
 		let output = dto::GetObjectOutput {
 			body: Some(StreamingBlob::wrap(body)),
 			content_length: Some((end - first) as i64),

@@ -85,10 +85,17 @@ pub(super) fn file_list(files: &[Value]) -> String {
 	}
 	let mut out = format!("{:>8}  {:>10}  {:>9}  name\n", "contract", "size", "ends at");
 	for file in files {
-		let name = match &file["name"] {
+		let mut name = match &file["name"] {
 			Value::String(name) => name.escape_debug().to_string(),
 			_ => format!("({})", text(&file["problem"])),
 		};
+		if let Some(contracts) = file["contracts"].as_array() {
+			let _ = write!(name, " ({} segments", contracts.len());
+			if let (Value::String(_), Some(problem)) = (&file["name"], file["problem"].as_str()) {
+				let _ = write!(name, ": {problem}");
+			}
+			name.push(')');
+		}
 		let _ = writeln!(
 			out,
 			"{:>8}  {:>10}  {:>9}  {name}",
@@ -106,11 +113,18 @@ pub(super) fn quote_lines(quote: &Value) -> String {
 	let days = quote["duration"].as_u64().unwrap_or_default() as f64
 		/ f64::from(cairn_runtime::time::DAYS);
 	let shards = quote["k"].as_u64().unwrap_or_default() + quote["m"].as_u64().unwrap_or_default();
+	let what = match quote["segments"].as_u64() {
+		Some(segments) if segments > 1 => format!(
+			"{} in {segments} segments of {}, one contract each,",
+			bytes(&quote["bytes"]),
+			bytes(&quote["segmentBytes"])
+		),
+		_ => bytes(&quote["bytes"]),
+	};
 	let mut out = format!(
-		"{} in {shards} shards of {} (k = {}, m = {}: {} nines a year), kept {} blocks ({days:.1} \
-		 days)\nescrow {}, deposits up to {} (returned when the contract ends): {} in all\n\
-		 price at most {} planck per byte per block\n",
-		bytes(&quote["bytes"]),
+		"{what} in {shards} shards of {} (k = {}, m = {}: {} nines a year), kept {} blocks \
+		 ({days:.1} days)\nescrow {}, deposits up to {} (returned when the contract ends): {} in \
+		 all\nprice at most {} planck per byte per block\n",
 		bytes(&quote["shardBytes"]),
 		quote["k"],
 		quote["m"],

@@ -89,11 +89,19 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					)
 					.await?
 				};
+				let stores = match done["contracts"].as_array() {
+					Some(contracts) => format!(
+						"contracts {} store {} in {} segments, each",
+						contracts.iter().map(Value::to_string).collect::<Vec<_>>().join(", "),
+						bytes(&done["bytes"]),
+						contracts.len()
+					),
+					None => {
+						format!("contract {} stores {}", done["contract"], bytes(&done["bytes"]))
+					}
+				};
 				let mut text = format!(
-					"contract {} stores {} in {} shards (k = {}, m = {}: {} nines a year); escrow \
-					 {}\n{}\n",
-					done["contract"],
-					bytes(&done["bytes"]),
+					"{stores} in {} shards (k = {}, m = {}: {} nines a year); escrow {}\n{}\n",
 					done["providers"].as_array().map_or(0, Vec::len),
 					done["k"],
 					done["m"],
@@ -179,9 +187,15 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					objects::Which::Name(name) => serde_json::json!({ "name": name }),
 				};
 				let done = request(&api, "cairn_remove", rpc_params![params]).await?;
+				let ended = match done["contracts"].as_array() {
+					Some(contracts) => format!(
+						"contracts {}",
+						contracts.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+					),
+					None => format!("contract {}", done["contract"]),
+				};
 				format!(
-					"ended contract {}: {} back to the account, {} paid to its providers\n",
-					done["contract"],
+					"ended {ended}: {} back to the account, {} paid to its providers\n",
 					cairn(&done["refunded"]),
 					cairn(&done["paid"])
 				)
@@ -340,6 +354,18 @@ async fn follow(
 /// What an upload interrupted after `last` (its last progress update) leaves: once its
 /// contract is signed, the node's upload journal finishes it.
 fn upload_interrupted(last: &Value) -> String {
+	let interrupted = upload_interrupted_segment(last);
+	match (last["segment"].as_u64(), last["segments"].as_u64()) {
+		(Some(segment), Some(segments)) if segment + 1 < segments => format!(
+			"{interrupted}; the file's segments after segment {segment} (of {segments}) were not \
+			 stored: `client ls` shows the file as incomplete, and `client rm` ends what is there"
+		),
+		_ => interrupted,
+	}
+}
+
+/// What an upload interrupted after `last` leaves of the contract it was making.
+fn upload_interrupted_segment(last: &Value) -> String {
 	match (last["stage"].as_str(), last["contract"].as_u64()) {
 		(Some("submitted"), _) => "the contract was sent: the node finishes the upload on its own \
 			 (from its upload journal), or finds that the contract was not made and nothing was \

@@ -19,9 +19,15 @@ pub(super) enum Shown {
 impl Shown {
 	/// Reads an update as the node sends it (`cairn_upload`'s and `cairn_download`'s
 	/// subscriptions) or as the HTTP client makes it: `stage`, with `sent` or `received` of
-	/// `total` bytes, or `confirmed` of `shards`.
+	/// `total` bytes, or `confirmed` of `shards`; of which `segment` of `segments` if the file
+	/// is cut into several.
 	pub(super) fn of(update: &Value) -> Self {
-		let stage = update["stage"].as_str().unwrap_or("working").to_string();
+		let stage = update["stage"].as_str().unwrap_or("working");
+		// A file cut into segments is stored one segment after the other.
+		let stage = match (update["segment"].as_u64(), update["segments"].as_u64()) {
+			(Some(segment), Some(segments)) => format!("{stage} {}/{segments}", segment + 1),
+			_ => stage.to_string(),
+		};
 		let done = update["sent"].as_u64().or_else(|| update["received"].as_u64());
 		match (done, update["total"].as_u64()) {
 			(Some(done), Some(total)) if total > 0 => {
@@ -122,6 +128,10 @@ mod tests {
 		// A size not known yet (a body from standard input) has no bar.
 		let unknown = Shown::of(&json!({ "stage": "sending", "sent": 5, "total": null }));
 		assert_eq!(unknown, Shown::Words("sending".into()));
+		let segment =
+			json!({ "stage": "sending", "sent": 1, "total": 2, "segment": 1, "segments": 3 });
+		let segment = Shown::of(&segment);
+		assert_eq!(segment, Shown::Bytes { stage: "sending 2/3".into(), done: 1, total: 2 });
 	}
 
 	#[test]

@@ -166,8 +166,7 @@ impl FilesApiServer for FilesRpc {
 		let files = self.files.clone();
 		stream(pending, |progress| async move {
 			let result = files.upload(params, Some(progress.clone())).await?;
-			let contract = result["contract"].as_u64().unwrap_or_default();
-			files.await_confirmed(contract, CONFIRM_BLOCKS, Some(&progress)).await?;
+			files.await_confirmed(&result, CONFIRM_BLOCKS, Some(&progress)).await?;
 			Ok(result)
 		})
 		.await;

@@ -71,14 +71,12 @@ impl Route {
 		let route = match (resource, method) {
 			("files", &Method::PUT) => decode_name(rest)
 				.map(|name| Route::Put { name, query: query.unwrap_or_default().to_string() }),
-			("files", &Method::GET) => decode_name(rest).map(|name| {
-				Route::Get(DownloadParams { contract: None, name: Some(name), path: None })
-			}),
+			("files", &Method::GET) => decode_name(rest)
+				.map(|name| Route::Get(DownloadParams { name: Some(name), ..Default::default() })),
 			("files", &Method::DELETE) => decode_name(rest)
 				.map(|name| Route::Delete(RemoveParams { contract: None, name: Some(name) })),
-			("contracts", &Method::GET) => contract().map(|id| {
-				Route::Get(DownloadParams { contract: Some(id), name: None, path: None })
-			}),
+			("contracts", &Method::GET) => contract()
+				.map(|id| Route::Get(DownloadParams { contract: Some(id), ..Default::default() })),
 			("contracts", &Method::DELETE) => {
 				contract().map(|id| Route::Delete(RemoveParams { contract: Some(id), name: None }))
 			}
@@ -104,13 +102,14 @@ fn decode_name(encoded: &str) -> Result<String, Failure> {
 	Ok(name.into_owned())
 }
 
-/// An upload's parameters from a query (`k=4&m=2&duration=…&maxPrice=…&encrypt=…&autoRenew=…`).
+/// An upload's parameters from a query
+/// (`k=4&m=2&duration=…&maxPrice=…&encrypt=…&autoRenew=…&segmentBytes=…`).
 fn upload_params(query: &str) -> Result<UploadParams, Failure> {
 	let bad = |message: String| Failure::new(StatusCode::BAD_REQUEST, message);
 	let mut params = serde_json::Map::new();
 	for (key, value) in form_urlencoded::parse(query.as_bytes()) {
 		let parsed = match &*key {
-			"k" | "m" | "duration" => value
+			"k" | "m" | "duration" | "segmentBytes" => value
 				.parse::<u64>()
 				.map(Value::from)
 				.map_err(|_| bad(format!("{key}={value:?} is not a whole number")))?,
@@ -121,8 +120,8 @@ fn upload_params(query: &str) -> Result<UploadParams, Failure> {
 			"maxPrice" => Value::from(value.to_string()),
 			_ => {
 				return Err(bad(format!(
-					"unknown parameter {key:?}: an upload takes k, m, duration, maxPrice, encrypt \
-					 and autoRenew"
+					"unknown parameter {key:?}: an upload takes k, m, duration, maxPrice, encrypt, \
+					 autoRenew and segmentBytes"
 				)))
 			}
 		};
@@ -262,24 +261,31 @@ async fn get(
 	which: DownloadParams,
 	range: Option<String>,
 ) -> Result<HttpResponse, Failure> {
-	let (file, done) = files.download_spooled(which).await?;
-	let size = file.metadata().map_err(local("reading the download"))?.len();
-	let (status, first, last) = match range {
+	// A range is fetched alone: of a file cut into segments, only the segments that hold it.
+	let mut which = which;
+	let range = match range {
 		Some(range) => {
+			let size = files.file_size(&which)?;
 			let (first, last) = byte_range(&range, size)?;
-			(StatusCode::PARTIAL_CONTENT, first, last)
+			which.range = Some([first, last]);
+			Some((first, last, size))
 		}
-		None => (StatusCode::OK, 0, size.saturating_sub(1)),
+		None => None,
 	};
-	let length = if size == 0 { 0 } else { last - first + 1 };
-	let chunks = read_range(file, first, length).map_err(local("reading the download"))?;
+	let (file, done) = files.download_spooled(which).await?;
+	let length = file.metadata().map_err(local("reading the download"))?.len();
+	let status = match range {
+		Some(_) => StatusCode::PARTIAL_CONTENT,
+		None => StatusCode::OK,
+	};
+	let chunks = read_range(file, 0, length).map_err(local("reading the download"))?;
 	let mut response = http::Response::builder()
 		.status(status)
 		.header(header::CONTENT_TYPE, "application/octet-stream")
 		.header(header::CONTENT_LENGTH, length)
 		.header(header::ACCEPT_RANGES, "bytes")
 		.header("x-cairn-contract", done["contract"].to_string());
-	if status == StatusCode::PARTIAL_CONTENT {
+	if let Some((first, last, size)) = range {
 		response = response.header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{size}"));
 	}
 	let body = http_body_util::StreamBody::new(
@@ -376,14 +382,13 @@ mod tests {
 		assert_eq!(
 			route(Method::GET, "/files/caf%C3%A9", None),
 			Some(Ok(Route::Get(DownloadParams {
-				contract: None,
 				name: Some("café".into()),
-				path: None
+				..Default::default()
 			})))
 		);
 		assert_eq!(
 			route(Method::GET, "/contracts/42", None),
-			Some(Ok(Route::Get(DownloadParams { contract: Some(42), name: None, path: None })))
+			Some(Ok(Route::Get(DownloadParams { contract: Some(42), ..Default::default() })))
 		);
 		let status = |method, path| route(method, path, None).unwrap().unwrap_err().status;
 		assert_eq!(status(Method::GET, "/contracts/seven"), StatusCode::BAD_REQUEST);
