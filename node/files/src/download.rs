@@ -134,9 +134,30 @@ impl Files {
 			let key = self.file_key(&record)?;
 			let offset = record.segment.map_or(0, |segment| segment.offset);
 			size = record.segment.map_or(manifest.plaintext_bytes, |segment| segment.total);
-			parts.push(Part { id, contract, manifest, key, offset });
+			let count = record.segment.map_or(1, |segment| segment.count);
+			parts.push((Part { id, contract, manifest, key, offset }, count));
 		}
-		Ok((parts, size))
+		// Every segment, each where the one before ends: a file with a segment missing is not
+		// read with a hole in it.
+		let mut end = 0;
+		for (part, count) in &parts {
+			if part.offset != end || *count as usize != parts.len() {
+				return Err(FilesError::Data(format!(
+					"contract {} holds a segment of a file of which {} of {count} segments are \
+					 stored: it cannot be read",
+					part.id,
+					parts.len()
+				)));
+			}
+			end += part.manifest.plaintext_bytes;
+		}
+		if end != size {
+			return Err(FilesError::Data(format!(
+				"the segments of contract {} hold {end} bytes of a file of {size}",
+				parts[0].0.id
+			)));
+		}
+		Ok((parts.into_iter().map(|(part, _)| part).collect(), size))
 	}
 
 	/// The size of the file a caller names, as a download of it would find it.
@@ -338,7 +359,7 @@ impl Files {
 		let index = source.index as u32;
 		let grant = signer.grant(id, index, self.network.peer_id())?;
 		let spec = &contract.shards[source.index].spec;
-		let file = dir.create().map_err(|e| format!("this node's disk: {e}"))?;
+		let file = dir.create().map_err(super::disk_text)?;
 		fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched, &file).await?;
 		Ok(file)
 	}

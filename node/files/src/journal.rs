@@ -494,11 +494,11 @@ fn recode(
 		return Err("the source codes to another manifest: it has changed".into());
 	}
 	for shard in shards {
-		shard.into_inner().map_err(|e| format!("this node's disk: {}", e.error()))?;
+		shard.into_inner().map_err(|e| super::disk_text(e.error()))?;
 	}
 	let mut read = Vec::with_capacity(files.len());
 	for (index, (file, spec)) in files.into_iter().zip(&entry.specs).enumerate() {
-		let through = file.read_through(false).map_err(|e| format!("this node's disk: {e}"))?;
+		let through = file.read_through(false).map_err(super::disk_text)?;
 		if through.digest != spec.blake3 {
 			return Err(format!(
 				"shard {index} differs from the contract's: the source has changed"

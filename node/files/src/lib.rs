@@ -254,6 +254,12 @@ fn disk(error: std::io::Error) -> FilesError {
 	FilesError::local("this node's copy of the shards", error)
 }
 
+/// The same, in the words of the work that reports its failures as text (repairs, resumed
+/// uploads, fetches).
+fn disk_text(error: impl std::fmt::Display) -> String {
+	format!("this node's disk: {error}")
+}
+
 fn hex_bytes(text: &str) -> Result<Vec<u8>, FilesError> {
 	hex::decode(text.trim_start_matches("0x"))
 		.map_err(|e| FilesError::invalid(format!("data is not hex: {e}")))

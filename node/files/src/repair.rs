@@ -333,7 +333,7 @@ impl Files {
 		};
 		let digest = contract.shards[index].spec.blake3;
 		let outgoing = tokio::task::spawn_blocking(move || {
-			let read = shard.read_through(false).map_err(|e| format!("this node's disk: {e}"))?;
+			let read = shard.read_through(false).map_err(super::disk_text)?;
 			if read.digest != digest {
 				return Err(format!("the {how} shard does not match its digest"));
 			}
@@ -361,14 +361,14 @@ impl Files {
 			.fetch_any(id, contract, k, Some(index), None, Fetched { before: 0, total: 0 }, dir)
 			.await
 			.map_err(|failure| failure.to_string())?;
-		let rebuilt = dir.create().map_err(|e| format!("this node's disk: {e}"))?;
+		let rebuilt = dir.create().map_err(super::disk_text)?;
 		tokio::task::spawn_blocking(move || {
 			let mut readers: Vec<_> =
 				others.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
 			rebuild_shard(&manifest, &mut readers, index, rebuilt.writer())
 				.map_err(|e| e.to_string())?
 				.into_inner()
-				.map_err(|e| format!("this node's disk: {}", e.error()))?;
+				.map_err(|e| super::disk_text(e.error()))?;
 			Ok(rebuilt)
 		})
 		.await

@@ -612,6 +612,14 @@ impl Files {
 			Ok::<_, FilesError>((manifest, outgoing, specs))
 		})
 		.await??;
+		// A source that shrank or grew while it was read would make a record that disagrees
+		// with the file's other segments: nothing is paid for it.
+		if manifest.plaintext_bytes != size {
+			return Err(FilesError::invalid(format!(
+				"{name} changed while it was read: {} bytes where {size} were expected",
+				manifest.plaintext_bytes
+			)));
+		}
 		debug_assert!(specs.iter().all(|spec| spec.bytes == shard_bytes));
 
 		record.manifest = manifest.to_bytes().to_vec();
