@@ -119,6 +119,13 @@ impl ShardFile {
 		BufReader::with_capacity(BUFFER_BYTES, Reader { file: self.0.clone(), offset: 0 })
 	}
 
+	/// Its BLAKE3 digest (blocking).
+	pub fn digest(&self) -> io::Result<[u8; 32]> {
+		let mut digest = blake3::Hasher::new();
+		io::copy(&mut self.reader(), &mut digest)?;
+		Ok(*digest.finalize().as_bytes())
+	}
+
 	/// Reads the shard through once (blocking): its BLAKE3 digest, length and piece paths, and,
 	/// if `commit`, its Poseidon commitment.
 	pub fn read_through(&self, commit: bool) -> io::Result<ReadThrough> {
@@ -254,6 +261,7 @@ mod tests {
 			assert_eq!((commitment.root, commitment.bytes), (expected.root, expected.bytes));
 			let read = shard.read_through(false).unwrap();
 			assert!(read.commitment.is_none() && read.digest == expected.blake3);
+			assert_eq!(shard.digest().unwrap(), expected.blake3);
 		}
 		// Past the end: an error, not short data.
 		assert!(fetched.read_at(data.len() as u64 - 5, 10).await.is_err());

@@ -98,7 +98,7 @@ async fn ask(
 }
 
 /// Fetches a whole shard from its provider into `into`, with the owner's `grant` to read it,
-/// and checks its digest as its pieces arrive.
+/// and checks its digest.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_shard(
 	network: &Network,
@@ -129,18 +129,18 @@ pub async fn fetch_shard(
 				}
 			}
 		})
-		// In order, so that the shard is hashed as it arrives and never read back; at most
-		// `WINDOW` pieces wait in memory behind a slow one.
-		.buffered(WINDOW);
-	let mut digest = blake3::Hasher::new();
+		.buffer_unordered(WINDOW);
 	while let Some(piece) = pieces.next().await {
 		let (offset, data) = piece?;
 		let len = data.len() as u64;
-		digest.update(&data);
 		into.write_at(offset, data).await?;
 		fetched(len);
 	}
-	if *digest.finalize().as_bytes() != spec.blake3 {
+	let shard = into.clone();
+	let digest = tokio::task::spawn_blocking(move || shard.digest())
+		.await
+		.map_err(std::io::Error::other)??;
+	if digest != spec.blake3 {
 		return Err(TransferError::BadAnswer(
 			"the shard does not match its on-chain digest".into(),
 		));
