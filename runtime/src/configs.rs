@@ -223,8 +223,12 @@ impl Randomness<Hash, BlockNumber> for ChallengeRandomness {
 parameter_types! {
 	/// Longest storage contract: a year.
 	pub const MaxContractDuration: BlockNumber = 365 * DAYS;
-	/// Blocks a provider has to confirm an assigned shard.
+	/// Blocks a provider has to confirm an assigned shard, besides the time its buyer takes to
+	/// send it.
 	pub const ConfirmWindow: BlockNumber = 5 * MINUTES;
+	/// Bytes a buyer is counted on to send per block: 1 MiB/s (about 8 Mbit/s of upload). A
+	/// full segment at 4+2 (1.5 GB of shards) has about 29 minutes to be confirmed.
+	pub const ConfirmBytesPerBlock: u64 = (MILLISECS_PER_BLOCK / 1000) << 20;
 	/// Longest proving period root may set: the periods a provider can still be slashed for
 	/// (`MaxConsecutiveFaults + 1 + GRACE_PERIODS`, five) stay within its unbonding (a day),
 	/// as a runtime test checks.
@@ -257,6 +261,7 @@ impl pallet_market::Config for Runtime {
 	type MaxShards = ConstU32<32>;
 	type MaxContractDuration = MaxContractDuration;
 	type ConfirmWindow = ConfirmWindow;
+	type ConfirmBytesPerBlock = ConfirmBytesPerBlock;
 	type MaxProvingPeriod = MaxProvingPeriod;
 	type FaultSlash = FaultSlash;
 	type MaxConsecutiveFaults = ConstU32<3>;

@@ -100,11 +100,13 @@ macro_rules! runtime_version {
 // 103: `Multisig` joined the pallets, so that root can be held by several keys; the market got a
 // grace period for proofs, deposits, `decline_shard`, vacant shards, verifying keys that are
 // checked and take effect per period, and an `on_idle` sweep.
+// 106: a shard's confirmation deadline grows with the bytes its buyer sends
+// (`ConfirmBytesPerBlock`).
 #[cfg(not(feature = "upgrade-test"))]
-runtime_version!(105);
+runtime_version!(106);
 // The upgrade test's runtime is the next version, so that the chain runs its migration.
 #[cfg(feature = "upgrade-test")]
-runtime_version!(106);
+runtime_version!(107);
 
 /// Block production timing.
 pub mod time {

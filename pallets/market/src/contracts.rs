@@ -52,7 +52,8 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let now = frame_system::Pallet::<T>::block_number();
-		let deadline = now.saturating_add(T::ConfirmWindow::get());
+		let bytes = specs.iter().fold(0u64, |sum, spec| sum.saturating_add(spec.bytes));
+		let deadline = Self::confirm_deadline(now, bytes);
 		let blocks: BalanceOf<T> = duration.saturated_into::<u64>().saturated_into();
 		let mut escrow = BalanceOf::<T>::zero();
 		let mut shards = BoundedVec::new();
@@ -147,6 +148,14 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
+	/// The last block in which shards assigned at `now`, `bytes` in all, may be confirmed: the
+	/// confirmation window after the time a buyer takes to send them.
+	pub(crate) fn confirm_deadline(now: BlockNumberFor<T>, bytes: u64) -> BlockNumberFor<T> {
+		let sending: BlockNumberFor<T> =
+			(bytes / T::ConfirmBytesPerBlock::get().max(1)).saturated_into();
+		now.saturating_add(T::ConfirmWindow::get()).saturating_add(sending)
+	}
+
 	/// Check, from the contract alone, that `provider` may confirm shard `index` now: the
 	/// contract runs, the shard is the provider's, pending, and within its deadline. Shared by
 	/// dispatch and the transaction pool's [`crate::PrioritizeProofs`], so that a confirmation
@@ -206,7 +215,7 @@ impl<T: Config> Pallet<T> {
 		shard.price_per_byte_block = price;
 		// The new provider's faults can give back only what is paid to it.
 		shard.refundable = Zero::zero();
-		let deadline = now.saturating_add(T::ConfirmWindow::get());
+		let deadline = Self::confirm_deadline(now, shard.spec.bytes);
 		shard.status = ShardStatus::Pending { deadline };
 		shard.repair = was_lost || shard.repair;
 		shard.last_proven = None;

@@ -10,8 +10,9 @@
 //!    duration and the highest acceptable price. Each shard is priced at its provider's asked price;
 //!    `price × bytes × duration` of every shard is held from the buyer and the providers' capacity is
 //!    reserved.
-//! 2. [`Pallet::confirm_shard`]: each provider confirms, within [`Config::ConfirmWindow`] blocks,
-//!    that it received the shard and checked its root. A provider may refuse a shard instead
+//! 2. [`Pallet::confirm_shard`]: each provider confirms, within [`Config::ConfirmWindow`] blocks
+//!    and the time the contract's bytes take to send ([`Config::ConfirmBytesPerBlock`]), that it
+//!    received the shard and checked its root. A provider may refuse a shard instead
 //!    ([`Pallet::decline_shard`]); one not confirmed in time is freed by the sweep
 //!    ([`Event::ShardUnconfirmed`]). Either way the provider's capacity is released at once, so a
 //!    buyer that never sends its data cannot hold a provider's space or its exit hostage, and
@@ -205,9 +206,17 @@ pub mod pallet {
 		/// count within the providers' unbonding period.
 		#[pallet::constant]
 		type MaxProvingPeriod: Get<BlockNumberFor<Self>>;
-		/// Blocks a provider has to confirm an assigned shard.
+		/// Blocks a provider has to confirm an assigned shard, besides the time the buyer takes
+		/// to send it ([`Config::ConfirmBytesPerBlock`]).
 		#[pallet::constant]
 		type ConfirmWindow: Get<BlockNumberFor<Self>>;
+		/// Bytes a buyer is counted on to send per block. Shards assigned together (all of a new
+		/// contract's, or the one reassigned) must be confirmed [`Config::ConfirmWindow`] blocks
+		/// after their assignment and one more block for every this many bytes among them: the
+		/// buyer sends them over one link, so that a large contract from an ordinary uplink is
+		/// not lost to the clock while a small one is still settled in minutes.
+		#[pallet::constant]
+		type ConfirmBytesPerBlock: Get<u64>;
 		/// Share of the stake that backs a shard (the provider's stake × the shard's bytes / the
 		/// provider's capacity) slashed for each missed period of the shard. Part of it
 		/// compensates the buyer, the rest is burned.
@@ -651,6 +660,7 @@ pub mod pallet {
 			);
 			assert!(T::SweepContractsPerBlock::get() > 0, "the sweep makes progress");
 			assert!(!T::ConfirmWindow::get().is_zero(), "a provider has time to confirm");
+			assert!(T::ConfirmBytesPerBlock::get() > 0, "a buyer sends some bytes per block");
 			assert!(!T::MaxProvingPeriod::get().is_zero(), "a proving period lasts a block");
 			assert!(!T::MaxContractDuration::get().is_zero(), "a contract can last a block");
 		}

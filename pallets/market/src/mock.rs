@@ -76,6 +76,8 @@ parameter_types! {
 	pub const MaxCapacity: u64 = 1 << 50;
 	pub const MaxContractDuration: u64 = MAX_DURATION;
 	pub const ConfirmWindow: u64 = CONFIRM_WINDOW;
+	/// Sending adds no block to the tests' small contracts unless a test lowers it.
+	pub storage ConfirmBytesPerBlock: u64 = 1 << 20;
 	pub const MaxProvingPeriod: u64 = 100;
 	pub const FaultSlash: Perbill = Perbill::from_percent(10);
 	/// No deposits unless a test sets them, so that balances elsewhere stay simple.
@@ -167,6 +169,7 @@ impl pallet_market::Config for Test {
 	type MaxShards = ConstU32<8>;
 	type MaxContractDuration = MaxContractDuration;
 	type ConfirmWindow = ConfirmWindow;
+	type ConfirmBytesPerBlock = ConfirmBytesPerBlock;
 	type MaxProvingPeriod = MaxProvingPeriod;
 	type FaultSlash = FaultSlash;
 	type MaxConsecutiveFaults = ConstU32<MAX_FAULTS>;

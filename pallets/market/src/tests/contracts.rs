@@ -283,6 +283,37 @@ fn confirm_shard_fails_after_the_contract_end() {
 }
 
 #[test]
+fn the_confirmation_window_grows_with_the_bytes_to_send() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Three shards of 1 000 bytes at 100 bytes a block: 30 blocks of sending.
+		crate::mock::ConfirmBytesPerBlock::set(&100);
+		let id = create_default_contract();
+		let deadline = 1 + CONFIRM_WINDOW + 30;
+		assert!(Contracts::<Test>::get(id)
+			.unwrap()
+			.shards
+			.iter()
+			.all(|shard| shard.status == ShardStatus::Pending { deadline }));
+		run_to_block(deadline);
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(0)), id, 0));
+		run_to_block(deadline + 1);
+		assert_noop!(
+			Market::confirm_shard(RuntimeOrigin::signed(provider(1)), id, 1),
+			Error::<Test>::ConfirmationDeadlinePassed
+		);
+		// A reassigned shard is sent alone: its 1 000 bytes take 10 blocks.
+		assert_ok!(Market::reassign_shard(RuntimeOrigin::signed(BUYER), id, 1, provider(5)));
+		let moved = deadline + 1 + CONFIRM_WINDOW + 10;
+		assert_eq!(
+			Contracts::<Test>::get(id).unwrap().shards[1].status,
+			ShardStatus::Pending { deadline: moved }
+		);
+		run_to_block(moved);
+		assert_ok!(Market::confirm_shard(RuntimeOrigin::signed(provider(5)), id, 1));
+	});
+}
+
+#[test]
 fn an_unconfirmed_shard_moves_to_another_provider_after_its_deadline() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = create_default_contract();
