@@ -70,6 +70,9 @@ pub enum StorageError {
 		"range {offset}+{len} is invalid for a shard of {shard_bytes} bytes (max read {max_read})"
 	)]
 	InvalidRange { offset: u64, len: u64, shard_bytes: u64, max_read: u64 },
+	/// A range of a file's bytes that is empty or reaches past its end.
+	#[error("bytes {first}..={last} are not within a file of {bytes} bytes")]
+	OutsideFile { first: u64, last: u64, bytes: u64 },
 	/// The rehashed bottom of a subtree disagrees with the kept upper levels.
 	#[error("subtree {subtree}: rehashed root differs from the kept tree level")]
 	InconsistentTree { subtree: u64 },

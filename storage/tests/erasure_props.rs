@@ -1,10 +1,10 @@
-//! Property tests of the encoding pipeline: any `k` of `k + m` shards give the file back, and a
-//! flipped byte is caught.
+//! Property tests of the encoding pipeline: any `k` of `k + m` shards give the file back (or any
+//! span of it from its stripes alone), and a flipped byte is caught.
 
 use cairn_storage::commitment::{commit, verify_digest};
 use cairn_storage::encoding::{
-	decode_stream, encode_stream, rebuild_shard, CodingParams, Encryption, EncryptionKey,
-	FileManifest,
+	decode_span, decode_stream, encode_stream, rebuild_shard, CodingParams, Encryption,
+	EncryptionKey, FileManifest, Span, ENCRYPTION_CHUNK_BYTES,
 };
 use cairn_storage::StorageError;
 use proptest::prelude::*;
@@ -217,4 +217,109 @@ fn an_empty_file_is_one_stripe_and_decodes_to_nothing() {
 		let keep = [false, true, false, true, true, true];
 		assert_eq!(decode_with(&parsed, Some(&key), &shards, &keep).expect("decoded"), b"");
 	}
+}
+
+/// `len` bytes that no shift of themselves repeats (a BLAKE3 stream of `seed`).
+fn random_bytes(len: u64, seed: u64) -> Vec<u8> {
+	let mut bytes = vec![0u8; len as usize];
+	blake3::Hasher::new().update(&seed.to_le_bytes()).finalize_xof().fill(&mut bytes);
+	bytes
+}
+
+/// Each shard's bytes of `span`, one shard (`missing`) left out.
+fn span_readers<'a>(
+	shards: &'a [Vec<u8>],
+	span: &Span,
+	piece: usize,
+	missing: Option<usize>,
+) -> Vec<Option<&'a [u8]>> {
+	let (from, to) = (span.stripes.start as usize * piece, span.stripes.end as usize * piece);
+	shards
+		.iter()
+		.enumerate()
+		.map(|(index, shard)| (Some(index) != missing).then_some(&shard[from..to]))
+		.collect()
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(32))]
+
+	#[test]
+	fn a_span_decodes_from_its_stripes_alone(
+		len in 1u64..3_300_000,
+		(k, m, piece) in coding(),
+		encrypt in any::<bool>(),
+		seed in any::<u64>(),
+		ends in (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+		missing in any::<prop::sample::Index>(),
+	) {
+		let file = random_bytes(len, seed);
+		let key = EncryptionKey::from_bytes([5; 32]);
+		let params = CodingParams::with_piece_bytes(k, m, piece)?;
+		let encryption = if encrypt { Encryption::with_random_nonce(&key) } else { Encryption::Off };
+		let mut shards = vec![Vec::new(); k + m];
+		let manifest = encode_stream(params, encryption, &file[..], &mut shards)?;
+		let (a, b) = (ends.0.index(file.len()) as u64, ends.1.index(file.len()) as u64);
+		let span = manifest.span(a.min(b), a.max(b))?;
+		prop_assert!(span.plain.start <= a.min(b) && a.max(b) < span.plain.end);
+		if encrypt {
+			prop_assert_eq!(span.plain.start % ENCRYPTION_CHUNK_BYTES as u64, 0);
+		}
+		let missing = (m > 0).then(|| missing.index(k + m));
+		let mut readers = span_readers(&shards, &span, piece, missing);
+		let plain = decode_span(&manifest, Some(&key), &mut readers, &span, Vec::new())?;
+		prop_assert_eq!(&plain[..], &file[span.plain.start as usize..span.plain.end as usize]);
+	}
+}
+
+#[test]
+fn a_span_is_authenticated_at_its_place() {
+	let key = EncryptionKey::from_bytes([6; 32]);
+	let params = CodingParams::with_piece_bytes(4, 2, 4096).expect("valid");
+	let chunk = ENCRYPTION_CHUNK_BYTES as u64;
+	// Three chunks and a bit: spans ending before the final chunk, and on it.
+	let file = random_bytes(3 * chunk + 1000, 1);
+	let mut shards = vec![Vec::new(); 6];
+	let manifest =
+		encode_stream(params, Encryption::with_random_nonce(&key), &file[..], &mut shards)
+			.expect("encodes");
+	let decode = |shards: &[Vec<u8>], span: &Span| {
+		let mut readers = span_readers(shards, span, 4096, None);
+		decode_span(&manifest, Some(&key), &mut readers, span, Vec::new())
+	};
+	for (first, last) in
+		[(0, 0), (chunk - 1, chunk), (chunk, 2 * chunk - 1), (3 * chunk, 3 * chunk)]
+	{
+		let span = manifest.span(first, last).expect("within the file");
+		let plain = decode(&shards, &span).expect("decodes");
+		assert_eq!(plain, &file[span.plain.start as usize..span.plain.end as usize]);
+	}
+	// A flipped byte of the span's data fails authentication.
+	let span = manifest.span(chunk + 5, chunk + 5).expect("within the file");
+	let mut flipped = shards.clone();
+	flipped[1][span.stripes.start as usize * 4096 + 7] ^= 1;
+	assert!(matches!(decode(&flipped, &span), Err(StorageError::Decryption { chunk: 1 })));
+	// The right bytes at another place (every shard's stripes of the chunk before) fail too.
+	let before = manifest.span(5, 5).expect("within the file");
+	let moved: Vec<Vec<u8>> = shards
+		.iter()
+		.map(|shard| {
+			let mut shard = shard.clone();
+			let (to, from) =
+				(span.stripes.start as usize * 4096, before.stripes.start as usize * 4096);
+			let len = (before.stripes.end - before.stripes.start) as usize * 4096;
+			shard.copy_within(from..from + len, to);
+			shard
+		})
+		.collect();
+	assert!(decode(&moved, &span).is_err());
+	// Outside the file, or a span of another file, is refused.
+	assert!(matches!(
+		manifest.span(10, 3 * chunk + 1000),
+		Err(StorageError::OutsideFile { bytes, .. }) if bytes == 3 * chunk + 1000
+	));
+	assert!(matches!(manifest.span(10, 9), Err(StorageError::OutsideFile { .. })));
+	let mut foreign = manifest.span(0, 0).expect("within the file");
+	foreign.plain.end += 1;
+	assert!(decode(&shards, &foreign).is_err());
 }

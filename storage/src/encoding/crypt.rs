@@ -18,7 +18,8 @@ pub const ENCRYPTION_CHUNK_BYTES: usize = 1 << 20;
 pub const TAG_BYTES: usize = 16;
 /// Bytes of the per-file nonce prefix (24-byte XChaCha nonce minus counter and flag).
 pub const NONCE_PREFIX_BYTES: usize = 19;
-const SEALED_CHUNK_BYTES: usize = ENCRYPTION_CHUNK_BYTES + TAG_BYTES;
+/// Ciphertext bytes per sealed chunk.
+pub const SEALED_CHUNK_BYTES: usize = ENCRYPTION_CHUNK_BYTES + TAG_BYTES;
 
 /// Per-file nonce prefix.
 pub type NoncePrefix = [u8; NONCE_PREFIX_BYTES];
@@ -57,10 +58,14 @@ pub fn random_nonce_prefix() -> NoncePrefix {
 	prefix
 }
 
-/// Ciphertext length for `plaintext_bytes` of plaintext (an empty file is one empty chunk).
+/// Sealed chunks of `plaintext_bytes` of plaintext (an empty file is one empty chunk).
+pub fn chunk_count(plaintext_bytes: u64) -> u64 {
+	plaintext_bytes.div_ceil(ENCRYPTION_CHUNK_BYTES as u64).max(1)
+}
+
+/// Ciphertext length for `plaintext_bytes` of plaintext.
 pub fn ciphertext_len(plaintext_bytes: u64) -> Option<u64> {
-	let chunks = plaintext_bytes.div_ceil(ENCRYPTION_CHUNK_BYTES as u64).max(1);
-	plaintext_bytes.checked_add(chunks.checked_mul(TAG_BYTES as u64)?)
+	plaintext_bytes.checked_add(chunk_count(plaintext_bytes).checked_mul(TAG_BYTES as u64)?)
 }
 
 fn chunk_nonce(prefix: &NoncePrefix, counter: u64, last: bool) -> Result<XNonce> {
@@ -162,6 +167,9 @@ pub struct Decryptor<W> {
 	cipher: XChaCha20Poly1305,
 	prefix: NoncePrefix,
 	counter: u64,
+	/// The stream's final chunk, when the ciphertext fed is only part of the stream; `None`: the
+	/// chunk open at [`Decryptor::finish`] is the final one.
+	final_chunk: Option<u64>,
 	sealed: Vec<u8>,
 }
 
@@ -173,8 +181,22 @@ impl<W: Write> Decryptor<W> {
 			cipher: key.cipher(),
 			prefix,
 			counter: 0,
+			final_chunk: None,
 			sealed: Vec::with_capacity(SEALED_CHUNK_BYTES),
 		}
+	}
+
+	/// Decrypts part of a stream: whole sealed chunks from chunk `first` on, of a stream whose
+	/// final chunk is `final_chunk`. Every chunk is authenticated at its place in the stream,
+	/// so that a chunk of another place, or of another stream, fails.
+	pub fn resume(
+		inner: W,
+		key: &EncryptionKey,
+		prefix: NoncePrefix,
+		first: u64,
+		final_chunk: u64,
+	) -> Self {
+		Self { counter: first, final_chunk: Some(final_chunk), ..Self::new(inner, key, prefix) }
 	}
 
 	/// Feeds ciphertext.
@@ -192,12 +214,14 @@ impl<W: Write> Decryptor<W> {
 		Ok(())
 	}
 
-	/// Opens the final chunk and returns the inner writer.
+	/// Opens the last chunk fed (the final one, unless [`Decryptor::resume`] said otherwise) and
+	/// returns the inner writer.
 	pub fn finish(mut self) -> Result<W> {
 		if self.sealed.len() < TAG_BYTES {
 			return Err(StorageError::Truncated { chunk: self.counter });
 		}
-		self.open_buffered(true)?;
+		let last = self.final_chunk.is_none_or(|last| last == self.counter);
+		self.open_buffered(last)?;
 		self.inner.flush()?;
 		Ok(self.inner)
 	}

@@ -1,14 +1,18 @@
 //! Striping and Reed–Solomon `k + m` coding over GF(2^8), streamed stripe by stripe.
 
-use std::io::{self, Read, Write};
+use std::{
+	io::{self, Read, Write},
+	ops::Range,
+};
 
 use reed_solomon_erasure::galois_8::ReedSolomon;
 
 use crate::commitment::MAX_SHARD_BYTES;
 use crate::encoding::crypt::{
-	ciphertext_len, Decryptor, EncryptingReader, EncryptionKey, NoncePrefix, ENCRYPTION_CHUNK_BYTES,
+	chunk_count, ciphertext_len, Decryptor, EncryptingReader, EncryptionKey, NoncePrefix,
+	ENCRYPTION_CHUNK_BYTES,
 };
-use crate::encoding::manifest::{EncryptionHeader, FileManifest};
+use crate::encoding::manifest::{EncryptionHeader, FileManifest, Span};
 use crate::error::{Result, StorageError};
 
 /// Most shards (data + parity) of one file: the order of GF(2^8).
@@ -278,15 +282,11 @@ fn read_stripe<R: Read>(
 	Ok(pieces)
 }
 
-/// Decodes a file from any `k` of its shards (`None` for a missing one) into `output`, decrypting
-/// with `key` when the manifest says the file is encrypted. Reads one stripe at a time and only
-/// the first `k` shards present.
-pub fn decode_stream<R: Read, W: Write>(
+/// The codec of a file, and the first `k` of its shards present (`None` for a missing one).
+fn chosen_shards<R>(
 	manifest: &FileManifest,
-	key: Option<&EncryptionKey>,
-	shards: &mut [Option<R>],
-	output: W,
-) -> Result<W> {
+	shards: &[Option<R>],
+) -> Result<(ErasureCodec, Vec<usize>)> {
 	manifest.validate()?;
 	let params = manifest.coding;
 	let codec = ErasureCodec::new(params)?;
@@ -308,30 +308,50 @@ pub fn decode_stream<R: Read, W: Write>(
 			available: chosen.len(),
 		});
 	}
-	let mut sink = match (manifest.encryption, key) {
-		(None, _) => StreamSink::Plain(output),
-		(Some(header), Some(key)) => {
-			StreamSink::Decrypting(Decryptor::new(output, key, header.nonce_prefix))
-		}
+	Ok((codec, chosen))
+}
+
+/// Where decoded bytes go: `output`, through a decryptor (`decrypting` makes it) when the file
+/// is encrypted.
+fn sink<W: Write>(
+	manifest: &FileManifest,
+	key: Option<&EncryptionKey>,
+	output: W,
+	decrypting: impl FnOnce(&EncryptionHeader, &EncryptionKey, W) -> Decryptor<W>,
+) -> Result<StreamSink<W>> {
+	match (manifest.encryption, key) {
+		(None, _) => Ok(StreamSink::Plain(output)),
+		(Some(header), Some(key)) => Ok(StreamSink::Decrypting(decrypting(&header, key, output))),
 		(Some(_), None) => {
-			return Err(StorageError::InvalidManifest { reason: "file is encrypted, no key given" })
-		}
-	};
-	let piece = params.piece_bytes();
-	let shard_bytes = manifest.shard_bytes()?;
-	let mut remaining = manifest.encoded_bytes;
-	for stripe in 0..manifest.stripe_count {
-		let pieces = read_stripe(&codec, shards, &chosen, stripe, shard_bytes)?;
-		for data in pieces.iter().take(params.data_shards()) {
-			let data = data.as_deref().ok_or(StorageError::NotEnoughShards {
-				needed: params.data_shards(),
-				available: chosen.len(),
-			})?;
-			let take = remaining.min(piece as u64) as usize;
-			sink.push(&data[..take])?;
-			remaining -= take as u64;
+			Err(StorageError::InvalidManifest { reason: "file is encrypted, no key given" })
 		}
 	}
+}
+
+/// Decodes a file from any `k` of its shards (`None` for a missing one) into `output`, decrypting
+/// with `key` when the manifest says the file is encrypted. Reads one stripe at a time and only
+/// the first `k` shards present.
+pub fn decode_stream<R: Read, W: Write>(
+	manifest: &FileManifest,
+	key: Option<&EncryptionKey>,
+	shards: &mut [Option<R>],
+	output: W,
+) -> Result<W> {
+	let (codec, chosen) = chosen_shards(manifest, shards)?;
+	let mut sink = sink(manifest, key, output, |header, key, output| {
+		Decryptor::new(output, key, header.nonce_prefix)
+	})?;
+	let shard_bytes = manifest.shard_bytes()?;
+	let stripes = 0..manifest.stripe_count;
+	decode_stripes(
+		&codec,
+		shards,
+		&chosen,
+		stripes,
+		0..manifest.encoded_bytes,
+		&mut sink,
+		shard_bytes,
+	)?;
 	for &index in &chosen {
 		if let Some(reader) = shards[index].as_mut() {
 			let mut probe = [0u8; 1];
@@ -345,6 +365,62 @@ pub fn decode_stream<R: Read, W: Write>(
 		}
 	}
 	sink.finish()
+}
+
+/// Decodes the stripes of `span` ([`FileManifest::span`]) from any `k` of a file's shards, each
+/// read from the span's first stripe on, into `output`: the span's plaintext, `span.plain`.
+/// Decrypted chunk by chunk at their places in the file, so that a piece of another place or
+/// another file fails authentication; an unencrypted span is not checked here.
+pub fn decode_span<R: Read, W: Write>(
+	manifest: &FileManifest,
+	key: Option<&EncryptionKey>,
+	shards: &mut [Option<R>],
+	span: &Span,
+	output: W,
+) -> Result<W> {
+	if *span != manifest.span(span.plain.start, span.plain.end.saturating_sub(1))? {
+		return Err(StorageError::InvalidManifest { reason: "the span is not one of this file" });
+	}
+	let (codec, chosen) = chosen_shards(manifest, shards)?;
+	let mut sink = sink(manifest, key, output, |header, key, output| {
+		let chunk = ENCRYPTION_CHUNK_BYTES as u64;
+		let final_chunk = chunk_count(manifest.plaintext_bytes) - 1;
+		Decryptor::resume(output, key, header.nonce_prefix, span.plain.start / chunk, final_chunk)
+	})?;
+	let shard_bytes = manifest.shard_bytes()?;
+	let (stripes, encoded) = (span.stripes.clone(), span.encoded.clone());
+	decode_stripes(&codec, shards, &chosen, stripes, encoded, &mut sink, shard_bytes)?;
+	sink.finish()
+}
+
+/// Reads `stripes` from the `chosen` shards and gives `sink` the bytes of the encoded stream
+/// among them that lie in `encoded`.
+fn decode_stripes<R: Read, W: Write>(
+	codec: &ErasureCodec,
+	shards: &mut [Option<R>],
+	chosen: &[usize],
+	stripes: Range<u64>,
+	encoded: Range<u64>,
+	sink: &mut StreamSink<W>,
+	shard_bytes: u64,
+) -> Result<()> {
+	let params = codec.params();
+	let piece = params.piece_bytes() as u64;
+	for stripe in stripes {
+		let pieces = read_stripe(codec, shards, chosen, stripe, shard_bytes)?;
+		for (index, data) in pieces.iter().take(params.data_shards()).enumerate() {
+			let data = data.as_deref().ok_or(StorageError::NotEnoughShards {
+				needed: params.data_shards(),
+				available: chosen.len(),
+			})?;
+			// Where this piece is in the encoded stream, and its bytes within `encoded`.
+			let at = (stripe * params.data_shards() as u64 + index as u64) * piece;
+			let from = encoded.start.clamp(at, at + piece);
+			let to = encoded.end.clamp(at, at + piece);
+			sink.push(&data[(from - at) as usize..(to - at) as usize])?;
+		}
+	}
+	Ok(())
 }
 
 /// Rebuilds shard `target` of a file from any `k` of its other shards (`None` for a missing

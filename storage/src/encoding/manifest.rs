@@ -1,7 +1,9 @@
 //! The file manifest: everything besides the shards that decoding needs.
 
+use core::ops::Range;
+
 use crate::encoding::crypt::{
-	ciphertext_len, NoncePrefix, ENCRYPTION_CHUNK_BYTES, NONCE_PREFIX_BYTES,
+	ciphertext_len, NoncePrefix, ENCRYPTION_CHUNK_BYTES, NONCE_PREFIX_BYTES, SEALED_CHUNK_BYTES,
 };
 use crate::encoding::erasure::CodingParams;
 use crate::error::{Result, StorageError};
@@ -34,7 +36,40 @@ pub struct FileManifest {
 	pub encryption: Option<EncryptionHeader>,
 }
 
+/// The stripes that hold some bytes of a file ([`FileManifest::span`]), and what they decode to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+	/// The stripes: every shard's bytes `stripes × piece bytes`.
+	pub stripes: Range<u64>,
+	/// The bytes of the encoded stream to decode from them.
+	pub encoded: Range<u64>,
+	/// The plaintext those decode to: whole sealed chunks when the file is encrypted, so that
+	/// every byte is authenticated.
+	pub plain: Range<u64>,
+}
+
 impl FileManifest {
+	/// The stripes to read for the file's bytes `first..=last`.
+	pub fn span(&self, first: u64, last: u64) -> Result<Span> {
+		self.validate()?;
+		if first > last || last >= self.plaintext_bytes {
+			return Err(StorageError::OutsideFile { first, last, bytes: self.plaintext_bytes });
+		}
+		let (encoded, plain) = match self.encryption {
+			Some(_) => {
+				let (chunk, sealed) = (ENCRYPTION_CHUNK_BYTES as u64, SEALED_CHUNK_BYTES as u64);
+				let chunks = first / chunk..last / chunk + 1;
+				(
+					chunks.start * sealed..(chunks.end * sealed).min(self.encoded_bytes),
+					chunks.start * chunk..(chunks.end * chunk).min(self.plaintext_bytes),
+				)
+			}
+			None => (first..last + 1, first..last + 1),
+		};
+		let stripe = self.coding.stripe_bytes() as u64;
+		Ok(Span { stripes: encoded.start / stripe..encoded.end.div_ceil(stripe), encoded, plain })
+	}
+
 	/// Bytes of every shard of this file.
 	pub fn shard_bytes(&self) -> Result<u64> {
 		self.stripe_count

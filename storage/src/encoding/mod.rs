@@ -11,8 +11,8 @@ pub mod sealed;
 
 pub use crypt::{random_nonce_prefix, EncryptionKey, NoncePrefix, ENCRYPTION_CHUNK_BYTES};
 pub use erasure::{
-	decode_stream, encode_stream, encoded_len, read_full, rebuild_shard, CodingParams, Encryption,
-	ErasureCodec, DEFAULT_PIECE_BYTES, MAX_TOTAL_SHARDS,
+	decode_span, decode_stream, encode_stream, encoded_len, read_full, rebuild_shard, CodingParams,
+	Encryption, ErasureCodec, DEFAULT_PIECE_BYTES, MAX_TOTAL_SHARDS,
 };
-pub use manifest::{EncryptionHeader, FileManifest};
+pub use manifest::{EncryptionHeader, FileManifest, Span};
 pub use sealed::{FileSecret, OpenError, SALT_BYTES};
