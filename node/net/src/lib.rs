@@ -63,6 +63,14 @@ pub enum NetError {
 		/// What the dialer said.
 		reason: String,
 	},
+	/// This node's connection to the peer has as many requests in flight as it takes
+	/// ([`Limits::max_streams`], inbound and outbound together): the peer is there, and asking
+	/// again in a moment will do.
+	#[error("the connection to {peer} has as many requests in flight as it takes")]
+	Saturated {
+		/// The peer.
+		peer: PeerId,
+	},
 	/// The request failed on the way (timeout, closed stream, refused protocol).
 	#[error("request to {peer} failed: {reason}")]
 	Failed {
@@ -231,6 +239,19 @@ impl Network {
 			.await
 			.map_err(|_| NetError::Stopped)?;
 		response.await.map_err(|_| NetError::Stopped)?
+	}
+}
+
+/// What an outbound request that failed tells its asker. The request-response handler refuses a
+/// request at once, with this text and no type of its own, when the connection's streams are
+/// all in use: that is this node's own load, not the peer's failure.
+fn outbound_failure(peer: PeerId, error: request_response::OutboundFailure) -> NetError {
+	const SATURATED: &str = "max sub-streams reached";
+	match error {
+		request_response::OutboundFailure::Io(io) if io.to_string() == SATURATED => {
+			NetError::Saturated { peer }
+		}
+		error => NetError::Failed { peer, reason: error.to_string() },
 	}
 }
 
@@ -498,7 +519,7 @@ impl Driver {
 			}
 			Event::OutboundFailure { peer, request_id, error, .. } => {
 				if let Some(reply) = self.pending.remove(&request_id) {
-					let _ = reply.send(Err(NetError::Failed { peer, reason: error.to_string() }));
+					let _ = reply.send(Err(outbound_failure(peer, error)));
 				}
 			}
 			Event::InboundFailure { peer, request_id, error } => {

@@ -181,6 +181,50 @@ async fn victim_answers(
 	matches!(from.request(victim, addresses, request).await, Ok(Response::Data(_)))
 }
 
+/// Serves `Get` as [`Echo`] does, after a pause: its requests stay in flight a while.
+struct Slow;
+
+impl RequestHandler for Slow {
+	fn check(&self, peer: PeerId, request: &Request) -> Result<Standing, Response> {
+		Echo.check(peer, request)
+	}
+
+	fn handle(&self, peer: PeerId, request: Request) -> BoxFuture<'static, Response> {
+		let answer = Echo.handle(peer, request);
+		Box::pin(async move {
+			tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+			answer.await
+		})
+	}
+}
+
+#[tokio::test]
+async fn a_connection_full_of_requests_says_so_and_takes_more_once_they_are_answered() {
+	let server = node(local());
+	let client = node(local());
+	server.set_handler(Arc::new(Slow)).unwrap();
+	let addresses = server.listening().await;
+	let ask = || client.request(server.peer_id(), addresses.clone(), get(8));
+	// Connected first, so that the requests below share the connection.
+	assert_eq!(ask().await.unwrap(), Response::Data(vec![7; 8]));
+	// Three times what a connection takes at once (two connections at most): the rest are
+	// refused at once as this node's own load, not as a failure of the peer.
+	let streams = Limits::default().max_streams;
+	let answers = futures::future::join_all((0..3 * streams).map(|_| ask())).await;
+	let saturated = answers
+		.iter()
+		.filter(
+			|answer| matches!(answer, Err(NetError::Saturated { peer }) if *peer == server.peer_id()),
+		)
+		.count();
+	assert!(saturated >= streams, "{answers:?}");
+	assert!(
+		answers.iter().all(|answer| matches!(answer, Ok(_) | Err(NetError::Saturated { .. }))),
+		"{answers:?}"
+	);
+	assert_eq!(ask().await.unwrap(), Response::Data(vec![7; 8]));
+}
+
 #[tokio::test]
 async fn unreachable_peers_fail_with_a_transient_error() {
 	let client = node(local());
