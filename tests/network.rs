@@ -535,6 +535,7 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let out = dir.join("output.bin");
 	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
 	if !repairs {
+		a_range_reads_its_stripes_alone(&files, &proven, &file).await?;
 		let provider = nodes[0].as_ref().context("provider 0")?;
 		let counted =
 			metrics_count_the_file(&validators[0], provider, &mut blocks, file.len()).await?;
@@ -768,6 +769,51 @@ async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	// Last, so that its 64 MiB object's proofs do not share the cores with the repairs above.
 	stored_through_s3(&validators[0], &files, dir).await?;
 	eprintln!("done after {:?}", started.elapsed());
+	Ok(())
+}
+
+/// A few bytes of a stored file, asked for by range, come back fetched from the stripes that
+/// hold them, not from whole shards; ranges that are empty or past the end are refused in words.
+async fn a_range_reads_its_stripes_alone(
+	files: &WsClient,
+	contract: &Value,
+	file: &[u8],
+) -> anyhow::Result<()> {
+	let id = contract["id"].as_u64().context("the contract's id")?;
+	let k = contract["k"].as_u64().context("k")?;
+	let shard_bytes = shards(contract)[0]["bytes"].as_u64().context("shard bytes")?;
+	for (first, last) in
+		[(5_000_000usize, 5_000_099usize), (0, 0), (file.len() - 3, file.len() - 1)]
+	{
+		let read: Value = files
+			.request(
+				"cairn_download",
+				rpc_params![json!({ "contract": id, "range": [first, last] })],
+			)
+			.await
+			.context("a ranged cairn_download")?;
+		let data =
+			hex::decode(read["data"].as_str().context("inline data")?.trim_start_matches("0x"))?;
+		ensure!(data == file[first..=last], "the bytes {first}-{last}: {read:#}");
+		let fetched = read["fetched"].as_u64().context("fetched")?;
+		ensure!(
+			fetched > 0 && fetched * 4 <= k * shard_bytes,
+			"the bytes {first}-{last} fetched {fetched} bytes of {k} shards of {shard_bytes}"
+		);
+	}
+	for range in [[10, 5], [0, file.len() as u64]] {
+		let (code, message) = rpc_error(
+			files,
+			"cairn_download",
+			rpc_params![json!({ "contract": id, "range": range })],
+		)
+		.await?;
+		ensure!(
+			code == jsonrpsee::types::error::INVALID_PARAMS_CODE
+				&& message.contains("is not within the file's"),
+			"the range {range:?}: {code} {message}"
+		);
+	}
 	Ok(())
 }
 
@@ -1662,7 +1708,7 @@ async fn find_node_of(nodes: &[Option<Node>], account: &str) -> anyhow::Result<u
 /// A command line pointed at the node by URL and token stores a file from standard input under
 /// a name, cut into three segments of a contract each, and reads it back to standard output,
 /// through the client API's HTTP side; the file is listed once; ranges come back alone, across
-/// segments; removing it by name ends all three contracts; what cannot be done is refused in
+/// segments; renewing it by name renews all three, removing it ends them; what cannot be done is refused in
 /// clear words and leaves no contract.
 async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
 	const LIMIT: Duration = Duration::from_secs(300);
@@ -1738,6 +1784,22 @@ async fn streamed_by_name(node: &Node, files: &WsClient) -> anyhow::Result<()> {
 	let wrong = cairn_tests::node::cli_with_input(&wrong, b"", LIMIT).await;
 	let wrong = format!("{:#}", wrong.err().context("a wrong token is refused")?);
 	ensure!(wrong.contains("401"), "{wrong}");
+
+	// Renewed by name: every segment runs 100 blocks longer.
+	let chain = node.rpc().await?;
+	let mut ends = Vec::new();
+	for &segment in &segments {
+		ends.push(contract(&chain, segment).await?["end"].as_u64().context("end")?);
+	}
+	let renewed = run(client(&["renew", name, "--blocks", "100"]), Vec::new()).await?;
+	let renewed = String::from_utf8(renewed)?;
+	let listed =
+		format!("contracts {}, {}, {} now end at block", segments[0], segments[1], segments[2]);
+	ensure!(renewed.contains(&listed), "renew printed: {renewed}");
+	for (&segment, end) in segments.iter().zip(ends) {
+		let now = contract(&chain, segment).await?["end"].as_u64();
+		ensure!(now == Some(end + 100), "contract {segment} ends at {now:?}, not {}", end + 100);
+	}
 
 	// Removed by name, from the command line and over HTTP: the escrow's rest comes back (and
 	// the providers' two cores prove only what the repairs below need).

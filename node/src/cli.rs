@@ -353,8 +353,9 @@ pub enum ClientAction {
 	},
 	/// Keep a file longer: move its contract's end and pay the escrow for the added blocks.
 	Renew {
-		/// The contract id.
-		contract: u64,
+		/// The contract id, or the name the file was stored under (its newest contract); every
+		/// segment of a file cut into several is renewed.
+		file: String,
 		/// Blocks to add (default: the file's term).
 		#[arg(long)]
 		blocks: Option<u32>,

@@ -4,10 +4,11 @@
 use std::{
 	collections::HashSet,
 	io::{BufWriter, Write},
+	ops::Range,
 };
 
 use cairn_runtime::{Hash, Runtime};
-use cairn_storage::encoding::{decode_stream, EncryptionKey, FileManifest};
+use cairn_storage::encoding::{decode_span, decode_stream, EncryptionKey, FileManifest, Span};
 use futures::{stream::FuturesUnordered, StreamExt};
 use pallet_market::{ContractId, ContractOf};
 use serde::Deserialize;
@@ -54,6 +55,33 @@ struct Part {
 	key: Option<EncryptionKey>,
 	/// Where it starts in the file.
 	offset: u64,
+}
+
+impl Part {
+	/// The stripes that hold the part's bytes `skip..skip + take`, when they are fewer than
+	/// all of its stripes and encrypted: its sealed chunks authenticate what providers send of
+	/// them, at their place. (Bytes past the part's end belong to the next part.)
+	fn span(&self, skip: u64, take: u64) -> Option<Span> {
+		let end = skip.saturating_add(take).min(self.manifest.plaintext_bytes);
+		if skip >= end || self.manifest.encryption.is_none() {
+			return None;
+		}
+		let span = self.manifest.span(skip, end - 1).ok()?;
+		(span.stripes.end - span.stripes.start < self.manifest.stripe_count).then_some(span)
+	}
+
+	/// The bytes of each of its shards that hold `span` (all of them without one).
+	fn shard_bytes(&self, span: Option<&Span>) -> Range<u64> {
+		let piece = self.manifest.coding.piece_bytes() as u64;
+		let stripes = span.map_or(0..self.manifest.stripe_count, |span| span.stripes.clone());
+		stripes.start * piece..stripes.end * piece
+	}
+
+	/// What fetching `span` of it (all of it without one) takes: the bytes of `k` shards.
+	fn fetch_bytes(&self, span: Option<&Span>) -> u64 {
+		let bytes = self.shard_bytes(span);
+		u64::from(self.contract.k) * (bytes.end - bytes.start)
+	}
 }
 
 /// Where a download goes: a file, or memory.
@@ -115,9 +143,9 @@ impl Files {
 	}
 
 	/// The contracts of the file a caller names, in order, each with its manifest and key;
-	/// and the file's size.
+	/// and the file's size. A file with a segment missing is refused ([`Named::whole`]).
 	fn parts(&self, params: &DownloadParams) -> Result<(Vec<Part>, u64), FilesError> {
-		let ids = self.named_contracts(params.contract, params.name.as_deref())?;
+		let ids = self.named_file(params.contract, params.name.as_deref())?.whole()?;
 		let at = self.state.at(None);
 		let mut parts = Vec::with_capacity(ids.len());
 		let mut size = 0;
@@ -134,30 +162,9 @@ impl Files {
 			let key = self.file_key(&record)?;
 			let offset = record.segment.map_or(0, |segment| segment.offset);
 			size = record.segment.map_or(manifest.plaintext_bytes, |segment| segment.total);
-			let count = record.segment.map_or(1, |segment| segment.count);
-			parts.push((Part { id, contract, manifest, key, offset }, count));
+			parts.push(Part { id, contract, manifest, key, offset });
 		}
-		// Every segment, each where the one before ends: a file with a segment missing is not
-		// read with a hole in it.
-		let mut end = 0;
-		for (part, count) in &parts {
-			if part.offset != end || *count as usize != parts.len() {
-				return Err(FilesError::Data(format!(
-					"contract {} holds a segment of a file of which {} of {count} segments are \
-					 stored: it cannot be read",
-					part.id,
-					parts.len()
-				)));
-			}
-			end += part.manifest.plaintext_bytes;
-		}
-		if end != size {
-			return Err(FilesError::Data(format!(
-				"the segments of contract {} hold {end} bytes of a file of {size}",
-				parts[0].0.id
-			)));
-		}
-		Ok((parts.into_iter().map(|(part, _)| part).collect(), size))
+		Ok((parts, size))
 	}
 
 	/// The size of the file a caller names, as a download of it would find it.
@@ -203,11 +210,18 @@ impl Files {
 				length == 0 || (part.offset <= last && end > first)
 			})
 			.collect();
-		let shard_bytes = |part: &Part| {
-			let k = usize::from(part.contract.k);
-			part.contract.shards.iter().take(k).map(|s| s.spec.bytes).sum::<u64>()
+		// Each part's bytes within the range.
+		let window = |part: &Part| {
+			let skip = first.saturating_sub(part.offset);
+			(skip, (last + 1).saturating_sub(part.offset.max(first)))
 		};
-		let total: u64 = needed.iter().map(shard_bytes).sum();
+		let total = needed
+			.iter()
+			.map(|part| {
+				let (skip, take) = window(part);
+				part.fetch_bytes(part.span(skip, take).as_ref())
+			})
+			.sum();
 		report(
 			progress,
 			json!({ "stage": "fetching", "contract": id, "received": 0, "total": total }),
@@ -219,27 +233,10 @@ impl Files {
 			None => Output::Memory(Vec::new()),
 		};
 		let mut output = BufWriter::new(output);
-		let mut before = 0;
+		let mut fetched = Fetched { before: 0, total };
 		for part in needed {
-			let k = usize::from(part.contract.k);
-			let dir = self.shard_dir()?;
-			let fetched = Fetched { before, total };
-			let shards =
-				self.fetch_any(part.id, &part.contract, k, None, progress, fetched, &dir).await?;
-			before += shard_bytes(&part);
-			report(progress, json!({ "stage": "decoding", "contract": part.id }));
-			// The part's bytes within the range.
-			let skip = first.saturating_sub(part.offset);
-			let take = (last + 1).saturating_sub(part.offset.max(first));
-			output = tokio::task::spawn_blocking(move || -> Result<_, FilesError> {
-				let mut readers: Vec<_> =
-					shards.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
-				let window = Window { inner: output, skip, take };
-				let window = decode_stream(&part.manifest, part.key.as_ref(), &mut readers, window)
-					.map_err(|e| FilesError::Data(format!("decoding: {e}")))?;
-				Ok(window.inner)
-			})
-			.await??;
+			let (skip, take) = window(&part);
+			output = self.read_part(&part, skip, take, output, progress, &mut fetched).await?;
 		}
 		let output = output
 			.into_inner()
@@ -254,7 +251,8 @@ impl Files {
 			Output::Memory(data) => Some(data),
 		};
 		report(progress, json!({ "stage": "done", "contract": id, "bytes": length }));
-		let mut done = json!({ "contract": id, "bytes": length });
+		// `fetched`: the shard bytes asked of providers.
+		let mut done = json!({ "contract": id, "bytes": length, "fetched": fetched.before });
 		if params.range.is_some() {
 			done["range"] = json!([first, last]);
 			done["size"] = size.into();
@@ -266,8 +264,86 @@ impl Files {
 		Ok(done)
 	}
 
-	/// Any `k` shards of `contract` (other than `skip`), each checked, in files of `dir`; `None`
-	/// where not fetched. Asked of their providers (confirmed ones first), then of those they
+	/// Writes the part's bytes `skip..skip + take` to `output`: decoded from the stripes that
+	/// hold them when those are fewer than all ([`Part::span`]); else, or when those do not
+	/// decode, from whole shards, each checked against its digest.
+	async fn read_part<W: Write + Send + 'static>(
+		&self,
+		part: &Part,
+		skip: u64,
+		take: u64,
+		output: W,
+		progress: Option<&Progress>,
+		fetched: &mut Fetched,
+	) -> Result<W, FilesError> {
+		let mut window = Window { inner: output, skip, take };
+		if let Some(span) = part.span(skip, take) {
+			// The span decodes from the start of its first chunk.
+			window.skip -= span.plain.start;
+			let (back, decoded) =
+				self.decode_part(part, Some(&span), window, progress, *fetched).await?;
+			fetched.before += part.fetch_bytes(Some(&span));
+			let Err(error) = decoded else {
+				return Ok(back.inner);
+			};
+			log::warn!(
+				target: "cairn-client",
+				"contract {}: the stripes of bytes {skip}+{take} did not decode ({error}); \
+				 fetching whole shards",
+				part.id
+			);
+			fetched.total += part.fetch_bytes(None);
+			// The bytes written were authenticated: on from the first one not written.
+			window = Window { inner: back.inner, skip: skip + take - back.take, take: back.take };
+		}
+		let (back, decoded) = self.decode_part(part, None, window, progress, *fetched).await?;
+		decoded?;
+		fetched.before += part.fetch_bytes(None);
+		Ok(back.inner)
+	}
+
+	/// Fetches `k` shards' bytes of `span` of a part (whole shards without one) and decodes them
+	/// into `window`; the window back, with what went wrong if they could not be fetched or
+	/// decoded.
+	async fn decode_part<W: Write + Send + 'static>(
+		&self,
+		part: &Part,
+		span: Option<&Span>,
+		mut window: Window<W>,
+		progress: Option<&Progress>,
+		fetched: Fetched,
+	) -> Result<(Window<W>, Result<(), FilesError>), FilesError> {
+		let k = usize::from(part.contract.k);
+		let bytes = span.is_some().then(|| part.shard_bytes(span));
+		let shards = match self.shard_dir() {
+			Ok(dir) => {
+				self.fetch_any(part.id, &part.contract, k, None, bytes, progress, fetched, &dir)
+					.await
+			}
+			Err(error) => Err(error),
+		};
+		let shards = match shards {
+			Ok(shards) => shards,
+			Err(error) => return Ok((window, Err(error))),
+		};
+		report(progress, json!({ "stage": "decoding", "contract": part.id }));
+		let (manifest, key, span) = (part.manifest, part.key.clone(), span.cloned());
+		Ok(tokio::task::spawn_blocking(move || {
+			let mut readers: Vec<_> =
+				shards.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
+			let decoded = match &span {
+				Some(span) => {
+					decode_span(&manifest, key.as_ref(), &mut readers, span, &mut window).map(drop)
+				}
+				None => decode_stream(&manifest, key.as_ref(), &mut readers, &mut window).map(drop),
+			};
+			(window, decoded.map_err(|e| FilesError::Data(format!("decoding: {e}"))))
+		})
+		.await?)
+	}
+
+	/// Any `k` shards of `contract` (other than `skip`), or their `bytes`, in files of `dir`;
+	/// `None` where not fetched. A whole shard is checked against its digest. Asked of their providers (confirmed ones first), then of those they
 	/// were moved away from.
 	#[allow(clippy::too_many_arguments)]
 	pub(super) async fn fetch_any(
@@ -276,6 +352,7 @@ impl Files {
 		contract: &ContractOf<Runtime>,
 		k: usize,
 		skip: Option<usize>,
+		bytes: Option<Range<u64>>,
 		progress: Option<&Progress>,
 		fetched: Fetched,
 		dir: &ShardDir,
@@ -295,8 +372,10 @@ impl Files {
 		};
 		let fetch = |source: ShardSource| {
 			let on_fetched = &on_fetched;
+			let bytes = bytes.clone();
 			async move {
-				let fetched = self.fetch_from(at, id, contract, &source, on_fetched, dir).await;
+				let fetched =
+					self.fetch_from(at, id, contract, &source, bytes, on_fetched, dir).await;
 				(source, fetched)
 			}
 		};
@@ -342,14 +421,16 @@ impl Files {
 		)))
 	}
 
-	/// Shard `source.index` of `contract`, fetched from `source.provider` into a file of `dir`
-	/// and checked against its digest.
+	/// Shard `source.index` of `contract` (or its `bytes`), fetched from `source.provider` into
+	/// a file of `dir`; a whole shard checked against its digest.
+	#[allow(clippy::too_many_arguments)]
 	pub(super) async fn fetch_from(
 		&self,
 		at: Hash,
 		id: ContractId,
 		contract: &ContractOf<Runtime>,
 		source: &ShardSource,
+		bytes: Option<Range<u64>>,
 		on_fetched: &(dyn Fn(u64) + Send + Sync),
 		dir: &ShardDir,
 	) -> Result<ShardFile, String> {
@@ -360,7 +441,7 @@ impl Files {
 		let grant = signer.grant(id, index, self.network.peer_id())?;
 		let spec = &contract.shards[source.index].spec;
 		let file = dir.create().map_err(super::disk_text)?;
-		fetch_shard(&self.network, &from, id, index, spec, grant, on_fetched, &file).await?;
+		fetch_shard(&self.network, &from, id, index, spec, bytes, grant, on_fetched, &file).await?;
 		Ok(file)
 	}
 }

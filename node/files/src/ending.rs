@@ -63,6 +63,50 @@ impl Listed {
 			Listed::Unreadable { contract, .. } => std::slice::from_ref(contract),
 		}
 	}
+
+	fn name(&self) -> Option<&str> {
+		match self {
+			Listed::File(file) | Listed::Incomplete { file, .. } => Some(&file.name),
+			Listed::Unreadable { .. } => None,
+		}
+	}
+}
+
+/// The file a caller names, by a contract of it or by its name ([`Files::named_file`]).
+pub(super) struct Named {
+	/// Its contracts, in order: the named contract alone when this node reads no file of this
+	/// account in it.
+	pub contracts: Vec<ContractId>,
+	/// Of how many segments, when some of its segments are gone.
+	pub incomplete: Option<u32>,
+}
+
+impl Named {
+	fn one(contract: ContractId) -> Self {
+		Self { contracts: vec![contract], incomplete: None }
+	}
+
+	fn of(listed: Listed) -> Self {
+		match listed {
+			Listed::Incomplete { file, count } => {
+				Self { contracts: file.contracts, incomplete: Some(count) }
+			}
+			listed => Self { contracts: listed.contracts().to_vec(), incomplete: None },
+		}
+	}
+
+	/// Its contracts, when every segment is there: a file with a hole is not read.
+	pub fn whole(self) -> Result<Vec<ContractId>, FilesError> {
+		match self.incomplete {
+			None => Ok(self.contracts),
+			Some(count) => Err(FilesError::Data(format!(
+				"contract {} holds a segment of a file of which {} of {count} segments are \
+				 stored: it cannot be read",
+				self.contracts[0],
+				self.contracts.len()
+			))),
+		}
+	}
 }
 
 /// What one contract holds: a whole file, or the segment its record names.
@@ -125,33 +169,33 @@ fn group(pieces: Vec<Result<Piece, (ContractId, BlockNumber)>>) -> Vec<Listed> {
 }
 
 impl Files {
-	/// The contract a caller names by id or by its file's name.
-	pub(super) fn named(
+	/// The file a caller names by a contract of it or by its name (the newest whole file of
+	/// that name, else the newest incomplete one, which may only be removed).
+	pub(super) fn named_file(
 		&self,
 		contract: Option<ContractId>,
 		name: Option<&str>,
-	) -> Result<ContractId, FilesError> {
+	) -> Result<Named, FilesError> {
 		match (contract, name) {
-			(Some(contract), None) => Ok(contract),
-			(None, Some(name)) => Ok(self.stored_file(name)?.contract),
+			(Some(id), None) => {
+				// A contract whose record names no segment holds its file alone.
+				let Some(segment) = self.load_record(id).and_then(|record| record.segment) else {
+					return Ok(Named::one(id));
+				};
+				let listed = self.listing()?.into_iter().find(|l| l.contracts().contains(&id));
+				let alone = || Named { contracts: vec![id], incomplete: Some(segment.count) };
+				Ok(listed.map_or_else(alone, Named::of))
+			}
+			(None, Some(name)) => {
+				let mut named: Vec<Listed> =
+					self.listing()?.into_iter().filter(|l| l.name() == Some(name)).collect();
+				let whole = named.iter().rposition(|listed| matches!(listed, Listed::File(_)));
+				let at = whole.or(named.len().checked_sub(1));
+				at.map(|at| Named::of(named.swap_remove(at)))
+					.ok_or_else(|| FilesError::NotFound(format!("no file named {name:?}")))
+			}
 			_ => Err(FilesError::invalid("give either `contract` or `name`")),
 		}
-	}
-
-	/// The contracts of the file a caller names by a contract of it or by its name, in order:
-	/// the contract alone when this node reads no file of this account in it.
-	pub(super) fn named_contracts(
-		&self,
-		contract: Option<ContractId>,
-		name: Option<&str>,
-	) -> Result<Vec<ContractId>, FilesError> {
-		let id = self.named(contract, name)?;
-		if self.signer.is_none() {
-			return Ok(vec![id]);
-		}
-		let listed = self.listing()?;
-		let of = listed.iter().find(|listed| listed.contracts().contains(&id));
-		Ok(of.map_or_else(|| vec![id], |listed| listed.contracts().to_vec()))
 	}
 
 	/// This account's open contracts, grouped into files, oldest first.
@@ -237,20 +281,12 @@ impl Files {
 		Ok(Value::Array(files))
 	}
 
-	/// The newest of this account's open contracts whose file is named `name`.
-	pub fn stored_file(&self, name: &str) -> Result<StoredFile, FilesError> {
-		self.stored_files()?
-			.into_iter()
-			.rfind(|file| file.name == name)
-			.ok_or_else(|| FilesError::NotFound(format!("no file named {name:?}")))
-	}
-
 	/// Ends the contract of a file of this node's account now, or each of its segments'
 	/// contracts; what they paid and what came back.
 	pub async fn remove(&self, params: RemoveParams) -> Result<Value, FilesError> {
 		let signer = self.signer()?.clone();
 		signer.caught_up()?;
-		let ids = self.named_contracts(params.contract, params.name.as_deref())?;
+		let ids = self.named_file(params.contract, params.name.as_deref())?.contracts;
 		let at = self.state.at(None);
 		for id in &ids {
 			self.own_contract(&signer, at, *id)?;

@@ -367,7 +367,8 @@ impl Files {
 					return Err(format!("contract {contract}: its shards are being sent already"));
 				};
 				let providers = waiting.iter().map(|&index| chain.shards[index].provider.clone());
-				self.sent(keys.iter().copied().zip(providers), now).await;
+				let bytes = chain.shards[waiting[0]].spec.bytes;
+				self.sent(keys.iter().copied().zip(providers), bytes, now).await;
 				let sent = waiting.iter().zip(&outgoing).map(|(&index, shard)| {
 					let who = &chain.shards[index].provider;
 					async move {

@@ -59,7 +59,7 @@ pub use ending::{RemoveParams, StoredFile};
 pub use error::FilesError;
 pub use renewal::{AutoRenew, RenewParams};
 pub use spool::SpoolError;
-pub use upload::{check_name, largest_upload, QuoteParams, UploadParams, CONFIRM_BLOCKS};
+pub use upload::{check_name, largest_upload, QuoteParams, UploadParams};
 
 use cairn_chain::signer::{Signer, State};
 use cairn_net::Network;
@@ -82,8 +82,18 @@ pub const DEFAULT_DURATION: BlockNumber = 30 * cairn_runtime::time::DAYS;
 /// Tries to send a shard during an upload before leaving it to the repair loop.
 const PUSH_ATTEMPTS: u32 = 3;
 
-/// Blocks after sending a shard before it is sent again, if its provider has not confirmed it.
+/// Blocks after sending a shard before it is sent again, if its provider has not confirmed it,
+/// besides the time its bytes take ([`resend_after`]).
 const RESEND_BLOCKS: BlockNumber = 30;
+
+/// Blocks after sending a shard of `bytes` before it is sent again, if its provider has not
+/// confirmed it: [`RESEND_BLOCKS`], and a block for every `ConfirmBytesPerBlock` of the shard,
+/// the pace the chain gives its buyer, for the provider to take them in and commit to them.
+/// (A large shard sent again too soon costs `k` shards fetched to rebuild it, and the sending.)
+fn resend_after(bytes: u64) -> BlockNumber {
+	let pace = <cairn_runtime::Runtime as pallet_market::Config>::ConfirmBytesPerBlock::get();
+	RESEND_BLOCKS.saturating_add((bytes / pace.max(1)).try_into().unwrap_or(BlockNumber::MAX))
+}
 
 /// Progress reports, as JSON objects with a `stage`.
 pub type Progress = mpsc::UnboundedSender<Value>;
@@ -441,6 +451,17 @@ impl Files {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_large_shard_is_given_time_before_it_is_sent_again() {
+		assert_eq!(resend_after(0), RESEND_BLOCKS);
+		assert_eq!(resend_after(4 << 20), RESEND_BLOCKS + 2);
+		// The largest shard: about four minutes more at 1 MiB/s, well within the chain's
+		// deadline for one shard sent alone (five minutes more than that).
+		let largest = cairn_storage::commitment::MAX_SHARD_BYTES;
+		assert_eq!(resend_after(largest), RESEND_BLOCKS + (largest >> 21) as BlockNumber);
+		assert!(resend_after(largest) < 150 + (largest >> 21) as BlockNumber);
+	}
 
 	fn record(segment: Option<Segment>) -> FileRecord {
 		FileRecord {

@@ -46,8 +46,12 @@ impl AutoRenew {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenewParams {
-	/// The contract.
-	pub contract: ContractId,
+	/// The contract (of a file cut into segments: any of its segments'; all of them are
+	/// renewed).
+	pub contract: Option<ContractId>,
+	/// Or the name the file was stored under: the newest open contract of this account with
+	/// that name.
+	pub name: Option<String>,
 	/// Blocks to add (default: the file's term, or the contract's length).
 	pub blocks: Option<BlockNumber>,
 	/// Highest price per byte per block to pay (decimal string; default: what its providers
@@ -111,36 +115,70 @@ impl Files {
 	pub async fn renew(&self, params: RenewParams) -> Result<Value, FilesError> {
 		let signer = self.signer()?.clone();
 		signer.caught_up()?;
-		let id = params.contract;
+		let ids = self.named_file(params.contract, params.name.as_deref())?.contracts;
 		let at = self.state.at(None);
-		let contract = self.own_contract(&signer, at, id)?;
 		let now = self.state.number(at);
-		let blocks = match params.blocks {
-			Some(0) => return Err(FilesError::invalid("blocks must be at least 1")),
-			Some(blocks) => blocks,
-			None => self
-				.load_record(id)
-				.map(|record| record.renewal.term)
-				.filter(|term| *term > 0)
-				.unwrap_or(contract.end.saturating_sub(contract.start)),
-		};
 		let max_price = super::max_price(params.max_price.as_deref())?;
-		self.extend(&signer, at, now, id, &contract, blocks, max_price).await
+		// Every segment is checked, and paid for together, before any is extended.
+		let mut extensions = Vec::with_capacity(ids.len());
+		let mut cost: Balance = 0;
+		for &id in &ids {
+			let contract = self.own_contract(&signer, at, id)?;
+			let blocks = match params.blocks {
+				Some(0) => return Err(FilesError::invalid("blocks must be at least 1")),
+				Some(blocks) => blocks,
+				None => self
+					.load_record(id)
+					.map(|record| record.renewal.term)
+					.filter(|term| *term > 0)
+					.unwrap_or(contract.end.saturating_sub(contract.start)),
+			};
+			let (more, price) =
+				self.check_extension(&signer, at, now, id, &contract, blocks, max_price)?;
+			cost = cost.saturating_add(more);
+			extensions.push((id, blocks, price));
+		}
+		let me = signer.account();
+		let free = self.state.free_balance(at, &me)?;
+		if free < cost {
+			return Err(FilesError::Market(format!(
+				"insufficient balance: renewing the {} contracts of the file needs {cost} and {} \
+				 has {free} free",
+				ids.len(),
+				ss58(&me)
+			)));
+		}
+		let mut renewed: Vec<Value> = Vec::with_capacity(extensions.len());
+		for (id, blocks, price) in extensions {
+			match self.submit_extension(&signer, id, blocks, price).await {
+				Ok(done) => renewed.push(done),
+				Err(error) if renewed.is_empty() => return Err(error),
+				Err(error) => {
+					let before: Vec<String> =
+						renewed.iter().map(|done| done["contract"].to_string()).collect();
+					return Err(FilesError::Network(format!(
+						"renewing contract {id}: {error} (contracts {} were renewed)",
+						before.join(", ")
+					)));
+				}
+			}
+		}
+		Ok(renewed_file(renewed))
 	}
 
-	/// Checks what the chain would refuse, in words, then submits `extend_contract` and waits
-	/// for its block.
+	/// What the chain would refuse of extending contract `id` by `blocks` at `max_price` (what
+	/// its providers ask, without one), in words; else what it costs, and the price limit.
 	#[allow(clippy::too_many_arguments)]
-	async fn extend(
+	fn check_extension(
 		&self,
-		signer: &Arc<Signer>,
+		signer: &Signer,
 		at: Hash,
 		now: BlockNumber,
 		id: ContractId,
 		contract: &ContractOf<Runtime>,
 		blocks: BlockNumber,
 		max_price: Option<Balance>,
-	) -> Result<Value, FilesError> {
+	) -> Result<(Balance, Balance), FilesError> {
 		if now >= contract.end {
 			return Err(FilesError::Refused(format!(
 				"contract {id} ended at block {}: it can no longer be renewed",
@@ -173,6 +211,17 @@ impl Files {
 				ss58(&me)
 			)));
 		}
+		Ok((cost, max_price))
+	}
+
+	/// Submits `extend_contract` and waits for its block.
+	async fn submit_extension(
+		&self,
+		signer: &Signer,
+		id: ContractId,
+		blocks: BlockNumber,
+		max_price: Balance,
+	) -> Result<Value, FilesError> {
 		let call = RuntimeCall::Market(pallet_market::Call::extend_contract {
 			contract: id,
 			blocks,
@@ -242,7 +291,12 @@ impl Files {
 				let longest: BlockNumber =
 					<Runtime as pallet_market::Config>::MaxContractDuration::get();
 				let blocks = term.min(longest.saturating_sub(contract.end - now)).max(1);
-				let outcome = this.extend(&signer, at, now, id, &contract, blocks, None).await;
+				let outcome = async {
+					let (_, price) =
+						this.check_extension(&signer, at, now, id, &contract, blocks, None)?;
+					this.submit_extension(&signer, id, blocks, price).await
+				}
+				.await;
 				let mut renewals = this.renewals.lock().await;
 				let state = renewals.entry(id).or_default();
 				match outcome {
@@ -304,6 +358,27 @@ impl Files {
 			"problem": state.problem,
 		}))
 	}
+}
+
+/// What `cairn_renew` returns for a file's renewed contracts (one per segment): the first
+/// contract, the earliest new end (the file is whole until then), the escrow added in all and
+/// the last block; with `contracts` for a file of several.
+fn renewed_file(renewed: Vec<Value>) -> Value {
+	let Some(first) = renewed.first() else {
+		return Value::Null;
+	};
+	let mut done = first.clone();
+	if renewed.len() > 1 {
+		let escrow: Balance = renewed
+			.iter()
+			.filter_map(|done| done["escrow"].as_str()?.parse::<Balance>().ok())
+			.sum();
+		done["end"] = renewed.iter().filter_map(|done| done["end"].as_u64()).min().into();
+		done["escrow"] = escrow.to_string().into();
+		done["block"] = renewed[renewed.len() - 1]["block"].clone();
+		done["contracts"] = renewed.iter().map(|done| done["contract"].clone()).collect();
+	}
+	done
 }
 
 #[cfg(test)]

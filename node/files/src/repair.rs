@@ -8,7 +8,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use cairn_net::Request;
+use cairn_net::{NetError, Request};
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
 use cairn_storage::encoding::{rebuild_shard, FileManifest};
 use futures::{FutureExt, StreamExt};
@@ -140,7 +140,7 @@ impl Files {
 					};
 					let sending = if resend { self.being_sent.mark(vec![key]) } else { None };
 					if let Some(sending) = sending {
-						self.sent([(key, shard.provider.clone())], now).await;
+						self.sent([(key, shard.provider.clone())], shard.spec.bytes, now).await;
 						let this = self.clone();
 						let contract = contract.clone();
 						let former: Vec<ShardSource> = sources
@@ -289,11 +289,15 @@ impl Files {
 
 	/// Whether provider `who` answers on the shard network now: an empty audit of a shard of
 	/// contract `id`, which any provider answers (with nothing, or that it is busy) at no cost.
+	/// A connection this node's own transfers fill is one the provider answers on.
 	async fn answers(&self, at: Hash, who: &AccountId, id: ContractId) -> bool {
 		let Ok(to) = provider_address(&self.state, at, who) else { return false };
 		let probe = Request::Leaves { contract: id, shard: 0, indices: Vec::new() };
 		let asked = self.network.request(to.peer, to.addresses, probe);
-		matches!(tokio::time::timeout(PROBE_TIME, asked).await, Ok(Ok(_)))
+		matches!(
+			tokio::time::timeout(PROBE_TIME, asked).await,
+			Ok(Ok(_) | Err(NetError::Saturated { .. }))
+		)
 	}
 
 	/// Gets shard `index` of `contract` (as block `at` has it) to its new provider: fetched from
@@ -315,7 +319,7 @@ impl Files {
 		let dir = self.shard_dir().map_err(|failure| failure.to_string())?;
 		let mut kept = None;
 		for (source, _) in former.iter().zip(answers).filter(|(_, answers)| *answers) {
-			match self.fetch_from(at, id, contract, source, &|_| {}, &dir).await {
+			match self.fetch_from(at, id, contract, source, None, &|_| {}, &dir).await {
 				Ok(file) => {
 					kept = Some(file);
 					break;
@@ -358,7 +362,16 @@ impl Files {
 		let manifest = FileManifest::from_bytes(&record.manifest).map_err(|e| e.to_string())?;
 		let k = usize::from(contract.k);
 		let others = self
-			.fetch_any(id, contract, k, Some(index), None, Fetched { before: 0, total: 0 }, dir)
+			.fetch_any(
+				id,
+				contract,
+				k,
+				Some(index),
+				None,
+				None,
+				Fetched { before: 0, total: 0 },
+				dir,
+			)
 			.await
 			.map_err(|failure| failure.to_string())?;
 		let rebuilt = dir.create().map_err(super::disk_text)?;

@@ -19,7 +19,7 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{DownloadParams, Files, FilesError, UploadParams, CONFIRM_BLOCKS};
+use super::{DownloadParams, Files, FilesError, UploadParams};
 
 /// The spool's directory, in the files directory.
 pub const DIR: &str = "incoming";
@@ -168,7 +168,7 @@ impl Files {
 	) -> Result<Value, FilesError> {
 		params.path = Some(spooled.param());
 		let stored = self.upload(params, None).await?;
-		self.await_confirmed(&stored, CONFIRM_BLOCKS, None).await?;
+		self.await_confirmed(&stored, None).await?;
 		Ok(stored)
 	}
 

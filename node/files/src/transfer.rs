@@ -1,12 +1,13 @@
-//! Moving whole shards over the shard network, for the client service: a shard goes to its
-//! provider piece by piece, each piece with its BLAKE3 path and the owner's grant; a shard comes
-//! back piece by piece, asked for with the owner's grant, and is checked against its digest. A provider that says it is busy (over
+//! Moving shards over the shard network, for the client service: a shard goes to its provider
+//! piece by piece, each piece with its BLAKE3 path and the owner's grant; a shard (or the part of
+//! it a range read needs) comes back piece by piece, asked for with the owner's grant, and a
+//! whole one is checked against its digest. A provider that says it is busy (over
 //! this node's budget, or out of serving slots) is asked again after a pause, so budgets slow
 //! transfers down instead of failing them.
 
-use std::time::Duration;
+use std::{ops::Range, time::Duration};
 
-use cairn_net::{Grant, Network, Request, Response, CHUNK_BYTES};
+use cairn_net::{Grant, NetError, Network, Request, Response, CHUNK_BYTES};
 use cairn_storage::commitment::pieces::PiecePath;
 use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
@@ -79,26 +80,26 @@ async fn ask(
 	let mut pause = Duration::from_millis(100);
 	for _ in 0..BUSY_RETRIES {
 		let sent = network.request(peer, to.addresses.clone(), request.clone());
-		let response = tokio::time::timeout(PIECE_TIMEOUT, sent)
-			.await
-			.map_err(|_| {
-				TransferError::Unreachable(format!("no answer in {}s", PIECE_TIMEOUT.as_secs()))
-			})?
-			.map_err(|e| TransferError::Unreachable(e.to_string()))?;
-		match response {
-			Response::Busy(reason) => {
-				log::debug!(target: "cairn-client", "{peer} is busy ({reason}); asking again");
-				tokio::time::sleep(pause).await;
-				pause = (pause * 2).min(MAX_PAUSE);
-			}
-			response => return Ok(response),
-		}
+		let response = tokio::time::timeout(PIECE_TIMEOUT, sent).await.map_err(|_| {
+			TransferError::Unreachable(format!("no answer in {}s", PIECE_TIMEOUT.as_secs()))
+		})?;
+		let busy = match response {
+			Ok(Response::Busy(reason)) => reason,
+			// This node's own transfers with the peer fill the connection: wait for one.
+			Err(NetError::Saturated { .. }) => "this node's requests fill the connection".into(),
+			Ok(response) => return Ok(response),
+			Err(error) => return Err(TransferError::Unreachable(error.to_string())),
+		};
+		log::debug!(target: "cairn-client", "{peer} is busy ({busy}); asking again");
+		tokio::time::sleep(pause).await;
+		pause = (pause * 2).min(MAX_PAUSE);
 	}
 	Err(TransferError::Busy(peer))
 }
 
-/// Fetches a whole shard from its provider into `into`, with the owner's `grant` to read it,
-/// and checks its digest.
+/// Fetches a shard's `bytes` (`None`: the whole shard) from its provider into `into`, with the
+/// owner's `grant` to read it. A whole shard is checked against its digest; a part of one only
+/// by whoever reads it (a segment's encrypted chunks authenticate themselves).
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_shard(
 	network: &Network,
@@ -106,15 +107,19 @@ pub async fn fetch_shard(
 	contract: ContractId,
 	index: u32,
 	spec: &ShardSpec,
+	bytes: Option<Range<u64>>,
 	grant: Grant,
 	fetched: &(dyn Fn(u64) + Send + Sync),
 	into: &ShardFile,
 ) -> Result<(), TransferError> {
 	let grant = &grant;
-	let offsets: Vec<u64> = (0..spec.bytes).step_by(CHUNK_BYTES as usize).collect();
+	let whole = 0..spec.bytes;
+	let bytes = bytes.unwrap_or(whole.clone());
+	let end = bytes.end.min(spec.bytes);
+	let offsets: Vec<u64> = (bytes.start..end).step_by(CHUNK_BYTES as usize).collect();
 	let mut pieces = futures::stream::iter(offsets)
 		.map(|offset| {
-			let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
+			let len = CHUNK_BYTES.min(end - offset) as u32;
 			async move {
 				let request =
 					Request::Get { contract, shard: index, offset, len, grant: grant.clone() };
@@ -133,8 +138,11 @@ pub async fn fetch_shard(
 	while let Some(piece) = pieces.next().await {
 		let (offset, data) = piece?;
 		let len = data.len() as u64;
-		into.write_at(offset, data).await?;
+		into.write_at(offset - bytes.start, data).await?;
 		fetched(len);
+	}
+	if bytes != whole {
+		return Ok(());
 	}
 	let shard = into.clone();
 	let digest = tokio::task::spawn_blocking(move || shard.digest())

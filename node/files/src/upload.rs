@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use sp_blockchain::HeaderBackend;
 
 use super::{
-	count, disk, durability, hex_bytes, journal, provider_address, report, FileKey, FileRecord,
-	Files, FilesError, Progress, RenewalPolicy, Segment, DEFAULT_DURATION, MAX_INLINE_BYTES,
-	MAX_NAME_BYTES, PUSH_ATTEMPTS, RESEND_BLOCKS,
+	count, disk, durability, hex_bytes, journal, provider_address, report, resend_after, FileKey,
+	FileRecord, Files, FilesError, Progress, RenewalPolicy, Segment, DEFAULT_DURATION,
+	MAX_INLINE_BYTES, MAX_NAME_BYTES, PUSH_ATTEMPTS,
 };
 use crate::{
 	shards::{Reader, ShardFile},
@@ -139,6 +139,20 @@ struct Part<'a> {
 	segment: Option<Segment>,
 }
 
+/// What storing one part of a file made: its contract, and how the sending went.
+struct Stored {
+	contract: ContractId,
+	/// The block the contract was made in.
+	block: Hash,
+	shard_bytes: u64,
+	escrow: Balance,
+	end: BlockNumber,
+	providers: Vec<AccountId>,
+	/// Shards sent, and why the others were not (they are sent again later).
+	sent: usize,
+	failures: Vec<String>,
+}
+
 /// The smallest segment a caller may ask for.
 pub const MIN_SEGMENT_BYTES: u64 = 256 << 10;
 
@@ -213,9 +227,6 @@ pub fn check_name(name: &str) -> Result<&str, FilesError> {
 	}
 	Ok(name)
 }
-
-/// Blocks an upload's caller waits for its shards' confirmations ([`Files::await_confirmed`]).
-pub const CONFIRM_BLOCKS: BlockNumber = 150;
 
 /// Largest file an upload may take: 5 TiB, S3's largest object. (The plan refuses a file cut
 /// into more than [`MAX_SEGMENTS`] segments: this bounds what a caller may send before that.)
@@ -472,24 +483,24 @@ impl Files {
 			range: (0, size),
 			segment: None,
 		};
-		if cut.count == 1 {
-			return self.store_segment(&signer, part, progress.as_ref()).await;
-		}
 		// One contract per segment, made and sent one after the other.
 		let file = super::random_id();
-		let mut stored: Vec<Value> = Vec::with_capacity(cut.count as usize);
+		let mut stored: Vec<Stored> = Vec::with_capacity(cut.count as usize);
 		for index in 0..cut.count {
 			let (offset, bytes) = cut.segment(index);
-			let segment =
-				Segment { file, index: index as u32, count: cut.count as u32, offset, total: size };
-			let part = Part { range: (offset, bytes), segment: Some(segment), ..part };
+			let segment = (cut.count > 1).then_some(Segment {
+				file,
+				index: index as u32,
+				count: cut.count as u32,
+				offset,
+				total: size,
+			});
+			let part = Part { range: (offset, bytes), segment, ..part };
 			match self.store_segment(&signer, part, progress.as_ref()).await {
-				Ok(value) => stored.push(value),
+				Ok(segment) => stored.push(segment),
 				Err(error) => {
 					// Nothing is left half-made: the segments stored so far are ended.
-					let made: Vec<ContractId> =
-						stored.iter().filter_map(|value| value["contract"].as_u64()).collect();
-					for contract in made {
+					for contract in stored.iter().map(|segment| segment.contract) {
 						if let Err(ended) = self.end_contract(&signer, contract).await {
 							log::warn!(
 								target: "cairn-client",
@@ -498,55 +509,52 @@ impl Files {
 							);
 						}
 					}
-					log::warn!(
-						target: "cairn-client",
-						"{name}: segment {index} of {}: {error}; the segments stored before it \
-						 were ended",
-						cut.count
-					);
+					if !stored.is_empty() {
+						log::warn!(
+							target: "cairn-client",
+							"{name}: segment {index} of {}: {error}; the segments stored before \
+							 it were ended",
+							cut.count
+						);
+					}
 					return Err(error);
 				}
 			}
 		}
-		let contracts: Vec<u64> =
-			stored.iter().filter_map(|value| value["contract"].as_u64()).collect();
-		let sum = |field: &str| {
-			stored
-				.iter()
-				.filter_map(|value| value[field].as_str()?.parse::<Balance>().ok())
-				.sum::<Balance>()
-		};
+		let (first, last) = (&stored[0], &stored[stored.len() - 1]);
 		let failures: Vec<String> = stored
 			.iter()
 			.enumerate()
-			.flat_map(|(index, value)| {
-				let failures = value["failures"].as_array().cloned().unwrap_or_default();
-				failures.into_iter().map(move |failure| {
-					format!("segment {index}: {}", failure.as_str().unwrap_or_default())
+			.flat_map(|(index, segment)| {
+				segment.failures.iter().map(move |failure| match cut.count {
+					1 => failure.clone(),
+					_ => format!("segment {index}: {failure}"),
 				})
 			})
 			.collect();
-		let first = &stored[0];
-		Ok(json!({
-			"contract": contracts[0],
-			"contracts": contracts,
-			"segments": cut.count,
-			"segmentBytes": cut.segment_bytes,
-			"block": stored[stored.len() - 1]["block"],
+		let mut done = json!({
+			"contract": first.contract,
+			"block": format!("{:?}", last.block),
 			"bytes": size,
 			"k": k,
 			"m": m,
-			"shardBytes": first["shardBytes"],
+			"shardBytes": first.shard_bytes,
 			"nines": nines,
 			"warning": warning,
-			"escrow": sum("escrow").to_string(),
-			"end": stored.iter().filter_map(|value| value["end"].as_u64()).min(),
+			"escrow": stored.iter().map(|segment| segment.escrow).sum::<Balance>().to_string(),
+			"end": stored.iter().map(|segment| segment.end).min(),
 			"duration": duration,
 			"autoRenew": part.renewal.auto,
-			"providers": first["providers"],
-			"sent": stored.iter().filter_map(|value| value["sent"].as_u64()).sum::<u64>(),
+			"providers": first.providers.iter().map(cairn_chain::ss58).collect::<Vec<_>>(),
+			"sent": stored.iter().map(|segment| segment.sent).sum::<usize>(),
 			"failures": failures,
-		}))
+		});
+		if cut.count > 1 {
+			done["contracts"] = stored.iter().map(|segment| segment.contract).collect();
+			done["segments"] = cut.count.into();
+			done["segmentBytes"] = cut.segment_bytes.into();
+		}
+		Ok(done)
 	}
 
 	/// Stores `part` of a file (all of it, or one segment) under a contract of its own: codes it
@@ -556,7 +564,7 @@ impl Files {
 		signer: &Arc<Signer>,
 		part: Part<'_>,
 		progress: Option<&Progress>,
-	) -> Result<Value, FilesError> {
+	) -> Result<Stored, FilesError> {
 		let Part { name, source, origin, k, m, encrypt, renewal, limit, range, segment } = part;
 		let (offset, size) = range;
 		let report = |mut value: Value| {
@@ -572,7 +580,6 @@ impl Files {
 		let Planned { coding, shard_bytes, quote, duration, max_price, .. } =
 			self.plan_coding(at, name, size, encrypt, None, &[(k, m)], renewal.term, limit, free)?;
 		let shards = u32::from(k) + u32::from(m);
-		let (nines, warning) = durability::report(k, m);
 		report(json!({ "stage": "encoding", "bytes": size, "shards": shards }));
 		let file_key = match encrypt {
 			true => FileKey::Derived(FileSecret::new_salt()),
@@ -677,7 +684,7 @@ impl Files {
 		let sending = self.being_sent.mark(keys.clone()).ok_or_else(|| {
 			FilesError::Busy(format!("contract {contract} is being sent already"))
 		})?;
-		self.sent(keys.iter().copied().zip(providers.iter().cloned()), now).await;
+		self.sent(keys.iter().copied().zip(providers.iter().cloned()), shard_bytes, now).await;
 		let at = self.state.at(None);
 		let total = shard_bytes * u64::from(shards);
 		let done = std::sync::atomic::AtomicU64::new(0);
@@ -698,46 +705,41 @@ impl Files {
 		let failures: Vec<String> =
 			futures::future::join_all(pushes).await.into_iter().filter_map(Result::err).collect();
 		let sent_at = self.state.client().info().best_number;
-		self.sent(keys.iter().copied().zip(providers.iter().cloned()), sent_at).await;
+		let sent = keys.iter().copied().zip(providers.iter().cloned());
+		self.sent(sent, shard_bytes, sent_at).await;
 		drop(sending);
 		for failure in &failures {
 			log::warn!(target: "cairn-client", "contract {contract}: {failure} (resent later)");
 		}
-		let result = json!({
-			"contract": contract,
-			"block": format!("{:?}", included.block),
-			"bytes": size,
-			"k": k,
-			"m": m,
-			"shardBytes": shard_bytes,
-			"nines": (nines * 10.0).round() / 10.0,
-			"warning": warning,
-			"escrow": quote.escrow.to_string(),
-			"end": end,
-			"duration": duration,
-			"autoRenew": renewal.auto,
-			"providers": providers.iter().map(cairn_chain::ss58).collect::<Vec<_>>(),
-			"sent": shards as usize - failures.len(),
-			"failures": failures,
-		});
+		let stored = Stored {
+			contract,
+			block: included.block,
+			shard_bytes,
+			escrow: quote.escrow,
+			end,
+			sent: shards as usize - failures.len(),
+			providers,
+			failures,
+		};
 		// A shard not sent is sent again from the source by the journal's next check.
-		if failures.is_empty() {
+		if stored.failures.is_empty() {
 			running.done();
 		}
 		report(json!({ "stage": "sent", "contract": contract }));
-		Ok(result)
+		Ok(stored)
 	}
 
-	/// Records `shards` as sent to their providers at block `now`: the repair loop sends one again
-	/// [`RESEND_BLOCKS`] later if its provider has not confirmed it by then.
+	/// Records `shards` of `bytes` each as sent to their providers at block `now`: the repair
+	/// loop sends one again ([`resend_after`]) if its provider has not confirmed it by then.
 	pub(super) async fn sent(
 		&self,
 		shards: impl IntoIterator<Item = ((ContractId, u32), AccountId)>,
+		bytes: u64,
 		now: BlockNumber,
 	) {
 		let mut resend_at = self.resend_at.lock().await;
 		for (key, who) in shards {
-			resend_at.insert(key, (who, now + RESEND_BLOCKS));
+			resend_at.insert(key, (who, now.saturating_add(resend_after(bytes))));
 		}
 	}
 
@@ -778,11 +780,11 @@ impl Files {
 	}
 
 	/// Waits until every shard of the file an upload returned (`stored`) is confirmed, in each
-	/// of its contracts, reporting each, for at most `blocks`.
+	/// of its contracts, reporting each: as long as the chain still lets one be confirmed, that
+	/// is until the last pending shard's deadline (which grows with the bytes its buyer sends).
 	pub async fn await_confirmed(
 		&self,
 		stored: &Value,
-		blocks: BlockNumber,
 		progress: Option<&Progress>,
 	) -> Result<(), FilesError> {
 		let contracts: Vec<ContractId> = match stored["contracts"].as_array() {
@@ -793,18 +795,23 @@ impl Files {
 			return Err(FilesError::Data(format!("the upload returned no contract: {stored}")));
 		};
 		let mut imports = self.state.client().import_notification_stream();
-		let start = self.state.client().info().best_number;
 		let mut last = usize::MAX;
 		loop {
 			let at = self.state.at(None);
-			let (mut confirmed, mut shards) = (0, 0);
+			let now = self.state.number(at);
+			let (mut confirmed, mut shards, mut open) = (0, 0, 0);
 			for &contract in &contracts {
 				let chain = self
 					.state
 					.contract(at, contract)?
 					.ok_or_else(|| FilesError::Refused(format!("contract {contract} is gone")))?;
-				confirmed +=
-					chain.shards.iter().filter(|s| s.status == ShardStatus::Active).count();
+				for shard in &chain.shards {
+					match shard.status {
+						ShardStatus::Active => confirmed += 1,
+						ShardStatus::Pending { deadline } if now <= deadline => open += 1,
+						_ => {}
+					}
+				}
 				shards += chain.shards.len();
 			}
 			if confirmed != last {
@@ -822,9 +829,10 @@ impl Files {
 			if confirmed == shards {
 				return Ok(());
 			}
-			if self.state.client().info().best_number > start + blocks {
+			if open == 0 {
 				return Err(FilesError::Network(format!(
-					"{confirmed} of {shards} shards confirmed after {blocks} blocks"
+					"{confirmed} of {shards} shards confirmed by block {now}: the others' \
+					 confirmation deadlines have passed"
 				)));
 			}
 			if imports.next().await.is_none() {

@@ -107,6 +107,18 @@ pub(super) fn file_list(files: &[Value]) -> String {
 	out
 }
 
+/// The contracts a file's answer names: `contract 7`, or `contracts 7, 8, 9` for a file cut
+/// into segments.
+pub(super) fn contracts_of(done: &Value) -> String {
+	match done["contracts"].as_array() {
+		Some(contracts) => format!(
+			"contracts {}",
+			contracts.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+		),
+		None => format!("contract {}", done["contract"]),
+	}
+}
+
 /// A quote (`cairn_quoteUpload`) as lines: the coding, the shards, the price and what the
 /// contract would hold.
 pub(super) fn quote_lines(quote: &Value) -> String {

@@ -21,7 +21,7 @@ use progress::Progress;
 
 pub use format::{bytes, cairn};
 use format::{
-	contract_list, contract_status, file_list, number, provider_status, quote_lines,
+	contract_list, contract_status, contracts_of, file_list, number, provider_status, quote_lines,
 	renewal_status, term_line,
 };
 
@@ -91,14 +91,12 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 				};
 				let stores = match done["contracts"].as_array() {
 					Some(contracts) => format!(
-						"contracts {} store {} in {} segments, each",
-						contracts.iter().map(Value::to_string).collect::<Vec<_>>().join(", "),
+						"{} store {} in {} segments, each",
+						contracts_of(&done),
 						bytes(&done["bytes"]),
 						contracts.len()
 					),
-					None => {
-						format!("contract {} stores {}", done["contract"], bytes(&done["bytes"]))
-					}
+					None => format!("{} stores {}", contracts_of(&done), bytes(&done["bytes"])),
 				};
 				let mut text = format!(
 					"{stores} in {} shards (k = {}, m = {}: {} nines a year); escrow {}\n{}\n",
@@ -129,16 +127,16 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 					Output::Text => quote_lines(&quote),
 				}
 			}
-			ClientAction::Renew { contract, blocks, max_price } => {
+			ClientAction::Renew { file, blocks, max_price } => {
 				let api = connect_api(cmd).await?;
-				let params = serde_json::json!({
-					"contract": contract,
-					"blocks": blocks,
-					"maxPrice": max_price.map(|price| price.to_string()),
-				});
+				let mut params = objects::Which::parse(file).params();
+				params["blocks"] = serde_json::json!(blocks);
+				params["maxPrice"] = serde_json::json!(max_price.map(|price| price.to_string()));
 				let done = request(&api, "cairn_renew", rpc_params![params]).await?;
 				format!(
-					"contract {contract} now ends at block {}; escrow {} more\n",
+					"{} now {} at block {}; escrow {} more\n",
+					contracts_of(&done),
+					if done["contracts"].is_array() { "end" } else { "ends" },
 					number(&done["end"]),
 					cairn(&done["escrow"])
 				)
@@ -182,20 +180,11 @@ pub fn run_client(cmd: &ClientCmd) -> Result<(), Error> {
 			}
 			ClientAction::Rm { file } => {
 				let api = connect_api(cmd).await?;
-				let params = match objects::Which::parse(file) {
-					objects::Which::Contract(id) => serde_json::json!({ "contract": id }),
-					objects::Which::Name(name) => serde_json::json!({ "name": name }),
-				};
+				let params = objects::Which::parse(file).params();
 				let done = request(&api, "cairn_remove", rpc_params![params]).await?;
-				let ended = match done["contracts"].as_array() {
-					Some(contracts) => format!(
-						"contracts {}",
-						contracts.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
-					),
-					None => format!("contract {}", done["contract"]),
-				};
 				format!(
-					"ended {ended}: {} back to the account, {} paid to its providers\n",
+					"ended {}: {} back to the account, {} paid to its providers\n",
+					contracts_of(&done),
 					cairn(&done["refunded"]),
 					cairn(&done["paid"])
 				)

@@ -45,6 +45,14 @@ impl Which<'_> {
 			Err(_) => Which::Name(text),
 		}
 	}
+
+	/// As the client API's methods take it: `{"contract": …}` or `{"name": …}`.
+	pub fn params(&self) -> serde_json::Value {
+		match self {
+			Which::Contract(id) => serde_json::json!({ "contract": id }),
+			Which::Name(name) => serde_json::json!({ "name": name }),
+		}
+	}
 }
 
 impl Api {

@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 pub use cairn_files::MAX_INLINE_BYTES;
 use cairn_files::{
 	DownloadParams, Files, FilesError, QuoteParams, RemoveParams, RenewParams, UploadParams,
-	CONFIRM_BLOCKS,
 };
 
 /// The client service's RPC.
@@ -166,7 +165,7 @@ impl FilesApiServer for FilesRpc {
 		let files = self.files.clone();
 		stream(pending, |progress| async move {
 			let result = files.upload(params, Some(progress.clone())).await?;
-			files.await_confirmed(&result, CONFIRM_BLOCKS, Some(&progress)).await?;
+			files.await_confirmed(&result, Some(&progress)).await?;
 			Ok(result)
 		})
 		.await;
