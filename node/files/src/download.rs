@@ -343,8 +343,8 @@ impl Files {
 	}
 
 	/// Any `k` shards of `contract` (other than `skip`), or their `bytes`, in files of `dir`;
-	/// `None` where not fetched. A whole shard is checked against its digest. Asked of their providers (confirmed ones first), then of those they
-	/// were moved away from.
+	/// `None` where not fetched. A whole shard is checked against its digest. Asked of their
+	/// providers (confirmed ones first), then of those they were moved away from.
 	#[allow(clippy::too_many_arguments)]
 	pub(super) async fn fetch_any(
 		&self,
