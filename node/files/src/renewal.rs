@@ -148,14 +148,14 @@ impl Files {
 				ss58(&me)
 			)));
 		}
-		let mut renewed: Vec<Value> = Vec::with_capacity(extensions.len());
+		let mut renewed: Vec<Extended> = Vec::with_capacity(extensions.len());
 		for (id, blocks, price) in extensions {
 			match self.submit_extension(&signer, id, blocks, price).await {
 				Ok(done) => renewed.push(done),
 				Err(error) if renewed.is_empty() => return Err(error),
 				Err(error) => {
 					let before: Vec<String> =
-						renewed.iter().map(|done| done["contract"].to_string()).collect();
+						renewed.iter().map(|done| done.contract.to_string()).collect();
 					return Err(FilesError::Network(format!(
 						"renewing contract {id}: {error} (contracts {} were renewed)",
 						before.join(", ")
@@ -163,7 +163,7 @@ impl Files {
 				}
 			}
 		}
-		Ok(renewed_file(renewed))
+		Ok(renewed_file(&renewed))
 	}
 
 	/// What the chain would refuse of extending contract `id` by `blocks` at `max_price` (what
@@ -221,7 +221,7 @@ impl Files {
 		id: ContractId,
 		blocks: BlockNumber,
 		max_price: Balance,
-	) -> Result<Value, FilesError> {
+	) -> Result<Extended, FilesError> {
 		let call = RuntimeCall::Market(pallet_market::Call::extend_contract {
 			contract: id,
 			blocks,
@@ -234,12 +234,7 @@ impl Files {
 			}
 			_ => None,
 		})?;
-		Ok(json!({
-			"contract": id,
-			"end": end,
-			"escrow": escrow.to_string(),
-			"block": format!("{:?}", included.block),
-		}))
+		Ok(Extended { contract: id, end, escrow, block: included.block })
 	}
 
 	/// Renews, in the background, this account's files that are due under the node's policy.
@@ -302,12 +297,12 @@ impl Files {
 				match outcome {
 					Ok(done) => {
 						state.problem = None;
-						state.renewed_to = done["end"].as_u64().map(|end| end as BlockNumber);
+						state.renewed_to = Some(done.end);
 						log::info!(
 							target: "cairn-client",
 							"contract {id} renewed: it ends at block {} (escrow {} more)",
-							done["end"],
-							done["escrow"].as_str().unwrap_or_default()
+							done.end,
+							done.escrow
 						);
 					}
 					Err(failure) => {
@@ -360,23 +355,30 @@ impl Files {
 	}
 }
 
+/// One contract's extension, as the chain made it.
+struct Extended {
+	contract: ContractId,
+	end: BlockNumber,
+	/// The escrow it added.
+	escrow: Balance,
+	block: Hash,
+}
+
 /// What `cairn_renew` returns for a file's renewed contracts (one per segment): the first
 /// contract, the earliest new end (the file is whole until then), the escrow added in all and
 /// the last block; with `contracts` for a file of several.
-fn renewed_file(renewed: Vec<Value>) -> Value {
-	let Some(first) = renewed.first() else {
+fn renewed_file(renewed: &[Extended]) -> Value {
+	let (Some(first), Some(last)) = (renewed.first(), renewed.last()) else {
 		return Value::Null;
 	};
-	let mut done = first.clone();
+	let mut done = json!({
+		"contract": first.contract,
+		"end": renewed.iter().map(|done| done.end).min(),
+		"escrow": renewed.iter().map(|done| done.escrow).sum::<Balance>().to_string(),
+		"block": format!("{:?}", last.block),
+	});
 	if renewed.len() > 1 {
-		let escrow: Balance = renewed
-			.iter()
-			.filter_map(|done| done["escrow"].as_str()?.parse::<Balance>().ok())
-			.sum();
-		done["end"] = renewed.iter().filter_map(|done| done["end"].as_u64()).min().into();
-		done["escrow"] = escrow.to_string().into();
-		done["block"] = renewed[renewed.len() - 1]["block"].clone();
-		done["contracts"] = renewed.iter().map(|done| done["contract"].clone()).collect();
+		done["contracts"] = renewed.iter().map(|done| done.contract).collect();
 	}
 	done
 }
