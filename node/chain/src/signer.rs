@@ -2,14 +2,14 @@
 //! which signs what the provider and client services submit (registration, confirmations,
 //! proofs, contracts, repairs). Transactions go straight into the node's transaction pool.
 
-use std::sync::Arc;
+use std::{collections::BTreeSet, sync::Arc};
 
 use cairn_runtime::{
 	extrinsic::{signed_extrinsic, ChainContext},
 	opaque::Block,
 	AccountId, BlockNumber, Hash, Nonce, RuntimeCall, RuntimeError, RuntimeEvent,
 };
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use futures::StreamExt;
 use sc_client_api::{BlockBackend, BlockchainEvents, HeaderBackend};
 use sc_transaction_pool_api::{
@@ -296,12 +296,7 @@ impl Signer {
 			.runtime_api()
 			.account_nonce(at, self.account())
 			.map_err(|e| SignerError::Chain(format!("cannot read the account nonce: {e}")))?;
-		let in_pool = self.next_nonce(on_chain);
-		let nonce = match *sent {
-			// Sent moments ago: the pool may not list it among the ready ones yet.
-			Some((next, at_block)) if best <= at_block + TRUST_SENT_BLOCKS => next.max(in_pool),
-			_ => in_pool,
-		};
+		let nonce = next_nonce(on_chain, &self.nonces_in_pool(), *sent, best);
 		let bytes = self.build(call, nonce, at).await?;
 		keep(&bytes).map_err(SignerError::NotKept)?;
 		let submitted = self.submit_bytes(at, &bytes, watch).await?;
@@ -313,21 +308,21 @@ impl Signer {
 		}
 	}
 
-	/// The nonce after the chain's (`on_chain`) and this account's transactions ready in the
-	/// pool. Beyond [`TRUST_SENT_BLOCKS`] the pool, not a count kept here, says what is
-	/// pending: a transaction it dropped leaves no gap that every later one would wait behind,
-	/// unseen.
-	fn next_nonce(&self, on_chain: Nonce) -> Nonce {
+	/// The nonces of this account's transactions in the pool: ready, or waiting for an earlier
+	/// one. The nonce's tag is one of several a transaction may provide (a batch of proofs also
+	/// provides one per proof).
+	fn nonces_in_pool(&self) -> BTreeSet<Nonce> {
 		let account = self.account();
-		let mut next = on_chain;
-		// Ready transactions of one sender come in nonce order. The nonce's tag is one of
-		// several a transaction may provide (a batch of proofs also provides one per proof).
-		for transaction in self.pool.ready() {
-			if transaction.provides().contains(&(&account, next).encode()) {
-				next += 1;
-			}
-		}
-		next
+		let ready = self.pool.ready().map(|transaction| transaction.provides().to_vec());
+		let waiting =
+			self.pool.futures().into_iter().map(|transaction| transaction.provides().to_vec());
+		ready
+			.chain(waiting)
+			.flatten()
+			.filter_map(|tag| <(AccountId, Nonce)>::decode_all(&mut &tag[..]).ok())
+			.filter(|(who, _)| *who == account)
+			.map(|(_, nonce)| nonce)
+			.collect()
 	}
 
 	/// Signs `call` and submits it as [`Signer::submit_and_finalize`] does, handing the signed
@@ -453,6 +448,29 @@ const FOLLOW_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
 /// if the pool does not list it as ready (a transaction just submitted may not be yet).
 const TRUST_SENT_BLOCKS: BlockNumber = 5;
 
+/// The nonce of the account's next transaction: the lowest from the chain's (`on_chain`) up
+/// that none of its transactions in the pool (`in_pool`) takes. A transaction the pool dropped
+/// (a proof whose period ended before a block took it) leaves a gap that every later one waits
+/// behind, unseen by the chain and never included; the next transaction fills it. Without a
+/// gap, the nonce after the one `sent` at a best block at most [`TRUST_SENT_BLOCKS`] before
+/// `best` counts too, as the pool may not list a transaction just submitted yet.
+fn next_nonce(
+	on_chain: Nonce,
+	in_pool: &BTreeSet<Nonce>,
+	sent: Option<(Nonce, BlockNumber)>,
+	best: BlockNumber,
+) -> Nonce {
+	let mut next = on_chain;
+	while in_pool.contains(&next) {
+		next += 1;
+	}
+	let gap = in_pool.range(next..).next().is_some();
+	match sent {
+		Some((after, at_block)) if !gap && best <= at_block + TRUST_SENT_BLOCKS => after.max(next),
+		_ => next,
+	}
+}
+
 /// A transaction's status in the pool, as it changes.
 type Status = std::pin::Pin<Box<sc_transaction_pool_api::TransactionStatusStreamFor<FullPool>>>;
 
@@ -490,5 +508,38 @@ pub fn describe(error: sp_runtime::DispatchError) -> String {
 	match RuntimeError::from_dispatch_error(error) {
 		Some(error) => format!("{error:?}"),
 		None => format!("{error:?}"),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn pool(nonces: &[Nonce]) -> BTreeSet<Nonce> {
+		nonces.iter().copied().collect()
+	}
+
+	#[test]
+	fn the_next_nonce_follows_the_chain_and_the_pool() {
+		assert_eq!(next_nonce(7, &pool(&[]), None, 100), 7);
+		assert_eq!(next_nonce(7, &pool(&[7, 8]), None, 100), 9);
+		// Nonces the chain has used are no longer the pool's concern.
+		assert_eq!(next_nonce(7, &pool(&[5, 6]), None, 100), 7);
+	}
+
+	#[test]
+	fn a_transaction_just_sent_counts_before_the_pool_lists_it() {
+		assert_eq!(next_nonce(7, &pool(&[]), Some((8, 100)), 100), 8);
+		assert_eq!(next_nonce(7, &pool(&[]), Some((8, 100)), 100 + TRUST_SENT_BLOCKS), 8);
+		// Later, the pool is right: the transaction was dropped or is in a block.
+		assert_eq!(next_nonce(7, &pool(&[]), Some((8, 100)), 101 + TRUST_SENT_BLOCKS), 7);
+	}
+
+	/// A proof sent with nonce 7 and dropped when its period ended: 8 and 9 wait behind it, and
+	/// would forever, however recently they were sent.
+	#[test]
+	fn a_dropped_transaction_s_gap_is_filled_first() {
+		assert_eq!(next_nonce(7, &pool(&[8, 9]), Some((10, 100)), 100), 7);
+		assert_eq!(next_nonce(7, &pool(&[7, 9]), Some((10, 100)), 100), 8);
 	}
 }
