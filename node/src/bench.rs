@@ -36,6 +36,10 @@ const BASELINE_MIB: u64 = 256;
 /// Bytes written to or compared with the file at a time.
 const CHUNK_BYTES: usize = 8 << 20;
 
+/// Proofs per block are counted over three proving periods, or over one of at least this many
+/// blocks.
+const PROOF_COUNT_BLOCKS: u64 = 60;
+
 /// A node's resident memory now and at its peak since [`reset_peak`] (`VmRSS` and `VmHWM`).
 fn memory(pid: u32) -> Result<(u64, u64), Error> {
 	let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -220,7 +224,8 @@ pub async fn run(
 		return Err("the downloaded file differs from the upload".into());
 	}
 
-	// Proofs accepted per block over three proving periods.
+	// Proofs accepted per block over three proving periods, or one long one (a devnet's
+	// `--proving-period`).
 	let record: Value =
 		rpc.request("cairn_proofs", rpc_params![contract]).await.map_err(|e| e.to_string())?;
 	let period = record["periodLength"].as_u64().unwrap_or(10);
@@ -232,8 +237,9 @@ pub async fn run(
 		)
 		.await
 		.map_err(|e| e.to_string())?;
+	let counted = if period >= PROOF_COUNT_BLOCKS { period } else { 3 * period };
 	let (mut blocks, mut proofs, mut most) = (0u64, 0u64, 0u64);
-	while blocks < 3 * period {
+	while blocks < counted {
 		let head = heads
 			.next()
 			.await

@@ -66,6 +66,13 @@ pub struct DevnetCmd {
 	/// MiB once the network is up, count proofs per block, print the figures and stop.
 	#[arg(long, value_name = "MIB")]
 	pub bench: Option<u64>,
+
+	/// The market's proving period in blocks (default: the local chain's 20, 40 seconds). Every
+	/// node of the devnet shares this machine's cores, and a large transfer slows each proof:
+	/// `--bench 2048` on two cores needs longer periods than the tests' (a real network's
+	/// periods are an hour).
+	#[arg(long, value_name = "BLOCKS")]
+	pub proving_period: Option<cairn_runtime::BlockNumber>,
 }
 
 struct Node {
@@ -165,6 +172,17 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 		)
 		.map_err(|e| format!("proving key: {e}"))?;
 	}
+	let chain = match cmd.proving_period {
+		None => "local".to_string(),
+		Some(blocks) => {
+			let spec = crate::chain_spec::local_chain_spec_with_proving_period(blocks)?;
+			let json = sc_service::ChainSpec::as_json(&spec, false)?;
+			let path = dir.join("chain-spec.json");
+			std::fs::write(&path, json)
+				.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+			path.display().to_string()
+		}
+	};
 	let total = VALIDATORS.len() + cmd.providers;
 	// The nodes' RPC and Prometheus ports run from the first ones up, past the explorer's and
 	// the client API's (twelve nodes' RPC ports from 9944 would reach the explorer's 9955).
@@ -209,7 +227,7 @@ pub fn run(cmd: &DevnetCmd) -> Result<(), Error> {
 		let offset = index as u16;
 		let mut args = vec![
 			"--chain".to_string(),
-			"local".into(),
+			chain.clone(),
 			"--base-path".into(),
 			dir.join(&name).display().to_string(),
 			"--name".into(),
