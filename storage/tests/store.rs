@@ -4,8 +4,9 @@ use std::path::Path;
 
 use cairn_primitives::{challenge, tree};
 use cairn_storage::commitment::commit;
+use cairn_storage::commitment::pieces::verify_piece;
 use cairn_storage::store::{
-	RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig, CHUNK_BYTES,
+	RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig, CHUNK_BYTES, PIECE_BYTES,
 };
 use cairn_storage::StorageError;
 use proptest::prelude::*;
@@ -185,6 +186,76 @@ fn corrupt_chunk_is_reported_on_read_and_on_prove() {
 		store.challenge_proofs(id, &[leaf]),
 		Err(StorageError::Corrupt { chunk: 2, .. })
 	));
+}
+
+/// The raw key of a shard's record with `tag`.
+fn raw_key(tag: u8, id: ShardId) -> Vec<u8> {
+	let mut key = vec![tag];
+	key.extend_from_slice(&id.contract.to_be_bytes());
+	key.extend_from_slice(&id.index.to_be_bytes());
+	key
+}
+
+/// Every piece comes with a path that checks against the shard's digest alone: from the values
+/// kept with the shard, and, for a shard stored before they were kept, from values worked out
+/// once from its bytes and kept from then on. A piece past the end is refused, and a deleted
+/// shard leaves no values behind.
+#[test]
+fn pieces_come_with_paths_to_the_digest() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let sizes = [1usize, PIECE_BYTES as usize, 30 * PIECE_BYTES as usize + 4097];
+	let shards: Vec<(ShardId, Vec<u8>)> = sizes
+		.iter()
+		.enumerate()
+		.map(|(index, len)| (ShardId::new(12, index as u32), sample(*len, 40 + index as u64)))
+		.collect();
+	let check = |store: &RocksShardStore| {
+		for (id, bytes) in &shards {
+			let digest = *blake3::hash(bytes).as_bytes();
+			let total = bytes.len() as u64;
+			let pieces = total.div_ceil(PIECE_BYTES);
+			for run in [0..pieces, 0..1, pieces - 1..pieces, pieces / 2..pieces / 2 + 3] {
+				let run = run.start..run.end.min(pieces);
+				let got = store.pieces(*id, run.clone()).expect("pieces");
+				assert_eq!(got.len() as u64, run.end - run.start);
+				for (index, (data, path)) in run.zip(got) {
+					let offset = index * PIECE_BYTES;
+					let end = (offset + PIECE_BYTES).min(total);
+					assert_eq!(data, bytes[offset as usize..end as usize]);
+					verify_piece(&digest, total, PIECE_BYTES, offset, &data, &path)
+						.unwrap_or_else(|e| panic!("piece {index} of shard {id}: {e}"));
+				}
+			}
+			for refused in [pieces..pieces + 1, 1..1, 0..pieces + 1] {
+				let refused = store.pieces(*id, refused);
+				assert!(matches!(refused, Err(StorageError::InvalidRange { .. })));
+			}
+		}
+	};
+	{
+		let store = open(dir.path(), 1 << 30);
+		for (id, bytes) in &shards {
+			store.put(*id, bytes.len() as u64, &mut &bytes[..], None).expect("stores");
+		}
+		check(&store);
+	}
+	{
+		// As a store of an older version left them: no values.
+		let db = rocksdb::DB::open_default(dir.path()).expect("opens raw");
+		for (id, _) in &shards {
+			db.delete(raw_key(b'p', *id)).expect("deletes");
+		}
+	}
+	let store = open(dir.path(), 1 << 30);
+	check(&store);
+	check(&store);
+	let (gone, _) = &shards[2];
+	store.delete(*gone).expect("deletes");
+	assert!(matches!(store.pieces(*gone, 0..1), Err(StorageError::UnknownShard(_))));
+	drop(store);
+	let db = rocksdb::DB::open_default(dir.path()).expect("opens raw");
+	assert!(db.get(raw_key(b'p', *gone)).expect("reads").is_none(), "values left behind");
+	assert!(db.get(raw_key(b'p', shards[0].0)).expect("reads").is_some(), "values kept");
 }
 
 proptest! {

@@ -59,11 +59,12 @@ struct Part {
 
 impl Part {
 	/// The stripes that hold the part's bytes `skip..skip + take`, when they are fewer than
-	/// all of its stripes and encrypted: its sealed chunks authenticate what providers send of
-	/// them, at their place. (Bytes past the part's end belong to the next part.)
+	/// all of its stripes: their bytes of each shard come in pieces that check against the
+	/// shard's digest, and an encrypted part's sealed chunks authenticate them at their place
+	/// too. (Bytes past the part's end belong to the next part.)
 	fn span(&self, skip: u64, take: u64) -> Option<Span> {
 		let end = skip.saturating_add(take).min(self.manifest.plaintext_bytes);
-		if skip >= end || self.manifest.encryption.is_none() {
+		if skip >= end {
 			return None;
 		}
 		let span = self.manifest.span(skip, end - 1).ok()?;
@@ -77,10 +78,12 @@ impl Part {
 		stripes.start * piece..stripes.end * piece
 	}
 
-	/// What fetching `span` of it (all of it without one) takes: the bytes of `k` shards.
+	/// What fetching `span` of it (all of it without one) takes: the bytes of `k` shards, in
+	/// whole pieces.
 	fn fetch_bytes(&self, span: Option<&Span>) -> u64 {
 		let bytes = self.shard_bytes(span);
-		u64::from(self.contract.k) * (bytes.end - bytes.start)
+		let total = self.shard_bytes(None).end;
+		u64::from(self.contract.k) * crate::transfer::moved_bytes(&bytes, total)
 	}
 }
 
@@ -167,9 +170,13 @@ impl Files {
 		Ok((parts, size))
 	}
 
-	/// The size of the file a caller names, as a download of it would find it.
-	pub fn file_size(&self, params: &DownloadParams) -> Result<u64, FilesError> {
-		Ok(self.parts(params)?.1)
+	/// The file a caller names, as a download of it would find it: `params` pinned to its
+	/// first contract (so that a later download reads this file, not a newer one stored
+	/// under the same name meanwhile), and its size.
+	pub fn resolve(&self, params: &DownloadParams) -> Result<(DownloadParams, u64), FilesError> {
+		let (parts, size) = self.parts(params)?;
+		let pinned = DownloadParams { contract: Some(parts[0].id), name: None, ..params.clone() };
+		Ok((pinned, size))
 	}
 
 	async fn fetch_file(
@@ -315,14 +322,15 @@ impl Files {
 	) -> Result<(Window<W>, Result<(), FilesError>), FilesError> {
 		let k = usize::from(part.contract.k);
 		let bytes = span.is_some().then(|| part.shard_bytes(span));
-		let shards = match self.shard_dir() {
-			Ok(dir) => {
-				self.fetch_any(part.id, &part.contract, k, None, bytes, progress, fetched, &dir)
-					.await
-			}
-			Err(error) => Err(error),
+		// The directory lives until the decoding ends: its files are removed with it.
+		let dir = match self.shard_dir() {
+			Ok(dir) => dir,
+			Err(error) => return Ok((window, Err(error))),
 		};
-		let shards = match shards {
+		let shards = match self
+			.fetch_any(part.id, &part.contract, k, None, bytes, progress, fetched, &dir)
+			.await
+		{
 			Ok(shards) => shards,
 			Err(error) => return Ok((window, Err(error))),
 		};
@@ -337,6 +345,7 @@ impl Files {
 				}
 				None => decode_stream(&manifest, key.as_ref(), &mut readers, &mut window).map(drop),
 			};
+			drop((readers, shards, dir));
 			(window, decoded.map_err(|e| FilesError::Data(format!("decoding: {e}"))))
 		})
 		.await?)

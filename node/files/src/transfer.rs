@@ -1,14 +1,17 @@
 //! Moving shards over the shard network, for the client service: a shard goes to its provider
-//! piece by piece, each piece with its BLAKE3 path and the owner's grant; a shard (or the part of
-//! it a range read needs) comes back piece by piece, asked for with the owner's grant, and a
-//! whole one is checked against its digest. A provider that says it is busy (over
+//! piece by piece, each piece with its BLAKE3 path and the owner's grant; a shard comes back
+//! piece by piece, asked for with the owner's grant, and is checked against its digest; the part
+//! of one a range read needs comes back in small pieces, each with its BLAKE3 path and checked
+//! on its own. A provider that says it is busy (over
 //! this node's budget, or out of serving slots) is asked again after a pause, so budgets slow
 //! transfers down instead of failing them.
 
 use std::{ops::Range, time::Duration};
 
-use cairn_net::{Grant, NetError, Network, Request, Response, CHUNK_BYTES};
-use cairn_storage::commitment::pieces::PiecePath;
+use cairn_net::{
+	Grant, NetError, Network, Request, Response, CHUNK_BYTES, MAX_PIECES, PIECE_BYTES,
+};
+use cairn_storage::commitment::pieces::{verify_piece, PiecePath};
 use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
 use pallet_market::{ContractId, ShardSpec};
@@ -97,9 +100,10 @@ async fn ask(
 	Err(TransferError::Busy(peer))
 }
 
-/// Fetches a shard's `bytes` (`None`: the whole shard) from its provider into `into`, with the
-/// owner's `grant` to read it. A whole shard is checked against its digest; a part of one only
-/// by whoever reads it (a segment's encrypted chunks authenticate themselves).
+/// Fetches a shard's `bytes` (`None`: the whole shard) from its provider into `into` (from the
+/// file's start), with the owner's `grant` to read it. A whole shard is checked against its
+/// digest; a part of one comes in whole pieces, each checked against the digest by its BLAKE3
+/// path before any of its bytes is written.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_shard(
 	network: &Network,
@@ -112,37 +116,49 @@ pub async fn fetch_shard(
 	fetched: &(dyn Fn(u64) + Send + Sync),
 	into: &ShardFile,
 ) -> Result<(), TransferError> {
-	let grant = &grant;
-	let whole = 0..spec.bytes;
-	let bytes = bytes.unwrap_or(whole.clone());
-	let end = bytes.end.min(spec.bytes);
-	let offsets: Vec<u64> = (bytes.start..end).step_by(CHUNK_BYTES as usize).collect();
-	let mut pieces = futures::stream::iter(offsets)
-		.map(|offset| {
-			let len = CHUNK_BYTES.min(end - offset) as u32;
-			async move {
-				let request =
-					Request::Get { contract, shard: index, offset, len, grant: grant.clone() };
-				match ask(network, from, request).await? {
-					Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
-					Response::Data(data) => Err(TransferError::BadAnswer(format!(
-						"{} bytes instead of {len}",
-						data.len()
-					))),
-					Response::Refused(reason) => Err(TransferError::Refused(reason)),
-					other => Err(unexpected(other)),
-				}
-			}
-		})
-		.buffer_unordered(WINDOW);
+	let asked = Asked { network, from, contract, index, grant: &grant };
+	match bytes {
+		Some(bytes) if bytes.start > 0 || bytes.end < spec.bytes => {
+			let end = bytes.end.min(spec.bytes);
+			fetch_pieces(&asked, spec, bytes.start..end, fetched, into).await
+		}
+		_ => fetch_whole(&asked, spec, fetched, into).await,
+	}
+}
+
+/// Whom a fetch asks, for which shard, with what permission.
+struct Asked<'a> {
+	network: &'a Network,
+	from: &'a Endpoint,
+	contract: ContractId,
+	index: u32,
+	grant: &'a Grant,
+}
+
+/// The whole shard, checked against its digest once here.
+async fn fetch_whole(
+	asked: &Asked<'_>,
+	spec: &ShardSpec,
+	fetched: &(dyn Fn(u64) + Send + Sync),
+	into: &ShardFile,
+) -> Result<(), TransferError> {
+	let (contract, shard) = (asked.contract, asked.index);
+	let requests = (0..spec.bytes).step_by(CHUNK_BYTES as usize).map(|offset| {
+		let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
+		((offset, len), Request::Get { contract, shard, offset, len, grant: asked.grant.clone() })
+	});
+	let mut pieces = ask_all(asked, requests, |&(offset, len), answer| match answer {
+		Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
+		Response::Data(data) => {
+			Err(TransferError::BadAnswer(format!("{} bytes instead of {len}", data.len())))
+		}
+		other => Err(not_asked_for(other)),
+	});
 	while let Some(piece) = pieces.next().await {
 		let (offset, data) = piece?;
 		let len = data.len() as u64;
-		into.write_at(offset - bytes.start, data).await?;
+		into.write_at(offset, data).await?;
 		fetched(len);
-	}
-	if bytes != whole {
-		return Ok(());
 	}
 	let shard = into.clone();
 	let digest = tokio::task::spawn_blocking(move || shard.digest())
@@ -152,6 +168,75 @@ pub async fn fetch_shard(
 		return Err(TransferError::BadAnswer(
 			"the shard does not match its on-chain digest".into(),
 		));
+	}
+	Ok(())
+}
+
+/// Asks the provider each of `requests` ([`WINDOW`] at a time), and yields what `take` makes of
+/// each answer, with the request's key, as the answers come.
+fn ask_all<'a, K, T>(
+	asked: &'a Asked<'a>,
+	requests: impl Iterator<Item = (K, Request)> + 'a,
+	take: impl Fn(&K, Response) -> Result<T, TransferError> + Copy + 'a,
+) -> impl futures::Stream<Item = Result<T, TransferError>> + 'a
+where
+	K: 'a,
+	T: 'a,
+{
+	futures::stream::iter(requests)
+		.map(move |(key, request)| async move {
+			take(&key, ask(asked.network, asked.from, request).await?)
+		})
+		.buffer_unordered(WINDOW)
+}
+
+/// The pieces of a shard that hold its `bytes`: their indices.
+fn pieces_holding(bytes: &Range<u64>) -> Range<u64> {
+	bytes.start / PIECE_BYTES..bytes.end.div_ceil(PIECE_BYTES)
+}
+
+/// The bytes of a `total`-byte shard that fetching its `bytes` moves: their whole pieces.
+pub fn moved_bytes(bytes: &Range<u64>, total: u64) -> u64 {
+	let pieces = pieces_holding(bytes);
+	(pieces.end * PIECE_BYTES).min(total).saturating_sub(pieces.start * PIECE_BYTES)
+}
+
+/// `bytes` of the shard (within it), written to `into` from its start: the pieces that hold
+/// them, [`MAX_PIECES`] a request, each checked by its path against the shard's digest.
+async fn fetch_pieces(
+	asked: &Asked<'_>,
+	spec: &ShardSpec,
+	bytes: Range<u64>,
+	fetched: &(dyn Fn(u64) + Send + Sync),
+	into: &ShardFile,
+) -> Result<(), TransferError> {
+	let (contract, shard) = (asked.contract, asked.index);
+	let pieces = pieces_holding(&bytes);
+	let requests = (pieces.start..pieces.end).step_by(MAX_PIECES as usize).map(|first| {
+		let count = (pieces.end - first).min(u64::from(MAX_PIECES)) as u32;
+		(
+			(first, count),
+			Request::Pieces { contract, shard, first, count, grant: asked.grant.clone() },
+		)
+	});
+	let mut answers = ask_all(asked, requests, |&(first, count), answer| match answer {
+		Response::Pieces(got) if got.len() == count as usize => Ok((first, got)),
+		Response::Pieces(got) => {
+			Err(TransferError::BadAnswer(format!("{} pieces instead of {count}", got.len())))
+		}
+		other => Err(not_asked_for(other)),
+	});
+	while let Some(answer) = answers.next().await {
+		let (first, got) = answer?;
+		for (at, piece) in (first..).zip(got) {
+			let offset = at * PIECE_BYTES;
+			verify_piece(&spec.blake3, spec.bytes, PIECE_BYTES, offset, &piece.data, &piece.path)
+				.map_err(|e| TransferError::BadAnswer(format!("piece {at}: {e}")))?;
+			let (from, to) = (offset.max(bytes.start), (offset + PIECE_BYTES).min(bytes.end));
+			let wanted = piece.data[(from - offset) as usize..(to - offset) as usize].to_vec();
+			into.write_at(from - bytes.start, wanted).await?;
+			fetched(piece.data.len() as u64);
+		}
 	}
 	Ok(())
 }
@@ -202,8 +287,7 @@ pub async fn push_shard(
 				};
 				match ask(network, to, request).await? {
 					Response::Stored { complete, .. } => Ok((len, complete)),
-					Response::Refused(reason) => Err(TransferError::Refused(reason)),
-					other => Err(unexpected(other)),
+					other => Err(not_asked_for(other)),
 				}
 			}
 		})
@@ -222,6 +306,141 @@ pub async fn push_shard(
 	Ok(())
 }
 
-fn unexpected(answer: Response) -> TransferError {
-	TransferError::BadAnswer(format!("unexpected answer {answer:?}"))
+/// An answer other than the one asked for: the provider's refusal, with its reason, or a bad
+/// answer, named by its kind (its bytes are no reader's business).
+fn not_asked_for(answer: Response) -> TransferError {
+	let kind = match answer {
+		Response::Refused(reason) => return TransferError::Refused(reason),
+		Response::Stored { .. } => "Stored",
+		Response::Data(_) => "Data",
+		Response::Leaves(_) => "Leaves",
+		Response::Busy(_) => "Busy",
+		Response::Pieces(_) => "Pieces",
+	};
+	TransferError::BadAnswer(format!("an answer of another kind ({kind})"))
+}
+
+#[cfg(test)]
+mod tests {
+	use std::sync::Arc;
+
+	use cairn_net::{Config, RequestHandler, ShardPiece, Standing};
+	use cairn_storage::store::{RocksShardStore, ShardId, ShardStore, StoreConfig};
+	use futures::future::BoxFuture;
+
+	use super::*;
+	use crate::shards::ShardDir;
+
+	/// Serves the pieces of one stored shard as a provider does; with `tamper`, one byte of
+	/// that piece is flipped on the way.
+	struct Serves {
+		store: RocksShardStore,
+		tamper: Option<u64>,
+	}
+
+	const SHARD: ShardId = ShardId { contract: 1, index: 0 };
+
+	impl RequestHandler for Serves {
+		fn check(&self, _: PeerId, _: &Request) -> Result<Standing, Response> {
+			Ok(Standing::Granted)
+		}
+
+		fn handle(&self, _: PeerId, request: Request) -> BoxFuture<'static, Response> {
+			let answer = match request {
+				Request::Pieces { first, count, .. } => {
+					match self.store.pieces(SHARD, first..first + u64::from(count)) {
+						Ok(pieces) => Response::Pieces(
+							(first..)
+								.zip(pieces)
+								.map(|(at, (mut data, path))| {
+									if self.tamper == Some(at) {
+										data[7] ^= 1;
+									}
+									ShardPiece { data, path }
+								})
+								.collect(),
+						),
+						Err(error) => Response::Refused(error.to_string()),
+					}
+				}
+				_ => Response::Refused("pieces only".into()),
+			};
+			Box::pin(async move { answer })
+		}
+	}
+
+	fn network() -> Network {
+		let listen = "/ip4/127.0.0.1/tcp/0".parse().expect("an address");
+		let (network, driver) =
+			cairn_net::start(libp2p::identity::Keypair::generate_ed25519(), Config::new(listen))
+				.expect("a network");
+		tokio::spawn(driver);
+		network
+	}
+
+	/// A range of a shard comes over the shard network in whole pieces, each checked against
+	/// the shard's digest: the bytes come back exact and only their pieces are moved; a piece
+	/// changed on the way is refused before any of its bytes is written.
+	#[tokio::test]
+	async fn a_range_comes_in_pieces_each_checked_against_the_digest() {
+		let dir = tempfile::tempdir().expect("a directory");
+		let mut shard = vec![0u8; 40 * PIECE_BYTES as usize + 1_000];
+		blake3::Hasher::new().update(b"shard").finalize_xof().fill(&mut shard);
+		let spec = ShardSpec {
+			root: [0; 32],
+			blake3: *blake3::hash(&shard).as_bytes(),
+			bytes: shard.len() as u64,
+		};
+		let client = network();
+		let files = ShardDir::new(&dir.path().join("shards")).expect("a shard directory");
+		for tamper in [None, Some(20)] {
+			let (store, _) = RocksShardStore::open(
+				&dir.path().join(format!("store-{tamper:?}")),
+				StoreConfig { capacity_bytes: 1 << 30 },
+			)
+			.expect("a store");
+			store.put(SHARD, spec.bytes, &mut &shard[..], None).expect("stored");
+			let server = network();
+			server.set_handler(Arc::new(Serves { store, tamper })).expect("serving");
+			let from = Endpoint { peer: server.peer_id(), addresses: server.listening().await };
+			let grant = Grant { expires: 0, signature: [0; 64] };
+			let total = spec.bytes;
+			// Within a piece, across pieces and requests, to the very end.
+			for bytes in [5..9, 60_000..1_400_000, 1_300_000..total] {
+				let moved = std::sync::atomic::AtomicU64::new(0);
+				let count = |bytes: u64| {
+					moved.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+				};
+				let into = files.create().expect("a shard file");
+				let fetched = fetch_shard(
+					&client,
+					&from,
+					SHARD.contract,
+					SHARD.index,
+					&spec,
+					Some(bytes.clone()),
+					grant.clone(),
+					&count,
+					&into,
+				)
+				.await;
+				let tampered = tamper.is_some_and(|piece| pieces_holding(&bytes).contains(&piece));
+				if tampered {
+					let error = fetched.expect_err("a changed piece is refused");
+					assert!(
+						matches!(&error, TransferError::BadAnswer(why) if why.contains("piece 20")),
+						"{error}"
+					);
+					continue;
+				}
+				fetched.unwrap_or_else(|e| panic!("bytes {bytes:?}: {e}"));
+				let len = (bytes.end - bytes.start) as usize;
+				let back = into.read_at(0, len).await.expect("read back");
+				assert_eq!(back, shard[bytes.start as usize..bytes.end as usize], "{bytes:?}");
+				let moved = moved.load(std::sync::atomic::Ordering::Relaxed);
+				assert_eq!(moved, moved_bytes(&bytes, total), "{bytes:?}");
+				assert!(moved < len as u64 + 2 * PIECE_BYTES, "{bytes:?} moved {moved}");
+			}
+		}
+	}
 }

@@ -46,7 +46,8 @@ use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 pub use libp2p::{self, identity, Multiaddr, PeerId};
 pub use limits::Limits;
 pub use protocol::{
-	Grant, LeafProof, Request, RequestKind, Response, CHUNK_BYTES, MAX_LEAVES, MAX_MESSAGE_BYTES,
+	Grant, LeafProof, Request, RequestKind, Response, ShardPiece, CHUNK_BYTES, MAX_LEAVES,
+	MAX_MESSAGE_BYTES, MAX_PIECES, PIECE_BYTES,
 };
 
 /// Why a request to a peer got no response.

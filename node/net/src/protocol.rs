@@ -18,6 +18,13 @@ pub use crate::limits::Reading;
 /// subtree of the shard's BLAKE3 tree (see `cairn_storage::commitment::pieces`).
 pub const CHUNK_BYTES: u64 = 1 << 20;
 
+/// A piece of `Pieces`: small, so that a short range of a shard costs little more than itself
+/// (each is one subtree of the shard's BLAKE3 tree, as a `Put` piece is).
+pub const PIECE_BYTES: u64 = 64 << 10;
+
+/// Most pieces one `Pieces` request asks for: a message's worth.
+pub const MAX_PIECES: u32 = (CHUNK_BYTES / PIECE_BYTES) as u32;
+
 /// Largest message either way: a piece, its BLAKE3 path and grant, and framing.
 pub const MAX_MESSAGE_BYTES: usize = CHUNK_BYTES as usize + 64 * 1024;
 
@@ -104,6 +111,22 @@ pub enum Request {
 		/// The leaves.
 		indices: Vec<u64>,
 	},
+	/// Pieces `first..first + count` (at most [`MAX_PIECES`]) of a stored shard, each with its
+	/// BLAKE3 path, for a sender the owner granted the shard: part of a shard, each piece
+	/// checked against the shard's on-chain digest alone. Piece `i` is the [`PIECE_BYTES`] from
+	/// `i × PIECE_BYTES` (fewer for the last).
+	Pieces {
+		/// The contract.
+		contract: u64,
+		/// The shard's index in it.
+		shard: u32,
+		/// The first piece.
+		first: u64,
+		/// How many.
+		count: u32,
+		/// The owner's permission.
+		grant: Grant,
+	},
 }
 
 impl Request {
@@ -111,7 +134,7 @@ impl Request {
 	pub fn kind(&self) -> RequestKind {
 		match self {
 			Request::Put { .. } => RequestKind::Put,
-			Request::Get { .. } => RequestKind::Get,
+			Request::Get { .. } | Request::Pieces { .. } => RequestKind::Get,
 			Request::Leaves { .. } => RequestKind::Leaves,
 		}
 	}
@@ -148,6 +171,17 @@ pub enum Response {
 	/// The request is over the sender's budget or every serving slot is taken: the same
 	/// request may succeed a little later. The text says which.
 	Busy(String),
+	/// The pieces asked by `Pieces`, in order.
+	Pieces(Vec<ShardPiece>),
+}
+
+/// A piece of a shard and its BLAKE3 path.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ShardPiece {
+	/// The piece's bytes.
+	pub data: Vec<u8>,
+	/// The chaining values beside its path, from the piece up.
+	pub path: Vec<[u8; 32]>,
 }
 
 /// A leaf and its Merkle path (as [`cairn_primitives::tree::MerkleProof`], fields as bytes).
@@ -342,6 +376,35 @@ mod tests {
 		let mut body = big.encode();
 		body.push(0);
 		assert_eq!(read::<Request>(framed(&body)).unwrap_err().kind(), io::ErrorKind::InvalidData);
+	}
+
+	/// The most pieces one `Pieces` answers, with the longest paths a shard can have, fit in a
+	/// message; the variants added since a version keep the codes of those before them (nodes
+	/// of both versions still talk).
+	#[test]
+	fn a_message_of_pieces_fits_and_old_messages_keep_their_codes() {
+		use cairn_primitives::tree::{DEPTH, LEAF_BYTES};
+		let largest_shard = (1u64 << (2 * DEPTH)) * LEAF_BYTES as u64;
+		let levels = largest_shard.div_ceil(PIECE_BYTES).next_power_of_two().ilog2() + 1;
+		let piece = ShardPiece {
+			data: vec![5; PIECE_BYTES as usize],
+			path: vec![[6; 32]; levels as usize],
+		};
+		let pieces = Response::Pieces(vec![piece; MAX_PIECES as usize]);
+		let mut buf = Vec::new();
+		futures::executor::block_on(write_message(
+			&mut futures::io::Cursor::new(&mut buf),
+			&pieces,
+		))
+		.unwrap();
+		assert_eq!(read::<Response>(buf).unwrap(), pieces);
+		let grant = Grant { expires: 1, signature: [2; 64] };
+		let request = Request::Pieces { contract: 1, shard: 2, first: 3, count: 4, grant };
+		assert_eq!(request.encode()[0], 3);
+		assert_eq!(request.kind(), RequestKind::Get);
+		assert_eq!(Response::Refused(String::new()).encode()[0], 3);
+		assert_eq!(Response::Busy(String::new()).encode()[0], 4);
+		assert_eq!(pieces.encode()[0], 5);
 	}
 
 	#[test]

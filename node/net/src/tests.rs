@@ -24,7 +24,9 @@ impl RequestHandler for Echo {
 			match request {
 				Request::Get { len, .. } => Response::Data(vec![7; len as usize]),
 				Request::Leaves { .. } => Response::Leaves(Vec::new()),
-				Request::Put { .. } => Response::Refused("only Get and Leaves".into()),
+				Request::Put { .. } | Request::Pieces { .. } => {
+					Response::Refused("only Get and Leaves".into())
+				}
 			}
 		})
 	}

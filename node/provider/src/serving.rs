@@ -7,11 +7,14 @@
 use std::{sync::Arc, time::Instant};
 
 use cairn_net::{
-	protocol::MAX_GRANT_BLOCKS, Grant, LeafProof, Request, RequestHandler, Response, Standing,
-	CHUNK_BYTES, MAX_LEAVES,
+	protocol::MAX_GRANT_BLOCKS, Grant, LeafProof, Request, RequestHandler, Response, ShardPiece,
+	Standing, CHUNK_BYTES, MAX_LEAVES, MAX_PIECES,
 };
 use cairn_runtime::{AccountId, BlockNumber, Hash};
-use cairn_storage::store::{ShardId, ShardStore};
+use cairn_storage::{
+	store::{ShardId, ShardStore},
+	StorageError,
+};
 use futures::future::BoxFuture;
 use libp2p::PeerId;
 use pallet_market::ShardStatus;
@@ -21,6 +24,9 @@ use super::{
 	intake::{Assignment, Piece},
 	shard_id, Provider,
 };
+
+// A piece of the shard network's `Pieces` is a piece of the store's: one BLAKE3 subtree each.
+const _: () = assert!(cairn_net::PIECE_BYTES == cairn_storage::store::PIECE_BYTES);
 
 impl Provider {
 	/// What the chain says of shard `id`, if it is assigned to us and not lost.
@@ -46,12 +52,13 @@ impl Provider {
 		})
 	}
 
-	/// Whether `peer` may ask `request`: `Put` and `Get` only with a valid grant of the
+	/// Whether `peer` may ask `request`: `Put`, `Get` and `Pieces` only with a valid grant of the
 	/// contract's owner for that peer and shard, `Leaves` always.
 	fn check_request(&self, peer: &PeerId, request: &Request) -> Result<Standing, String> {
 		let (contract, shard, grant) = match request {
 			Request::Put { contract, shard, grant, .. }
-			| Request::Get { contract, shard, grant, .. } => (*contract, *shard, grant),
+			| Request::Get { contract, shard, grant, .. }
+			| Request::Pieces { contract, shard, grant, .. } => (*contract, *shard, grant),
 			Request::Leaves { .. } => return Ok(Standing::Open),
 		};
 		let at = self.state.at(None);
@@ -72,6 +79,26 @@ impl Provider {
 			Err(reason) => return Response::Refused(reason),
 		};
 		self.intake.put(piece, assignment).await
+	}
+
+	/// Pieces `first..first + count` of a stored shard, each with its BLAKE3 path.
+	fn pieces(&self, id: ShardId, first: u64, count: u32) -> Response {
+		if count == 0 || count > MAX_PIECES {
+			return Response::Refused(format!("1 to {MAX_PIECES} pieces a request, not {count}"));
+		}
+		match self.store.pieces(id, first..first.saturating_add(u64::from(count))) {
+			Ok(pieces) => {
+				let bytes: usize = pieces.iter().map(|(data, _)| data.len()).sum();
+				self.metrics.served_bytes.inc_by(bytes as u64);
+				Response::Pieces(
+					pieces.into_iter().map(|(data, path)| ShardPiece { data, path }).collect(),
+				)
+			}
+			Err(StorageError::UnknownShard(_)) => {
+				Response::Refused(format!("shard {id} is not stored here"))
+			}
+			Err(error) => Response::Refused(format!("pieces of shard {id}: {error}")),
+		}
 	}
 
 	fn read(&self, id: ShardId, offset: u64, len: u32) -> Response {
@@ -160,6 +187,12 @@ impl RequestHandler for Handler {
 				Request::Get { contract, shard, offset, len, .. } => {
 					let id = shard_id(contract, shard);
 					tokio::task::spawn_blocking(move || this.read(id, offset, len))
+						.await
+						.unwrap_or_else(|e| Response::Refused(e.to_string()))
+				}
+				Request::Pieces { contract, shard, first, count, .. } => {
+					let id = shard_id(contract, shard);
+					tokio::task::spawn_blocking(move || this.pieces(id, first, count))
 						.await
 						.unwrap_or_else(|e| Response::Refused(e.to_string()))
 				}

@@ -8,6 +8,8 @@
 //! `log2(shard / piece) + 1` values). No other digest needs publishing: the on-chain BLAKE3
 //! digest is the root.
 
+use std::ops::Range;
+
 use blake3::hazmat::{
 	merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
 };
@@ -90,31 +92,36 @@ fn piece_cv(offset: u64, data: &[u8]) -> ChainingValue {
 
 /// The chaining value of the subtree of the BLAKE3 tree over bytes `start..start + len` of a
 /// `total`-byte shard, at least one piece long (the root hash for the whole shard), from the
-/// chaining values `cvs` of its pieces; appends to each piece's path in `paths` the value beside
-/// it at this subtree's level.
+/// chaining values `cvs` of its pieces; appends to the path of each piece in `wanted` (piece
+/// indices; `paths[0]` is the first of them) the value beside it at this subtree's level.
 fn subtree(
 	cvs: &[ChainingValue],
 	start: u64,
 	len: u64,
 	piece: u64,
 	total: u64,
+	wanted: &Range<usize>,
 	paths: &mut [PiecePath],
 ) -> ChainingValue {
 	if len <= piece {
 		return cvs[(start / piece) as usize];
 	}
 	let left = left_len(len);
-	let left_cv = subtree(cvs, start, left, piece, total, paths);
-	let right_cv = subtree(cvs, start + left, len - left, piece, total, paths);
+	let left_cv = subtree(cvs, start, left, piece, total, wanted, paths);
+	let right_cv = subtree(cvs, start + left, len - left, piece, total, wanted, paths);
 	let first = (start / piece) as usize;
 	let split = ((start + left) / piece) as usize;
 	let end = (start + len).div_ceil(piece) as usize;
-	for path in &mut paths[first..split] {
-		path.push(right_cv);
-	}
-	for path in &mut paths[split..end] {
-		path.push(left_cv);
-	}
+	let mut beside = |pieces: Range<usize>, value: ChainingValue| {
+		let from = pieces.start.max(wanted.start);
+		let to = pieces.end.min(wanted.end);
+		for path in paths.iter_mut().take(to.saturating_sub(wanted.start)).skip(from - wanted.start)
+		{
+			path.push(value);
+		}
+	};
+	beside(first..split, right_cv);
+	beside(split..end, left_cv);
 	merge(left_cv, right_cv, start == 0 && len == total)
 }
 
@@ -172,10 +179,89 @@ impl PiecePaths {
 		if self.total > self.piece {
 			// Each parent records its children's values once both are done, so every path
 			// fills from the piece up, the order verification folds in.
-			subtree(&self.cvs, 0, self.total, self.piece, self.total, &mut paths);
+			let all = 0..paths.len();
+			subtree(&self.cvs, 0, self.total, self.piece, self.total, &all, &mut paths);
 		}
 		paths
 	}
+}
+
+/// The chaining value of each piece of a shard, worked out as its bytes stream past in slices of
+/// any size: what a store keeps beside a shard (32 bytes a piece), so that it can give any
+/// piece's path later ([`piece_path`]) without reading the shard again.
+pub struct PieceValues {
+	piece: u64,
+	/// Bytes taken so far.
+	total: u64,
+	/// The piece being taken.
+	hasher: blake3::Hasher,
+	values: Vec<ChainingValue>,
+}
+
+impl PieceValues {
+	/// Values of pieces of `piece` bytes, a power of two of at least 1 KiB.
+	pub fn new(piece: u64) -> Result<Self, PieceError> {
+		check_piece_size(piece)?;
+		Ok(Self { piece, total: 0, hasher: blake3::Hasher::new(), values: Vec::new() })
+	}
+
+	/// The shard's next bytes.
+	pub fn update(&mut self, mut data: &[u8]) {
+		while !data.is_empty() {
+			let room = self.piece - self.total % self.piece;
+			let (now, rest) = data.split_at(data.len().min(room as usize));
+			self.hasher.update(now);
+			self.total += now.len() as u64;
+			if self.total.is_multiple_of(self.piece) {
+				self.values.push(self.hasher.finalize_non_root());
+				self.hasher = blake3::Hasher::new();
+				self.hasher.set_input_offset(self.total);
+			}
+			data = rest;
+		}
+	}
+
+	/// The value of every piece, in order (of an empty shard, its digest: it has one piece,
+	/// with an empty path).
+	pub fn finish(mut self) -> Vec<[u8; 32]> {
+		if self.total == 0 {
+			self.values.push(*blake3::hash(&[]).as_bytes());
+		} else if !self.total.is_multiple_of(self.piece) {
+			self.values.push(self.hasher.finalize_non_root());
+		}
+		self.values
+	}
+}
+
+/// The paths of the pieces `wanted` (indices) of a `total`-byte shard, from the chaining
+/// `values` of its pieces of `piece` bytes ([`PieceValues`]): every value is merged once, but
+/// only the wanted paths are kept.
+pub fn paths_of(
+	piece: u64,
+	total: u64,
+	values: &[[u8; 32]],
+	wanted: Range<u64>,
+) -> Result<Vec<PiecePath>, PieceError> {
+	check_piece_size(piece)?;
+	let pieces = total.div_ceil(piece).max(1);
+	if values.len() as u64 != pieces {
+		return Err(PieceError::PathLength {
+			offset: 0,
+			expected: pieces as usize,
+			got: values.len(),
+		});
+	}
+	if wanted.start >= wanted.end || wanted.end > pieces {
+		let offset = wanted.start.saturating_mul(piece);
+		let len = (wanted.end.saturating_sub(wanted.start)).saturating_mul(piece);
+		return Err(PieceError::Misplaced { offset, len, total });
+	}
+	let wanted = wanted.start as usize..wanted.end as usize;
+	let mut paths = vec![PiecePath::new(); wanted.len()];
+	if total > piece {
+		subtree(values, 0, total, piece, total, &wanted, &mut paths);
+	}
+	Ok(paths)
 }
 
 /// Checks that `data` is the piece at `offset` of a `total`-byte shard whose BLAKE3 digest is
@@ -251,6 +337,45 @@ mod tests {
 		}
 		// A full-size piece of the shard network.
 		check_all(&bytes(3 << 20 | 5, 9), 1 << 20);
+	}
+
+	/// Values kept as the shard streamed past in slices of any size give the same paths as
+	/// the shard read whole, for any run of pieces, and each checks.
+	#[test]
+	fn kept_values_give_the_paths_of_any_run_of_pieces() {
+		let piece = 1024u64;
+		for (total, slice) in [(0, 1), (1, 1), (1024, 7), (1025, 1024), (5000, 333), (65_536, 4096)]
+		{
+			let shard = bytes(total, 5);
+			let digest = *blake3::hash(&shard).as_bytes();
+			let mut values = PieceValues::new(piece).unwrap();
+			for part in shard.chunks(slice) {
+				values.update(part);
+			}
+			let values = values.finish();
+			let all = piece_paths(&shard, piece).unwrap();
+			let pieces = all.len() as u64;
+			assert_eq!(values.len() as u64, pieces);
+			for first in 0..pieces {
+				for end in first + 1..=pieces.min(first + 5) {
+					let paths = paths_of(piece, total as u64, &values, first..end).unwrap();
+					assert_eq!(
+						paths,
+						all[first as usize..end as usize],
+						"{first}..{end} of {total}"
+					);
+					for (index, path) in (first..end).zip(&paths) {
+						let offset = index * piece;
+						let data =
+							&shard[offset as usize..(offset + piece).min(total as u64) as usize];
+						verify_piece(&digest, total as u64, piece, offset, data, path).unwrap();
+					}
+				}
+			}
+			assert!(paths_of(piece, total as u64, &values, pieces..pieces + 1).is_err());
+			assert!(paths_of(piece, total as u64, &values, 0..0).is_err());
+			assert!(paths_of(piece, total as u64 + 2 * piece, &values, 0..1).is_err());
+		}
 	}
 
 	#[test]

@@ -3,7 +3,10 @@
 //! Keys (all big-endian, so a shard's records sort together and in order):
 //! - `m ‖ contract ‖ index` → [`ShardMeta`] (state, length, root, BLAKE3);
 //! - `c ‖ contract ‖ index ‖ chunk` → chunk bytes ‖ BLAKE3(chunk bytes);
-//! - `t ‖ contract ‖ index ‖ level ‖ block` → up to [`NODES_PER_BLOCK`] tree nodes ‖ BLAKE3(nodes).
+//! - `t ‖ contract ‖ index ‖ level ‖ block` → up to [`NODES_PER_BLOCK`] tree nodes ‖ BLAKE3(nodes);
+//! - `p ‖ contract ‖ index` → the BLAKE3 chaining value of each of the shard's pieces of
+//!   [`PIECE_BYTES`](super::PIECE_BYTES) ‖ BLAKE3(values) (written with the commitment; a shard
+//!   stored before it has none until a piece is first asked for).
 
 use cairn_primitives::Fr;
 
@@ -13,6 +16,7 @@ use crate::commitment::{node_from_bytes, node_to_bytes, ShardCommitment, NODE_BY
 pub const META: u8 = b'm';
 pub const CHUNK: u8 = b'c';
 pub const TREE: u8 = b't';
+pub const PIECES: u8 = b'p';
 pub const CHECKSUM_BYTES: usize = 32;
 /// Tree nodes per stored block (64 KiB); a multiple of 4, so a sibling group never straddles blocks.
 pub const NODES_PER_BLOCK: usize = 2048;
@@ -49,6 +53,18 @@ pub fn tree_key(id: ShardId, level: u8, block: u32) -> Vec<u8> {
 	key.push(level);
 	key.extend_from_slice(&block.to_be_bytes());
 	key
+}
+
+/// The payload of a shard's piece values.
+pub fn values_payload(values: &[[u8; 32]]) -> Vec<u8> {
+	values.concat()
+}
+
+pub fn values_from_payload(payload: &[u8]) -> Option<Vec<[u8; 32]>> {
+	if !payload.len().is_multiple_of(32) {
+		return None;
+	}
+	payload.chunks_exact(32).map(|value| value.try_into().ok()).collect()
 }
 
 /// `[start, end)` covering every key of `tag` for `id`.

@@ -4,17 +4,22 @@
 mod layout;
 mod rocks;
 
-use std::io::{self, Read};
+use std::{
+	io::{self, Read},
+	ops::Range,
+};
 
 use cairn_primitives::{tree::MerkleProof, Fr};
 
-use crate::commitment::ShardCommitment;
+use crate::commitment::{pieces::PiecePath, ShardCommitment};
 use crate::error::{Result, StorageError};
 
 pub use rocks::{RecoveryReport, RocksShardStore, StoreConfig};
 
 /// Bytes per stored chunk; each chunk carries its own checksum.
 pub const CHUNK_BYTES: usize = 64 << 10;
+/// Bytes of a piece [`ShardStore::pieces`] gives with its BLAKE3 path: a stored chunk.
+pub const PIECE_BYTES: u64 = CHUNK_BYTES as u64;
 /// Longest range one [`ShardStore::read_range`] call returns.
 pub const MAX_READ_BYTES: u64 = 16 << 20;
 /// Most shards one [`ShardStore::list`] call returns.
@@ -78,6 +83,12 @@ pub trait ShardStore: Send + Sync {
 
 	/// The commitment of a stored shard.
 	fn commitment(&self, id: ShardId) -> Result<ShardCommitment>;
+
+	/// The pieces `wanted` (indices; piece `i` is the [`PIECE_BYTES`] from `i × PIECE_BYTES`,
+	/// fewer for the last; at most [`MAX_READ_BYTES`] in all) of shard `id`, checked against the
+	/// chunk checksums, each with its BLAKE3 path: a reader that knows only the shard's digest
+	/// checks each piece on its own ([`verify_piece`](crate::commitment::pieces::verify_piece)).
+	fn pieces(&self, id: ShardId, wanted: Range<u64>) -> Result<Vec<(Vec<u8>, PiecePath)>>;
 
 	/// The leaf and Merkle proof for each challenge index, rehashing only the bottom levels.
 	fn challenge_proofs(&self, id: ShardId, indices: &[u64]) -> Result<Vec<MerkleProof>>;

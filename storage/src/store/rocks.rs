@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -9,9 +10,13 @@ use cairn_primitives::{tree, Fr};
 use rocksdb::{Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 
 use super::layout::{self, ShardMeta, NODES_PER_BLOCK};
-use super::{ShardId, ShardStore, StoredShard, Usage, CHUNK_BYTES, MAX_LIST, MAX_READ_BYTES};
+use super::{
+	ShardId, ShardStore, StoredShard, Usage, CHUNK_BYTES, MAX_LIST, MAX_READ_BYTES, PIECE_BYTES,
+};
 use crate::commitment::{
-	empty_root, prove, ProofSource, ShardCommitment, TreeBuilder, UpperLevels, MAX_SHARD_BYTES,
+	empty_root,
+	pieces::{paths_of, PiecePath, PieceValues},
+	prove, ProofSource, ShardCommitment, TreeBuilder, UpperLevels, MAX_SHARD_BYTES,
 	REHASHED_LEVELS,
 };
 use crate::encoding::erasure::read_full;
@@ -139,11 +144,12 @@ impl RocksShardStore {
 		id: ShardId,
 		bytes: u64,
 		data: &mut dyn Read,
-	) -> Result<(ShardCommitment, UpperLevels)> {
+	) -> Result<(ShardCommitment, UpperLevels, Vec<[u8; 32]>)> {
 		self.db
 			.put(layout::id_key(layout::META, id), ShardMeta::Pending { bytes }.encode())
 			.map_err(db_error)?;
 		let mut builder = TreeBuilder::new();
+		let mut values = piece_values()?;
 		let mut chunk = vec![0u8; CHUNK_BYTES];
 		let mut batch = WriteBatch::default();
 		let mut chunk_index = 0u32;
@@ -159,6 +165,7 @@ impl RocksShardStore {
 				return Err(StorageError::LengthMismatch { shard: id, declared: bytes, delivered });
 			}
 			builder.update(&chunk[..read])?;
+			values.update(&chunk[..read]);
 			batch.put(layout::chunk_key(id, chunk_index), layout::seal(&chunk[..read]));
 			chunk_index = chunk_index.saturating_add(1);
 			if batch.len() >= CHUNKS_PER_BATCH {
@@ -176,11 +183,20 @@ impl RocksShardStore {
 			});
 		}
 		self.db.write(batch).map_err(db_error)?;
-		Ok(builder.finish())
+		let (commitment, upper) = builder.finish();
+		Ok((commitment, upper, values.finish()))
 	}
 
-	fn commit(&self, id: ShardId, commitment: ShardCommitment, upper: &UpperLevels) -> Result<()> {
+	fn commit(
+		&self,
+		id: ShardId,
+		commitment: ShardCommitment,
+		upper: &UpperLevels,
+		values: &[[u8; 32]],
+	) -> Result<()> {
 		let mut batch = WriteBatch::default();
+		batch
+			.put(layout::id_key(layout::PIECES, id), layout::seal(&layout::values_payload(values)));
 		for (offset, nodes) in upper.levels().iter().enumerate() {
 			let level = (REHASHED_LEVELS as usize + offset) as u8;
 			for (block, block_nodes) in nodes.chunks(NODES_PER_BLOCK).enumerate() {
@@ -222,6 +238,32 @@ impl RocksShardStore {
 		Ok(payload.to_vec())
 	}
 
+	/// The chaining values of a committed shard's pieces: as kept with it, or, for a shard
+	/// stored before they were kept, worked out from its bytes once and kept from then on.
+	fn piece_values(&self, id: ShardId, commitment: &ShardCommitment) -> Result<Vec<[u8; 32]>> {
+		let key = layout::id_key(layout::PIECES, id);
+		let corrupt = || StorageError::CorruptMetadata { shard: id, reason: "piece values" };
+		if let Some(value) = self.db.get_pinned(&key).map_err(db_error)? {
+			let payload = layout::unseal(&value).ok_or_else(corrupt)?;
+			return layout::values_from_payload(payload).ok_or_else(corrupt);
+		}
+		let mut values = piece_values()?;
+		let mut offset = 0;
+		while offset < commitment.bytes {
+			let len = MAX_READ_BYTES.min(commitment.bytes - offset);
+			values.update(&self.read_checked(id, commitment.bytes, offset, len)?);
+			offset += len;
+		}
+		let values = values.finish();
+		// Kept only while the shard is still the one read (a delete holds the same lock).
+		let _accounting = self.accounting();
+		if self.committed(id).ok().as_ref() == Some(commitment) {
+			let payload = layout::seal(&layout::values_payload(&values));
+			self.db.put(&key, payload).map_err(db_error)?;
+		}
+		Ok(values)
+	}
+
 	fn read_checked(
 		&self,
 		id: ShardId,
@@ -261,7 +303,13 @@ fn delete_shard_keys(batch: &mut WriteBatch, id: ShardId) {
 		let (start, end) = layout::id_range(tag, id);
 		batch.delete_range(start, end);
 	}
+	batch.delete(layout::id_key(layout::PIECES, id));
 	batch.delete(layout::id_key(layout::META, id));
+}
+
+/// An accumulator of piece values of [`PIECE_BYTES`].
+fn piece_values() -> Result<PieceValues> {
+	PieceValues::new(PIECE_BYTES).map_err(|e| StorageError::Database(e.to_string()))
 }
 
 impl ShardStore for RocksShardStore {
@@ -276,11 +324,11 @@ impl ShardStore for RocksShardStore {
 			return Err(StorageError::ShardTooLarge { bytes, max: MAX_SHARD_BYTES });
 		}
 		self.reserve(id, bytes)?;
-		let outcome = self.stream_in(id, bytes, data).and_then(|(commitment, upper)| {
+		let outcome = self.stream_in(id, bytes, data).and_then(|(commitment, upper, values)| {
 			if expected_root.is_some_and(|root| *root != commitment.root) {
 				return Err(StorageError::RootMismatch { shard: id });
 			}
-			self.commit(id, commitment, &upper)?;
+			self.commit(id, commitment, &upper, &values)?;
 			Ok(commitment)
 		});
 		let mut accounting = self.accounting();
@@ -300,6 +348,24 @@ impl ShardStore for RocksShardStore {
 
 	fn commitment(&self, id: ShardId) -> Result<ShardCommitment> {
 		self.committed(id)
+	}
+
+	fn pieces(&self, id: ShardId, wanted: Range<u64>) -> Result<Vec<(Vec<u8>, PiecePath)>> {
+		let commitment = self.committed(id)?;
+		let shard_bytes = commitment.bytes;
+		let offset = wanted.start.saturating_mul(PIECE_BYTES);
+		let end = wanted.end.saturating_mul(PIECE_BYTES).min(shard_bytes);
+		let len = end.saturating_sub(offset);
+		let pieces = shard_bytes.div_ceil(PIECE_BYTES);
+		if wanted.start >= wanted.end || wanted.end > pieces || len > MAX_READ_BYTES {
+			let max_read = MAX_READ_BYTES;
+			return Err(StorageError::InvalidRange { offset, len, shard_bytes, max_read });
+		}
+		let data = self.read_checked(id, shard_bytes, offset, len)?;
+		let values = self.piece_values(id, &commitment)?;
+		let paths = paths_of(PIECE_BYTES, shard_bytes, &values, wanted)
+			.map_err(|_| StorageError::CorruptMetadata { shard: id, reason: "piece values" })?;
+		Ok(data.chunks(PIECE_BYTES as usize).map(<[u8]>::to_vec).zip(paths).collect())
 	}
 
 	fn challenge_proofs(&self, id: ShardId, indices: &[u64]) -> Result<Vec<tree::MerkleProof>> {

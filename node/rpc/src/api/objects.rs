@@ -261,16 +261,16 @@ async fn get(
 	which: DownloadParams,
 	range: Option<String>,
 ) -> Result<HttpResponse, Failure> {
-	// A range is fetched alone: of a file cut into segments, only the segments that hold it.
-	let mut which = which;
-	let range = match range {
+	// A range is fetched alone: of a file cut into segments, only the segments that hold it;
+	// the file is found once, and its size is the one the range was checked against.
+	let (which, range) = match range {
 		Some(range) => {
-			let size = files.file_size(&which)?;
+			let (mut which, size) = files.resolve(&which)?;
 			let (first, last) = byte_range(&range, size)?;
 			which.range = Some([first, last]);
-			Some((first, last, size))
+			(which, Some((first, last, size)))
 		}
-		None => None,
+		None => (which, None),
 	};
 	let (file, done) = files.download_spooled(which).await?;
 	let length = file.metadata().map_err(local("reading the download"))?.len();
