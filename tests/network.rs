@@ -1,22 +1,19 @@
 //! The whole product on 127.0.0.1: three validators of the `local` chain and storage providers,
-//! each a `cairn-node` process, one network for the whole story. The buyer (Alice's validator)
-//! uploads a 16 MiB random file with `cairn_upload` on its client API (k = 4, m = 2); the
-//! providers store, confirm and prove it and are paid; the file comes back byte for byte, and
-//! ranges of it from the stripes that hold them. Then one provider is flooded on its shard
-//! network (ten times its connection limit, thousands of hanging streams, audits and forged
-//! reads) for three proving periods: its memory stays bounded, it still dials out, the owner's
-//! reads keep their speed and its proofs land in every period. Then, for three more periods, an
-//! attacker fills every block with the largest remarks a normal transaction may carry, each
-//! tipped ten tokens: every due proof still lands (within its period or its grace), and no shard
-//! is faulted. A buyer's node is killed with SIGKILL at every stage of an upload and finishes it
-//! from its journal when started again. Then a buyer that lost its node and disk gets its files
-//! back from its written-down secret; a byte of a stored shard is corrupted: the provider finds
+//! each a `cairn-node` process. The buyer (Alice's validator) uploads a 16 MiB random file with
+//! `cairn_upload` on its client API (k = 4, m = 2); the providers store, confirm and prove it and are paid; the
+//! file comes back byte for byte. Then a byte of a stored shard is corrupted: the provider finds
 //! it, stops proving it, and the shard is repaired onto a spare provider, which proves it. Then
 //! two providers are killed: the download still returns the exact bytes, the chain records their
 //! faults and slashes them, and their shards are repaired onto other providers, who prove them.
-//! Last, a provider started on an empty store refuses to run. A smaller network (one validator,
-//! one provider) overcommits a provider: it proves what it can, the rest are faulted, and it
-//! takes no shard beyond the limit its measured pace allows.
+//! In the other run, one provider is flooded on its shard network (ten times its connection
+//! limit, thousands of hanging streams, audits and forged reads) for three proving periods: its
+//! memory stays bounded, it still dials out, the owner's reads keep their speed and its proofs
+//! land in every period. Then, for three more periods, an attacker fills every block with the
+//! largest remarks a normal transaction may carry, each tipped ten tokens: every due proof still
+//! lands (within its period or its grace), and no shard is faulted. Last, a buyer's node is
+//! killed with SIGKILL at every stage of an upload and finishes it from its journal when started
+//! again. A smaller network (one validator, one provider) overcommits a provider: it proves what
+//! it can, the rest are faulted, and it takes no shard beyond the limit its measured pace allows.
 
 use std::{
 	path::Path,
@@ -229,6 +226,16 @@ fn corrupt_store(store: &Path) -> anyhow::Result<()> {
 	db.put(&key, &value)?;
 	db.flush()?;
 	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_store_prove_and_get_paid_and_the_file_comes_back() -> anyhow::Result<()> {
+	run_network(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_and_dead_providers_shards_are_repaired() -> anyhow::Result<()> {
+	run_network(true).await
 }
 
 /// The development proving key, written to a file in `dir`; the file.
@@ -486,12 +493,8 @@ fn a_round_that_proves_some_and_passes_over_others_is_recognised() {
 	assert!(!proves_and_passes_over(&line(5, 0)));
 }
 
-/// One network for everything a whole network is needed for (see the module's text): the upload,
-/// the floods and the killed uploads first, while the contract's six providers are the only
-/// ones; then the restored buyer, the corruption and the provider deaths, with three spares;
-/// last the provider that starts on an empty store, which stops for good.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_network_stores_proves_pays_withstands_floods_and_repairs() -> anyhow::Result<()> {
+/// Runs the network and the upload; with `repairs`, also the corruption and provider deaths.
+async fn run_network(repairs: bool) -> anyhow::Result<()> {
 	let started = Instant::now();
 	let dir = tempfile::tempdir()?;
 	let dir = dir.path();
@@ -531,17 +534,18 @@ async fn a_network_stores_proves_pays_withstands_floods_and_repairs() -> anyhow:
 
 	let out = dir.join("output.bin");
 	ensure!(download(&files, id, &out).await? == file, "the downloaded file differs");
-	a_range_reads_its_stripes_alone(&files, &proven, &file).await?;
-	let provider = nodes[0].as_ref().context("provider 0")?;
-	let counted = metrics_count_the_file(&validators[0], provider, &mut blocks, file.len()).await?;
-	flood_a_provider(&nodes, &buyer, &mut blocks, id).await?;
-	flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await?;
-	uploads_survive_kills(dir, &bootnode, &mut blocks, &buyer).await?;
-	let provider = nodes[0].as_ref().context("provider 0")?;
-	metrics_move(&counted, &provider.metrics().await?)?;
-	eprintln!("flooded and killed uploads finished after {:?}", started.elapsed());
-	// The shards' places as they are now (a flood moves none, but the check below is of now).
-	let proven = contract(&buyer, id).await?;
+	if !repairs {
+		a_range_reads_its_stripes_alone(&files, &proven, &file).await?;
+		let provider = nodes[0].as_ref().context("provider 0")?;
+		let counted =
+			metrics_count_the_file(&validators[0], provider, &mut blocks, file.len()).await?;
+		flood_a_provider(&nodes, &buyer, &mut blocks, id).await?;
+		flood_blocks_with_remarks(&validators, &nodes, &buyer, &mut blocks, id).await?;
+		uploads_survive_kills(dir, &bootnode, &mut blocks, &buyer).await?;
+		let provider = nodes[0].as_ref().context("provider 0")?;
+		metrics_move(&counted, &provider.metrics().await?)?;
+		return an_empty_store_is_refused(dir, &mut nodes, &key_file, &bootnode).await;
+	}
 
 	// A second buyer loses its node and its disk; a new node, given only the buyer's written-down
 	// secret, finds and downloads its three files, and repairs the one it keeps below.
@@ -764,7 +768,6 @@ async fn a_network_stores_proves_pays_withstands_floods_and_repairs() -> anyhow:
 	}
 	// Last, so that its 64 MiB object's proofs do not share the cores with the repairs above.
 	stored_through_s3(&validators[0], &files, dir).await?;
-	an_empty_store_is_refused(dir, &mut nodes, &buyer, &key_file, &bootnode).await?;
 	eprintln!("done after {:?}", started.elapsed());
 	Ok(())
 }
@@ -1038,32 +1041,15 @@ fn metrics_move(before: &Metrics, after: &Metrics) -> anyhow::Result<()> {
 	Ok(())
 }
 
-/// A provider whose store is gone (a new disk, another base path) while the chain lists shards
-/// of it refuses to run, and reports nothing lost: that provider is one holding an active shard,
-/// stopped, and started again on an empty directory.
 async fn an_empty_store_is_refused(
 	dir: &Path,
 	nodes: &mut [Option<Node>],
-	rpc: &WsClient,
 	key_file: &Path,
 	bootnode: &str,
 ) -> anyhow::Result<()> {
-	let contracts: Vec<Value> = rpc.request("cairn_contracts", rpc_params![]).await?;
-	let mut index = None;
-	for shard in contracts.iter().flat_map(shards).filter(|shard| shard["status"] == "active") {
-		let Some(account) = shard["provider"].as_str().filter(|account| !account.is_empty()) else {
-			continue;
-		};
-		// Killed providers' shards of some files may not be repaired yet.
-		if let Ok(running) = find_node_of(nodes, account).await {
-			index = Some(running);
-			break;
-		}
-	}
-	let index = index.context("a running provider with an active shard")?;
-	nodes[index].take().context("its provider runs")?.stop(Duration::from_secs(30))?;
-	let mut config = provider_config(dir, index, key_file, bootnode);
-	config.base_path = dir.join(format!("provider{index}-elsewhere"));
+	nodes[0].take().context("provider 0 runs")?.stop(Duration::from_secs(30))?;
+	let mut config = provider_config(dir, 0, key_file, bootnode);
+	config.base_path = dir.join("provider0-elsewhere");
 	let mut node = Node::start(config)?;
 	let said = node
 		.wait_for_log("is empty, but the chain lists", Duration::from_secs(180))
@@ -1708,14 +1694,11 @@ async fn flood_blocks_with_remarks(
 	Ok(())
 }
 
-/// The running node whose own account is `account`, by the line each node logs of its account
-/// when it starts (other lines name other accounts: a provider's own uploads are repaired off
-/// providers that die).
+/// The index of the running provider node whose account is `account`.
 async fn find_node_of(nodes: &[Option<Node>], account: &str) -> anyhow::Result<usize> {
-	let own = format!("Cairn account {account}");
 	for (index, node) in nodes.iter().enumerate() {
 		let Some(node) = node else { continue };
-		if node.wait_for_log(&own, Duration::from_millis(1)).await.is_ok() {
+		if node.wait_for_log(account, Duration::from_millis(1)).await.is_ok() {
 			return Ok(index);
 		}
 	}
