@@ -173,7 +173,7 @@ async fn fetch_whole(
 }
 
 /// Asks the provider each of `requests` ([`WINDOW`] at a time), and yields what `take` makes of
-/// each answer, with the request's key, as the answers come.
+/// each answer (given the request's key), as the answers come.
 fn ask_all<'a, K, T>(
 	asked: &'a Asked<'a>,
 	requests: impl Iterator<Item = (K, Request)> + 'a,
