@@ -11,7 +11,7 @@ use cairn_primitives::{
 	montgomery::{Adx, Portable},
 	poseidon::{hash2, hash4},
 	poseidon2,
-	tree::{CircomPoseidonTree, MemoryTree},
+	tree::{CircomPoseidonTree, MemoryTree, Poseidon2ScalarTree},
 	Fr,
 };
 use light_poseidon::{Poseidon, PoseidonHasher};
@@ -28,6 +28,28 @@ fn per_hash_micros(mut hash: impl FnMut(u64) -> Fr) -> f64 {
 		black_box(hash(i));
 	}
 	started.elapsed().as_secs_f64() * 1e6 / f64::from(HASHES)
+}
+
+/// Per hash, `lanes::LANES` hashes a call, where the CPU has AVX-512 IFMA: a leaf and a node.
+#[cfg(target_arch = "x86_64")]
+fn lanes_per_hash(a: Fr, b: Fr) -> Option<(f64, f64)> {
+	use poseidon2::lanes::{Ifma, LANES};
+	let ifma = Ifma::detect()?;
+	let lanes = LANES as u64;
+	let leaf = per_hash_micros(|i| {
+		let pairs = core::array::from_fn(|lane| [a + Fr::from(i * lanes + lane as u64), b]);
+		ifma.hash2(&pairs)[0]
+	});
+	let node = per_hash_micros(|i| {
+		let groups = core::array::from_fn(|lane| [a + Fr::from(i * lanes + lane as u64), b, a, b]);
+		ifma.compress4(&groups)[0]
+	});
+	Some((leaf / lanes as f64, node / lanes as f64))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn lanes_per_hash(_: Fr, _: Fr) -> Option<(f64, f64)> {
+	None
 }
 
 fn main() {
@@ -55,6 +77,7 @@ fn main() {
 		poseidon2::permute4_with(Portable, &mut state);
 		state[0]
 	});
+	let (leaf_lanes, node_lanes) = lanes_per_hash(a, b).unzip();
 	let fast = if Adx::detect().is_some() { "BMI2/ADX" } else { "portable (no BMI2/ADX here)" };
 
 	let shard: Vec<u8> = (0..SHARD_BYTES).map(|i| ((i * 2_654_435_761usize) >> 11) as u8).collect();
@@ -64,10 +87,34 @@ fn main() {
 		SHARD_BYTES as f64 / started.elapsed().as_secs_f64() / 1e6
 	};
 	let throughput = commit_rate(&|| MemoryTree::from_shard(&shard).expect("fits").root());
+	let scalar_throughput =
+		commit_rate(&|| MemoryTree::<Poseidon2ScalarTree>::with_hash(&shard).expect("fits").root());
 	let circom_throughput =
 		commit_rate(&|| MemoryTree::<CircomPoseidonTree>::with_hash(&shard).expect("fits").root());
 
-	let rows = [
+	let mut rows = vec![];
+	if let (Some(leaf_lanes), Some(node_lanes)) = (leaf_lanes, node_lanes) {
+		rows.push((
+			"poseidon2_hash2_ifma",
+			leaf_lanes,
+			"us",
+			format!(
+				"per hash, all lanes at once; scalar {leaf2:.2} us ({:.1}x)",
+				leaf2 / leaf_lanes
+			),
+		));
+		rows.push((
+			"poseidon2_compress4_ifma",
+			node_lanes,
+			"us",
+			format!(
+				"per hash, all lanes at once; scalar {node2:.2} us ({:.1}x)",
+				node2 / node_lanes
+			),
+		));
+	}
+	let vector = if leaf_lanes.is_some() { "AVX-512 IFMA" } else { "scalar: no AVX-512 IFMA here" };
+	rows.extend([
 		(
 			"poseidon2_hash2_portable",
 			leaf2_portable,
@@ -101,11 +148,12 @@ fn main() {
 			throughput,
 			"MB/s",
 			format!(
-				"circom-Poseidon tree {circom_throughput:.2} MB/s ({:.1}x)",
+				"{vector}; scalar Poseidon2 {scalar_throughput:.2} MB/s ({:.1}x); circom-Poseidon tree {circom_throughput:.2} MB/s ({:.1}x)",
+				throughput / scalar_throughput,
 				throughput / circom_throughput
 			),
 		),
-	];
+	]);
 	for (name, value, unit, baseline) in &rows {
 		if json {
 			println!("{{\"name\":\"{name}\",\"value\":{value:.4},\"unit\":\"{unit}\"}}");

@@ -54,6 +54,9 @@ fn root_matches_reference_for_edge_sizes() {
 		subtree_bytes,
 		subtree_bytes + 1,
 		5 * subtree_bytes + 100,
+		// A task's sixteen subtrees, and one past them whose last leaf is short.
+		16 * subtree_bytes,
+		17 * subtree_bytes + 7,
 	] {
 		let shard = sample_shard(len, len as u8);
 		let (commitment, _) = commit(&shard).expect("commits");

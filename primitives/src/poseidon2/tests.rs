@@ -1,4 +1,4 @@
-use ark_ff::{AdditiveGroup, PrimeField};
+use ark_ff::{AdditiveGroup, Field, PrimeField};
 use proptest::prelude::*;
 
 use super::{generate::*, *};
@@ -87,7 +87,89 @@ fn matrix_entries_are_the_layers_the_permutation_applies() {
 	}
 }
 
+/// Values a carry, a borrow or the final subtraction could get wrong, in every position.
+fn extremes() -> Vec<Fr> {
+	let mut values = vec![Fr::ZERO, Fr::ONE, -Fr::ONE, Fr::from(2u64), -Fr::from(2u64)];
+	for bits in [52u64, 64, 104, 128, 156, 192, 208, 248, 253] {
+		let power = Fr::from(2u64).pow([bits]);
+		values.extend([power, power - Fr::ONE, -power]);
+	}
+	values
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+#[test]
+fn the_vector_path_agrees_with_the_scalar_one_on_extremes() {
+	let Some(ifma) = lanes::Ifma::detect() else {
+		eprintln!("this CPU has no AVX-512 IFMA: only the scalar path runs here");
+		return;
+	};
+	let values = extremes();
+	for (i, window) in values.windows(4).enumerate() {
+		let mut threes: [[Fr; 3]; lanes::LANES] =
+			core::array::from_fn(|lane| [window[lane % 4], window[(lane + 1) % 4], values[i]]);
+		let mut fours: [[Fr; 4]; lanes::LANES] = core::array::from_fn(|lane| {
+			[window[lane % 4], window[(lane + 1) % 4], window[(lane + 2) % 4], values[lane]]
+		});
+		let (expected3, expected4) = (
+			threes.map(|mut s| {
+				permute3(&mut s);
+				s
+			}),
+			fours.map(|mut s| {
+				permute4(&mut s);
+				s
+			}),
+		);
+		ifma.permute3(&mut threes);
+		ifma.permute4(&mut fours);
+		assert_eq!(threes, expected3);
+		assert_eq!(fours, expected4);
+	}
+}
+
+#[test]
+fn many_at_once_equals_one_at_a_time_at_every_length() {
+	let pairs: Vec<[Fr; 2]> = (0..37u64).map(|i| [Fr::from(i * 7 + 1), -Fr::from(i * i)]).collect();
+	let groups: Vec<[Fr; 4]> = (0..37u64)
+		.map(|i| [Fr::from(i), -Fr::from(i + 3), Fr::from(i * 11), Fr::from(2u64).pow([i * 12])])
+		.collect();
+	// Lengths below, at and past a call's lanes, and past twice as many.
+	for len in 0..pairs.len() {
+		let mut out = vec![Fr::ONE];
+		hash2_many(&pairs[..len], &mut out);
+		let expected: Vec<Fr> = core::iter::once(Fr::ONE)
+			.chain(pairs[..len].iter().map(|[a, b]| hash2(*a, *b)))
+			.collect();
+		assert_eq!(out, expected, "{len} pairs");
+		let mut out = Vec::new();
+		compress4_many(&groups[..len], &mut out);
+		let expected: Vec<Fr> = groups[..len].iter().map(compress4).collect();
+		assert_eq!(out, expected, "{len} groups");
+	}
+}
+
 proptest! {
+	#[cfg(all(target_arch = "x86_64", feature = "std"))]
+	#[test]
+	fn the_vector_path_agrees_with_the_scalar_one(
+		states in proptest::collection::vec(fr_any(), 4 * lanes::LANES)
+	) {
+		let Some(ifma) = lanes::Ifma::detect() else { return Ok(()) };
+		let n = lanes::LANES;
+		let mut threes: [[Fr; 3]; lanes::LANES] =
+			core::array::from_fn(|lane| [states[lane], states[lane + n], states[lane + 2 * n]]);
+		let mut fours: [[Fr; 4]; lanes::LANES] = core::array::from_fn(|lane| {
+			[states[lane], states[lane + n], states[lane + 2 * n], states[lane + 3 * n]]
+		});
+		let expected3 = threes.map(|mut s| { permute3(&mut s); s });
+		let expected4 = fours.map(|mut s| { permute4(&mut s); s });
+		ifma.permute3(&mut threes);
+		ifma.permute4(&mut fours);
+		prop_assert_eq!(threes, expected3);
+		prop_assert_eq!(fours, expected4);
+	}
+
 	#[test]
 	fn fast_permutations_equal_the_reference_procedure(a in fr_any(), b in fr_any(), c in fr_any(), d in fr_any()) {
 		let mut state = vec![a, b, c];

@@ -9,7 +9,8 @@
 //! significant first, are the path the circuit proves.
 //!
 //! [`TreeHash`] names the hash a tree is built with: [`Poseidon2Tree`] is the commitment;
-//! [`CircomPoseidonTree`], the same tree over circom's Poseidon (the commitment before Poseidon2),
+//! [`Poseidon2ScalarTree`] is the same tree hashed one node at a time (the reference of the vector
+//! path); [`CircomPoseidonTree`], the same tree over circom's Poseidon (the commitment before Poseidon2),
 //! stays as the baseline the benchmarks measure against.
 
 #[cfg(test)]
@@ -26,6 +27,14 @@ pub trait TreeHash {
 	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr;
 	/// A parent of four children.
 	fn node(children: &[Fr; ARITY]) -> Fr;
+	/// The nodes of many leaves, appended to `out` in order.
+	fn leaves(leaves: &[[u8; LEAF_BYTES]], out: &mut Vec<Fr>) {
+		out.extend(leaves.iter().map(Self::leaf));
+	}
+	/// The parents of many groups of four children, appended to `out` in order.
+	fn nodes(groups: &[[Fr; ARITY]], out: &mut Vec<Fr>) {
+		out.extend(groups.iter().map(Self::node));
+	}
 	/// `[0]` the all-zero leaf's node, `[l]` the root of an all-zero subtree of height `l`;
 	/// `DEPTH + 1` entries.
 	fn empty_subtree_roots() -> &'static [Fr];
@@ -45,8 +54,36 @@ impl TreeHash for Poseidon2Tree {
 		poseidon2::compress4(children)
 	}
 
+	fn leaves(leaves: &[[u8; LEAF_BYTES]], out: &mut Vec<Fr>) {
+		let fields: Vec<[Fr; 2]> = leaves.iter().map(leaf_fields).collect();
+		poseidon2::hash2_many(&fields, out);
+	}
+
+	fn nodes(groups: &[[Fr; ARITY]], out: &mut Vec<Fr>) {
+		poseidon2::compress4_many(groups, out);
+	}
+
 	fn empty_subtree_roots() -> &'static [Fr] {
 		&poseidon2::EMPTY_SUBTREE_ROOTS
+	}
+}
+
+/// The same tree as [`Poseidon2Tree`], hashed one node at a time: the reference the vector path
+/// is tested against, and the benchmarks' scalar line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poseidon2ScalarTree;
+
+impl TreeHash for Poseidon2ScalarTree {
+	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
+		Poseidon2Tree::leaf(leaf)
+	}
+
+	fn node(children: &[Fr; ARITY]) -> Fr {
+		Poseidon2Tree::node(children)
+	}
+
+	fn empty_subtree_roots() -> &'static [Fr] {
+		Poseidon2Tree::empty_subtree_roots()
 	}
 }
 
@@ -189,6 +226,31 @@ pub fn leaf_at(shard: &[u8], index: u64) -> [u8; LEAF_BYTES] {
 	leaf
 }
 
+/// The nodes of the leaves of `bytes` (62-byte leaves, the last zero-padded) over `H`.
+pub fn leaf_nodes<H: TreeHash>(bytes: &[u8]) -> Vec<Fr> {
+	let count = bytes.len().div_ceil(LEAF_BYTES) as u64;
+	let leaves: Vec<[u8; LEAF_BYTES]> = (0..count).map(|index| leaf_at(bytes, index)).collect();
+	let mut nodes = Vec::with_capacity(leaves.len());
+	H::leaves(&leaves, &mut nodes);
+	nodes
+}
+
+/// The parents of a level's nodes over `H`, four children each, the last group filled with the
+/// level's padding node `empty`: `ceil(below.len() / 4)` of them.
+pub fn level_above<H: TreeHash>(below: &[Fr], empty: Fr) -> Vec<Fr> {
+	let groups: Vec<[Fr; ARITY]> = below
+		.chunks(ARITY)
+		.map(|chunk| {
+			let mut children = [empty; ARITY];
+			children[..chunk.len()].copy_from_slice(chunk);
+			children
+		})
+		.collect();
+	let mut parents = Vec::with_capacity(groups.len());
+	H::nodes(&groups, &mut parents);
+	parents
+}
+
 /// A whole shard tree in memory, keeping only nodes above real leaves (padding subtrees are
 /// [`empty_subtree_roots`]). The reference the streaming commitment is tested against, and the
 /// source of proofs for small shards.
@@ -217,18 +279,11 @@ impl<H: TreeHash> MemoryTree<H> {
 		}
 		let leaves: Vec<[u8; LEAF_BYTES]> = (0..count).map(|i| leaf_at(shard, i)).collect();
 		let mut levels = Vec::with_capacity(DEPTH as usize + 1);
-		levels.push(leaves.iter().map(H::leaf).collect::<Vec<Fr>>());
+		let mut nodes = Vec::with_capacity(leaves.len());
+		H::leaves(&leaves, &mut nodes);
+		levels.push(nodes);
 		for level in 0..DEPTH as usize {
-			let empty = H::empty_subtree_roots()[level];
-			let below = &levels[level];
-			let parents = below
-				.chunks(ARITY)
-				.map(|chunk| {
-					let mut children = [empty; ARITY];
-					children[..chunk.len()].copy_from_slice(chunk);
-					H::node(&children)
-				})
-				.collect();
+			let parents = level_above::<H>(&levels[level], H::empty_subtree_roots()[level]);
 			levels.push(parents);
 		}
 		Ok(MemoryTree { levels, leaves, hash: PhantomData })

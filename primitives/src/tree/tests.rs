@@ -55,6 +55,19 @@ fn the_circom_baseline_tree_is_the_same_tree_over_circom_poseidon() {
 }
 
 #[test]
+fn the_tree_hashed_many_at_once_is_the_tree_hashed_one_at_a_time() {
+	// Sizes around a batch of eight leaves and of eight nodes, and a many-level tree.
+	for len in [0, 1, 62, 62 * 7 + 1, 62 * 8, 62 * 9, 62 * 33 - 5, 62 * 4 * 8 * 8 + 3, 100_000] {
+		let shard = shard_of(len, len as u8);
+		let many = MemoryTree::from_shard(&shard).expect("fits");
+		let one = MemoryTree::<Poseidon2ScalarTree>::with_hash(&shard).expect("fits");
+		assert_eq!(many.root(), one.root(), "{len} bytes");
+		let last = leaf_count(len as u64).saturating_sub(1);
+		assert_eq!(many.proof(last), one.proof(last), "{len} bytes");
+	}
+}
+
+#[test]
 fn leaf_count_rounds_up() {
 	assert_eq!(leaf_count(0), 0);
 	assert_eq!(leaf_count(1), 1);

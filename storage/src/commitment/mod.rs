@@ -3,8 +3,9 @@
 //!
 //! Leaves past the end of a shard are all-zero leaves, so every subtree made only of padding is one
 //! of [`tree::empty_subtree_roots`]: a small shard costs only its real leaves. Hashing runs on all
-//! cores (rayon): leaves are hashed in parallel subtrees of `4^REHASHED_LEVELS` leaves, then each
-//! upper level in parallel groups of four.
+//! cores (rayon): leaves are hashed in parallel runs of sixteen subtrees of `4^REHASHED_LEVELS`
+//! leaves, then each upper level in parallel runs of groups of four; within a run, the hashes of
+//! a level go to the vector path ([`TreeHash::leaves`], [`TreeHash::nodes`]) together.
 
 pub mod pieces;
 mod proofs;
@@ -38,6 +39,11 @@ pub const SUBTREE_BYTES: usize = SUBTREE_LEAVES * tree::LEAF_BYTES;
 pub const NODE_BYTES: usize = 32;
 /// Shard bytes buffered before a parallel hashing pass (a whole number of subtrees, ~1 MB).
 const BATCH_BYTES: usize = 256 * SUBTREE_BYTES;
+/// Subtrees hashed by one task: enough that every level of them fills whole calls of the vector
+/// path (16 hashes a call).
+const TASK_BYTES: usize = 16 * SUBTREE_BYTES;
+/// Children hashed by one task on the upper levels.
+const TASK_CHILDREN: usize = 16 * 16 * tree::ARITY;
 
 /// What a shard is committed to: its Poseidon root, BLAKE3 digest and length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,41 +120,30 @@ pub(crate) fn leaf_at(bytes: &[u8], local_index: usize) -> [u8; tree::LEAF_BYTES
 	leaf
 }
 
-/// Hashes the bottom [`REHASHED_LEVELS`] levels of one subtree from its bytes (at most
-/// [`SUBTREE_BYTES`]; missing leaves are padding). Returns every level, leaves first.
+/// Hashes the bottom [`REHASHED_LEVELS`] levels of the subtrees `bytes` spans (whole subtrees
+/// but the last, whose missing leaves are padding; at least one). Returns every level, leaves
+/// first, each holding the nodes of whole subtrees; only nodes above real leaves are hashed.
 pub(crate) fn subtree_levels<H: TreeHash>(bytes: &[u8]) -> Vec<Vec<Fr>> {
 	let empty = H::empty_subtree_roots();
-	let real_leaves = bytes.len().div_ceil(tree::LEAF_BYTES);
-	let mut level: Vec<Fr> = (0..SUBTREE_LEAVES)
-		.map(|index| if index < real_leaves { H::leaf(&leaf_at(bytes, index)) } else { empty[0] })
-		.collect();
+	let leaves = bytes.len().div_ceil(SUBTREE_BYTES).max(1) * SUBTREE_LEAVES;
+	let mut real = tree::leaf_nodes::<H>(bytes);
 	let mut levels = Vec::with_capacity(REHASHED_LEVELS as usize + 1);
-	for height in 0..REHASHED_LEVELS as usize {
-		let next = level
-			.chunks_exact(tree::ARITY)
-			.map(|group| parent::<H>(group, empty[height], empty[height + 1]))
-			.collect();
-		levels.push(std::mem::replace(&mut level, next));
+	for height in 0..=REHASHED_LEVELS as usize {
+		let above = if height < REHASHED_LEVELS as usize {
+			tree::level_above::<H>(&real, empty[height])
+		} else {
+			Vec::new()
+		};
+		let mut level = std::mem::replace(&mut real, above);
+		level.resize(leaves >> (2 * height), empty[height]);
+		levels.push(level);
 	}
-	levels.push(level);
 	levels
 }
 
-fn parent<H: TreeHash>(group: &[Fr], empty_child: Fr, empty_parent: Fr) -> Fr {
-	if group.iter().all(|child| *child == empty_child) {
-		return empty_parent;
-	}
-	let mut children = [empty_child; tree::ARITY];
-	children[..group.len()].copy_from_slice(group);
-	H::node(&children)
-}
-
-fn subtree_root<H: TreeHash>(bytes: &[u8]) -> Fr {
-	let mut levels = subtree_levels::<H>(bytes);
-	levels
-		.pop()
-		.and_then(|top| top.first().copied())
-		.unwrap_or(H::empty_subtree_roots()[REHASHED_LEVELS as usize])
+/// The roots of the subtrees `bytes` spans, as [`subtree_levels`].
+fn subtree_roots<H: TreeHash>(bytes: &[u8]) -> Vec<Fr> {
+	subtree_levels::<H>(bytes).pop().unwrap_or_default()
 }
 
 /// Builds a shard's commitment from bytes fed in pieces of any size. `H` is the tree's hash:
@@ -211,9 +206,9 @@ impl<H: TreeHash> TreeBuilder<H> {
 	}
 
 	fn hash_pending(&mut self) {
-		let roots: Vec<Fr> =
-			self.pending.par_chunks(SUBTREE_BYTES).map(subtree_root::<H>).collect();
-		self.subtree_roots.extend(roots);
+		let roots: Vec<Vec<Fr>> =
+			self.pending.par_chunks(TASK_BYTES).map(subtree_roots::<H>).collect();
+		self.subtree_roots.extend(roots.into_iter().flatten());
 		self.pending.clear();
 	}
 
@@ -226,12 +221,11 @@ impl<H: TreeHash> TreeBuilder<H> {
 		let mut levels = vec![std::mem::take(&mut self.subtree_roots)];
 		for height in REHASHED_LEVELS as usize..tree::DEPTH as usize {
 			let below = levels.last().map(Vec::as_slice).unwrap_or_default();
-			let (empty_child, empty_parent) = (empty[height], empty[height + 1]);
-			let next = below
-				.par_chunks(tree::ARITY)
-				.map(|group| parent::<H>(group, empty_child, empty_parent))
+			let parts: Vec<Vec<Fr>> = below
+				.par_chunks(TASK_CHILDREN)
+				.map(|children| tree::level_above::<H>(children, empty[height]))
 				.collect();
-			levels.push(next);
+			levels.push(parts.into_iter().flatten().collect());
 		}
 		let root = levels
 			.last()
