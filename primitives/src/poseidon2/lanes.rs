@@ -240,12 +240,12 @@ impl Field52 {
 	#[inline(always)]
 	unsafe fn add(&self, a: &Lanes, b: &Lanes) -> Lanes {
 		let mut out = *a;
-		for k in 0..BATCHES {
-			let mut sum = [self.zero; LIMBS];
-			for i in 0..LIMBS {
-				sum[i] = _mm512_add_epi64(a.0[k][i], b.0[k][i]);
+		for (out, b) in out.0.iter_mut().zip(&b.0) {
+			let mut sum = *out;
+			for (sum, b) in sum.iter_mut().zip(b) {
+				*sum = _mm512_add_epi64(*sum, *b);
 			}
-			out.0[k] = self.subtract_below(self.normalise(sum), &self.twice_modulus);
+			*out = self.subtract_below(self.normalise(sum), &self.twice_modulus);
 		}
 		out
 	}

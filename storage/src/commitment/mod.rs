@@ -128,16 +128,14 @@ pub(crate) fn subtree_levels<H: TreeHash>(bytes: &[u8]) -> Vec<Vec<Fr>> {
 	let leaves = bytes.len().div_ceil(SUBTREE_BYTES).max(1) * SUBTREE_LEAVES;
 	let mut real = tree::leaf_nodes::<H>(bytes);
 	let mut levels = Vec::with_capacity(REHASHED_LEVELS as usize + 1);
-	for height in 0..=REHASHED_LEVELS as usize {
-		let above = if height < REHASHED_LEVELS as usize {
-			tree::level_above::<H>(&real, empty[height])
-		} else {
-			Vec::new()
-		};
+	for (height, empty) in empty.iter().enumerate().take(REHASHED_LEVELS as usize) {
+		let above = tree::level_above::<H>(&real, *empty);
 		let mut level = std::mem::replace(&mut real, above);
-		level.resize(leaves >> (2 * height), empty[height]);
+		level.resize(leaves >> (2 * height), *empty);
 		levels.push(level);
 	}
+	real.resize(leaves >> (2 * REHASHED_LEVELS), empty[REHASHED_LEVELS as usize]);
+	levels.push(real);
 	levels
 }
 
@@ -219,11 +217,11 @@ impl<H: TreeHash> TreeBuilder<H> {
 		}
 		let empty = H::empty_subtree_roots();
 		let mut levels = vec![std::mem::take(&mut self.subtree_roots)];
-		for height in REHASHED_LEVELS as usize..tree::DEPTH as usize {
+		for empty_child in &empty[REHASHED_LEVELS as usize..tree::DEPTH as usize] {
 			let below = levels.last().map(Vec::as_slice).unwrap_or_default();
 			let parts: Vec<Vec<Fr>> = below
 				.par_chunks(TASK_CHILDREN)
-				.map(|children| tree::level_above::<H>(children, empty[height]))
+				.map(|children| tree::level_above::<H>(children, *empty_child))
 				.collect();
 			levels.push(parts.into_iter().flatten().collect());
 		}
