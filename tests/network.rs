@@ -347,8 +347,11 @@ async fn an_overcommitted_provider_proves_what_it_can() -> anyhow::Result<()> {
 	eprintln!("overcommit: up after {:?}; {line}", started.elapsed());
 	ensure!(limit >= 3, "a provider that keeps fewer than 3 shards cannot show this: {line}");
 
-	// One-shard files up to one below its limit (the pace it measures moves a little).
-	let count = (limit - 1).min(8) as usize;
+	// One-shard files up to one below its limit (the pace it measures moves a little): proving
+	// them takes about half of a normal period, so about twice a period a quarter as long,
+	// whatever this machine's pace. At most 24 (a prover faster than 0.8 s a proof would need
+	// more files than that to be overcommitted by the short period).
+	let count = (limit - 1).min(24) as usize;
 	let uploads = (0..count).map(|index| {
 		let path = dir.join(format!("small-{index}.bin"));
 		let files = &files;
