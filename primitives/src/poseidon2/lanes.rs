@@ -174,7 +174,7 @@ fn constants(width: usize) -> &'static Constants {
 /// One limb of eight elements per register.
 type Vector = [__m512i; LIMBS];
 
-/// [`LANES`] elements: [`BATCHES`] vectors of eight, each held limb `i` in register `i`. Every
+/// [`LANES`] elements: [`BATCHES`] vectors of eight, each holding limb `i` in register `i`. Every
 /// operation works on all of them, so that the processor overlaps their dependency chains.
 #[derive(Clone, Copy)]
 struct Lanes([Vector; BATCHES]);

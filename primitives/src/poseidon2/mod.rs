@@ -14,7 +14,7 @@
 //! - [`compress4`], a node of the 4-ary tree: the compression mode of the Poseidon2 paper with
 //!   feed-forward and truncation to one element, `(P4(x) + x)[0]`.
 //!
-//! [`hash2_many`] and [`compress4_many`] hash many inputs at once: eight at a time with AVX-512
+//! [`hash2_many`] and [`compress4_many`] hash many inputs at once: sixteen at a time with AVX-512
 //! IFMA where the CPU has it ([`lanes`]), one at a time elsewhere; both give the same values.
 //!
 //! The two are domain separated by width: different permutations with different constants, so a
@@ -235,8 +235,8 @@ pub fn compress4(children: &[Fr; 4]) -> Fr {
 	state[0] + children[0]
 }
 
-/// `hash2` of every pair, appended to `out` in order: eight at a time on a CPU with AVX-512 IFMA,
-/// one at a time elsewhere.
+/// `hash2` of every pair, appended to `out` in order: sixteen at a time on a CPU with AVX-512
+/// IFMA, one at a time elsewhere.
 pub fn hash2_many(inputs: &[[Fr; 2]], out: &mut Vec<Fr>) {
 	#[cfg(all(target_arch = "x86_64", feature = "std"))]
 	if let Some(ifma) = lanes::Ifma::detect() {
