@@ -6,25 +6,44 @@
 //! by the batch (3 multiplications each), against 7 multiplications and 4 squarings for the
 //! mixed Jacobian addition arkworks' MSM uses; the bucket additions are most of an MSM's work at
 //! the sizes Groth16 proves here (tens of thousands of points). A point whose bucket already
-//! waits in the batch is added in Jacobian coordinates instead (a few percent of the points in a
-//! wide window, most of them in the narrow top window). The windows (signed digits) run in
-//! parallel. The bucket additions multiply with [`cairn_primitives::montgomery`]'s fastest path
-//! for this CPU (BMI2/ADX where present; `Fq2` by Karatsuba over it). The result equals
-//! `VariableBaseMSM::msm_bigint`'s, which tests check on random and on repeated, negated and
-//! identity points.
+//! waits in the batch waits for the next batch; when [`DEFERRED`] wait already, it is added in
+//! Jacobian coordinates instead (most of the points of the narrow top window). The windows
+//! (signed digits) run in parallel.
+//!
+//! The additions multiply with [`cairn_primitives::montgomery`]'s fastest path for this CPU
+//! (BMI2/ADX where present; `Fq2` by Karatsuba over it). Where the CPU has AVX-512 IFMA, they
+//! run sixteen at a time in its lanes instead (`cairn_primitives::lanes`, in G1 and G2), all but
+//! the rare doublings and cancellations, and so does the weighted sum of the buckets at the end
+//! (in chains side by side, [`weighted_sum_in_lanes`]), which is otherwise a running sum in
+//! Jacobian coordinates. The result equals `VariableBaseMSM::msm_bigint`'s, which tests check on
+//! random and on repeated, negated and identity points, on every path.
 
 use alloc::{vec, vec::Vec};
 
 use ark_ec::{
 	short_weierstrass::{Affine, Projective, SWCurveConfig},
-	AdditiveGroup,
+	AdditiveGroup, CurveGroup,
 };
 use ark_ff::{BigInteger, Field, Fp2, Fp256, Fp2Config, MontBackend, MontConfig, PrimeField, Zero};
-use cairn_primitives::{
-	montgomery::{Mont4, Multiply},
-	with_fastest_multiply,
-};
+use cairn_primitives::{montgomery::Multiply, with_fastest_multiply};
 use rayon::prelude::*;
+
+/// The token of AVX-512 IFMA's lanes ([`Ifma::detect`]); off x86-64 a type without values.
+#[cfg(target_arch = "x86_64")]
+pub use cairn_primitives::lanes::Ifma;
+
+/// AVX-512 IFMA's lanes, which no CPU but x86-64 has: no value of this type exists.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy, Debug)]
+pub enum Ifma {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Ifma {
+	/// Never a token here.
+	pub fn detect() -> Option<Ifma> {
+		None
+	}
+}
 
 /// A curve's base field as the buckets multiply in it: BN254's `Fq` (G1) and `Fq2` (G2).
 pub trait BucketField: Field {
@@ -32,6 +51,9 @@ pub trait BucketField: Field {
 	fn mul_with(m: impl Multiply, a: &Self, b: &Self) -> Self;
 	/// `a²` with `m`.
 	fn square_with(m: impl Multiply, a: &Self) -> Self;
+	/// The affine sums `[x₁, y₁, x₂, y₂] → [x₃, y₃, x₂, y₂]` of points with `x₁ ≠ x₂`, in the
+	/// lanes.
+	fn add_affine_lanes(ifma: Ifma, points: &mut [[Self; 4]]);
 }
 
 impl<C: MontConfig<4>> BucketField for Fp256<MontBackend<C, 4>> {
@@ -44,12 +66,16 @@ impl<C: MontConfig<4>> BucketField for Fp256<MontBackend<C, 4>> {
 	fn square_with(m: impl Multiply, a: &Self) -> Self {
 		m.square(a)
 	}
+
+	fn add_affine_lanes(ifma: Ifma, points: &mut [[Self; 4]]) {
+		#[cfg(target_arch = "x86_64")]
+		ifma.add_affine(points);
+		#[cfg(not(target_arch = "x86_64"))]
+		match ifma {}
+	}
 }
 
-impl<P: Fp2Config> BucketField for Fp2<P>
-where
-	P::Fp: Mont4,
-{
+impl<P: Fp2Config<Fp = Fp256<MontBackend<C, 4>>>, C: MontConfig<4>> BucketField for Fp2<P> {
 	/// Karatsuba: three base-field products.
 	#[inline(always)]
 	fn mul_with(m: impl Multiply, a: &Self, b: &Self) -> Self {
@@ -64,10 +90,19 @@ where
 	fn square_with(m: impl Multiply, a: &Self) -> Self {
 		Self::mul_with(m, a, a)
 	}
+
+	fn add_affine_lanes(ifma: Ifma, points: &mut [[Self; 4]]) {
+		#[cfg(target_arch = "x86_64")]
+		ifma.add_affine(points);
+		#[cfg(not(target_arch = "x86_64"))]
+		match ifma {}
+	}
 }
 
 /// Points added into buckets between two inversions.
 const BATCH: usize = 512;
+/// Points that met a busy bucket and wait for the next batch, at most (fewer than [`BATCH`]).
+const DEFERRED: usize = 128;
 
 /// Window width in bits for `n` points.
 fn window_bits(n: usize) -> usize {
@@ -102,27 +137,39 @@ fn signed_digits(scalar: &impl BigInteger, c: usize, windows: usize, out: &mut [
 /// Buckets of one window in affine coordinates, filled a batch at a time.
 struct Buckets<P: SWCurveConfig, M> {
 	m: M,
+	/// The lanes, where the CPU and the field have them.
+	lanes: Option<Ifma>,
 	points: Vec<Affine<P>>,
 	/// Whether a bucket already has an addition in the current batch.
 	busy: Vec<bool>,
 	batch: Vec<(usize, Affine<P>)>,
-	/// Points that met their bucket busy in the batch, added in Jacobian coordinates instead
-	/// (few in a wide window; most of the points in the narrow top window).
+	/// Points that met their bucket busy in the batch, queued again after it, up to
+	/// [`DEFERRED`] of them.
+	deferred: Vec<(usize, Affine<P>)>,
+	/// Points that met their bucket busy when [`DEFERRED`] were waiting, added in Jacobian
+	/// coordinates instead (few in a wide window; most of the points in the narrow top window).
 	overflow: Vec<Projective<P>>,
 	denominators: Vec<P::BaseField>,
 	scratch: Vec<P::BaseField>,
+	/// The batch's additions for the lanes, `[x₁, y₁, x₂, y₂]`, and their buckets.
+	sums: Vec<[P::BaseField; 4]>,
+	targets: Vec<usize>,
 }
 
 impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
-	fn new(m: M, count: usize) -> Self {
+	fn new(m: M, lanes: Option<Ifma>, count: usize) -> Self {
 		Buckets {
 			m,
+			lanes,
 			points: vec![Affine::identity(); count],
 			busy: vec![false; count],
 			batch: Vec::with_capacity(BATCH),
+			deferred: Vec::with_capacity(DEFERRED),
 			overflow: vec![Projective::zero(); count],
 			denominators: Vec::with_capacity(BATCH),
 			scratch: Vec::with_capacity(BATCH),
+			sums: Vec::new(),
+			targets: Vec::new(),
 		}
 	}
 
@@ -131,7 +178,11 @@ impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
 			return;
 		}
 		if self.busy[bucket] {
-			self.overflow[bucket] += point;
+			if self.deferred.len() < DEFERRED {
+				self.deferred.push((bucket, point));
+			} else {
+				self.overflow[bucket] += point;
+			}
 			return;
 		}
 		if self.points[bucket].infinity {
@@ -145,8 +196,23 @@ impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
 		}
 	}
 
-	/// Adds every queued point into its bucket with one inversion.
+	/// Adds every queued point into its bucket with one inversion (two where the lanes take the
+	/// general additions and doublings remain).
 	fn flush(&mut self) {
+		if let Some(ifma) = self.lanes {
+			self.flush_lanes(ifma);
+		}
+		if !self.batch.is_empty() {
+			self.flush_scalar();
+		}
+		// Fewer than a batch: re-queueing them cannot fill the batch again.
+		for (bucket, point) in core::mem::take(&mut self.deferred) {
+			self.add(bucket, point);
+		}
+	}
+
+	/// The batch's additions with one inversion and the scalar multiplication.
+	fn flush_scalar(&mut self) {
 		self.denominators.clear();
 		for (bucket, q) in &self.batch {
 			let p = &self.points[*bucket];
@@ -181,20 +247,153 @@ impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
 		}
 	}
 
-	/// `Σ (i + 1) · bucket[i]` once the last batch is added, by running sums from the top
-	/// bucket down.
-	fn weighted_sum(mut self) -> Projective<P> {
-		self.flush();
-		let mut running = Projective::<P>::zero();
-		let mut sum = Projective::<P>::zero();
-		for (point, overflow) in self.points.iter().zip(&self.overflow).rev() {
-			running += point;
-			if !overflow.is_zero() {
-				running += overflow;
+	/// Takes the additions of distinct `x` out of the batch and adds them in the lanes.
+	fn flush_lanes(&mut self, ifma: Ifma) {
+		self.sums.clear();
+		self.targets.clear();
+		let mut kept = 0;
+		for index in 0..self.batch.len() {
+			let (bucket, q) = self.batch[index];
+			let p = &self.points[bucket];
+			if p.x != q.x {
+				self.sums.push([p.x, p.y, q.x, q.y]);
+				self.targets.push(bucket);
+			} else {
+				self.batch[kept] = (bucket, q);
+				kept += 1;
 			}
-			sum += running;
 		}
-		sum
+		self.batch.truncate(kept);
+		P::BaseField::add_affine_lanes(ifma, &mut self.sums);
+		for (bucket, [x, y, ..]) in self.targets.iter().zip(&self.sums) {
+			self.points[*bucket] = Affine::new_unchecked(*x, *y);
+			self.busy[*bucket] = false;
+		}
+	}
+
+	/// `Σ (i + 1) · bucket[i]` once the last batch is added: in the lanes where there are
+	/// some and enough buckets, else by running sums from the top bucket down.
+	fn weighted_sum(mut self) -> Projective<P> {
+		while !self.batch.is_empty() || !self.deferred.is_empty() {
+			self.flush();
+		}
+		match self.lanes {
+			Some(ifma) if self.points.len() >= 2 * MIN_CHAINS => {
+				self.fold_overflow();
+				weighted_sum_in_lanes(ifma, &self.points)
+			}
+			_ => {
+				let mut running = Projective::<P>::zero();
+				let mut sum = Projective::<P>::zero();
+				for (point, overflow) in self.points.iter().zip(&self.overflow).rev() {
+					running += point;
+					if !overflow.is_zero() {
+						running += overflow;
+					}
+					sum += running;
+				}
+				sum
+			}
+		}
+	}
+
+	/// Adds the Jacobian overflow into the affine buckets (one normalisation, then one batch:
+	/// every bucket at most once).
+	fn fold_overflow(&mut self) {
+		let (buckets, sums): (Vec<usize>, Vec<Projective<P>>) = self
+			.overflow
+			.iter()
+			.enumerate()
+			.filter(|(_, sum)| !sum.is_zero())
+			.map(|(bucket, sum)| (bucket, *sum))
+			.unzip();
+		for (bucket, point) in buckets.into_iter().zip(Projective::normalize_batch(&sums)) {
+			self.overflow[bucket] = Projective::zero();
+			self.add(bucket, point);
+		}
+		while !self.batch.is_empty() || !self.deferred.is_empty() {
+			self.flush();
+		}
+	}
+}
+
+/// Chains of the weighted sum in the lanes, at least (fewer buckets take the running sums).
+const MIN_CHAINS: usize = 16;
+/// Chains of the weighted sum in the lanes, at most.
+const MAX_CHAINS: usize = 256;
+
+/// `Σ (i + 1) · buckets[i]` for a power-of-two count of affine buckets, in the lanes: the buckets
+/// split into `K` chains of `L` consecutive ones, each chain keeps a running sum and a sum of
+/// running sums from its top bucket down (`running_k = Σⱼ B_{kL+j}`,
+/// `sum_k = Σⱼ (j + 1)·B_{kL+j}`), and every step adds into all chains at once with one
+/// inversion. Then `Σ (i + 1)·Bᵢ = Σₖ sum_k + L·Σₖ k·running_k`, the last by running sums over
+/// the `K` chains.
+fn weighted_sum_in_lanes<P: SWCurveConfig<BaseField: BucketField>>(
+	ifma: Ifma,
+	buckets: &[Affine<P>],
+) -> Projective<P> {
+	debug_assert!(buckets.len().is_power_of_two());
+	let chains = (buckets.len() / 16).clamp(MIN_CHAINS, MAX_CHAINS);
+	let length = buckets.len() / chains;
+	let mut running = vec![Affine::<P>::identity(); chains];
+	let mut sums = vec![Affine::<P>::identity(); chains];
+	let mut scratch = AddScratch::default();
+	for j in (0..length).rev() {
+		scratch.add_all(ifma, &mut running, |k| buckets[k * length + j]);
+		scratch.add_all(ifma, &mut sums, |k| running[k]);
+	}
+	let mut total = Projective::<P>::zero();
+	for sum in &sums {
+		total += sum;
+	}
+	let mut above = Projective::<P>::zero();
+	let mut weighted = Projective::<P>::zero();
+	for chain in running[1..].iter().rev() {
+		above += chain;
+		weighted += above;
+	}
+	for _ in 0..length.trailing_zeros() {
+		weighted.double_in_place();
+	}
+	total + weighted
+}
+
+/// The additions of one step of [`weighted_sum_in_lanes`].
+struct AddScratch<P: SWCurveConfig> {
+	sums: Vec<[P::BaseField; 4]>,
+	targets: Vec<usize>,
+}
+
+impl<P: SWCurveConfig> Default for AddScratch<P> {
+	fn default() -> Self {
+		AddScratch { sums: Vec::new(), targets: Vec::new() }
+	}
+}
+
+impl<P: SWCurveConfig<BaseField: BucketField>> AddScratch<P> {
+	/// `into[k] += addend(k)` for every `k`: the general additions in the lanes, the rest (an
+	/// identity, a doubling, a cancellation) one at a time.
+	fn add_all(&mut self, ifma: Ifma, into: &mut [Affine<P>], addend: impl Fn(usize) -> Affine<P>) {
+		self.sums.clear();
+		self.targets.clear();
+		for (k, p) in into.iter_mut().enumerate() {
+			let q = addend(k);
+			if q.infinity {
+				continue;
+			}
+			if p.infinity {
+				*p = q;
+			} else if p.x == q.x {
+				*p = (*p + q).into_affine();
+			} else {
+				self.sums.push([p.x, p.y, q.x, q.y]);
+				self.targets.push(k);
+			}
+		}
+		P::BaseField::add_affine_lanes(ifma, &mut self.sums);
+		for (k, [x, y, ..]) in self.targets.iter().zip(&self.sums) {
+			into[*k] = Affine::new_unchecked(*x, *y);
+		}
 	}
 }
 
@@ -220,12 +419,13 @@ pub fn msm<P: SWCurveConfig<BaseField: BucketField>>(
 	bases: &[Affine<P>],
 	scalars: &[<P::ScalarField as PrimeField>::BigInt],
 ) -> Projective<P> {
-	with_fastest_multiply!(m => msm_with(m, bases, scalars))
+	with_fastest_multiply!(m => msm_with(m, Ifma::detect(), bases, scalars))
 }
 
-/// [`msm`] with one multiplication path (the paths give the same sum).
+/// [`msm`] with one multiplication path, and the lanes or not (every path gives the same sum).
 pub fn msm_with<P: SWCurveConfig<BaseField: BucketField>>(
 	m: impl Multiply,
+	lanes: Option<Ifma>,
 	bases: &[Affine<P>],
 	scalars: &[<P::ScalarField as PrimeField>::BigInt],
 ) -> Projective<P> {
@@ -240,7 +440,7 @@ pub fn msm_with<P: SWCurveConfig<BaseField: BucketField>>(
 	let window_sums: Vec<Projective<P>> = (0..windows)
 		.into_par_iter()
 		.map(|window| {
-			let mut buckets = Buckets::<P, _>::new(m, 1 << (c - 1));
+			let mut buckets = Buckets::<P, _>::new(m, lanes, 1 << (c - 1));
 			for (base, digit) in bases[..n].iter().zip(digits.iter().skip(window).step_by(windows))
 			{
 				match digit.signum() {
@@ -308,7 +508,11 @@ mod tests {
 		let bigints: Vec<_> = scalars.iter().map(|s| s.into_bigint()).collect();
 		let expected = Projective::<P>::msm_bigint(&bases, &bigints);
 		assert_eq!(msm(&bases, &bigints), expected, "n = {n}, repeat = {repeat}");
-		assert_eq!(msm_with(Portable, &bases, &bigints), expected, "portable, n = {n}");
+		assert_eq!(msm_with(Portable, None, &bases, &bigints), expected, "portable, n = {n}");
+		if let Some(ifma) = Ifma::detect() {
+			let sum = msm_with(Portable, Some(ifma), &bases, &bigints);
+			assert_eq!(sum, expected, "portable and lanes, n = {n}, repeat = {repeat}");
+		}
 	}
 
 	#[test]
