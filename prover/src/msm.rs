@@ -7,15 +7,15 @@
 //! mixed Jacobian addition arkworks' MSM uses; the bucket additions are most of an MSM's work at
 //! the sizes Groth16 proves here (tens of thousands of points). A point whose bucket already
 //! waits in the batch waits for the next batch; when [`DEFERRED`] wait already, it is added in
-//! Jacobian coordinates instead (most of the points of the narrow top window). The windows
-//! (signed digits) run in parallel.
+//! Jacobian coordinates instead. The windows (signed digits) run in parallel.
 //!
 //! The additions multiply with [`cairn_primitives::montgomery`]'s fastest path for this CPU
 //! (BMI2/ADX where present; `Fq2` by Karatsuba over it). Where the CPU has AVX-512 IFMA, they
 //! run sixteen at a time in its lanes instead (`cairn_primitives::lanes`, in G1 and G2), all but
 //! the rare doublings and cancellations, and so does the weighted sum of the buckets at the end
 //! (in chains side by side, [`weighted_sum_in_lanes`]), which is otherwise a running sum in
-//! Jacobian coordinates. The result equals `VariableBaseMSM::msm_bigint`'s, which tests check on
+//! Jacobian coordinates. The narrow top window, whose points crowd into a few buckets and would
+//! nearly all meet theirs busy, is summed by bucket in the lanes instead ([`sums_by_bucket`]). The result equals `VariableBaseMSM::msm_bigint`'s, which tests check on
 //! random and on repeated, negated and identity points, on every path.
 
 use alloc::{vec, vec::Vec};
@@ -397,6 +397,57 @@ impl<P: SWCurveConfig<BaseField: BucketField>> AddScratch<P> {
 	}
 }
 
+/// Each bucket's sum of its points, for `count` buckets: the points sorted by bucket, then
+/// added pairwise, level by level, every level one batch in the lanes (doublings and
+/// cancellations one at a time). A level halves every bucket's list, so a bucket of `k` points
+/// takes `⌈log₂ k⌉` levels and the whole no more inversions than that.
+fn sums_by_bucket<P: SWCurveConfig<BaseField: BucketField>>(
+	ifma: Ifma,
+	count: usize,
+	entries: impl Iterator<Item = (usize, Affine<P>)>,
+) -> Vec<Affine<P>> {
+	let mut lists: Vec<Vec<Affine<P>>> = vec![Vec::new(); count];
+	for (bucket, point) in entries {
+		if !point.infinity {
+			lists[bucket].push(point);
+		}
+	}
+	let mut sums = Vec::new();
+	let mut targets = Vec::new();
+	while lists.iter().any(|list| list.len() > 1) {
+		sums.clear();
+		targets.clear();
+		for (bucket, list) in lists.iter_mut().enumerate() {
+			let pairs = list.len() / 2;
+			// Pair i goes to slot i, read before written (2i ≥ i), in order.
+			for i in 0..pairs {
+				let (p, q) = (list[2 * i], list[2 * i + 1]);
+				if p.x != q.x {
+					sums.push([p.x, p.y, q.x, q.y]);
+					targets.push((bucket, i));
+				} else {
+					list[i] = (p + q).into_affine();
+				}
+			}
+			if list.len() % 2 == 1 {
+				list[pairs] = list[2 * pairs];
+				list.truncate(pairs + 1);
+			} else {
+				list.truncate(pairs);
+			}
+		}
+		P::BaseField::add_affine_lanes(ifma, &mut sums);
+		for ((bucket, slot), [x, y, ..]) in targets.iter().zip(&sums) {
+			lists[*bucket][*slot] = Affine::new_unchecked(*x, *y);
+		}
+		// A cancellation leaves the identity.
+		for list in &mut lists {
+			list.retain(|point| !point.infinity);
+		}
+	}
+	lists.into_iter().map(|list| list.first().copied().unwrap_or(Affine::identity())).collect()
+}
+
 /// `values[i] ← values[i]⁻¹` for non-zero values, with one inversion.
 fn batch_invert<F: BucketField>(m: impl Multiply, values: &mut [F], prefix: &mut Vec<F>) {
 	prefix.clear();
@@ -441,13 +492,21 @@ pub fn msm_with<P: SWCurveConfig<BaseField: BucketField>>(
 		.into_par_iter()
 		.map(|window| {
 			let mut buckets = Buckets::<P, _>::new(m, lanes, 1 << (c - 1));
-			for (base, digit) in bases[..n].iter().zip(digits.iter().skip(window).step_by(windows))
-			{
-				match digit.signum() {
-					1 => buckets.add(*digit as usize - 1, *base),
-					-1 => buckets.add(digit.unsigned_abs() as usize - 1, -*base),
-					_ => {}
+			let entries = bases[..n]
+				.iter()
+				.zip(digits.iter().skip(window).step_by(windows))
+				.filter_map(|(base, digit)| match digit.signum() {
+					1 => Some((*digit as usize - 1, *base)),
+					-1 => Some((digit.unsigned_abs() as usize - 1, -*base)),
+					_ => None,
+				});
+			match lanes {
+				// The top window's points crowd into a few buckets, where nearly every point
+				// would meet its bucket busy.
+				Some(ifma) if window == windows - 1 => {
+					buckets.points = sums_by_bucket(ifma, 1 << (c - 1), entries);
 				}
+				_ => entries.for_each(|(bucket, point)| buckets.add(bucket, point)),
 			}
 			buckets.weighted_sum()
 		})
@@ -544,6 +603,38 @@ mod tests {
 		let g2 = [G2Affine::identity(); 3];
 		assert!(msm(&g2, &scalars).is_zero());
 		let _ = G2Projective::zero();
+	}
+
+	#[test]
+	fn sums_by_bucket_equal_the_plain_sums() {
+		let Some(ifma) = Ifma::detect() else { return };
+		let mut rng = ChaCha20Rng::seed_from_u64(21);
+		let distinct: Vec<G1Affine> =
+			(0..5).map(|_| G1Projective::rand(&mut rng).into_affine()).collect();
+		// Random points, repeats, negations (cancellations and doublings) and identities, in
+		// buckets of every size from none to hundreds.
+		let entries: Vec<(usize, G1Affine)> = (0..1_500usize)
+			.map(|i| {
+				let bucket = (i * i + 3 * i) % 37 % 9;
+				let point = match i % 7 {
+					0 => distinct[i % 5],
+					1 => -distinct[i % 5],
+					2 => G1Affine::identity(),
+					_ => G1Projective::rand(&mut rng).into_affine(),
+				};
+				(bucket, point)
+			})
+			.collect();
+		let sums = sums_by_bucket(ifma, 12, entries.iter().copied());
+		for (bucket, sum) in sums.iter().enumerate() {
+			let expected: G1Projective =
+				entries.iter().filter(|(b, _)| *b == bucket).map(|(_, point)| *point).sum();
+			assert_eq!(*sum, expected.into_affine(), "bucket {bucket}");
+		}
+		let pair = [(0, distinct[0]), (0, -distinct[0]), (1, distinct[1]), (1, distinct[1])];
+		let sums = sums_by_bucket(ifma, 2, pair.into_iter());
+		assert!(sums[0].infinity);
+		assert_eq!(sums[1], (distinct[1] + distinct[1]).into_affine());
 	}
 
 	#[test]
