@@ -12,8 +12,9 @@
 //! - [`field`]: checked conversions between bytes and field elements.
 //! - [`montgomery`]: field multiplication with BMI2/ADX where the CPU has them, chosen at run
 //!   time.
-//! - `lanes` (x86-64): field arithmetic on sixteen elements at once with AVX-512 IFMA, under
-//!   the Poseidon2 lanes and the prover's affine point additions (`lanes::Ifma::add_affine`).
+//! - [`lanes`]: field arithmetic on sixteen elements at once with AVX-512 IFMA where the CPU has
+//!   it (x86-64), under the Poseidon2 lanes and the prover's affine point additions
+//!   ([`lanes::Ifma::add_affine`]); on other targets its token is never made.
 //!
 //! ```
 //! use cairn_primitives::{challenge, tree};
@@ -38,7 +39,6 @@ extern crate thiserror_no_std as thiserror;
 pub mod challenge;
 mod error;
 pub mod field;
-#[cfg(all(target_arch = "x86_64", feature = "std"))]
 pub mod lanes;
 pub mod montgomery;
 pub mod poseidon;

@@ -15,8 +15,11 @@
 //! the rare doublings and cancellations, and so does the weighted sum of the buckets at the end
 //! (in chains side by side, [`weighted_sum_in_lanes`]), which is otherwise a running sum in
 //! Jacobian coordinates. The narrow top window, whose points crowd into a few buckets and would
-//! nearly all meet theirs busy, is summed by bucket in the lanes instead ([`sums_by_bucket`]). The result equals `VariableBaseMSM::msm_bigint`'s, which tests check on
-//! random and on repeated, negated and identity points, on every path.
+//! nearly all meet theirs busy, is summed by bucket in the lanes instead ([`sums_by_bucket`]).
+//! One [`LaneAdds`] gathers the additions of each batch for the lanes, whoever makes them.
+//!
+//! The result equals `VariableBaseMSM::msm_bigint`'s, which tests check on random and on
+//! repeated, negated and identity points, on every path.
 
 use alloc::{vec, vec::Vec};
 
@@ -25,35 +28,22 @@ use ark_ec::{
 	AdditiveGroup, CurveGroup,
 };
 use ark_ff::{BigInteger, Field, Fp2, Fp256, Fp2Config, MontBackend, MontConfig, PrimeField, Zero};
-use cairn_primitives::{montgomery::Multiply, with_fastest_multiply};
+use cairn_primitives::{
+	lanes::{AffineScratch, LaneField},
+	montgomery::Multiply,
+	with_fastest_multiply,
+};
 use rayon::prelude::*;
 
-/// The token of AVX-512 IFMA's lanes ([`Ifma::detect`]); off x86-64 a type without values.
-#[cfg(target_arch = "x86_64")]
 pub use cairn_primitives::lanes::Ifma;
 
-/// AVX-512 IFMA's lanes, which no CPU but x86-64 has: no value of this type exists.
-#[cfg(not(target_arch = "x86_64"))]
-#[derive(Clone, Copy, Debug)]
-pub enum Ifma {}
-
-#[cfg(not(target_arch = "x86_64"))]
-impl Ifma {
-	/// Never a token here.
-	pub fn detect() -> Option<Ifma> {
-		None
-	}
-}
-
-/// A curve's base field as the buckets multiply in it: BN254's `Fq` (G1) and `Fq2` (G2).
-pub trait BucketField: Field {
+/// A curve's base field as the buckets multiply in it: BN254's `Fq` (G1) and `Fq2` (G2), which
+/// the lanes compute in too.
+pub trait BucketField: LaneField {
 	/// `a · b` with `m`.
 	fn mul_with(m: impl Multiply, a: &Self, b: &Self) -> Self;
 	/// `a²` with `m`.
 	fn square_with(m: impl Multiply, a: &Self) -> Self;
-	/// The affine sums `[x₁, y₁, x₂, y₂] → [x₃, y₃, x₂, y₂]` of points with `x₁ ≠ x₂`, in the
-	/// lanes.
-	fn add_affine_lanes(ifma: Ifma, points: &mut [[Self; 4]]);
 }
 
 impl<C: MontConfig<4>> BucketField for Fp256<MontBackend<C, 4>> {
@@ -65,13 +55,6 @@ impl<C: MontConfig<4>> BucketField for Fp256<MontBackend<C, 4>> {
 	#[inline(always)]
 	fn square_with(m: impl Multiply, a: &Self) -> Self {
 		m.square(a)
-	}
-
-	fn add_affine_lanes(ifma: Ifma, points: &mut [[Self; 4]]) {
-		#[cfg(target_arch = "x86_64")]
-		ifma.add_affine(points);
-		#[cfg(not(target_arch = "x86_64"))]
-		match ifma {}
 	}
 }
 
@@ -89,13 +72,6 @@ impl<P: Fp2Config<Fp = Fp256<MontBackend<C, 4>>>, C: MontConfig<4>> BucketField 
 	#[inline(always)]
 	fn square_with(m: impl Multiply, a: &Self) -> Self {
 		Self::mul_with(m, a, a)
-	}
-
-	fn add_affine_lanes(ifma: Ifma, points: &mut [[Self; 4]]) {
-		#[cfg(target_arch = "x86_64")]
-		ifma.add_affine(points);
-		#[cfg(not(target_arch = "x86_64"))]
-		match ifma {}
 	}
 }
 
@@ -135,7 +111,7 @@ fn signed_digits(scalar: &impl BigInteger, c: usize, windows: usize, out: &mut [
 }
 
 /// Buckets of one window in affine coordinates, filled a batch at a time.
-struct Buckets<P: SWCurveConfig, M> {
+struct Buckets<P: SWCurveConfig<BaseField: BucketField>, M> {
 	m: M,
 	/// The lanes, where the CPU and the field have them.
 	lanes: Option<Ifma>,
@@ -151,9 +127,8 @@ struct Buckets<P: SWCurveConfig, M> {
 	overflow: Vec<Projective<P>>,
 	denominators: Vec<P::BaseField>,
 	scratch: Vec<P::BaseField>,
-	/// The batch's additions for the lanes, `[x₁, y₁, x₂, y₂]`, and their buckets.
-	sums: Vec<[P::BaseField; 4]>,
-	targets: Vec<usize>,
+	/// The batch's additions for the lanes, by bucket.
+	lane_adds: LaneAdds<P, usize>,
 }
 
 impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
@@ -168,8 +143,7 @@ impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
 			overflow: vec![Projective::zero(); count],
 			denominators: Vec::with_capacity(BATCH),
 			scratch: Vec::with_capacity(BATCH),
-			sums: Vec::new(),
-			targets: Vec::new(),
+			lane_adds: LaneAdds::default(),
 		}
 	}
 
@@ -249,25 +223,18 @@ impl<P: SWCurveConfig<BaseField: BucketField>, M: Multiply> Buckets<P, M> {
 
 	/// Takes the additions of distinct `x` out of the batch and adds them in the lanes.
 	fn flush_lanes(&mut self, ifma: Ifma) {
-		self.sums.clear();
-		self.targets.clear();
 		let mut kept = 0;
 		for index in 0..self.batch.len() {
 			let (bucket, q) = self.batch[index];
-			let p = &self.points[bucket];
-			if p.x != q.x {
-				self.sums.push([p.x, p.y, q.x, q.y]);
-				self.targets.push(bucket);
-			} else {
+			if !self.lane_adds.push(bucket, &self.points[bucket], &q) {
 				self.batch[kept] = (bucket, q);
 				kept += 1;
 			}
 		}
 		self.batch.truncate(kept);
-		P::BaseField::add_affine_lanes(ifma, &mut self.sums);
-		for (bucket, [x, y, ..]) in self.targets.iter().zip(&self.sums) {
-			self.points[*bucket] = Affine::new_unchecked(*x, *y);
-			self.busy[*bucket] = false;
+		for (bucket, sum) in self.lane_adds.add(ifma) {
+			self.points[bucket] = sum;
+			self.busy[bucket] = false;
 		}
 	}
 
@@ -337,10 +304,10 @@ fn weighted_sum_in_lanes<P: SWCurveConfig<BaseField: BucketField>>(
 	let length = buckets.len() / chains;
 	let mut running = vec![Affine::<P>::identity(); chains];
 	let mut sums = vec![Affine::<P>::identity(); chains];
-	let mut scratch = AddScratch::default();
+	let mut adds = LaneAdds::default();
 	for j in (0..length).rev() {
-		scratch.add_all(ifma, &mut running, |k| buckets[k * length + j]);
-		scratch.add_all(ifma, &mut sums, |k| running[k]);
+		add_all(ifma, &mut adds, &mut running, |k| buckets[k * length + j]);
+		add_all(ifma, &mut adds, &mut sums, |k| running[k]);
 	}
 	let mut total = Projective::<P>::zero();
 	for sum in &sums {
@@ -358,42 +325,66 @@ fn weighted_sum_in_lanes<P: SWCurveConfig<BaseField: BucketField>>(
 	total + weighted
 }
 
-/// The additions of one step of [`weighted_sum_in_lanes`].
-struct AddScratch<P: SWCurveConfig> {
-	sums: Vec<[P::BaseField; 4]>,
-	targets: Vec<usize>,
+/// Affine additions gathered for one batch in the lanes, each with where its sum goes: only
+/// those of points with distinct `x` ([`push`](Self::push) refuses the others, the doublings and
+/// cancellations, which their callers add one at a time).
+struct LaneAdds<P: SWCurveConfig<BaseField: LaneField>, T> {
+	/// `[x₁, y₁, x₂, y₂]`, then the sum in the first two.
+	pairs: Vec<[P::BaseField; 4]>,
+	targets: Vec<T>,
+	scratch: AffineScratch<P::BaseField>,
 }
 
-impl<P: SWCurveConfig> Default for AddScratch<P> {
+impl<P: SWCurveConfig<BaseField: LaneField>, T> Default for LaneAdds<P, T> {
 	fn default() -> Self {
-		AddScratch { sums: Vec::new(), targets: Vec::new() }
+		LaneAdds { pairs: Vec::new(), targets: Vec::new(), scratch: AffineScratch::default() }
 	}
 }
 
-impl<P: SWCurveConfig<BaseField: BucketField>> AddScratch<P> {
-	/// `into[k] += addend(k)` for every `k`: the general additions in the lanes, the rest (an
-	/// identity, a doubling, a cancellation) one at a time.
-	fn add_all(&mut self, ifma: Ifma, into: &mut [Affine<P>], addend: impl Fn(usize) -> Affine<P>) {
-		self.sums.clear();
-		self.targets.clear();
-		for (k, p) in into.iter_mut().enumerate() {
-			let q = addend(k);
-			if q.infinity {
-				continue;
-			}
-			if p.infinity {
-				*p = q;
-			} else if p.x == q.x {
-				*p = (*p + q).into_affine();
-			} else {
-				self.sums.push([p.x, p.y, q.x, q.y]);
-				self.targets.push(k);
-			}
+impl<P: SWCurveConfig<BaseField: BucketField>, T> LaneAdds<P, T> {
+	/// Queues `p + q` for `target` if `p.x ≠ q.x` (neither the identity); else leaves it to the
+	/// caller and says so.
+	fn push(&mut self, target: T, p: &Affine<P>, q: &Affine<P>) -> bool {
+		debug_assert!(!p.infinity && !q.infinity);
+		if p.x == q.x {
+			return false;
 		}
-		P::BaseField::add_affine_lanes(ifma, &mut self.sums);
-		for (k, [x, y, ..]) in self.targets.iter().zip(&self.sums) {
-			into[*k] = Affine::new_unchecked(*x, *y);
+		self.pairs.push([p.x, p.y, q.x, q.y]);
+		self.targets.push(target);
+		true
+	}
+
+	/// Adds the queued pairs in the lanes: each target with its sum, and the queue emptied.
+	fn add(&mut self, ifma: Ifma) -> impl Iterator<Item = (T, Affine<P>)> + '_ {
+		ifma.add_affine(&mut self.pairs, &mut self.scratch);
+		self.targets
+			.drain(..)
+			.zip(self.pairs.drain(..))
+			.map(|(target, [x, y, ..])| (target, Affine::new_unchecked(x, y)))
+	}
+}
+
+/// `into[k] += addend(k)` for every `k`: the general additions in the lanes, the rest (an
+/// identity, a doubling, a cancellation) one at a time.
+fn add_all<P: SWCurveConfig<BaseField: BucketField>>(
+	ifma: Ifma,
+	adds: &mut LaneAdds<P, usize>,
+	into: &mut [Affine<P>],
+	addend: impl Fn(usize) -> Affine<P>,
+) {
+	for (k, p) in into.iter_mut().enumerate() {
+		let q = addend(k);
+		if q.infinity {
+			continue;
 		}
+		if p.infinity {
+			*p = q;
+		} else if !adds.push(k, p, &q) {
+			*p = (*p + q).into_affine();
+		}
+	}
+	for (k, sum) in adds.add(ifma) {
+		into[k] = sum;
 	}
 }
 
@@ -412,20 +403,14 @@ fn sums_by_bucket<P: SWCurveConfig<BaseField: BucketField>>(
 			lists[bucket].push(point);
 		}
 	}
-	let mut sums = Vec::new();
-	let mut targets = Vec::new();
+	let mut adds = LaneAdds::default();
 	while lists.iter().any(|list| list.len() > 1) {
-		sums.clear();
-		targets.clear();
 		for (bucket, list) in lists.iter_mut().enumerate() {
 			let pairs = list.len() / 2;
 			// Pair i goes to slot i, read before written (2i ≥ i), in order.
 			for i in 0..pairs {
 				let (p, q) = (list[2 * i], list[2 * i + 1]);
-				if p.x != q.x {
-					sums.push([p.x, p.y, q.x, q.y]);
-					targets.push((bucket, i));
-				} else {
+				if !adds.push((bucket, i), &p, &q) {
 					list[i] = (p + q).into_affine();
 				}
 			}
@@ -436,9 +421,8 @@ fn sums_by_bucket<P: SWCurveConfig<BaseField: BucketField>>(
 				list.truncate(pairs);
 			}
 		}
-		P::BaseField::add_affine_lanes(ifma, &mut sums);
-		for ((bucket, slot), [x, y, ..]) in targets.iter().zip(&sums) {
-			lists[*bucket][*slot] = Affine::new_unchecked(*x, *y);
+		for ((bucket, slot), sum) in adds.add(ifma) {
+			lists[bucket][slot] = sum;
 		}
 		// A cancellation leaves the identity.
 		for list in &mut lists {

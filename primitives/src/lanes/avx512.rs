@@ -72,18 +72,19 @@ impl Ifma {
 	/// `x₃/16 = (λ/4)² - x₁/16 - x₂/16` and `y₃/16 = λ·(x₁/16 - x₃/16) - y₁/16`: the limbs
 	/// that come out are ark-ff's `x₃` and `y₃`, with no conversion either way.
 	///
+	/// `scratch` keeps memory and constants from one call to the next.
+	///
 	/// # Panics
 	///
 	/// If some `x₁ = x₂` (the product to invert is then zero).
-	pub fn add_affine<F: LaneField>(self, points: &mut [[F; 4]]) {
+	pub fn add_affine<F: LaneField>(self, points: &mut [[F; 4]], scratch: &mut AffineScratch<F>) {
 		if points.is_empty() {
 			return;
 		}
-		let modulus = Modulus::of::<F::Prime>();
-		let groups = points.len().div_ceil(LANES);
-		let mut lanes = Vec::with_capacity(2 * groups);
+		let AffineScratch { modulus, lanes } = scratch;
+		lanes.clear();
 		// SAFETY: the token exists only on a CPU with AVX-512F and IFMA.
-		let product = unsafe { prefix_products(&modulus, points, &mut lanes) };
+		let product = unsafe { prefix_products(modulus, points, lanes) };
 		// Read as ark-ff's form, the lanes' form of a lane's product t is 16·t, and 256/(16·t) in
 		// ark-ff's form is 1/t in the lanes' form.
 		let mut inverses = product;
@@ -94,7 +95,20 @@ impl Ifma {
 			*inverse *= scale;
 		}
 		// SAFETY: as above.
-		unsafe { finish_sums(&modulus, points, &lanes, &inverses) }
+		unsafe { finish_sums(modulus, points, lanes, &inverses) }
+	}
+}
+
+/// What [`Ifma::add_affine`] keeps from one call to the next: the modulus in the lanes' terms,
+/// and room for the running products.
+pub struct AffineScratch<F: LaneField> {
+	modulus: Modulus,
+	lanes: Vec<F::Vectors>,
+}
+
+impl<F: LaneField> Default for AffineScratch<F> {
+	fn default() -> Self {
+		Self { modulus: Modulus::of::<F::Prime>(), lanes: Vec::new() }
 	}
 }
 
@@ -171,7 +185,7 @@ mod private {
 
 		#[inline(always)]
 		unsafe fn lanes_one(f: &Field52, modulus: &Modulus) -> [Lanes; 2] {
-			assert!(P::NONRESIDUE == -P::Fp::ONE, "the lanes' Fp2 needs u² = -1");
+			const { assert!(is_minus_one::<C>(&P::NONRESIDUE.0 .0), "the lanes' Fp2 needs u² = -1") };
 			[f.broadcast(&modulus.one), f.broadcast(&[0; LIMBS])]
 		}
 
@@ -216,6 +230,24 @@ mod private {
 			[f.sub(&v0, &v1), f.sub(&f.sub(&sum, &v0), &v1)]
 		}
 	}
+}
+
+/// Whether the Montgomery-form `limbs` are `-1` in `C`'s field (`p - R`, with `R < p`), at
+/// compile time.
+const fn is_minus_one<C: MontConfig<4>>(limbs: &[u64; 4]) -> bool {
+	let (p, r) = (C::MODULUS.0, C::R.0);
+	let mut borrow = false;
+	let mut i = 0;
+	while i < 4 {
+		let (difference, first) = p[i].overflowing_sub(r[i]);
+		let (difference, second) = difference.overflowing_sub(borrow as u64);
+		if difference != limbs[i] {
+			return false;
+		}
+		borrow = first | second;
+		i += 1;
+	}
+	true
 }
 
 /// An element in radix `2^52`, least significant limb first.
@@ -580,6 +612,7 @@ mod tests {
 
 	/// [`Ifma::add_affine`] against [`sum`] on batches of every length around the lanes.
 	fn affine_sums_at_every_length<F: LaneField>(ifma: Ifma, coordinates: &[F]) {
+		let mut scratch = AffineScratch::default();
 		for n in (0..=3 * LANES + 1).chain([257, 512, 600]) {
 			let mut points: Vec<[F; 4]> = coordinates
 				.chunks_exact(4)
@@ -589,7 +622,7 @@ mod tests {
 				.collect();
 			let expected: Vec<_> = points.iter().map(sum).collect();
 			let seconds: Vec<_> = points.iter().map(|point| (point[2], point[3])).collect();
-			ifma.add_affine(&mut points);
+			ifma.add_affine(&mut points, &mut scratch);
 			for ((point, expected), second) in points.iter().zip(&expected).zip(&seconds) {
 				assert_eq!((point[0], point[1]), *expected, "n = {n}");
 				assert_eq!((point[2], point[3]), *second);
@@ -616,11 +649,20 @@ mod tests {
 	}
 
 	#[test]
+	fn minus_one_is_recognised_at_compile_time() {
+		const { assert!(is_minus_one::<ark_bn254::FqConfig>(&ark_bn254::Fq2Config::NONRESIDUE.0 .0)) };
+		assert!(is_minus_one::<ark_bn254::FqConfig>(&(-Fq::ONE).0 .0));
+		for other in [Fq::ONE, Fq::ZERO, -Fq::from(2u64)] {
+			assert!(!is_minus_one::<ark_bn254::FqConfig>(&other.0 .0));
+		}
+	}
+
+	#[test]
 	#[should_panic(expected = "equal x")]
 	fn an_addition_with_equal_x_panics() {
 		let Some(ifma) = Ifma::detect() else { panic!("equal x: no IFMA here") };
 		let mut points = [[Fq::ONE, Fq::ONE, Fq::from(3u64), Fq::ONE], [Fq::ONE; 4]];
-		ifma.add_affine(&mut points);
+		ifma.add_affine(&mut points, &mut AffineScratch::default());
 	}
 
 	#[test]
