@@ -19,7 +19,7 @@ use super::{
 	MAX_INLINE_BYTES,
 };
 use crate::{
-	shards::{ShardDir, ShardFile},
+	shards::{Filling, ShardDir, ShardFile},
 	transfer::fetch_shard,
 };
 
@@ -310,13 +310,13 @@ impl Files {
 	}
 
 	/// Fetches `k` shards' bytes of `span` of a part (whole shards without one) and decodes them
-	/// into `window`; the window back, with what went wrong if they could not be fetched or
-	/// decoded.
+	/// into `window` as they arrive ([`decode_following`]); the window back, with what went
+	/// wrong if they could not be fetched or decoded.
 	async fn decode_part<W: Write + Send + 'static>(
 		&self,
 		part: &Part,
 		span: Option<&Span>,
-		mut window: Window<W>,
+		window: Window<W>,
 		progress: Option<&Progress>,
 		fetched: Fetched,
 	) -> Result<(Window<W>, Result<(), FilesError>), FilesError> {
@@ -327,33 +327,54 @@ impl Files {
 			Ok(dir) => dir,
 			Err(error) => return Ok((window, Err(error))),
 		};
-		let shards = match self
-			.fetch_any(part.id, &part.contract, k, None, bytes, progress, fetched, &dir)
-			.await
-		{
-			Ok(shards) => shards,
+		let fetch = match self.begin_fetch(part.id, &part.contract, k, None, &dir) {
+			Ok(fetch) => fetch,
 			Err(error) => return Ok((window, Err(error))),
 		};
-		report(progress, json!({ "stage": "decoding", "contract": part.id }));
-		let (manifest, key, span) = (part.manifest, part.key.clone(), span.cloned());
-		Ok(tokio::task::spawn_blocking(move || {
-			let mut readers: Vec<_> =
-				shards.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
-			let decoded = match &span {
-				Some(span) => {
-					decode_span(&manifest, key.as_ref(), &mut readers, span, &mut window).map(drop)
-				}
-				None => decode_stream(&manifest, key.as_ref(), &mut readers, &mut window).map(drop),
-			};
-			drop((readers, shards, dir));
-			(window, decoded.map_err(|e| FilesError::Data(format!("decoding: {e}"))))
-		})
-		.await?)
+		let first = fetch.fillings.clone();
+		let shards = async {
+			let shards = self
+				.fetch_begun(fetch, part.id, &part.contract, bytes, progress, fetched, &dir)
+				.await;
+			if shards.is_ok() {
+				report(progress, json!({ "stage": "decoding", "contract": part.id }));
+			}
+			shards
+		};
+		let decoding =
+			Decoding { manifest: part.manifest, key: part.key.clone(), span: span.cloned() };
+		decode_following(decoding, first, shards, window).await
 	}
 
-	/// Any `k` shards of `contract` (other than `skip`), or their `bytes`, in files of `dir`;
-	/// `None` where not fetched. A whole shard is checked against its digest. Asked of their
-	/// providers (confirmed ones first), then of those they were moved away from.
+	/// Begins a fetch of any `k` shards of `contract` (other than `skip`), into files of `dir`:
+	/// asks one source per shard first (confirmed providers first), the others are spares.
+	pub(super) fn begin_fetch(
+		&self,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		k: usize,
+		skip: Option<usize>,
+		dir: &ShardDir,
+	) -> Result<ShardFetch, FilesError> {
+		self.signer()?;
+		let candidates =
+			self.former.sources(id, contract).into_iter().filter(|s| Some(s.index) != skip);
+		// One source per shard at first: a shard's former providers are its spares.
+		let mut asked = HashSet::new();
+		let (mut first, spares): (Vec<ShardSource>, Vec<ShardSource>) =
+			candidates.partition(|source| asked.insert(source.index));
+		let spares = first.split_off(k.min(first.len())).into_iter().chain(spares).collect();
+		let mut fillings = vec![None; contract.shards.len()];
+		for source in &first {
+			fillings[source.index] = Some(Filling::new(dir.create().map_err(super::disk)?));
+		}
+		let unfinished = Unfinished(fillings.iter().flatten().cloned().collect());
+		Ok(ShardFetch { k, first, spares, fillings, unfinished })
+	}
+
+	/// Any `k` shards of `contract`, or their `bytes`, in files of `dir`; `None` where not
+	/// fetched. Asked of their providers (confirmed ones first), then of those they were moved
+	/// away from. Each file is a [`Filling`], failed if its fetch does not end well.
 	#[allow(clippy::too_many_arguments)]
 	pub(super) async fn fetch_any(
 		&self,
@@ -366,10 +387,26 @@ impl Files {
 		fetched: Fetched,
 		dir: &ShardDir,
 	) -> Result<Vec<Option<ShardFile>>, FilesError> {
-		self.signer()?;
+		let fetch = self.begin_fetch(id, contract, k, skip, dir)?;
+		self.fetch_begun(fetch, id, contract, bytes, progress, fetched, dir).await
+	}
+
+	/// Carries a fetch [`begin_fetch`](Self::begin_fetch) began on to its `k` shards; a spare
+	/// is asked in place of each source that fails. Every shard file it fills ends done or
+	/// failed, whatever happens to the fetch (dropped included).
+	#[allow(clippy::too_many_arguments)]
+	async fn fetch_begun(
+		&self,
+		fetch: ShardFetch,
+		id: ContractId,
+		contract: &ContractOf<Runtime>,
+		bytes: Option<Range<u64>>,
+		progress: Option<&Progress>,
+		fetched: Fetched,
+		dir: &ShardDir,
+	) -> Result<Vec<Option<ShardFile>>, FilesError> {
+		let ShardFetch { k, first, spares, fillings, mut unfinished } = fetch;
 		let at = self.state.at(None);
-		let mut candidates =
-			self.former.sources(id, contract).into_iter().filter(|s| Some(s.index) != skip);
 		let received = std::sync::atomic::AtomicU64::new(fetched.before);
 		let total = fetched.total;
 		let on_fetched = |bytes: u64| {
@@ -379,38 +416,40 @@ impl Files {
 				json!({ "stage": "fetching", "contract": id, "received": done, "total": total }),
 			);
 		};
-		let fetch = |source: ShardSource| {
+		let fetch = |source: ShardSource, filling: Filling| {
 			let on_fetched = &on_fetched;
 			let bytes = bytes.clone();
 			async move {
 				let fetched =
-					self.fetch_from(at, id, contract, &source, bytes, on_fetched, dir).await;
-				(source, fetched)
+					self.fetch_from(at, id, contract, &source, bytes, on_fetched, &filling).await;
+				if fetched.is_err() {
+					filling.fail();
+				}
+				(source, filling, fetched)
 			}
 		};
 		let mut shards: Vec<Option<ShardFile>> = vec![None; contract.shards.len()];
-		let mut running = FuturesUnordered::new();
-		// One source per shard at first: a shard's former providers are its spares.
-		let mut asked = HashSet::new();
-		let (first, spares): (Vec<ShardSource>, Vec<ShardSource>) =
-			candidates.by_ref().partition(|source| asked.insert(source.index));
-		let mut candidates = first.into_iter().chain(spares);
-		for source in candidates.by_ref().take(k) {
-			running.push(fetch(source));
-		}
+		let mut running: FuturesUnordered<_> = first
+			.into_iter()
+			.filter_map(|source| {
+				let filling = fillings[source.index].clone()?;
+				Some(fetch(source, filling))
+			})
+			.collect();
+		let mut spares = spares.into_iter();
 		let mut have = 0;
 		let mut errors = Vec::new();
-		while let Some((source, result)) = running.next().await {
+		while let Some((source, filling, result)) = running.next().await {
 			let index = source.index;
 			match result {
-				Ok(data) if shards[index].is_none() => {
-					shards[index] = Some(data);
+				Ok(()) if shards[index].is_none() => {
+					shards[index] = Some(filling.file().clone());
 					have += 1;
 					if have == k {
 						return Ok(shards);
 					}
 				}
-				Ok(_) => {}
+				Ok(()) => {}
 				Err(error) => {
 					log::warn!(
 						target: "cairn-client",
@@ -418,8 +457,10 @@ impl Files {
 						cairn_chain::ss58(&source.provider)
 					);
 					errors.push(format!("shard {index}: {error}"));
-					if let Some(spare) = candidates.find(|spare| shards[spare.index].is_none()) {
-						running.push(fetch(spare));
+					if let Some(spare) = spares.find(|spare| shards[spare.index].is_none()) {
+						let filling = Filling::new(dir.create().map_err(super::disk)?);
+						unfinished.0.push(filling.clone());
+						running.push(fetch(spare, filling));
 					}
 				}
 			}
@@ -431,7 +472,7 @@ impl Files {
 	}
 
 	/// Shard `source.index` of `contract` (or its `bytes`), fetched from `source.provider` into
-	/// a file of `dir`; a whole shard checked against its digest.
+	/// `into`, piece by piece, each checked against the shard's digest.
 	#[allow(clippy::too_many_arguments)]
 	pub(super) async fn fetch_from(
 		&self,
@@ -441,23 +482,180 @@ impl Files {
 		source: &ShardSource,
 		bytes: Option<Range<u64>>,
 		on_fetched: &(dyn Fn(u64) + Send + Sync),
-		dir: &ShardDir,
-	) -> Result<ShardFile, String> {
+		into: &Filling,
+	) -> Result<(), String> {
 		// Providers serve a shard's bytes only to the owner's grantees.
 		let signer = self.signer().map_err(|failure| failure.to_string())?;
 		let from = provider_address(&self.state, at, &source.provider)?;
 		let index = source.index as u32;
 		let grant = signer.grant(id, index, self.network.peer_id())?;
 		let spec = &contract.shards[source.index].spec;
-		let file = dir.create().map_err(super::disk_text)?;
-		fetch_shard(&self.network, &from, id, index, spec, bytes, grant, on_fetched, &file).await?;
-		Ok(file)
+		fetch_shard(&self.network, &from, id, index, spec, bytes, grant, on_fetched, into).await?;
+		Ok(())
 	}
+}
+
+/// A fetch of any `k` shards of a contract, begun ([`Files::begin_fetch`]).
+pub(super) struct ShardFetch {
+	k: usize,
+	/// The sources asked first, one per shard.
+	first: Vec<ShardSource>,
+	/// The sources asked in place of those that fail, in order.
+	spares: Vec<ShardSource>,
+	/// The files the first sources fill, by shard index.
+	fillings: Vec<Option<Filling>>,
+	/// Every file filled so far.
+	unfinished: Unfinished,
+}
+
+/// Shard files a fetch fills: those not done when it is dropped (the fetch ended, or was itself
+/// dropped) fail, so that nothing follows them for ever.
+struct Unfinished(Vec<Filling>);
+
+impl Drop for Unfinished {
+	fn drop(&mut self) {
+		for filling in &self.0 {
+			filling.fail();
+		}
+	}
+}
+
+/// How a part decodes: its manifest and key, and the span of it wanted (all of it without one).
+#[derive(Clone)]
+struct Decoding {
+	manifest: FileManifest,
+	key: Option<EncryptionKey>,
+	span: Option<Span>,
+}
+
+impl Decoding {
+	/// Decodes from `readers` (by shard index) into `window` (blocking); the window back, with
+	/// what went wrong.
+	fn run<R: std::io::Read, W: Write>(
+		&self,
+		mut readers: Vec<Option<R>>,
+		mut window: Window<W>,
+	) -> (Window<W>, Result<(), FilesError>) {
+		let (manifest, key) = (&self.manifest, self.key.as_ref());
+		let decoded = match &self.span {
+			Some(span) => decode_span(manifest, key, &mut readers, span, &mut window).map(drop),
+			None => decode_stream(manifest, key, &mut readers, &mut window).map(drop),
+		};
+		(window, decoded.map_err(|e| FilesError::Data(format!("decoding: {e}"))))
+	}
+}
+
+/// Decodes into `window` while `fetch` fills the shards: the decoding follows the `first`
+/// shards asked for (by index), reading only bytes already checked against their digests. If one
+/// of them fails and the fetch ends with another in its place, the decoding has stopped where
+/// that shard's bytes ran out, and runs again over the shards fetched, writing on from the
+/// first byte it had not written. The window back, with what went wrong.
+///
+/// `fetch` must end every filling of `first` (done or failed) when it ends, or the decoding
+/// waits for ever.
+async fn decode_following<W: Write + Send + 'static>(
+	decoding: Decoding,
+	first: Vec<Option<Filling>>,
+	fetch: impl std::future::Future<Output = Result<Vec<Option<ShardFile>>, FilesError>>,
+	window: Window<W>,
+) -> Result<(Window<W>, Result<(), FilesError>), FilesError> {
+	let (skip, take) = (window.skip, window.take);
+	let following = {
+		let (decoding, followers) = (decoding.clone(), first.iter());
+		let followers = followers.map(|filling| filling.as_ref().map(Filling::follower)).collect();
+		tokio::task::spawn_blocking(move || decoding.run(followers, window))
+	};
+	let shards = fetch.await;
+	// Every shard's fetch has ended by now, well or not: the decoding does not wait for ever.
+	let (window, decoded) = following.await?;
+	let shards = match shards {
+		Ok(shards) => shards,
+		Err(error) => return Ok((window, Err(error))),
+	};
+	let replaced = first.iter().flatten().any(|filling| !filling.is_whole());
+	if decoded.is_ok() || !replaced {
+		return Ok((window, decoded));
+	}
+	let written = take - window.take;
+	let window = Window { inner: window.inner, skip: skip + written, take: window.take };
+	Ok(tokio::task::spawn_blocking(move || {
+		let readers = shards.iter().map(|shard| shard.as_ref().map(ShardFile::reader)).collect();
+		decoding.run(readers, window)
+	})
+	.await?)
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// A part decodes while its shards fill. When one of the shards asked for first fails
+	/// half-way and another takes its place, the decoding runs again over the shards fetched and
+	/// writes on from the first byte it had not written: the bytes come out whole, each once.
+	#[tokio::test]
+	async fn decoding_follows_the_fetch_and_resumes_past_a_failed_shard() {
+		use cairn_storage::encoding::{encode_stream, CodingParams, Encryption};
+
+		let root = tempfile::tempdir().expect("a directory");
+		let dir = ShardDir::new(&root.path().join("shards")).expect("a shard directory");
+		let key = EncryptionKey::from_bytes([5; 32]);
+		let mut data = vec![0u8; 3 * 1024 * 1024 + 123];
+		blake3::Hasher::new().update(b"file").finalize_xof().fill(&mut data);
+		let coding = CodingParams::new(4, 2).expect("a coding");
+		let mut coded = vec![Vec::new(); 6];
+		let manifest =
+			encode_stream(coding, Encryption::with_random_nonce(&key), &data[..], &mut coded)
+				.expect("coded");
+		let len = data.len() as u64;
+		for (skip, take) in [(0, len), (1_000, 2_000_000)] {
+			for fails in [false, true] {
+				let first: Vec<Option<Filling>> = (0..6)
+					.map(|index| (index < 4).then(|| Filling::new(dir.create().expect("a file"))))
+					.collect();
+				let fetch = {
+					let (first, coded, dir) = (first.clone(), coded.clone(), &dir);
+					async move {
+						let mut shards: Vec<Option<ShardFile>> =
+							first.iter().map(|f| f.as_ref().map(|f| f.file().clone())).collect();
+						let shard_bytes = coded[0].len();
+						// In turns, a piece of each at a time; shard 1 stops half-way.
+						for at in (0..shard_bytes).step_by(100_000) {
+							let end = (at + 100_000).min(shard_bytes);
+							for (index, filling) in first.iter().enumerate() {
+								let Some(filling) = filling else { continue };
+								if fails && index == 1 && at >= shard_bytes / 2 {
+									continue;
+								}
+								let piece = &coded[index][at..end];
+								filling.file().write_all_at(piece, at as u64).expect("written");
+								filling.filled(end as u64);
+							}
+							tokio::task::yield_now().await;
+						}
+						if fails {
+							first[1].as_ref().expect("asked").fail();
+							let spare = Filling::new(dir.create().expect("a file"));
+							spare.file().write_all_at(&coded[4], 0).expect("written");
+							shards[1] = None;
+							shards[4] = Some(spare.file().clone());
+						}
+						for filling in first.iter().flatten() {
+							filling.done();
+						}
+						Ok(shards)
+					}
+				};
+				let decoding = Decoding { manifest, key: Some(key.clone()), span: None };
+				let window = Window { inner: Vec::new(), skip, take };
+				let (window, decoded) =
+					decode_following(decoding, first, fetch, window).await.expect("no panic");
+				decoded.unwrap_or_else(|e| panic!("skip {skip} take {take} fails {fails}: {e}"));
+				let wanted = &data[skip as usize..(skip + take).min(len) as usize];
+				assert!(window.inner == wanted, "skip {skip} take {take} fails {fails}");
+				assert_eq!(window.take, take - wanted.len() as u64);
+			}
+		}
+	}
 
 	#[test]
 	fn a_window_keeps_only_its_bytes_however_they_are_written() {

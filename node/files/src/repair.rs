@@ -22,7 +22,7 @@ use super::{
 	Files,
 };
 use crate::{
-	shards::{ShardDir, ShardFile},
+	shards::{Filling, ShardDir, ShardFile},
 	transfer::OutgoingShard,
 };
 use cairn_chain::{
@@ -319,9 +319,10 @@ impl Files {
 		let dir = self.shard_dir().map_err(|failure| failure.to_string())?;
 		let mut kept = None;
 		for (source, _) in former.iter().zip(answers).filter(|(_, answers)| *answers) {
-			match self.fetch_from(at, id, contract, source, None, &|_| {}, &dir).await {
-				Ok(file) => {
-					kept = Some(file);
+			let into = Filling::new(dir.create().map_err(super::disk_text)?);
+			match self.fetch_from(at, id, contract, source, None, &|_| {}, &into).await {
+				Ok(()) => {
+					kept = Some(into.file().clone());
 					break;
 				}
 				Err(error) => log::info!(

@@ -7,6 +7,10 @@
 //! A [`ShardFile`] is read and written by position, so any number of readers and writers share
 //! it. Its directory is removed when its [`ShardDir`] is dropped; open files stay readable until
 //! their last handle goes. What a crash leaves is removed when the node starts ([`sweep`]).
+//!
+//! A fetched shard is written from its start, in order, as its pieces arrive and check; a
+//! [`Filling`] tells how far, and its [`Follower`]s read behind the fetch, so that a download
+//! decodes while its shards arrive.
 
 use std::{
 	fs::File,
@@ -15,7 +19,7 @@ use std::{
 	path::{Path, PathBuf},
 	sync::{
 		atomic::{AtomicUsize, Ordering},
-		Arc,
+		Arc, Condvar, Mutex, PoisonError,
 	},
 };
 
@@ -89,12 +93,9 @@ fn remove_all(path: &Path) {
 pub struct ShardFile(Arc<File>);
 
 impl ShardFile {
-	/// Writes `data` at `offset` (on a blocking thread).
-	pub async fn write_at(&self, offset: u64, data: Vec<u8>) -> io::Result<()> {
-		let file = self.0.clone();
-		tokio::task::spawn_blocking(move || file.write_all_at(&data, offset))
-			.await
-			.map_err(io::Error::other)?
+	/// Writes `data` at `offset` (blocking).
+	pub fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+		self.0.write_all_at(data, offset)
 	}
 
 	/// `len` bytes from `offset` (on a blocking thread).
@@ -117,13 +118,6 @@ impl ShardFile {
 	/// Reads from the start, buffered (blocking).
 	pub fn reader(&self) -> BufReader<Reader> {
 		BufReader::with_capacity(BUFFER_BYTES, Reader { file: self.0.clone(), offset: 0 })
-	}
-
-	/// Its BLAKE3 digest (blocking).
-	pub fn digest(&self) -> io::Result<[u8; 32]> {
-		let mut digest = blake3::Hasher::new();
-		io::copy(&mut self.reader(), &mut digest)?;
-		Ok(*digest.finalize().as_bytes())
 	}
 
 	/// Reads the shard through once (blocking): its BLAKE3 digest, length and piece paths, and,
@@ -159,6 +153,113 @@ impl ShardFile {
 			paths: paths.finish(),
 			commitment,
 		})
+	}
+}
+
+/// A shard file that a fetch fills from its start, in order, and that [`Follower`]s read
+/// behind the fetch. The fetch says how far it got once those bytes are written and checked
+/// ([`filled`](Self::filled)), then that it is [`done`](Self::done), or that it
+/// [`failed`](Self::fail): a follower waiting for bytes that will not come then gets an error
+/// instead of waiting for ever.
+#[derive(Clone)]
+pub struct Filling(Arc<FillingFile>);
+
+struct FillingFile {
+	file: ShardFile,
+	fill: Mutex<Fill>,
+	changed: Condvar,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Fill {
+	/// Bytes written and checked, from the start.
+	to: u64,
+	/// No more will come: the fetch ended (`failed`, or well).
+	done: bool,
+	failed: bool,
+}
+
+impl Filling {
+	/// `file`, empty so far.
+	pub fn new(file: ShardFile) -> Self {
+		Self(Arc::new(FillingFile { file, fill: Mutex::default(), changed: Condvar::new() }))
+	}
+
+	/// The file.
+	pub fn file(&self) -> &ShardFile {
+		&self.0.file
+	}
+
+	/// Its first `to` bytes are written and checked.
+	pub fn filled(&self, to: u64) {
+		self.update(|fill| fill.to = fill.to.max(to));
+	}
+
+	/// The fetch ended well: the file is whole.
+	pub fn done(&self) {
+		self.update(|fill| fill.done = true);
+	}
+
+	/// The fetch ended without filling the file (a no-op once it is done).
+	pub fn fail(&self) {
+		self.update(|fill| {
+			fill.failed |= !fill.done;
+			fill.done = true;
+		});
+	}
+
+	/// Whether the fetch ended well.
+	pub fn is_whole(&self) -> bool {
+		let fill = *self.0.fill.lock().unwrap_or_else(PoisonError::into_inner);
+		fill.done && !fill.failed
+	}
+
+	/// Reads the file from the start as it fills (blocking; unbuffered: a stripe's reads are
+	/// large).
+	pub fn follower(&self) -> Follower {
+		Follower { filling: self.clone(), offset: 0 }
+	}
+
+	fn update(&self, change: impl FnOnce(&mut Fill)) {
+		change(&mut self.0.fill.lock().unwrap_or_else(PoisonError::into_inner));
+		self.0.changed.notify_all();
+	}
+
+	/// Bytes filled, once there are more than `offset` or the fetch is over (blocking); an
+	/// error if it failed short of `offset`.
+	fn wait_past(&self, offset: u64) -> io::Result<u64> {
+		let mut fill = self.0.fill.lock().unwrap_or_else(PoisonError::into_inner);
+		loop {
+			match *fill {
+				Fill { to, .. } if to > offset => return Ok(to),
+				Fill { failed: true, .. } => {
+					return Err(io::Error::other("the shard's fetch failed before this byte"))
+				}
+				Fill { to, done: true, .. } => return Ok(to),
+				_ => fill = self.0.changed.wait(fill).unwrap_or_else(PoisonError::into_inner),
+			}
+		}
+	}
+}
+
+/// Reads a [`Filling`] from the start, waiting for bytes the fetch has not written yet; the end
+/// of the file once the fetch is done.
+pub struct Follower {
+	filling: Filling,
+	offset: u64,
+}
+
+impl Read for Follower {
+	fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+		if buffer.is_empty() {
+			return Ok(0);
+		}
+		let filled = self.filling.wait_past(self.offset)?;
+		let available = usize::try_from(filled.saturating_sub(self.offset)).unwrap_or(usize::MAX);
+		let wanted = buffer.len().min(available);
+		let read = self.filling.0.file.0.read_at(&mut buffer[..wanted], self.offset)?;
+		self.offset += read as u64;
+		Ok(read)
 	}
 }
 
@@ -234,7 +335,7 @@ mod tests {
 		let fetched = dir.create().unwrap();
 		for offset in (0..data.len()).step_by(BUFFER_BYTES).rev() {
 			let end = (offset + BUFFER_BYTES).min(data.len());
-			fetched.write_at(offset as u64, data[offset..end].to_vec()).await.unwrap();
+			fetched.write_all_at(&data[offset..end], offset as u64).unwrap();
 		}
 		// And from the start, as coding writes them.
 		let coded = dir.create().unwrap();
@@ -261,10 +362,57 @@ mod tests {
 			assert_eq!((commitment.root, commitment.bytes), (expected.root, expected.bytes));
 			let read = shard.read_through(false).unwrap();
 			assert!(read.commitment.is_none() && read.digest == expected.blake3);
-			assert_eq!(shard.digest().unwrap(), expected.blake3);
 		}
 		// Past the end: an error, not short data.
 		assert!(fetched.read_at(data.len() as u64 - 5, 10).await.is_err());
+	}
+
+	/// A follower reads what is filled, waits for the rest, and ends with the file once the
+	/// fetch is done; one waiting for bytes of a fetch that fails gets an error, after the bytes
+	/// that were filled.
+	#[test]
+	fn a_follower_reads_behind_its_filling_and_stops_when_the_fetch_fails() {
+		let root = tempfile::tempdir().unwrap();
+		let dir = ShardDir::new(&root.path().join(DIR)).unwrap();
+		let data = bytes(2 * BUFFER_BYTES + 777);
+		for fails in [false, true] {
+			let filling = Filling::new(dir.create().unwrap());
+			let mut follower = filling.follower();
+			let file = filling.file().0.clone();
+			file.write_all_at(&data[..1000], 0).unwrap();
+			filling.filled(1000);
+			let mut first = vec![0; 1000];
+			follower.read_exact(&mut first).unwrap();
+			assert!(first == data[..1000]);
+			// The rest is read on another thread, which waits for it.
+			let reading = std::thread::spawn(move || {
+				let mut rest = Vec::new();
+				let result = follower.read_to_end(&mut rest);
+				(result, rest)
+			});
+			let half = BUFFER_BYTES + 5;
+			file.write_all_at(&data[1000..half], 1000).unwrap();
+			filling.filled(half as u64);
+			if fails {
+				filling.fail();
+			} else {
+				file.write_all_at(&data[half..], half as u64).unwrap();
+				filling.filled(data.len() as u64);
+				filling.done();
+			}
+			let (result, rest) = reading.join().unwrap();
+			assert_eq!(filling.is_whole(), !fails);
+			if fails {
+				assert!(result.is_err());
+				assert!(rest == data[1000..half], "the filled bytes come before the error");
+			} else {
+				assert_eq!(result.unwrap(), data.len() - 1000);
+				assert!(rest == data[1000..]);
+			}
+			// Done or failed, it stays so.
+			filling.fail();
+			assert_eq!(filling.is_whole(), !fails);
+		}
 	}
 
 	#[test]

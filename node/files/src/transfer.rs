@@ -9,14 +9,14 @@
 use std::{ops::Range, time::Duration};
 
 use cairn_net::{
-	Grant, NetError, Network, Request, Response, CHUNK_BYTES, MAX_PIECES, PIECE_BYTES,
+	Grant, NetError, Network, Request, Response, ShardPiece, CHUNK_BYTES, MAX_PIECES, PIECE_BYTES,
 };
 use cairn_storage::commitment::pieces::{verify_piece, PiecePath};
 use futures::StreamExt;
 use libp2p::{Multiaddr, PeerId};
 use pallet_market::{ContractId, ShardSpec};
 
-use crate::shards::{ReadThrough, ShardFile};
+use crate::shards::{Filling, ReadThrough, ShardFile};
 
 /// Pieces of one shard in flight at once.
 const WINDOW: usize = 4;
@@ -101,9 +101,11 @@ async fn ask(
 }
 
 /// Fetches a shard's `bytes` (`None`: the whole shard) from its provider into `into` (from the
-/// file's start), with the owner's `grant` to read it. A whole shard is checked against its
-/// digest; a part of one comes in whole pieces, each checked against the digest by its BLAKE3
-/// path before any of its bytes is written.
+/// file's start), with the owner's `grant` to read it. The bytes come in whole pieces, each
+/// checked by its BLAKE3 path against the shard's digest before any of its bytes is written, and
+/// are written in order: `into` says how far after each answer, so that its followers read
+/// only checked bytes, while the rest arrives. A whole shard is thus checked piece by piece as
+/// it comes, with no second pass over it.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_shard(
 	network: &Network,
@@ -114,16 +116,13 @@ pub async fn fetch_shard(
 	bytes: Option<Range<u64>>,
 	grant: Grant,
 	fetched: &(dyn Fn(u64) + Send + Sync),
-	into: &ShardFile,
+	into: &Filling,
 ) -> Result<(), TransferError> {
 	let asked = Asked { network, from, contract, index, grant: &grant };
-	match bytes {
-		Some(bytes) if bytes.start > 0 || bytes.end < spec.bytes => {
-			let end = bytes.end.min(spec.bytes);
-			fetch_pieces(&asked, spec, bytes.start..end, fetched, into).await
-		}
-		_ => fetch_whole(&asked, spec, fetched, into).await,
-	}
+	let bytes = bytes.map_or(0..spec.bytes, |bytes| bytes.start..bytes.end.min(spec.bytes));
+	fetch_pieces(&asked, spec, bytes, fetched, into).await?;
+	into.done();
+	Ok(())
 }
 
 /// Whom a fetch asks, for which shard, with what permission.
@@ -133,61 +132,6 @@ struct Asked<'a> {
 	contract: ContractId,
 	index: u32,
 	grant: &'a Grant,
-}
-
-/// The whole shard, checked against its digest once here.
-async fn fetch_whole(
-	asked: &Asked<'_>,
-	spec: &ShardSpec,
-	fetched: &(dyn Fn(u64) + Send + Sync),
-	into: &ShardFile,
-) -> Result<(), TransferError> {
-	let (contract, shard) = (asked.contract, asked.index);
-	let requests = (0..spec.bytes).step_by(CHUNK_BYTES as usize).map(|offset| {
-		let len = CHUNK_BYTES.min(spec.bytes - offset) as u32;
-		((offset, len), Request::Get { contract, shard, offset, len, grant: asked.grant.clone() })
-	});
-	let mut pieces = ask_all(asked, requests, |&(offset, len), answer| match answer {
-		Response::Data(data) if data.len() == len as usize => Ok((offset, data)),
-		Response::Data(data) => {
-			Err(TransferError::BadAnswer(format!("{} bytes instead of {len}", data.len())))
-		}
-		other => Err(not_asked_for(other)),
-	});
-	while let Some(piece) = pieces.next().await {
-		let (offset, data) = piece?;
-		let len = data.len() as u64;
-		into.write_at(offset, data).await?;
-		fetched(len);
-	}
-	let shard = into.clone();
-	let digest = tokio::task::spawn_blocking(move || shard.digest())
-		.await
-		.map_err(std::io::Error::other)??;
-	if digest != spec.blake3 {
-		return Err(TransferError::BadAnswer(
-			"the shard does not match its on-chain digest".into(),
-		));
-	}
-	Ok(())
-}
-
-/// Asks the provider each of `requests` ([`WINDOW`] at a time), and yields what `take` makes of
-/// each answer (given the request's key), as the answers come.
-fn ask_all<'a, K, T>(
-	asked: &'a Asked<'a>,
-	requests: impl Iterator<Item = (K, Request)> + 'a,
-	take: impl Fn(&K, Response) -> Result<T, TransferError> + Copy + 'a,
-) -> impl futures::Stream<Item = Result<T, TransferError>> + 'a
-where
-	K: 'a,
-	T: 'a,
-{
-	futures::stream::iter(requests)
-		.map(move |(key, request)| async move {
-			take(&key, ask(asked.network, asked.from, request).await?)
-		})
-		.buffer_unordered(WINDOW)
 }
 
 /// The pieces of a shard that hold its `bytes`: their indices.
@@ -202,43 +146,75 @@ pub fn moved_bytes(bytes: &Range<u64>, total: u64) -> u64 {
 }
 
 /// `bytes` of the shard (within it), written to `into` from its start: the pieces that hold
-/// them, [`MAX_PIECES`] a request, each checked by its path against the shard's digest.
+/// them, [`MAX_PIECES`] a request and [`WINDOW`] requests in flight, each piece checked by its
+/// path against the shard's digest; the answers are taken in order.
 async fn fetch_pieces(
 	asked: &Asked<'_>,
 	spec: &ShardSpec,
 	bytes: Range<u64>,
 	fetched: &(dyn Fn(u64) + Send + Sync),
-	into: &ShardFile,
+	into: &Filling,
 ) -> Result<(), TransferError> {
 	let (contract, shard) = (asked.contract, asked.index);
 	let pieces = pieces_holding(&bytes);
-	let requests = (pieces.start..pieces.end).step_by(MAX_PIECES as usize).map(|first| {
-		let count = (pieces.end - first).min(u64::from(MAX_PIECES)) as u32;
-		(
-			(first, count),
-			Request::Pieces { contract, shard, first, count, grant: asked.grant.clone() },
-		)
-	});
-	let mut answers = ask_all(asked, requests, |&(first, count), answer| match answer {
-		Response::Pieces(got) if got.len() == count as usize => Ok((first, got)),
-		Response::Pieces(got) => {
-			Err(TransferError::BadAnswer(format!("{} pieces instead of {count}", got.len())))
-		}
-		other => Err(not_asked_for(other)),
-	});
-	while let Some(answer) = answers.next().await {
-		let (first, got) = answer?;
-		for (at, piece) in (first..).zip(got) {
-			let offset = at * PIECE_BYTES;
-			verify_piece(&spec.blake3, spec.bytes, PIECE_BYTES, offset, &piece.data, &piece.path)
-				.map_err(|e| TransferError::BadAnswer(format!("piece {at}: {e}")))?;
-			let (from, to) = (offset.max(bytes.start), (offset + PIECE_BYTES).min(bytes.end));
-			let wanted = piece.data[(from - offset) as usize..(to - offset) as usize].to_vec();
-			into.write_at(from - bytes.start, wanted).await?;
-			fetched(piece.data.len() as u64);
-		}
+	let mut answers =
+		futures::stream::iter((pieces.start..pieces.end).step_by(MAX_PIECES as usize))
+			.map(|first| {
+				let count = (pieces.end - first).min(u64::from(MAX_PIECES)) as u32;
+				let request =
+					Request::Pieces { contract, shard, first, count, grant: asked.grant.clone() };
+				async move { (first, count as usize, ask(asked.network, asked.from, request).await) }
+			})
+			.buffered(WINDOW);
+	while let Some((first, count, answer)) = answers.next().await {
+		let got = match answer? {
+			Response::Pieces(got) if got.len() == count => got,
+			Response::Pieces(got) => {
+				return Err(TransferError::BadAnswer(format!(
+					"{} pieces instead of {count}",
+					got.len()
+				)))
+			}
+			other => return Err(not_asked_for(other)),
+		};
+		let moved: u64 = got.iter().map(|piece| piece.data.len() as u64).sum();
+		let (spec, bytes, file) = (spec.clone(), bytes.clone(), into.file().clone());
+		let to =
+			tokio::task::spawn_blocking(move || write_checked(&spec, &bytes, first, got, &file))
+				.await
+				.map_err(std::io::Error::other)??;
+		into.filled(to);
+		fetched(moved);
 	}
 	Ok(())
+}
+
+/// Checks pieces `first..` of a shard by their paths and writes the part of each within `bytes`
+/// to `file` (which holds `bytes` from its start); how far the file is filled after them.
+fn write_checked(
+	spec: &ShardSpec,
+	bytes: &Range<u64>,
+	first: u64,
+	pieces: Vec<ShardPiece>,
+	file: &ShardFile,
+) -> Result<u64, TransferError> {
+	for (at, piece) in (first..).zip(&pieces) {
+		let offset = at * PIECE_BYTES;
+		verify_piece(&spec.blake3, spec.bytes, PIECE_BYTES, offset, &piece.data, &piece.path)
+			.map_err(|e| TransferError::BadAnswer(format!("piece {at}: {e}")))?;
+	}
+	let mut to = 0;
+	for (at, piece) in (first..).zip(&pieces) {
+		let offset = at * PIECE_BYTES;
+		let (from, end) =
+			(offset.max(bytes.start), (offset + piece.data.len() as u64).min(bytes.end));
+		file.write_all_at(
+			&piece.data[(from - offset) as usize..(end - offset) as usize],
+			from - bytes.start,
+		)?;
+		to = end - bytes.start;
+	}
+	Ok(to)
 }
 
 /// A shard ready to send: its file, and the BLAKE3 path of each of its pieces, worked out once
@@ -322,9 +298,9 @@ fn not_asked_for(answer: Response) -> TransferError {
 
 #[cfg(test)]
 mod tests {
-	use std::sync::Arc;
+	use std::{io::Read, sync::Arc};
 
-	use cairn_net::{Config, RequestHandler, ShardPiece, Standing};
+	use cairn_net::{Config, RequestHandler, Standing};
 	use cairn_storage::store::{RocksShardStore, ShardId, ShardStore, StoreConfig};
 	use futures::future::BoxFuture;
 
@@ -378,11 +354,11 @@ mod tests {
 		network
 	}
 
-	/// A range of a shard comes over the shard network in whole pieces, each checked against
-	/// the shard's digest: the bytes come back exact and only their pieces are moved; a piece
-	/// changed on the way is refused before any of its bytes is written.
+	/// A shard, or a range of one, comes over the shard network in whole pieces, each checked
+	/// against the shard's digest: the bytes come back exact and only their pieces are moved; a
+	/// piece changed on the way is refused before any of its bytes is written.
 	#[tokio::test]
-	async fn a_range_comes_in_pieces_each_checked_against_the_digest() {
+	async fn a_shard_comes_in_pieces_each_checked_against_the_digest() {
 		let dir = tempfile::tempdir().expect("a directory");
 		let mut shard = vec![0u8; 40 * PIECE_BYTES as usize + 1_000];
 		blake3::Hasher::new().update(b"shard").finalize_xof().fill(&mut shard);
@@ -405,38 +381,48 @@ mod tests {
 			let from = Endpoint { peer: server.peer_id(), addresses: server.listening().await };
 			let grant = Grant { expires: 0, signature: [0; 64] };
 			let total = spec.bytes;
-			// Within a piece, across pieces and requests, to the very end.
-			for bytes in [5..9, 60_000..1_400_000, 1_300_000..total] {
+			// Within a piece, across pieces and requests, to the very end; the whole shard.
+			for bytes in [Some(5..9), Some(60_000..1_400_000), Some(1_300_000..total), None] {
 				let moved = std::sync::atomic::AtomicU64::new(0);
 				let count = |bytes: u64| {
 					moved.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
 				};
-				let into = files.create().expect("a shard file");
+				let into = Filling::new(files.create().expect("a shard file"));
 				let fetched = fetch_shard(
 					&client,
 					&from,
 					SHARD.contract,
 					SHARD.index,
 					&spec,
-					Some(bytes.clone()),
+					bytes.clone(),
 					grant.clone(),
 					&count,
 					&into,
 				)
 				.await;
-				let tampered = tamper.is_some_and(|piece| pieces_holding(&bytes).contains(&piece));
-				if tampered {
+				let bytes = bytes.unwrap_or(0..total);
+				let expected = &shard[bytes.start as usize..bytes.end as usize];
+				let tampered = tamper.filter(|piece| pieces_holding(&bytes).contains(piece));
+				if let Some(piece) = tampered {
 					let error = fetched.expect_err("a changed piece is refused");
 					assert!(
 						matches!(&error, TransferError::BadAnswer(why) if why.contains("piece 20")),
 						"{error}"
 					);
+					// Followers read the checked bytes before its answer, then an error.
+					into.fail();
+					let mut back = Vec::new();
+					assert!(into.follower().read_to_end(&mut back).is_err());
+					assert!(back.len() as u64 + bytes.start <= piece * PIECE_BYTES);
+					assert!(back == expected[..back.len()]);
 					continue;
 				}
 				fetched.unwrap_or_else(|e| panic!("bytes {bytes:?}: {e}"));
-				let len = (bytes.end - bytes.start) as usize;
-				let back = into.read_at(0, len).await.expect("read back");
-				assert_eq!(back, shard[bytes.start as usize..bytes.end as usize], "{bytes:?}");
+				assert!(into.is_whole());
+				let mut back = Vec::new();
+				into.follower().read_to_end(&mut back).expect("read back");
+				assert!(back == expected, "{bytes:?}");
+				let len = expected.len();
 				let moved = moved.load(std::sync::atomic::Ordering::Relaxed);
 				assert_eq!(moved, moved_bytes(&bytes, total), "{bytes:?}");
 				assert!(moved < len as u64 + 2 * PIECE_BYTES, "{bytes:?} moved {moved}");

@@ -258,6 +258,11 @@ impl Reading {
 		Self::new(usize::MAX)
 	}
 
+	/// Whether it has no cap.
+	pub fn is_unbounded(&self) -> bool {
+		self.cap == usize::MAX
+	}
+
 	/// Bytes held by all readers now.
 	pub fn held(&self) -> usize {
 		self.held.load(Ordering::Relaxed)

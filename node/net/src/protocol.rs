@@ -214,7 +214,9 @@ impl From<&cairn_primitives::tree::MerkleProof> for LeafProof {
 const READ_STEP: usize = 64 * 1024;
 
 /// Reads one length-prefixed message, allocating only for bytes that arrived, and holding them
-/// within `budget` until the message is whole.
+/// within `budget` until the message is whole. Without a cap (an answer to this node's own
+/// request, whose size its own services bound) the room for the whole message is taken at once,
+/// so that a large one is not copied as its buffer grows.
 pub async fn read_message<T, M>(io: &mut T, budget: &Reading) -> io::Result<M>
 where
 	T: AsyncRead + Unpin + Send,
@@ -230,7 +232,7 @@ where
 		));
 	}
 	let mut held = budget.hold();
-	let mut buf = Vec::new();
+	let mut buf = Vec::with_capacity(if budget.is_unbounded() { len } else { 0 });
 	while buf.len() < len {
 		let step = READ_STEP.min(len - buf.len());
 		if !held.grow(step) {
@@ -240,13 +242,14 @@ where
 			));
 		}
 		let before = buf.len();
-		(&mut *io).take(step as u64).read_to_end(&mut buf).await?;
-		if buf.len() - before != step {
-			return Err(io::Error::new(
+		buf.resize(before + step, 0);
+		io.read_exact(&mut buf[before..]).await.map_err(|error| match error.kind() {
+			io::ErrorKind::UnexpectedEof => io::Error::new(
 				io::ErrorKind::UnexpectedEof,
-				format!("message ended after {} of {len} bytes", buf.len()),
-			));
-		}
+				format!("message ended within bytes {before}..{} of {len}", before + step),
+			),
+			_ => error,
+		})?;
 	}
 	decode_message(&buf)
 }

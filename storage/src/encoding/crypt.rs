@@ -7,7 +7,7 @@
 
 use std::io::{self, Read, Write};
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::aead::{AeadCore, AeadInPlace, KeyInit, OsRng};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
 use crate::error::{Result, StorageError};
@@ -100,7 +100,7 @@ impl<R: Read> EncryptingReader<R> {
 			prefix,
 			counter: 0,
 			plain: Vec::with_capacity(ENCRYPTION_CHUNK_BYTES + 1),
-			sealed: Vec::new(),
+			sealed: Vec::with_capacity(SEALED_CHUNK_BYTES),
 			sealed_at: 0,
 			finished: false,
 		}
@@ -130,9 +130,11 @@ impl<R: Read> EncryptingReader<R> {
 		let chunk_len = self.plain.len().min(ENCRYPTION_CHUNK_BYTES);
 		let nonce = chunk_nonce(&self.prefix, self.counter, eof)
 			.map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
-		self.sealed = self
-			.cipher
-			.encrypt(&nonce, &self.plain[..chunk_len])
+		// Sealed in place, in the buffer of the chunk before.
+		self.sealed.clear();
+		self.sealed.extend_from_slice(&self.plain[..chunk_len]);
+		self.cipher
+			.encrypt_in_place(&nonce, b"", &mut self.sealed)
 			.map_err(|_| io::Error::other("encryption failed"))?;
 		self.sealed_at = 0;
 		self.plain.drain(..chunk_len);
@@ -229,11 +231,11 @@ impl<W: Write> Decryptor<W> {
 	fn open_buffered(&mut self, last: bool) -> Result<()> {
 		let chunk = self.counter;
 		let nonce = chunk_nonce(&self.prefix, chunk, last)?;
-		let plain = self
-			.cipher
-			.decrypt(&nonce, self.sealed.as_slice())
+		// Opened in place: the buffer holds the plaintext after.
+		self.cipher
+			.decrypt_in_place(&nonce, b"", &mut self.sealed)
 			.map_err(|_| StorageError::Decryption { chunk })?;
-		self.inner.write_all(&plain)?;
+		self.inner.write_all(&self.sealed)?;
 		self.sealed.clear();
 		self.counter = chunk.saturating_add(1);
 		Ok(())
@@ -274,6 +276,25 @@ mod tests {
 			assert_eq!(sealed.len() as u64, ciphertext_len(len as u64).expect("small"));
 			assert_eq!(decrypt(&sealed, &key, prefix).expect("decrypts"), plain);
 		}
+	}
+
+	/// The format files are stored in: chunk `i` is XChaCha20-Poly1305's sealing of its
+	/// plaintext under its STREAM nonce, so that files stored before any change here still open.
+	#[test]
+	fn each_chunk_is_sealed_under_its_stream_nonce() {
+		use chacha20poly1305::aead::Aead;
+		let key = EncryptionKey::from_bytes([7; 32]);
+		let prefix = [11; NONCE_PREFIX_BYTES];
+		let plain: Vec<u8> = (0..2 * ENCRYPTION_CHUNK_BYTES + 3).map(|i| (i % 253) as u8).collect();
+		let sealed = encrypt(&plain, &key, prefix);
+		let cipher = key.cipher();
+		let chunks: Vec<&[u8]> = plain.chunks(ENCRYPTION_CHUNK_BYTES).collect();
+		let mut expected = Vec::new();
+		for (i, chunk) in chunks.iter().enumerate() {
+			let nonce = chunk_nonce(&prefix, i as u64, i + 1 == chunks.len()).unwrap();
+			expected.extend(cipher.encrypt(&nonce, *chunk).unwrap());
+		}
+		assert!(sealed == expected);
 	}
 
 	#[test]

@@ -249,37 +249,55 @@ pub fn encode_stream<R: Read, W: Write>(
 	Ok(manifest)
 }
 
-/// Reads the pieces of stripe `stripe` from the `chosen` shards (`k` of them) and restores the
-/// data pieces; the pieces of the other shards stay `None`.
-fn read_stripe<R: Read>(
-	codec: &ErasureCodec,
-	shards: &mut [Option<R>],
-	chosen: &[usize],
-	stripe: u64,
-	shard_bytes: u64,
-) -> Result<Vec<Option<Vec<u8>>>> {
-	let params = codec.params();
-	let piece = params.piece_bytes();
-	let mut pieces: Vec<Option<Vec<u8>>> = vec![None; params.total_shards()];
-	for &index in chosen {
-		let mut buf = vec![0u8; piece];
-		let reader = shards[index].as_mut().ok_or(StorageError::NotEnoughShards {
-			needed: params.data_shards(),
-			available: chosen.len(),
-		})?;
-		let read = read_full(reader, &mut buf)?;
-		if read < piece {
-			let actual = stripe.saturating_mul(piece as u64).saturating_add(read as u64);
-			return Err(StorageError::ShardLengthMismatch {
-				shard: index,
-				expected: shard_bytes,
-				actual,
-			});
-		}
-		pieces[index] = Some(buf);
+/// Stripes read one after another, into piece buffers kept from one stripe to the next (a file
+/// is thousands of stripes).
+struct Stripes {
+	/// The last stripe's pieces, by shard index.
+	pieces: Vec<Option<Vec<u8>>>,
+	/// Buffers of a piece's size, free.
+	spare: Vec<Vec<u8>>,
+}
+
+impl Stripes {
+	fn new() -> Self {
+		Self { pieces: Vec::new(), spare: Vec::new() }
 	}
-	codec.reconstruct_data(&mut pieces)?;
-	Ok(pieces)
+
+	/// Stripe `stripe`'s pieces from the `chosen` shards, read from where their readers are, the
+	/// data pieces reconstructed; by shard index.
+	fn read<R: Read>(
+		&mut self,
+		codec: &ErasureCodec,
+		shards: &mut [Option<R>],
+		chosen: &[usize],
+		stripe: u64,
+		shard_bytes: u64,
+	) -> Result<&mut [Option<Vec<u8>>]> {
+		let params = codec.params();
+		let piece = params.piece_bytes();
+		self.spare.extend(self.pieces.iter_mut().filter_map(Option::take));
+		self.pieces.resize(params.total_shards(), None);
+		for &index in chosen {
+			let mut buf = self.spare.pop().unwrap_or_default();
+			buf.resize(piece, 0);
+			let reader = shards[index].as_mut().ok_or(StorageError::NotEnoughShards {
+				needed: params.data_shards(),
+				available: chosen.len(),
+			})?;
+			let read = read_full(reader, &mut buf)?;
+			if read < piece {
+				let actual = stripe.saturating_mul(piece as u64).saturating_add(read as u64);
+				return Err(StorageError::ShardLengthMismatch {
+					shard: index,
+					expected: shard_bytes,
+					actual,
+				});
+			}
+			self.pieces[index] = Some(buf);
+		}
+		codec.reconstruct_data(&mut self.pieces)?;
+		Ok(&mut self.pieces)
+	}
 }
 
 /// The codec of a file, and the first `k` of its shards present (`None` for a missing one).
@@ -406,8 +424,9 @@ fn decode_stripes<R: Read, W: Write>(
 ) -> Result<()> {
 	let params = codec.params();
 	let piece = params.piece_bytes() as u64;
+	let mut read = Stripes::new();
 	for stripe in stripes {
-		let pieces = read_stripe(codec, shards, chosen, stripe, shard_bytes)?;
+		let pieces = read.read(codec, shards, chosen, stripe, shard_bytes)?;
 		for (index, data) in pieces.iter().take(params.data_shards()).enumerate() {
 			let data = data.as_deref().ok_or(StorageError::NotEnoughShards {
 				needed: params.data_shards(),
@@ -462,11 +481,12 @@ pub fn rebuild_shard<R: Read, W: Write>(
 	}
 	let piece = params.piece_bytes();
 	let shard_bytes = manifest.shard_bytes()?;
+	let mut read = Stripes::new();
 	for stripe in 0..manifest.stripe_count {
-		let pieces = read_stripe(&codec, shards, &chosen, stripe, shard_bytes)?;
+		let pieces = read.read(&codec, shards, &chosen, stripe, shard_bytes)?;
 		let mut full: Vec<Vec<u8>> = pieces
-			.into_iter()
-			.map(|piece_bytes| piece_bytes.unwrap_or_else(|| vec![0u8; piece]))
+			.iter_mut()
+			.map(|piece_bytes| piece_bytes.take().unwrap_or_else(|| vec![0u8; piece]))
 			.collect();
 		let mut refs: Vec<&mut [u8]> = full.iter_mut().map(|p| p.as_mut_slice()).collect();
 		codec.encode(&mut refs)?;

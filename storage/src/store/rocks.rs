@@ -222,6 +222,17 @@ impl RocksShardStore {
 	}
 
 	fn read_chunk(&self, id: ShardId, chunk: u64, shard_bytes: u64) -> Result<Vec<u8>> {
+		self.with_chunk(id, chunk, shard_bytes, <[u8]>::to_vec)
+	}
+
+	/// `read` run on chunk `chunk`'s bytes, checked, where the database holds them (no copy).
+	fn with_chunk<T>(
+		&self,
+		id: ShardId,
+		chunk: u64,
+		shard_bytes: u64,
+		read: impl FnOnce(&[u8]) -> T,
+	) -> Result<T> {
 		let corrupt = StorageError::Corrupt { shard: id, chunk };
 		let index = u32::try_from(chunk).map_err(|_| StorageError::Corrupt { shard: id, chunk })?;
 		let value = self
@@ -235,7 +246,7 @@ impl RocksShardStore {
 		if payload.len() as u64 != expected {
 			return Err(corrupt);
 		}
-		Ok(payload.to_vec())
+		Ok(read(payload))
 	}
 
 	/// The chaining values of a committed shard's pieces: as kept with it, or, for a shard
@@ -361,11 +372,24 @@ impl ShardStore for RocksShardStore {
 			let max_read = MAX_READ_BYTES;
 			return Err(StorageError::InvalidRange { offset, len, shard_bytes, max_read });
 		}
-		let data = self.read_checked(id, shard_bytes, offset, len)?;
 		let values = self.piece_values(id, &commitment)?;
 		let paths = paths_of(PIECE_BYTES, shard_bytes, &values, wanted)
 			.map_err(|_| StorageError::CorruptMetadata { shard: id, reason: "piece values" })?;
-		Ok(data.chunks(PIECE_BYTES as usize).map(<[u8]>::to_vec).zip(paths).collect())
+		// Pieces never straddle chunks: each is copied once, out of its chunk.
+		let mut pieces = Vec::with_capacity(paths.len());
+		let chunk_bytes = CHUNK_BYTES as u64;
+		for chunk in offset / chunk_bytes..=(end - 1) / chunk_bytes {
+			self.with_chunk(id, chunk, shard_bytes, |data| {
+				let start = chunk * chunk_bytes;
+				let (from, to) = (offset.max(start) - start, (end - start).min(data.len() as u64));
+				pieces.extend(
+					data[from as usize..to as usize]
+						.chunks(PIECE_BYTES as usize)
+						.map(<[u8]>::to_vec),
+				);
+			})?;
+		}
+		Ok(pieces.into_iter().zip(paths).collect())
 	}
 
 	fn challenge_proofs(&self, id: ShardId, indices: &[u64]) -> Result<Vec<tree::MerkleProof>> {
