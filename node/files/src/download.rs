@@ -331,7 +331,10 @@ impl Files {
 			Ok(fetch) => fetch,
 			Err(error) => return Ok((window, Err(error))),
 		};
-		let first = fetch.fillings.clone();
+		let mut first = vec![None; part.contract.shards.len()];
+		for (source, filling) in &fetch.first {
+			first[source.index] = Some(filling.clone());
+		}
 		let shards = async {
 			let shards = self
 				.fetch_begun(fetch, part.id, &part.contract, bytes, progress, fetched, &dir)
@@ -364,12 +367,12 @@ impl Files {
 		let (mut first, spares): (Vec<ShardSource>, Vec<ShardSource>) =
 			candidates.partition(|source| asked.insert(source.index));
 		let spares = first.split_off(k.min(first.len())).into_iter().chain(spares).collect();
-		let mut fillings = vec![None; contract.shards.len()];
-		for source in &first {
-			fillings[source.index] = Some(Filling::new(dir.create().map_err(super::disk)?));
-		}
-		let unfinished = Unfinished(fillings.iter().flatten().cloned().collect());
-		Ok(ShardFetch { k, first, spares, fillings, unfinished })
+		let first = first
+			.into_iter()
+			.map(|source| Ok((source, Filling::new(dir.create().map_err(super::disk)?))))
+			.collect::<Result<Vec<_>, FilesError>>()?;
+		let unfinished = Unfinished(first.iter().map(|(_, filling)| filling.clone()).collect());
+		Ok(ShardFetch { k, first, spares, unfinished })
 	}
 
 	/// Any `k` shards of `contract`, or their `bytes`, in files of `dir`; `None` where not
@@ -405,7 +408,7 @@ impl Files {
 		fetched: Fetched,
 		dir: &ShardDir,
 	) -> Result<Vec<Option<ShardFile>>, FilesError> {
-		let ShardFetch { k, first, spares, fillings, mut unfinished } = fetch;
+		let ShardFetch { k, first, spares, mut unfinished } = fetch;
 		let at = self.state.at(None);
 		let received = std::sync::atomic::AtomicU64::new(fetched.before);
 		let total = fetched.total;
@@ -429,13 +432,8 @@ impl Files {
 			}
 		};
 		let mut shards: Vec<Option<ShardFile>> = vec![None; contract.shards.len()];
-		let mut running: FuturesUnordered<_> = first
-			.into_iter()
-			.filter_map(|source| {
-				let filling = fillings[source.index].clone()?;
-				Some(fetch(source, filling))
-			})
-			.collect();
+		let mut running: FuturesUnordered<_> =
+			first.into_iter().map(|(source, filling)| fetch(source, filling)).collect();
 		let mut spares = spares.into_iter();
 		let mut have = 0;
 		let mut errors = Vec::new();
@@ -498,12 +496,10 @@ impl Files {
 /// A fetch of any `k` shards of a contract, begun ([`Files::begin_fetch`]).
 pub(super) struct ShardFetch {
 	k: usize,
-	/// The sources asked first, one per shard.
-	first: Vec<ShardSource>,
+	/// The sources asked first, one per shard, each with the file it fills.
+	first: Vec<(ShardSource, Filling)>,
 	/// The sources asked in place of those that fail, in order.
 	spares: Vec<ShardSource>,
-	/// The files the first sources fill, by shard index.
-	fillings: Vec<Option<Filling>>,
 	/// Every file filled so far.
 	unfinished: Unfinished,
 }

@@ -221,10 +221,6 @@ impl RocksShardStore {
 		self.db.write_opt(batch, &synced()).map_err(db_error)
 	}
 
-	fn read_chunk(&self, id: ShardId, chunk: u64, shard_bytes: u64) -> Result<Vec<u8>> {
-		self.with_chunk(id, chunk, shard_bytes, <[u8]>::to_vec)
-	}
-
 	/// `read` run on chunk `chunk`'s bytes, checked, where the database holds them (no copy).
 	fn with_chunk<T>(
 		&self,
@@ -282,6 +278,21 @@ impl RocksShardStore {
 		offset: u64,
 		len: u64,
 	) -> Result<Vec<u8>> {
+		let mut out = Vec::with_capacity(len.min(MAX_READ_BYTES) as usize);
+		self.each_checked(id, shard_bytes, offset, len, |data| out.extend_from_slice(data))?;
+		Ok(out)
+	}
+
+	/// Gives `take` bytes `offset..offset + len` of the shard, checked, chunk by chunk in order,
+	/// where the database holds them (no copy).
+	fn each_checked(
+		&self,
+		id: ShardId,
+		shard_bytes: u64,
+		offset: u64,
+		len: u64,
+		mut take: impl FnMut(&[u8]),
+	) -> Result<()> {
 		let invalid =
 			StorageError::InvalidRange { offset, len, shard_bytes, max_read: MAX_READ_BYTES };
 		let end = offset.checked_add(len).ok_or(StorageError::InvalidRange {
@@ -293,19 +304,19 @@ impl RocksShardStore {
 		if end > shard_bytes || len > MAX_READ_BYTES {
 			return Err(invalid);
 		}
-		let mut out = Vec::with_capacity(len as usize);
 		if len == 0 {
-			return Ok(out);
+			return Ok(());
 		}
 		let chunk_bytes = CHUNK_BYTES as u64;
 		for chunk in offset / chunk_bytes..=(end - 1) / chunk_bytes {
-			let data = self.read_chunk(id, chunk, shard_bytes)?;
-			let chunk_start = chunk * chunk_bytes;
-			let from = offset.saturating_sub(chunk_start) as usize;
-			let to = (end - chunk_start).min(data.len() as u64) as usize;
-			out.extend_from_slice(&data[from..to]);
+			self.with_chunk(id, chunk, shard_bytes, |data| {
+				let chunk_start = chunk * chunk_bytes;
+				let from = offset.saturating_sub(chunk_start) as usize;
+				let to = (end - chunk_start).min(data.len() as u64) as usize;
+				take(&data[from..to]);
+			})?;
 		}
-		Ok(out)
+		Ok(())
 	}
 }
 
@@ -377,18 +388,9 @@ impl ShardStore for RocksShardStore {
 			.map_err(|_| StorageError::CorruptMetadata { shard: id, reason: "piece values" })?;
 		// Pieces never straddle chunks: each is copied once, out of its chunk.
 		let mut pieces = Vec::with_capacity(paths.len());
-		let chunk_bytes = CHUNK_BYTES as u64;
-		for chunk in offset / chunk_bytes..=(end - 1) / chunk_bytes {
-			self.with_chunk(id, chunk, shard_bytes, |data| {
-				let start = chunk * chunk_bytes;
-				let (from, to) = (offset.max(start) - start, (end - start).min(data.len() as u64));
-				pieces.extend(
-					data[from as usize..to as usize]
-						.chunks(PIECE_BYTES as usize)
-						.map(<[u8]>::to_vec),
-				);
-			})?;
-		}
+		self.each_checked(id, shard_bytes, offset, len, |data| {
+			pieces.extend(data.chunks(PIECE_BYTES as usize).map(<[u8]>::to_vec))
+		})?;
 		Ok(pieces.into_iter().zip(paths).collect())
 	}
 
