@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use ark_ff::PrimeField;
 use cairn_primitives::{
-	challenge, tree,
+	challenge,
+	poseidon2::SIDE_BY_SIDE,
+	tree,
 	tree::{CircomPoseidonTree, Poseidon2ScalarTree},
 	Fr,
 };
@@ -216,7 +218,9 @@ fn commitments(report: &Report) {
 		"commitment Poseidon2 scalar (rayon)",
 		mb_per_s(COMMIT_BYTES, scalar),
 		"MB/s",
-		&format!("one hash at a time, {threads} threads"),
+		&format!(
+			"no vector instructions, {SIDE_BY_SIDE} permutations side by side, {threads} threads"
+		),
 	);
 	report.figure(
 		"commitment circom Poseidon (rayon)",

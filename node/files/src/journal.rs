@@ -28,13 +28,13 @@ use std::{
 };
 
 use cairn_runtime::{AccountId, Hash, RuntimeCall};
-use cairn_storage::encoding::{encode_stream, Encryption, EncryptionKey, FileManifest};
+use cairn_storage::encoding::{Encryption, EncryptionKey, FileManifest};
 use codec::{Decode, DecodeAll, Encode};
 use pallet_market::{ContractId, ShardSpec, ShardStatus};
 
 use super::{FileRecord, Files};
 use crate::{
-	shards::{ReadThrough, Reader, ShardFile},
+	shards::{code_into, CodingError, ReadThrough, Reader, ShardFile},
 	transfer::OutgoingShard,
 };
 
@@ -471,9 +471,8 @@ fn recode(
 	if files.len() != entry.specs.len() {
 		return Err(format!("{} files for {} shards", files.len(), entry.specs.len()));
 	}
-	let mut shards: Vec<_> = files.iter().map(ShardFile::writer).collect();
 	let (offset, bytes, total) = entry.range(&manifest);
-	let coded = match &entry.origin {
+	let (coded, read) = match &entry.origin {
 		Origin::Path(path) => {
 			let (file, len) =
 				crate::local_file::open_source(path).map_err(|e| format!("the source: {e}"))?;
@@ -481,38 +480,35 @@ fn recode(
 				return Err(format!("{path} has changed ({len} bytes, not {total})"));
 			}
 			let part = Reader::at(Arc::new(file), offset).take(bytes);
-			encode_stream(manifest.coding, encryption, std::io::BufReader::new(part), &mut shards)
+			code_into(manifest.coding, encryption, std::io::BufReader::new(part), &files, false)
 		}
 		Origin::Inline(data) => {
 			let part = usize::try_from(offset).ok().zip(usize::try_from(offset + bytes).ok());
 			let part = part.and_then(|(start, end)| data.get(start..end));
 			let part = part.ok_or("the inline source is shorter than its segment")?;
-			encode_stream(manifest.coding, encryption, part, &mut shards)
+			code_into(manifest.coding, encryption, part, &files, false)
 		}
 	}
-	.map_err(|e| e.to_string())?;
+	.map_err(|e| match e {
+		CodingError::Encoding(e) => e.to_string(),
+		CodingError::Disk(e) => super::disk_text(e),
+	})?;
 	if coded != manifest {
 		return Err("the source codes to another manifest: it has changed".into());
 	}
-	for shard in shards {
-		shard.into_inner().map_err(|e| super::disk_text(e.error()))?;
-	}
-	let mut read = Vec::with_capacity(files.len());
-	for (index, (file, spec)) in files.into_iter().zip(&entry.specs).enumerate() {
-		let through = file.read_through(false).map_err(super::disk_text)?;
+	for (index, (through, spec)) in read.iter().zip(&entry.specs).enumerate() {
 		if through.digest != spec.blake3 {
 			return Err(format!(
 				"shard {index} differs from the contract's: the source has changed"
 			));
 		}
-		read.push((file, through));
 	}
-	Ok(read)
+	Ok(files.into_iter().zip(read).collect())
 }
 
 #[cfg(test)]
 mod tests {
-	use cairn_storage::encoding::{CodingParams, SALT_BYTES};
+	use cairn_storage::encoding::{encode_stream, CodingParams, SALT_BYTES};
 
 	use super::*;
 	use crate::{shards::ShardDir, FileKey, RenewalPolicy};

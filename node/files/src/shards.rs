@@ -29,7 +29,7 @@ use cairn_storage::{
 		pieces::{PiecePath, PiecePaths},
 		ShardCommitment, TreeBuilder,
 	},
-	encoding::read_full,
+	encoding::{encode_stream, read_full, CodingParams, Encryption, FileManifest},
 };
 
 /// The directory, in the files directory.
@@ -123,36 +123,192 @@ impl ShardFile {
 	/// Reads the shard through once (blocking): its BLAKE3 digest, length and piece paths, and,
 	/// if `commit`, its Poseidon commitment.
 	pub fn read_through(&self, commit: bool) -> io::Result<ReadThrough> {
-		// The tree hashes the bytes with BLAKE3 too.
-		let mut tree = commit.then(TreeBuilder::<cairn_primitives::tree::Poseidon2Tree>::over);
-		let mut digest = blake3::Hasher::new();
-		let mut paths = PiecePaths::new(CHUNK_BYTES).map_err(io::Error::other)?;
+		let mut through = Through::new(commit)?;
 		let mut reader = Reader { file: self.0.clone(), offset: 0 };
-		let mut piece = vec![0u8; BUFFER_BYTES];
+		let mut buffer = vec![0u8; BUFFER_BYTES];
 		loop {
-			let filled = read_full(&mut reader, &mut piece)?;
-			if filled == 0 {
-				break;
-			}
-			let data = &piece[..filled];
-			paths.push(data).map_err(io::Error::other)?;
-			match &mut tree {
-				Some(tree) => tree.update(data).map_err(io::Error::other)?,
-				None => {
-					digest.update(data);
-				}
-			}
-			if filled < piece.len() {
+			let filled = read_full(&mut reader, &mut buffer)?;
+			through.update(&buffer[..filled])?;
+			if filled < buffer.len() {
 				break;
 			}
 		}
-		let commitment = tree.map(|tree| tree.finish().0);
+		through.finish()
+	}
+}
+
+/// A shard read through as its bytes pass in order, in pieces of [`CHUNK_BYTES`]: BLAKE3 digest,
+/// length, piece paths and, if asked for, the Poseidon commitment.
+struct Through {
+	/// The tree hashes the bytes with BLAKE3 too: `digest` is used only without it.
+	tree: Option<TreeBuilder<cairn_primitives::tree::Poseidon2Tree>>,
+	digest: blake3::Hasher,
+	paths: PiecePaths,
+	/// The piece being gathered, shorter than a whole one.
+	piece: Vec<u8>,
+	bytes: u64,
+}
+
+impl Through {
+	fn new(commit: bool) -> io::Result<Self> {
+		Ok(Self {
+			tree: commit.then(TreeBuilder::over),
+			digest: blake3::Hasher::new(),
+			paths: PiecePaths::new(CHUNK_BYTES).map_err(io::Error::other)?,
+			piece: Vec::with_capacity(BUFFER_BYTES),
+			bytes: 0,
+		})
+	}
+
+	/// The shard's next bytes.
+	fn update(&mut self, mut data: &[u8]) -> io::Result<()> {
+		while !data.is_empty() {
+			if self.piece.is_empty() && data.len() >= BUFFER_BYTES {
+				let (piece, rest) = data.split_at(BUFFER_BYTES);
+				self.take(piece)?;
+				data = rest;
+				continue;
+			}
+			let room = BUFFER_BYTES - self.piece.len();
+			let (now, rest) = data.split_at(room.min(data.len()));
+			self.piece.extend_from_slice(now);
+			data = rest;
+			if self.piece.len() == BUFFER_BYTES {
+				let piece = std::mem::take(&mut self.piece);
+				self.take(&piece)?;
+				self.piece = piece;
+				self.piece.clear();
+			}
+		}
+		Ok(())
+	}
+
+	/// One whole piece, or the last.
+	fn take(&mut self, piece: &[u8]) -> io::Result<()> {
+		self.paths.push(piece).map_err(io::Error::other)?;
+		match &mut self.tree {
+			Some(tree) => tree.update(piece).map_err(io::Error::other)?,
+			None => {
+				self.digest.update(piece);
+			}
+		}
+		self.bytes += piece.len() as u64;
+		Ok(())
+	}
+
+	fn finish(mut self) -> io::Result<ReadThrough> {
+		if !self.piece.is_empty() {
+			let piece = std::mem::take(&mut self.piece);
+			self.take(&piece)?;
+		}
+		let commitment = self.tree.map(|tree| tree.finish().0);
 		Ok(ReadThrough {
-			digest: commitment.as_ref().map_or_else(|| *digest.finalize().as_bytes(), |c| c.blake3),
-			bytes: reader.offset,
-			paths: paths.finish(),
+			digest: commitment
+				.as_ref()
+				.map_or_else(|| *self.digest.finalize().as_bytes(), |c| c.blake3),
+			bytes: self.bytes,
+			paths: self.paths.finish(),
 			commitment,
 		})
+	}
+}
+
+/// Stripes the coding runs ahead of the hashing, at most.
+const QUEUED_STRIPES: usize = 2;
+
+/// Why [`code_into`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CodingError {
+	/// The input could not be read or coded.
+	#[error("encoding: {0}")]
+	Encoding(#[from] cairn_storage::StorageError),
+	/// A shard file could not be written.
+	#[error("{0}")]
+	Disk(#[from] io::Error),
+}
+
+/// Encrypts and codes `input` into `files`, one per shard, in one pass: each shard's bytes are
+/// written to its file and read through ([`ReadThrough`], with the commitment if `commit`) on
+/// another thread as they come, so that the hashing runs beside the coding, not after it, and
+/// nothing is read back. Memory: a stripe, [`QUEUED_STRIPES`] more queued, and a piece and the
+/// tree's batch per shard (blocking).
+pub fn code_into(
+	coding: CodingParams,
+	encryption: Encryption<'_>,
+	input: impl Read,
+	files: &[ShardFile],
+	commit: bool,
+) -> Result<(FileManifest, Vec<ReadThrough>), CodingError> {
+	let writes = QUEUED_STRIPES * files.len();
+	let (queue, queued) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(writes);
+	std::thread::scope(|scope| {
+		let hashing = std::thread::Builder::new().name("shard-hashing".into()).spawn_scoped(
+			scope,
+			move || {
+				let mut throughs: Vec<Through> =
+					files.iter().map(|_| Through::new(commit)).collect::<io::Result<_>>()?;
+				for (index, data) in queued {
+					throughs[index].update(&data)?;
+				}
+				throughs.into_iter().map(Through::finish).collect::<io::Result<Vec<_>>>()
+			},
+		)?;
+		let mut writers: Vec<Teeing> = files
+			.iter()
+			.enumerate()
+			.map(|(index, file)| Teeing {
+				file: file.writer(),
+				index,
+				queue: queue.clone(),
+				failed: None,
+			})
+			.collect();
+		drop(queue);
+		let coded = encode_stream(coding, encryption, input, &mut writers);
+		let failed = writers.iter_mut().find_map(|writer| writer.failed.take());
+		let written: io::Result<()> = writers
+			.into_iter()
+			.try_for_each(|writer| writer.file.into_inner().map(drop).map_err(|e| e.into_error()));
+		// Every sender is gone: the hashing ends with the last bytes queued.
+		let read = match hashing.join() {
+			Ok(read) => read,
+			Err(panic) => std::panic::resume_unwind(panic),
+		};
+		// The first cause: the coding's own failure may only be that one of them stopped it.
+		let read = read?;
+		if let Some(error) = failed {
+			return Err(CodingError::Disk(error));
+		}
+		let manifest = coded?;
+		written?;
+		Ok((manifest, read))
+	})
+}
+
+/// A shard's writer that queues each write for the hashing too.
+struct Teeing {
+	file: BufWriter<Writer>,
+	index: usize,
+	queue: std::sync::mpsc::SyncSender<(usize, Vec<u8>)>,
+	/// Why the file could not be written (the coding sees only that it failed).
+	failed: Option<io::Error>,
+}
+
+impl io::Write for Teeing {
+	fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+		if let Err(error) = self.file.write_all(data) {
+			let kind = error.kind();
+			self.failed = Some(error);
+			return Err(io::Error::new(kind, "a shard file could not be written"));
+		}
+		self.queue
+			.send((self.index, data.to_vec()))
+			.map_err(|_| io::Error::other("the shard's hashing stopped"))?;
+		Ok(data.len())
+	}
+
+	fn flush(&mut self) -> io::Result<()> {
+		self.file.flush()
 	}
 }
 
@@ -365,6 +521,70 @@ mod tests {
 		}
 		// Past the end: an error, not short data.
 		assert!(fetched.read_at(data.len() as u64 - 5, 10).await.is_err());
+	}
+
+	/// Coding in one pass gives the shards, manifest and readings that coding and then reading
+	/// each shard through give. A source that fails half-way fails the coding, and a shard file
+	/// that cannot be written fails it as the disk's error; neither leaves the hashing waiting.
+	#[test]
+	fn coding_in_one_pass_is_coding_then_reading_through() {
+		let root = tempfile::tempdir().unwrap();
+		let dir = ShardDir::new(&root.path().join(DIR)).unwrap();
+		// Shards of a few whole pieces and a part of one.
+		let data = bytes(9 * BUFFER_BYTES + 4_321);
+		let coding = CodingParams::new(4, 2).unwrap();
+		let key = cairn_storage::encoding::EncryptionKey::from_bytes([3; 32]);
+		let nonce_prefix = cairn_storage::encoding::random_nonce_prefix();
+		let encryption = || Encryption::On { key: &key, nonce_prefix };
+		let mut shards = vec![Vec::new(); 6];
+		let expected = encode_stream(coding, encryption(), &data[..], &mut shards).unwrap();
+		for commit in [true, false] {
+			let files = dir.create_all(6).unwrap();
+			let (manifest, read) =
+				code_into(coding, encryption(), &data[..], &files, commit).unwrap();
+			assert_eq!(manifest, expected);
+			for ((file, read), shard) in files.iter().zip(&read).zip(&shards) {
+				let mut back = Vec::new();
+				file.reader().read_to_end(&mut back).unwrap();
+				assert!(back == *shard);
+				assert_eq!(read.digest, *blake3::hash(shard).as_bytes());
+				assert_eq!(read.bytes, shard.len() as u64);
+				let paths = cairn_storage::commitment::pieces::piece_paths(shard, CHUNK_BYTES);
+				assert_eq!(read.paths, paths.unwrap());
+				let root = read.commitment.as_ref().map(|commitment| commitment.root);
+				let expected = cairn_storage::commitment::commit(shard).unwrap().0.root;
+				assert_eq!(root, commit.then_some(expected));
+			}
+		}
+
+		struct FailsAfter<'a>(&'a [u8]);
+		impl Read for FailsAfter<'_> {
+			fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+				if self.0.is_empty() {
+					return Err(io::Error::other("the source went away"));
+				}
+				let len = buffer.len().min(self.0.len());
+				buffer[..len].copy_from_slice(&self.0[..len]);
+				self.0 = &self.0[len..];
+				Ok(len)
+			}
+		}
+		let files = dir.create_all(6).unwrap();
+		let error =
+			code_into(coding, encryption(), FailsAfter(&data[..3 * BUFFER_BYTES]), &files, true)
+				.map(drop)
+				.unwrap_err();
+		assert!(
+			matches!(&error, CodingError::Encoding(e) if e.to_string().contains("went away")),
+			"{error}"
+		);
+
+		// A shard file opened for reading only.
+		let mut files = dir.create_all(6).unwrap();
+		let path = dir.path.join(dir.made.load(Ordering::Relaxed).saturating_sub(1).to_string());
+		files[5] = ShardFile(Arc::new(File::open(path).unwrap()));
+		let error = code_into(coding, encryption(), &data[..], &files, true).map(drop).unwrap_err();
+		assert!(matches!(error, CodingError::Disk(_)), "{error}");
 	}
 
 	/// A follower reads what is filled, waits for the rest, and ends with the file once the

@@ -4,7 +4,7 @@
 use std::{io::Read, sync::Arc, time::Duration};
 
 use cairn_runtime::{AccountId, Balance, BlockNumber, Hash, Runtime, RuntimeCall};
-use cairn_storage::encoding::{encode_stream, encoded_len, CodingParams, Encryption, FileSecret};
+use cairn_storage::encoding::{encoded_len, CodingParams, Encryption, FileSecret};
 use frame_support::{traits::Get, BoundedVec};
 use futures::StreamExt;
 use pallet_market::{ContractId, ShardSpec, ShardStatus};
@@ -19,7 +19,7 @@ use super::{
 	MAX_INLINE_BYTES, MAX_NAME_BYTES, PUSH_ATTEMPTS,
 };
 use crate::{
-	shards::{Reader, ShardFile},
+	shards::{code_into, CodingError, Reader},
 	transfer::{push_shard, OutgoingShard},
 };
 use cairn_chain::{market_state::QuoteError, signer::Signer};
@@ -588,26 +588,25 @@ impl Files {
 		let mut record =
 			FileRecord { manifest: Vec::new(), key: file_key, name: name.into(), renewal, segment };
 		let key = self.file_key(&record)?;
-		// The shards are coded into files, each then read through once for its commitment and
-		// pieces, and sent from there: the upload holds a stripe and a few pieces in memory.
+		// The shards are coded into files and hashed as they are written (commitment, digest,
+		// piece paths), then sent from there: the upload holds a stripe and a few pieces in
+		// memory.
 		let dir = self.shard_dir()?;
 		let files = dir.create_all(shards as usize).map_err(disk)?;
 		let part = source.part(offset, size);
 		let (manifest, outgoing, specs) = tokio::task::spawn_blocking(move || {
-			let mut writers: Vec<_> = files.iter().map(ShardFile::writer).collect();
 			let encryption = match &key {
 				Some(key) => Encryption::with_random_nonce(key),
 				None => Encryption::Off,
 			};
-			let manifest = encode_stream(coding, encryption, part, &mut writers)
-				.map_err(|e| FilesError::Data(format!("encoding: {e}")))?;
-			for writer in writers {
-				writer.into_inner().map_err(|e| disk(e.into_error()))?;
-			}
+			let (manifest, read) =
+				code_into(coding, encryption, part, &files, true).map_err(|e| match e {
+					CodingError::Encoding(e) => FilesError::Data(format!("encoding: {e}")),
+					CodingError::Disk(e) => disk(e),
+				})?;
 			let mut specs = Vec::with_capacity(files.len());
 			let mut outgoing = Vec::with_capacity(files.len());
-			for file in files {
-				let mut read = file.read_through(true).map_err(disk)?;
+			for (file, mut read) in files.into_iter().zip(read) {
 				let commitment = read.commitment.take().expect("asked for");
 				specs.push(ShardSpec {
 					root: cairn_primitives::field::fr_to_le_bytes(&commitment.root),

@@ -134,18 +134,24 @@ fn many_at_once_equals_one_at_a_time_at_every_length() {
 	let groups: Vec<[Fr; 4]> = (0..37u64)
 		.map(|i| [Fr::from(i), -Fr::from(i + 3), Fr::from(i * 11), Fr::from(2u64).pow([i * 12])])
 		.collect();
-	// Lengths below, at and past a call's lanes, and past twice as many.
-	for len in 0..pairs.len() {
-		let mut out = vec![Fr::ONE];
-		hash2_many(&pairs[..len], &mut out);
-		let expected: Vec<Fr> = core::iter::once(Fr::ONE)
-			.chain(pairs[..len].iter().map(|[a, b]| hash2(*a, *b)))
-			.collect();
-		assert_eq!(out, expected, "{len} pairs");
-		let mut out = Vec::new();
-		compress4_many(&groups[..len], &mut out);
-		let expected: Vec<Fr> = groups[..len].iter().map(compress4).collect();
-		assert_eq!(out, expected, "{len} groups");
+	// Lengths below, at and past a call's lanes or side-by-side states, and past twice as many;
+	// the fastest path and the scalar one.
+	type Many<const T: usize> = fn(&[[Fr; T]], &mut Vec<Fr>);
+	let paths: [(Many<2>, Many<4>); 2] =
+		[(hash2_many, compress4_many), (hash2_many_scalar, compress4_many_scalar)];
+	for (leaves, nodes) in paths {
+		for len in 0..pairs.len() {
+			let mut out = vec![Fr::ONE];
+			leaves(&pairs[..len], &mut out);
+			let expected: Vec<Fr> = core::iter::once(Fr::ONE)
+				.chain(pairs[..len].iter().map(|[a, b]| hash2(*a, *b)))
+				.collect();
+			assert_eq!(out, expected, "{len} pairs");
+			let mut out = Vec::new();
+			nodes(&groups[..len], &mut out);
+			let expected: Vec<Fr> = groups[..len].iter().map(compress4).collect();
+			assert_eq!(out, expected, "{len} groups");
+		}
 	}
 }
 

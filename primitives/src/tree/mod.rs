@@ -9,7 +9,7 @@
 //! significant first, are the path the circuit proves.
 //!
 //! [`TreeHash`] names the hash a tree is built with: [`Poseidon2Tree`] is the commitment;
-//! [`Poseidon2ScalarTree`] is the same tree hashed one node at a time (the reference of the vector
+//! [`Poseidon2ScalarTree`] is the same tree on the scalar path (the reference of the vector
 //! path); [`CircomPoseidonTree`], the same tree over circom's Poseidon (the commitment before Poseidon2),
 //! stays as the baseline the benchmarks measure against.
 
@@ -68,8 +68,9 @@ impl TreeHash for Poseidon2Tree {
 	}
 }
 
-/// The same tree as [`Poseidon2Tree`], hashed one node at a time: the reference the vector path
-/// is tested against, and the benchmarks' scalar line.
+/// The same tree as [`Poseidon2Tree`] on the scalar path whatever the CPU (a few permutations
+/// side by side, no vector instructions): what a CPU without AVX-512 IFMA computes, the
+/// reference the vector path is tested against, and the benchmarks' scalar line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Poseidon2ScalarTree;
 
@@ -80,6 +81,15 @@ impl TreeHash for Poseidon2ScalarTree {
 
 	fn node(children: &[Fr; ARITY]) -> Fr {
 		Poseidon2Tree::node(children)
+	}
+
+	fn leaves(leaves: &[[u8; LEAF_BYTES]], out: &mut Vec<Fr>) {
+		let fields: Vec<[Fr; 2]> = leaves.iter().map(leaf_fields).collect();
+		poseidon2::hash2_many_scalar(&fields, out);
+	}
+
+	fn nodes(groups: &[[Fr; ARITY]], out: &mut Vec<Fr>) {
+		poseidon2::compress4_many_scalar(groups, out);
 	}
 
 	fn empty_subtree_roots() -> &'static [Fr] {

@@ -55,7 +55,7 @@ fn the_circom_baseline_tree_is_the_same_tree_over_circom_poseidon() {
 }
 
 #[test]
-fn the_tree_hashed_many_at_once_is_the_tree_hashed_one_at_a_time() {
+fn the_tree_on_the_fastest_path_is_the_tree_on_the_scalar_path() {
 	// Sizes around a batch of eight leaves and of eight nodes, and a many-level tree.
 	for len in [0, 1, 62, 62 * 7 + 1, 62 * 8, 62 * 9, 62 * 33 - 5, 62 * 4 * 8 * 8 + 3, 100_000] {
 		let shard = shard_of(len, len as u8);
