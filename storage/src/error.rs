@@ -53,6 +53,10 @@ pub enum StorageError {
 	/// The shard's Poseidon root is not the one the caller expected; nothing was stored.
 	#[error("shard {shard}: Poseidon root does not match the expected commitment")]
 	RootMismatch { shard: ShardId },
+	/// The bytes of a put with a tree built already do not match the tree's BLAKE3 digest;
+	/// nothing was stored.
+	#[error("shard {shard}: the bytes differ from those its tree was built from")]
+	NotTheTreesBytes { shard: ShardId },
 	/// Stored bytes failed their checksum on read.
 	#[error("shard {shard}: chunk {chunk} is corrupt")]
 	Corrupt { shard: ShardId, chunk: u64 },

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use cairn_primitives::{challenge, tree};
-use cairn_storage::commitment::commit;
 use cairn_storage::commitment::pieces::verify_piece;
+use cairn_storage::commitment::{commit, TreeBuilder};
 use cairn_storage::store::{
 	RocksShardStore, ShardId, ShardReader, ShardStore, StoreConfig, CHUNK_BYTES, PIECE_BYTES,
 };
@@ -159,6 +159,46 @@ fn stored_proofs_verify_for_challenges_real_leaves_and_padding() {
 		let end = (start + tree::LEAF_BYTES).min(len);
 		assert_eq!(&proof.leaf[..end - start], &bytes[start..end]);
 	}
+}
+
+/// A shard whose tree was built as its bytes arrived is stored as a put would store it, the tree
+/// kept as given; bytes other than the tree's (same length) are refused and leave nothing.
+#[test]
+fn a_shard_with_its_tree_built_already_is_stored_as_a_put_stores_it() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let store = open(dir.path(), 1 << 30);
+	let len = 50 * 64 * tree::LEAF_BYTES + 777;
+	let bytes = sample(len, 8);
+	let mut builder = TreeBuilder::new();
+	for piece in bytes.chunks(100_000) {
+		builder.update(piece).expect("fits");
+	}
+	let (built, upper) = builder.finish();
+
+	let (other, id) = (ShardId::new(8, 0), ShardId::new(8, 1));
+	let mut tampered = bytes.clone();
+	tampered[len / 2] ^= 1;
+	assert!(matches!(
+		store.put_built(id, &mut &tampered[..], built, upper.clone()),
+		Err(StorageError::NotTheTreesBytes { .. })
+	));
+	assert!(matches!(
+		store.put_built(id, &mut &bytes[..len - 1], built, upper.clone()),
+		Err(StorageError::LengthMismatch { .. })
+	));
+	assert_eq!(store.usage().used, 0);
+	assert!(matches!(store.commitment(id), Err(StorageError::UnknownShard(_))));
+
+	assert_eq!(store.put_built(id, &mut &bytes[..], built, upper).expect("stores"), built);
+	let put = store.put(other, len as u64, &mut &bytes[..], None).expect("stores");
+	assert_eq!(put, built);
+	assert_eq!(store.read_range(id, 0, len as u64).expect("reads"), bytes);
+	let leaves = tree::leaf_count(len as u64);
+	let indices = challenge::challenge_indices(&[4; 32], 8, 1, 3, 32, leaves);
+	let proofs = store.challenge_proofs(id, &indices).expect("proves");
+	assert_eq!(proofs, store.challenge_proofs(other, &indices).expect("proves"));
+	assert!(proofs.iter().all(|proof| tree::verify(&built.root, proof)));
+	assert_eq!(store.pieces(id, 0..2).expect("pieces"), store.pieces(other, 0..2).expect("pieces"));
 }
 
 #[test]

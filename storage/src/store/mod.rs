@@ -11,7 +11,7 @@ use std::{
 
 use cairn_primitives::{tree::MerkleProof, Fr};
 
-use crate::commitment::{pieces::PiecePath, ShardCommitment};
+use crate::commitment::{pieces::PiecePath, ShardCommitment, UpperLevels};
 use crate::error::{Result, StorageError};
 
 pub use rocks::{RecoveryReport, RocksShardStore, StoreConfig};
@@ -76,6 +76,18 @@ pub trait ShardStore: Send + Sync {
 		bytes: u64,
 		data: &mut dyn Read,
 		expected_root: Option<&Fr>,
+	) -> Result<ShardCommitment>;
+
+	/// Stores shard `id` as [`put`](Self::put) does, with its tree built already from the same
+	/// bytes (a [`TreeBuilder`](crate::commitment::TreeBuilder) fed as they arrived, then
+	/// finished): the bytes are only checked against the tree's BLAKE3 digest and length, and
+	/// if they differ, nothing is stored.
+	fn put_built(
+		&self,
+		id: ShardId,
+		data: &mut dyn Read,
+		commitment: ShardCommitment,
+		upper: UpperLevels,
 	) -> Result<ShardCommitment>;
 
 	/// `len` bytes of shard `id` from `offset`, checked against the chunk checksums.

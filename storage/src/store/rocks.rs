@@ -22,6 +22,37 @@ use crate::commitment::{
 use crate::encoding::erasure::read_full;
 use crate::error::{Result, StorageError};
 
+/// The tree of a shard being put: built from its bytes as they stream in, or built already by
+/// the caller from the same bytes, which are then only checked against its BLAKE3 digest.
+enum Tree {
+	Building(TreeBuilder),
+	Built { commitment: ShardCommitment, upper: UpperLevels, digest: blake3::Hasher },
+}
+
+impl Tree {
+	fn update(&mut self, data: &[u8]) -> Result<()> {
+		match self {
+			Tree::Building(builder) => builder.update(data),
+			Tree::Built { digest, .. } => {
+				digest.update(data);
+				Ok(())
+			}
+		}
+	}
+
+	fn finish(self, id: ShardId) -> Result<(ShardCommitment, UpperLevels)> {
+		match self {
+			Tree::Building(builder) => Ok(builder.finish()),
+			Tree::Built { commitment, upper, digest } => {
+				if *digest.finalize().as_bytes() != commitment.blake3 {
+					return Err(StorageError::NotTheTreesBytes { shard: id });
+				}
+				Ok((commitment, upper))
+			}
+		}
+	}
+}
+
 /// Chunks gathered into one (unsynced) write batch while a shard streams in.
 const CHUNKS_PER_BATCH: usize = 16;
 
@@ -144,27 +175,28 @@ impl RocksShardStore {
 		id: ShardId,
 		bytes: u64,
 		data: &mut dyn Read,
+		mut tree: Tree,
 	) -> Result<(ShardCommitment, UpperLevels, Vec<[u8; 32]>)> {
 		self.db
 			.put(layout::id_key(layout::META, id), ShardMeta::Pending { bytes }.encode())
 			.map_err(db_error)?;
-		let mut builder = TreeBuilder::new();
 		let mut values = piece_values()?;
 		let mut chunk = vec![0u8; CHUNK_BYTES];
 		let mut batch = WriteBatch::default();
 		let mut chunk_index = 0u32;
+		let mut delivered = 0u64;
 		loop {
-			let remaining = bytes - builder.total_bytes();
+			let remaining = bytes - delivered;
 			let want = remaining.min(CHUNK_BYTES as u64) as usize;
 			let read = read_full(data, &mut chunk[..want.max(1)])?;
 			if read == 0 {
 				break;
 			}
-			let delivered = builder.total_bytes().saturating_add(read as u64);
+			delivered = delivered.saturating_add(read as u64);
 			if read > want {
 				return Err(StorageError::LengthMismatch { shard: id, declared: bytes, delivered });
 			}
-			builder.update(&chunk[..read])?;
+			tree.update(&chunk[..read])?;
 			values.update(&chunk[..read]);
 			batch.put(layout::chunk_key(id, chunk_index), layout::seal(&chunk[..read]));
 			chunk_index = chunk_index.saturating_add(1);
@@ -175,16 +207,43 @@ impl RocksShardStore {
 				break;
 			}
 		}
-		if builder.total_bytes() != bytes {
-			return Err(StorageError::LengthMismatch {
-				shard: id,
-				declared: bytes,
-				delivered: builder.total_bytes(),
-			});
+		if delivered != bytes {
+			return Err(StorageError::LengthMismatch { shard: id, declared: bytes, delivered });
 		}
 		self.db.write(batch).map_err(db_error)?;
-		let (commitment, upper) = builder.finish();
+		let (commitment, upper) = tree.finish(id)?;
 		Ok((commitment, upper, values.finish()))
+	}
+
+	/// Stores a shard whose tree `tree` builds or has built, if its root is `expected_root`.
+	fn put_tree(
+		&self,
+		id: ShardId,
+		bytes: u64,
+		data: &mut dyn Read,
+		tree: Tree,
+		expected_root: Option<&Fr>,
+	) -> Result<ShardCommitment> {
+		if bytes > MAX_SHARD_BYTES {
+			return Err(StorageError::ShardTooLarge { bytes, max: MAX_SHARD_BYTES });
+		}
+		self.reserve(id, bytes)?;
+		let outcome =
+			self.stream_in(id, bytes, data, tree).and_then(|(commitment, upper, values)| {
+				if expected_root.is_some_and(|root| *root != commitment.root) {
+					return Err(StorageError::RootMismatch { shard: id });
+				}
+				self.commit(id, commitment, &upper, &values)?;
+				Ok(commitment)
+			});
+		let mut accounting = self.accounting();
+		accounting.in_flight.remove(&id);
+		if outcome.is_err() {
+			accounting.used = accounting.used.saturating_sub(bytes);
+			// Best effort: whatever is left is removed on the next open, as it is still pending.
+			let _ = self.remove_keys(id);
+		}
+		outcome
 	}
 
 	fn commit(
@@ -342,25 +401,18 @@ impl ShardStore for RocksShardStore {
 		data: &mut dyn Read,
 		expected_root: Option<&Fr>,
 	) -> Result<ShardCommitment> {
-		if bytes > MAX_SHARD_BYTES {
-			return Err(StorageError::ShardTooLarge { bytes, max: MAX_SHARD_BYTES });
-		}
-		self.reserve(id, bytes)?;
-		let outcome = self.stream_in(id, bytes, data).and_then(|(commitment, upper, values)| {
-			if expected_root.is_some_and(|root| *root != commitment.root) {
-				return Err(StorageError::RootMismatch { shard: id });
-			}
-			self.commit(id, commitment, &upper, &values)?;
-			Ok(commitment)
-		});
-		let mut accounting = self.accounting();
-		accounting.in_flight.remove(&id);
-		if outcome.is_err() {
-			accounting.used = accounting.used.saturating_sub(bytes);
-			// Best effort: whatever is left is removed on the next open, as it is still pending.
-			let _ = self.remove_keys(id);
-		}
-		outcome
+		self.put_tree(id, bytes, data, Tree::Building(TreeBuilder::new()), expected_root)
+	}
+
+	fn put_built(
+		&self,
+		id: ShardId,
+		data: &mut dyn Read,
+		commitment: ShardCommitment,
+		upper: UpperLevels,
+	) -> Result<ShardCommitment> {
+		let tree = Tree::Built { commitment, upper, digest: blake3::Hasher::new() };
+		self.put_tree(id, commitment.bytes, data, tree, None)
 	}
 
 	fn read_range(&self, id: ShardId, offset: u64, len: u64) -> Result<Vec<u8>> {
