@@ -103,8 +103,8 @@ fn constants(width: usize) -> &'static Constants {
 /// `x⁵`.
 #[inline(always)]
 unsafe fn sbox(f: &Field52, x: &mut Lanes) {
-	let square = f.mul(x, x);
-	let fourth = f.mul(&square, &square);
+	let square = f.square(x);
+	let fourth = f.square(&square);
 	*x = f.mul(&fourth, x);
 }
 
