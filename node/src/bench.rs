@@ -12,7 +12,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use cairn_files::shards::{code_into, ShardDir, ShardFile};
+use cairn_files::shards::{code_into, ReadThrough, ShardDir, ShardFile};
 use cairn_primitives::tree::CircomPoseidonTree;
 use cairn_storage::encoding::{
 	decode_stream, encode_stream, random_nonce_prefix, CodingParams, Encryption, EncryptionKey,
@@ -118,7 +118,7 @@ fn proofs_per_block_by_weight() -> u64 {
 }
 
 /// The buyer's pipeline alone, as the node runs it, and the sum of its stages run one after the
-/// other (seconds).
+/// other (seconds, the fastest of [`PIPELINE_ROUNDS`]).
 struct Pipeline {
 	/// [`code_into`]: encrypt, code, write and hash every shard in one pass.
 	one_pass: f64,
@@ -128,6 +128,10 @@ struct Pipeline {
 	hashing: f64,
 }
 
+/// Rounds of the buyer's pipeline, staged and in one pass in turn; the fastest of each counts, so
+/// that the network's own work in the background weighs on neither alone.
+const PIPELINE_ROUNDS: usize = 2;
+
 /// Runs the buyer's pipeline on `data` in shard files under `dir`, staged and in one pass, and
 /// checks that both give the same shards.
 fn buyer_pipeline(
@@ -136,35 +140,54 @@ fn buyer_pipeline(
 	data: &[u8],
 	dir: &Path,
 ) -> Result<Pipeline, Error> {
-	let shards = ShardDir::new(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+	// Each run's shard files in a directory of their own, removed when the run ends.
+	let shard_files = || -> Result<(ShardDir, Vec<ShardFile>), Error> {
+		let shards = ShardDir::new(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+		let files = shards.create_all(coding.total_shards()).map_err(|e| e.to_string())?;
+		Ok((shards, files))
+	};
 	let nonce_prefix = random_nonce_prefix();
 	let encryption = || Encryption::On { key, nonce_prefix };
-	let files = shards.create_all(coding.total_shards()).map_err(|e| e.to_string())?;
-	let started = Instant::now();
-	let mut writers: Vec<_> = files.iter().map(ShardFile::writer).collect();
-	encode_stream(coding, encryption(), data, &mut writers).map_err(|e| e.to_string())?;
-	for writer in writers {
-		writer.into_inner().map_err(|e| e.error().to_string())?;
+	let roots = |read: Vec<ReadThrough>| -> Vec<_> {
+		read.into_iter().map(|read| read.commitment.map(|c| c.root)).collect()
+	};
+	let staged = || -> Result<(f64, f64, Vec<_>), Error> {
+		let (_shards, files) = shard_files()?;
+		let started = Instant::now();
+		let mut writers: Vec<_> = files.iter().map(ShardFile::writer).collect();
+		encode_stream(coding, encryption(), data, &mut writers).map_err(|e| e.to_string())?;
+		for writer in writers {
+			writer.into_inner().map_err(|e| e.error().to_string())?;
+		}
+		let coded = started.elapsed().as_secs_f64();
+		let started = Instant::now();
+		let read = files
+			.iter()
+			.map(|file| file.read_through(true))
+			.collect::<std::io::Result<Vec<_>>>()
+			.map_err(|e| e.to_string())?;
+		Ok((coded, started.elapsed().as_secs_f64(), roots(read)))
+	};
+	let one_pass = || -> Result<(f64, Vec<_>), Error> {
+		let (_shards, files) = shard_files()?;
+		let started = Instant::now();
+		let (_, read) =
+			code_into(coding, encryption(), data, &files, true).map_err(|e| e.to_string())?;
+		Ok((started.elapsed().as_secs_f64(), roots(read)))
+	};
+	let mut best = Pipeline { one_pass: f64::MAX, coding: f64::MAX, hashing: f64::MAX };
+	for _ in 0..PIPELINE_ROUNDS {
+		let (coded, hashed, staged_roots) = staged()?;
+		if coded + hashed < best.coding + best.hashing {
+			(best.coding, best.hashing) = (coded, hashed);
+		}
+		let (seconds, one_pass_roots) = one_pass()?;
+		best.one_pass = best.one_pass.min(seconds);
+		if one_pass_roots != staged_roots {
+			return Err("the buyer's pipeline and its stages commit to different shards".into());
+		}
 	}
-	let coded = started.elapsed().as_secs_f64();
-	let started = Instant::now();
-	let staged = files
-		.iter()
-		.map(|file| Ok(file.read_through(true)?.commitment.map(|c| c.root)))
-		.collect::<std::io::Result<Vec<_>>>()
-		.map_err(|e| e.to_string())?;
-	let hashing = started.elapsed().as_secs_f64();
-	drop(files);
-
-	let files = shards.create_all(coding.total_shards()).map_err(|e| e.to_string())?;
-	let started = Instant::now();
-	let (_, read) =
-		code_into(coding, encryption(), data, &files, true).map_err(|e| e.to_string())?;
-	let one_pass = started.elapsed().as_secs_f64();
-	if read.iter().map(|read| read.commitment.as_ref().map(|c| c.root)).ne(staged) {
-		return Err("the buyer's pipeline and its stages commit to different shards".into());
-	}
-	Ok(Pipeline { one_pass, coding: coded, hashing })
+	Ok(best)
 }
 
 /// Runs the benchmark against the buyer's node (process `buyer`, chain RPC at `rpc_url`, client
