@@ -26,7 +26,7 @@ use std::{
 use cairn_net::CHUNK_BYTES;
 use cairn_storage::{
 	commitment::{
-		pieces::{PiecePath, PiecePaths},
+		pieces::{paths_of, PiecePath, PieceValues},
 		ShardCommitment, TreeBuilder,
 	},
 	encoding::{encode_stream, read_full, CodingParams, Encryption, FileManifest},
@@ -137,15 +137,15 @@ impl ShardFile {
 	}
 }
 
-/// A shard read through as its bytes pass in order, in pieces of [`CHUNK_BYTES`]: BLAKE3 digest,
-/// length, piece paths and, if asked for, the Poseidon commitment.
+/// A shard read through as its bytes pass in order, in slices of any size: BLAKE3 digest,
+/// length, the paths of its pieces of [`CHUNK_BYTES`] and, if asked for, the Poseidon
+/// commitment.
 struct Through {
 	/// The tree hashes the bytes with BLAKE3 too: `digest` is used only without it.
 	tree: Option<TreeBuilder<cairn_primitives::tree::Poseidon2Tree>>,
 	digest: blake3::Hasher,
-	paths: PiecePaths,
-	/// The piece being gathered, shorter than a whole one.
-	piece: Vec<u8>,
+	/// The chaining value of each piece, which the paths are worked out from.
+	values: PieceValues,
 	bytes: u64,
 }
 
@@ -154,60 +154,35 @@ impl Through {
 		Ok(Self {
 			tree: commit.then(TreeBuilder::over),
 			digest: blake3::Hasher::new(),
-			paths: PiecePaths::new(CHUNK_BYTES).map_err(io::Error::other)?,
-			piece: Vec::with_capacity(BUFFER_BYTES),
+			values: PieceValues::new(CHUNK_BYTES).map_err(io::Error::other)?,
 			bytes: 0,
 		})
 	}
 
 	/// The shard's next bytes.
-	fn update(&mut self, mut data: &[u8]) -> io::Result<()> {
-		while !data.is_empty() {
-			if self.piece.is_empty() && data.len() >= BUFFER_BYTES {
-				let (piece, rest) = data.split_at(BUFFER_BYTES);
-				self.take(piece)?;
-				data = rest;
-				continue;
-			}
-			let room = BUFFER_BYTES - self.piece.len();
-			let (now, rest) = data.split_at(room.min(data.len()));
-			self.piece.extend_from_slice(now);
-			data = rest;
-			if self.piece.len() == BUFFER_BYTES {
-				let piece = std::mem::take(&mut self.piece);
-				self.take(&piece)?;
-				self.piece = piece;
-				self.piece.clear();
-			}
-		}
-		Ok(())
-	}
-
-	/// One whole piece, or the last.
-	fn take(&mut self, piece: &[u8]) -> io::Result<()> {
-		self.paths.push(piece).map_err(io::Error::other)?;
+	fn update(&mut self, data: &[u8]) -> io::Result<()> {
+		self.values.update(data);
 		match &mut self.tree {
-			Some(tree) => tree.update(piece).map_err(io::Error::other)?,
+			Some(tree) => tree.update(data).map_err(io::Error::other)?,
 			None => {
-				self.digest.update(piece);
+				self.digest.update(data);
 			}
 		}
-		self.bytes += piece.len() as u64;
+		self.bytes += data.len() as u64;
 		Ok(())
 	}
 
-	fn finish(mut self) -> io::Result<ReadThrough> {
-		if !self.piece.is_empty() {
-			let piece = std::mem::take(&mut self.piece);
-			self.take(&piece)?;
-		}
+	fn finish(self) -> io::Result<ReadThrough> {
+		let pieces = self.bytes.div_ceil(CHUNK_BYTES).max(1);
+		let paths = paths_of(CHUNK_BYTES, self.bytes, &self.values.finish(), 0..pieces)
+			.map_err(io::Error::other)?;
 		let commitment = self.tree.map(|tree| tree.finish().0);
 		Ok(ReadThrough {
 			digest: commitment
 				.as_ref()
 				.map_or_else(|| *self.digest.finalize().as_bytes(), |c| c.blake3),
 			bytes: self.bytes,
-			paths: self.paths.finish(),
+			paths,
 			commitment,
 		})
 	}
@@ -521,6 +496,13 @@ mod tests {
 		}
 		// Past the end: an error, not short data.
 		assert!(fetched.read_at(data.len() as u64 - 5, 10).await.is_err());
+		// An empty shard: one piece, with an empty path.
+		let empty = dir.create().unwrap().read_through(false).unwrap();
+		assert_eq!((empty.digest, empty.bytes), (*blake3::hash(&[]).as_bytes(), 0));
+		assert_eq!(
+			empty.paths,
+			cairn_storage::commitment::pieces::piece_paths(&[], CHUNK_BYTES).unwrap()
+		);
 	}
 
 	/// Coding in one pass gives the shards, manifest and readings that coding and then reading

@@ -245,10 +245,11 @@ impl Intake {
 		Ok(entry)
 	}
 
-	/// Writes a fully received shard to the store, checking its Poseidon root as it goes. Only
-	/// a root that does not match the chain's marks the shard refused for good; any other
-	/// failure (a full store, an I/O error) leaves it to the next upload.
-	/// A tree built while the pieces arrived is only checked against the bytes' digest there.
+	/// Writes a fully received shard to the store, checking its Poseidon root: that of `tree`,
+	/// built while the pieces arrived (the store then checks the bytes against its digest), or
+	/// else the one the store builds as it writes. Only a root that does not match the chain's
+	/// marks the shard refused for good; any other failure (a full store, an I/O error) leaves
+	/// it to the next upload.
 	fn commit(
 		&self,
 		id: ShardId,
