@@ -128,22 +128,22 @@ pub fn params(width: usize) -> Result<&'static Poseidon2Params, Error> {
 
 /// The external layer, specialised per width: additions and doublings only.
 #[inline(always)]
-fn external<const T: usize>(state: &mut [Fr; T]) {
+fn external<const T: usize>(m: impl Multiply, state: &mut [Fr; T]) {
 	if T == 3 {
-		let sum = state[0] + state[1] + state[2];
-		state.iter_mut().for_each(|element| *element += sum);
+		let sum = m.add(&m.add(&state[0], &state[1]), &state[2]);
+		state.iter_mut().for_each(|element| *element = m.add(element, &sum));
 	} else {
 		// M4 as the reference computes it: 8 additions and 4 doublings.
 		let [a, b, c, d] = [state[0], state[1], state[2], state[3]];
-		let t0 = a + b;
-		let t1 = c + d;
-		let t2 = b.double() + t1;
-		let t3 = d.double() + t0;
-		let t4 = t1.double().double() + t3;
-		let t5 = t0.double().double() + t2;
-		state[0] = t3 + t5;
+		let t0 = m.add(&a, &b);
+		let t1 = m.add(&c, &d);
+		let t2 = m.add(&m.double(&b), &t1);
+		let t3 = m.add(&m.double(&d), &t0);
+		let t4 = m.add(&m.double(&m.double(&t1)), &t3);
+		let t5 = m.add(&m.double(&m.double(&t0)), &t2);
+		state[0] = m.add(&t3, &t5);
 		state[1] = t5;
-		state[2] = t2 + t4;
+		state[2] = m.add(&t2, &t4);
 		state[3] = t4;
 	}
 }
@@ -161,15 +161,18 @@ fn sboxes<const T: usize, const N: usize>(m: impl Multiply, xs: &mut [[Fr; T]; N
 /// The internal layer `J + diag(d)`.
 #[inline(always)]
 fn internal<const T: usize>(m: impl Multiply, state: &mut [Fr; T], diagonal: &[Fr]) {
-	let sum: Fr = state.iter().sum();
+	let mut sum = state[0];
+	for element in &state[1..] {
+		sum = m.add(&sum, element);
+	}
 	if T == 3 {
 		// d = (1, 1, 2): additions only.
-		state[0] += sum;
-		state[1] += sum;
-		state[2] = state[2].double() + sum;
+		state[0] = m.add(&state[0], &sum);
+		state[1] = m.add(&state[1], &sum);
+		state[2] = m.add(&m.double(&state[2]), &sum);
 	} else {
 		for (element, factor) in state.iter_mut().zip(diagonal) {
-			*element = m.mul(element, factor) + sum;
+			*element = m.add(&m.mul(element, factor), &sum);
 		}
 	}
 }
@@ -183,20 +186,22 @@ fn permute<const T: usize, const N: usize>(
 	states: &mut [[Fr; T]; N],
 	params: &Poseidon2Params,
 ) {
-	states.iter_mut().for_each(external);
+	states.iter_mut().for_each(|state| external(m, state));
 	let (first, last) = params.external_constants.split_at(FULL_ROUNDS / 2 * T);
 	let full_round = |states: &mut [[Fr; T]; N], constants: &[Fr]| {
 		for state in states.iter_mut() {
-			state.iter_mut().zip(constants).for_each(|(element, constant)| *element += constant);
+			for (element, constant) in state.iter_mut().zip(constants) {
+				*element = m.add(element, constant);
+			}
 		}
 		sboxes(m, states);
-		states.iter_mut().for_each(external);
+		states.iter_mut().for_each(|state| external(m, state));
 	};
 	for constants in first.chunks_exact(T) {
 		full_round(states, constants);
 	}
 	for constant in params.internal_constants {
-		let mut xs: [[Fr; 1]; N] = core::array::from_fn(|i| [states[i][0] + constant]);
+		let mut xs: [[Fr; 1]; N] = core::array::from_fn(|i| [m.add(&states[i][0], constant)]);
 		sboxes(m, &mut xs);
 		for (state, [x]) in states.iter_mut().zip(xs) {
 			state[0] = x;

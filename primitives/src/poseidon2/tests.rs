@@ -71,14 +71,14 @@ fn matrix_entries_are_the_layers_the_permutation_applies() {
 		let internal = dense(&|r, c| params.internal_entry(r, c));
 		if width == 3 {
 			let mut fast = [state[0], state[1], state[2]];
-			super::external(&mut fast);
+			super::external(Portable, &mut fast);
 			assert_eq!(fast.to_vec(), external);
 			let mut fast = [state[0], state[1], state[2]];
 			super::internal(Portable, &mut fast, params.internal_diagonal);
 			assert_eq!(fast.to_vec(), internal);
 		} else {
 			let mut fast = [state[0], state[1], state[2], state[3]];
-			super::external(&mut fast);
+			super::external(Portable, &mut fast);
 			assert_eq!(fast.to_vec(), external);
 			let mut fast = [state[0], state[1], state[2], state[3]];
 			super::internal(Portable, &mut fast, params.internal_diagonal);
