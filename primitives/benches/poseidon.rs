@@ -6,11 +6,11 @@
 
 use std::{hint::black_box, time::Instant};
 
-use ark_ff::{AdditiveGroup, PrimeField};
+use ark_ff::PrimeField;
 use cairn_primitives::{
 	montgomery::{Adx, Portable},
-	poseidon::{hash2, hash4},
-	poseidon2,
+	poseidon::hash4,
+	poseidon2::{self, Permutation},
 	tree::{CircomPoseidonTree, MemoryTree, Poseidon2ScalarTree},
 	Fr,
 };
@@ -36,14 +36,14 @@ fn lanes_per_hash(a: Fr, b: Fr) -> Option<(f64, f64)> {
 	use poseidon2::lanes::{Ifma, LANES};
 	let ifma = Ifma::detect()?;
 	let lanes = LANES as u64;
-	let leaf = per_hash_micros(|i| {
-		let pairs = core::array::from_fn(|lane| [a + Fr::from(i * lanes + lane as u64), b]);
-		ifma.hash2(&pairs)[0]
-	});
-	let node = per_hash_micros(|i| {
-		let groups = core::array::from_fn(|lane| [a + Fr::from(i * lanes + lane as u64), b, a, b]);
-		ifma.compress4(&groups)[0]
-	});
+	let per_hash = |permutation| {
+		per_hash_micros(|i| {
+			let groups =
+				core::array::from_fn(|lane| [a + Fr::from(i * lanes + lane as u64), b, a, b]);
+			ifma.compress(permutation, &groups)[0]
+		})
+	};
+	let (leaf, node) = (per_hash(Permutation::Leaf), per_hash(Permutation::Node));
 	Some((leaf / lanes as f64, node / lanes as f64))
 }
 
@@ -56,27 +56,27 @@ fn main() {
 	let json = std::env::args().any(|arg| arg == "--json");
 	let a = Fr::from_le_bytes_mod_order(&[0x5a; 31]);
 	let b = Fr::from_le_bytes_mod_order(&[0xa5; 31]);
-	let mut light2 = Poseidon::<Fr>::new_circom(2).expect("width 3");
 	let mut light4 = Poseidon::<Fr>::new_circom(4).expect("width 5");
 
-	let ours2 = per_hash_micros(|i| hash2(a + Fr::from(i), b));
-	let theirs2 = per_hash_micros(|i| light2.hash(&[a + Fr::from(i), b]).expect("two inputs"));
 	let ours4 = per_hash_micros(|i| hash4(&[a + Fr::from(i), b, a, b]));
 	let theirs4 =
 		per_hash_micros(|i| light4.hash(&[a + Fr::from(i), b, a, b]).expect("four inputs"));
 
-	let leaf2 = per_hash_micros(|i| poseidon2::hash2(a + Fr::from(i), b));
+	let leaf2 = per_hash_micros(|i| poseidon2::compress_leaf(&[a + Fr::from(i), b, a, b]));
 	let node2 = per_hash_micros(|i| poseidon2::compress4(&[a + Fr::from(i), b, a, b]));
-	let leaf2_portable = per_hash_micros(|i| {
-		let mut state = [a + Fr::from(i), b, Fr::ZERO];
-		poseidon2::permute3_with(Portable, &mut state);
-		state[0]
-	});
-	let node2_portable = per_hash_micros(|i| {
-		let mut state = [a + Fr::from(i), b, a, b];
-		poseidon2::permute4_with(Portable, &mut state);
-		state[0]
-	});
+	let portable = |permutation| {
+		per_hash_micros(|i| {
+			let mut state = [a + Fr::from(i), b, a, b];
+			poseidon2::permute_side_by_side(
+				Portable,
+				core::array::from_mut(&mut state),
+				permutation,
+			);
+			state[0]
+		})
+	};
+	let (leaf2_portable, node2_portable) =
+		(portable(Permutation::Leaf), portable(Permutation::Node));
 	let (leaf_lanes, node_lanes) = lanes_per_hash(a, b).unzip();
 	let fast = if Adx::detect().is_some() { "BMI2/ADX" } else { "portable (no BMI2/ADX here)" };
 
@@ -95,7 +95,7 @@ fn main() {
 	let mut rows = vec![];
 	if let (Some(leaf_lanes), Some(node_lanes)) = (leaf_lanes, node_lanes) {
 		rows.push((
-			"poseidon2_hash2_ifma",
+			"poseidon2_leaf_ifma",
 			leaf_lanes,
 			"us",
 			format!(
@@ -104,7 +104,7 @@ fn main() {
 			),
 		));
 		rows.push((
-			"poseidon2_compress4_ifma",
+			"poseidon2_node_ifma",
 			node_lanes,
 			"us",
 			format!(
@@ -116,32 +116,30 @@ fn main() {
 	let vector = if leaf_lanes.is_some() { "AVX-512 IFMA" } else { "scalar: no AVX-512 IFMA here" };
 	rows.extend([
 		(
-			"poseidon2_hash2_portable",
+			"poseidon2_leaf_portable",
 			leaf2_portable,
 			"us",
 			format!("the portable path; {fast} {:.2}x faster", leaf2_portable / leaf2),
 		),
 		(
-			"poseidon2_compress4_portable",
+			"poseidon2_node_portable",
 			node2_portable,
 			"us",
 			format!("the portable path; {fast} {:.2}x faster", node2_portable / node2),
 		),
 		(
-			"poseidon2_hash2",
+			"poseidon2_leaf",
 			leaf2,
 			"us",
-			format!("circom Poseidon t=3 {ours2:.2} us ({:.1}x)", ours2 / leaf2),
+			format!("circom Poseidon t=5 {ours4:.2} us ({:.1}x)", ours4 / leaf2),
 		),
 		(
-			"poseidon2_compress4",
+			"poseidon2_node",
 			node2,
 			"us",
 			format!("circom Poseidon t=5 {ours4:.2} us ({:.1}x)", ours4 / node2),
 		),
-		("hash2", ours2, "us", format!("light-poseidon {theirs2:.2} us ({:.1}x)", theirs2 / ours2)),
 		("hash4", ours4, "us", format!("light-poseidon {theirs4:.2} us ({:.1}x)", theirs4 / ours4)),
-		("hash2_light_poseidon", theirs2, "us", "baseline, same run".to_string()),
 		("hash4_light_poseidon", theirs4, "us", "baseline, same run".to_string()),
 		(
 			"tree_commit_one_core",

@@ -1,12 +1,13 @@
 //! Definitions that Cairn's runtime, prover and storage engine must agree on, bit for bit.
 //!
-//! - [`poseidon2`]: Poseidon2 over the BN254 scalar field (x^5 S-box), widths 3 (leaves) and 4
-//!   (nodes, compression mode), with the reference parameters the R1CS gadget also reads;
+//! - [`poseidon2`]: Poseidon2 over the BN254 scalar field (x^5 S-box, width 4), a leaf and a node
+//!   permutation in compression mode, with the parameters the R1CS gadget also reads;
 //!   `poseidon2::lanes` runs sixteen permutations at once with AVX-512 IFMA where the CPU has it
-//!   (chosen at run time; [`poseidon2::hash2_many`] and [`poseidon2::compress4_many`] take it).
+//!   (chosen at run time; [`poseidon2::compress_leaf_many`] and [`poseidon2::compress4_many`]
+//!   take it).
 //! - [`poseidon`]: circom-compatible Poseidon, widths 3 and 5: the hash of the commitment before
 //!   Poseidon2, kept as the benchmarks' baseline.
-//! - [`tree`]: the 4-ary Poseidon2 Merkle tree that commits a shard (62-byte leaves).
+//! - [`tree`]: the 4-ary Poseidon2 Merkle tree that commits a shard (124-byte leaves).
 //! - [`challenge`]: the challenged leaf indices and the binding value of a proof (`no_std`, also
 //!   run by the runtime).
 //! - [`field`]: checked conversions between bytes and field elements.

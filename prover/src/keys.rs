@@ -30,9 +30,10 @@ pub const DEV_VERIFYING_KEY: &[u8] = include_bytes!("../keys/verifying.key");
 
 /// First bytes of every key file.
 pub const KEY_MAGIC: [u8; 8] = *b"CAIRNKEY";
-/// Format version this build writes and reads. Version 2 keys prove the Poseidon2 tree; a
-/// version 1 key (circom's Poseidon) is refused rather than left to make proofs no chain accepts.
-pub const KEY_FORMAT_VERSION: u16 = 2;
+/// Format version this build writes and reads. Version 3 keys prove the Poseidon2 tree of
+/// 124-byte leaves; a version 2 key (62-byte leaves hashed at width 3) or 1 (circom's Poseidon) is
+/// refused rather than left to make proofs no chain accepts.
+pub const KEY_FORMAT_VERSION: u16 = 3;
 /// Bytes before the payload.
 pub const HEADER_BYTES: usize = 8 + 2 + 1 + 2 + 1 + 8 + 32;
 

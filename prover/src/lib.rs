@@ -6,7 +6,7 @@
 //!   with [`cairn_primitives::challenge`], packed into public inputs, and checked natively against
 //!   Merkle openings;
 //! - [`circuit`] (feature `prove`): the same check as R1CS constraints, with a Poseidon2 gadget on
-//!   exactly [`cairn_primitives::poseidon2::params`];
+//!   exactly [`cairn_primitives::poseidon2::Permutation::params`];
 //! - [`keys`]: versioned, hash-checked key files; the development setup is deterministic (production keys need a multi-party ceremony, see `docs/PROOFS.md`);
 //! - [`prover`] (feature `prove`): proving that reuses the constraint matrices between proofs;
 //! - [`verifier`] (`no_std`): single and batch verification.

@@ -3,7 +3,11 @@
 
 mod common;
 
-use cairn_primitives::{field::fr_to_le_bytes, tree::MerkleProof, Fr};
+use cairn_primitives::{
+	field::fr_to_le_bytes,
+	tree::{MerkleProof, LEAF_BYTES},
+	Fr,
+};
 use cairn_prover::{
 	statement::Statement,
 	verifier::{self, BatchVerdict, StorageProof, PROOF_BYTES},
@@ -21,7 +25,7 @@ fn verifier_key() -> verifier::VerifierKey {
 
 #[test]
 fn honest_proof_verifies_and_round_trips() {
-	let fixture = fixture(62 * 100 + 1, 1, 4);
+	let fixture = fixture(LEAF_BYTES * 100 + 1, 1, 4);
 	let proof = prover().prove(&fixture.tree, &fixture.statement, &mut rng(1)).expect("proves");
 	let key = verifier_key();
 	assert!(verifier::verify(&key, &proof, &fixture.statement).expect("fits"));
@@ -38,7 +42,7 @@ fn honest_proof_verifies_and_round_trips() {
 
 #[test]
 fn proof_does_not_verify_for_another_binding_root_or_index() {
-	let fixture = fixture(62 * 100, 2, 4);
+	let fixture = fixture(LEAF_BYTES * 100, 2, 4);
 	let proof = prover().prove(&fixture.tree, &fixture.statement, &mut rng(2)).expect("proves");
 	let key = verifier_key();
 	let statement = &fixture.statement;
@@ -82,7 +86,7 @@ fn proof_does_not_verify_for_another_binding_root_or_index() {
 
 #[test]
 fn proofs_from_wrong_witnesses_do_not_verify() {
-	let fixture = fixture(62 * 100, 3, 4);
+	let fixture = fixture(LEAF_BYTES * 100, 3, 4);
 	let key = verifier_key();
 	let honest = openings(&fixture);
 
@@ -114,7 +118,7 @@ fn prover_refuses_openings_that_fail_the_native_check() {
 			Ok(proof)
 		}
 	}
-	let fixture = fixture(62 * 50, 4, 4);
+	let fixture = fixture(LEAF_BYTES * 50, 4, 4);
 	let result = prover().prove(&Corrupt(&fixture.tree), &fixture.statement, &mut rng(4));
 	assert!(matches!(result, Err(Error::OpeningInvalid { position: 0, .. })));
 }
@@ -124,7 +128,7 @@ fn batch_accepts_honest_proofs_and_names_a_bad_one() {
 	let key = verifier_key();
 	let mut items: Vec<(StorageProof, Statement)> = (0..5u8)
 		.map(|salt| {
-			let fixture = fixture(62 * 30 + usize::from(salt), salt, u32::from(salt));
+			let fixture = fixture(LEAF_BYTES * 30 + usize::from(salt), salt, u32::from(salt));
 			let proof = prover()
 				.prove(&fixture.tree, &fixture.statement, &mut rng(u64::from(salt)))
 				.expect("proves");
@@ -164,7 +168,7 @@ fn batch_accepts_honest_proofs_and_names_a_bad_one() {
 
 #[test]
 fn malformed_inputs_are_errors() {
-	let fixture = fixture(62 * 10, 5, 4);
+	let fixture = fixture(LEAF_BYTES * 10, 5, 4);
 	let proof = prover().prove(&fixture.tree, &fixture.statement, &mut rng(5)).expect("proves");
 	let key = verifier_key();
 	let bytes = proof.to_bytes();

@@ -151,13 +151,13 @@ fn erasure(report: &Report) {
 /// The straightforward tree over circom's Poseidon (the commitment before Poseidon2): every leaf
 /// hashed with light-poseidon, then level by level, on one core.
 fn light_poseidon_root(shard: &[u8]) -> Fr {
-	let mut leaf_hasher = Poseidon::<Fr>::new_circom(2).expect("width 3");
+	let mut leaf_hasher = Poseidon::<Fr>::new_circom(4).expect("width 5");
 	let mut node_hasher = Poseidon::<Fr>::new_circom(4).expect("width 5");
 	let empty_leaf = [0u8; tree::LEAF_BYTES];
 	let hash_leaf = |hasher: &mut Poseidon<Fr>, leaf: &[u8]| {
-		let low = Fr::from_le_bytes_mod_order(&leaf[..31]);
-		let high = Fr::from_le_bytes_mod_order(&leaf[31..]);
-		hasher.hash(&[low, high]).expect("two inputs")
+		let fields: Vec<Fr> =
+			leaf.chunks(tree::CHUNK_BYTES).map(Fr::from_le_bytes_mod_order).collect();
+		hasher.hash(&fields).expect("four inputs")
 	};
 	let mut empty = vec![hash_leaf(&mut leaf_hasher, &empty_leaf)];
 	let mut level: Vec<Fr> = shard

@@ -4,7 +4,7 @@
 //! - [`encoding`]: chunked XChaCha20-Poly1305 encryption, striping and Reed–Solomon `k + m`
 //!   coding, streamed through [`std::io::Read`] / [`std::io::Write`]; a [`encoding::FileManifest`]
 //!   describes the result.
-//! - [`commitment`]: 62-byte leaves → 4-ary Poseidon Merkle root over the full tree (shared with
+//! - [`commitment`]: 124-byte leaves → 4-ary Poseidon Merkle root over the full tree (shared with
 //!   the prover through `cairn-primitives`) plus a BLAKE3 digest per shard, on all cores.
 //! - [`store`]: the [`store::ShardStore`] trait and its RocksDB engine, with per-chunk checksums,
 //!   synced puts, crash recovery, capacity accounting and fast challenge proofs.

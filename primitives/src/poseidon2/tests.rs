@@ -9,26 +9,28 @@ fn fr_any() -> impl Strategy<Value = Fr> {
 	any::<[u8; 32]>().prop_map(|bytes| Fr::from_le_bytes_mod_order(&bytes))
 }
 
-/// HorizenLabs' `plain_implementations` (`poseidon2_tests_bn256::kats`): P3(0, 1, 2).
-#[test]
-fn width_3_matches_the_reference_vector() {
-	let mut state = [Fr::ZERO, Fr::from(1u64), Fr::from(2u64)];
-	permute3(&mut state);
-	assert_eq!(
-		state,
-		[
-			fr_from_be_hex("0x0bb61d24daca55eebcb1929a82650f328134334da98ea4f847f760054f4a3033"),
-			fr_from_be_hex("0x303b6f7c86d043bfcbcc80214f26a30277a15d3f74ca654992defe7ff8d03570"),
-			fr_from_be_hex("0x1ed25194542b12eef8617361c3ba7c52e660b145994427cc86296242cf766ec8"),
-		]
-	);
+const PERMUTATIONS: [Permutation; 2] = [Permutation::Leaf, Permutation::Node];
+
+fn reference_of(permutation: Permutation) -> Reference {
+	match permutation {
+		Permutation::Leaf => leaf_reference(),
+		Permutation::Node => node_reference(),
+	}
 }
 
-/// barretenberg's `Poseidon2Bn254ScalarFieldParams` test vector: P4(0, 1, 2, 3).
+fn permute(permutation: Permutation, state: &mut [Fr; WIDTH]) {
+	match permutation {
+		Permutation::Leaf => permute_leaf(state),
+		Permutation::Node => permute4(state),
+	}
+}
+
+/// barretenberg's `Poseidon2Bn254ScalarFieldParams` test vector, P4(0, 1, 2, 3): the round
+/// constants, `M4` and the rounds the node permutation shares, with barretenberg's random `d`.
 #[test]
-fn width_4_matches_the_reference_vector() {
-	let mut state = [Fr::ZERO, Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)];
-	permute4(&mut state);
+fn width_4_with_barretenberg_diagonal_matches_its_vector() {
+	let mut state = vec![Fr::ZERO, Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)];
+	permute_reference(&barretenberg_t4(), &mut state);
 	assert_eq!(
 		state,
 		[
@@ -40,51 +42,90 @@ fn width_4_matches_the_reference_vector() {
 	);
 }
 
+/// Both permutations of (0, 1, 2, 3), pinned: a change of constants, matrix or rounds shows.
 #[test]
-fn the_hashes_are_the_permutations_as_documented() {
-	let [a, b, c, d] = [3u64, 5, 7, 11].map(Fr::from);
-	let mut leaf = [a, b, Fr::ZERO];
-	permute3(&mut leaf);
-	assert_eq!(hash2(a, b), leaf[0]);
-	let mut node = [a, b, c, d];
-	permute4(&mut node);
-	assert_eq!(compress4(&[a, b, c, d]), node[0] + a);
-	assert_ne!(compress4(&[a, b, c, d]), compress4(&[b, a, c, d]));
+fn both_permutations_match_their_pinned_vectors() {
+	for (permutation, pinned) in PERMUTATIONS.into_iter().zip([LEAF_VECTOR, NODE_VECTOR]) {
+		let mut state = [Fr::ZERO, Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)];
+		permute(permutation, &mut state);
+		assert_eq!(state.map(|x| x.into_bigint().to_string()), pinned, "{permutation:?}");
+	}
+}
+
+const LEAF_VECTOR: [&str; 4] = [
+	"18729431874082132998744039298428782587316730011173320731826071187734908132508",
+	"6075355415404780267804307038077889379423365493118470693650145295174249615418",
+	"3318291112274328963044468759360919728441625596387903422969765641591291854084",
+	"20711877331856945427098928797062320436293920406973963877080683486528938079541",
+];
+
+const NODE_VECTOR: [&str; 4] = [
+	"6191960425600216906226296892462212366885406450409044579466625474244070393816",
+	"632961449769185687948407434179282377624550717674136095009072798123406077073",
+	"8368713575055891229471115967369885835456883596437162709410716268791925850138",
+	"5165949416567680190078290325005376757580076001169849645159825563659709828634",
+];
+
+/// The leaf permutation's constants are the Grain stream's next draws: none is the node's.
+#[test]
+fn the_leaf_and_node_permutations_share_no_round_constant() {
+	let node: Vec<Fr> =
+		NODE.external_constants.iter().chain(NODE.internal_constants).copied().collect();
+	let leaf = LEAF.external_constants.iter().chain(LEAF.internal_constants);
+	for constant in leaf {
+		assert!(!node.contains(constant), "{constant}");
+	}
+}
+
+/// The small `d` is the reference script's choice, `(1, 3, 5, 7)`: each entry two to four
+/// additions and doublings where barretenberg's takes a product. The condition holds for
+/// barretenberg's random `d` (drawn under it) and fails for `J + I`, whose characteristic
+/// polynomial has the root 1, and for `(1, 2, 3, 4)`, the script's own range.
+#[test]
+fn the_diagonal_is_the_reference_small_entries_choice() {
+	let diagonal = small_diagonal(WIDTH);
+	assert_eq!(diagonal, DIAGONAL);
+	assert_eq!(diagonal, [1, 3, 5, 7]);
+	let field = |d: &[u64]| d.iter().map(|d| Fr::from(*d)).collect::<Vec<_>>();
+	assert!(minpoly_condition(&internal_matrix(&field(&diagonal))));
+	assert!(minpoly_condition(&internal_matrix(&barretenberg_t4().diagonal)));
+	assert!(!minpoly_condition(&internal_matrix(&field(&[1, 1, 1, 1]))));
+	assert!(!minpoly_condition(&internal_matrix(&field(&[1, 2, 3, 4]))));
 }
 
 #[test]
-fn only_widths_3_and_4_exist() {
-	assert_eq!(params(3).map(|p| p.width), Ok(3));
-	assert_eq!(params(4).map(|p| p.width), Ok(4));
-	assert_eq!(params(5).map(|p| p.width), Err(Error::UnsupportedWidth { width: 5 }));
+fn the_hashes_are_the_permutations_as_documented() {
+	let x = [3u64, 5, 7, 11].map(Fr::from);
+	let mut leaf = x;
+	permute_leaf(&mut leaf);
+	assert_eq!(compress_leaf(&x), leaf[0] + x[0]);
+	let mut node = x;
+	permute4(&mut node);
+	assert_eq!(compress4(&x), node[0] + x[0]);
+	assert_ne!(compress4(&x), compress_leaf(&x));
+	assert_ne!(compress4(&x), compress4(&[x[1], x[0], x[2], x[3]]));
 }
 
 #[test]
 fn matrix_entries_are_the_layers_the_permutation_applies() {
-	for width in [3, 4] {
-		let params = params(width).expect("defined");
-		let state: Vec<Fr> = (0..width as u64).map(|i| Fr::from(i * i + 7)).collect();
-		let dense = |entry: &dyn Fn(usize, usize) -> Fr| -> Vec<Fr> {
-			(0..width).map(|row| (0..width).map(|col| entry(row, col) * state[col]).sum()).collect()
-		};
-		let external = dense(&|r, c| params.external_entry(r, c));
-		let internal = dense(&|r, c| params.internal_entry(r, c));
-		if width == 3 {
-			let mut fast = [state[0], state[1], state[2]];
-			super::external(Portable, &mut fast);
-			assert_eq!(fast.to_vec(), external);
-			let mut fast = [state[0], state[1], state[2]];
-			super::internal(Portable, &mut fast, params.internal_diagonal);
-			assert_eq!(fast.to_vec(), internal);
-		} else {
-			let mut fast = [state[0], state[1], state[2], state[3]];
-			super::external(Portable, &mut fast);
-			assert_eq!(fast.to_vec(), external);
-			let mut fast = [state[0], state[1], state[2], state[3]];
-			super::internal(Portable, &mut fast, params.internal_diagonal);
-			assert_eq!(fast.to_vec(), internal);
-		}
-	}
+	let state: [Fr; WIDTH] = core::array::from_fn(|i| Fr::from((i * i + 7) as u64));
+	let dense = |entry: &dyn Fn(usize, usize) -> Fr| -> Vec<Fr> {
+		(0..WIDTH).map(|row| (0..WIDTH).map(|col| entry(row, col) * state[col]).sum()).collect()
+	};
+	let external = dense(&|r, c| NODE.external_entry(r, c));
+	let internal = dense(&|r, c| NODE.internal_entry(r, c));
+	let mut fast = state;
+	super::external(Portable, &mut fast);
+	assert_eq!(fast.to_vec(), external);
+	let mut fast = state;
+	super::internal(Portable, &mut fast);
+	assert_eq!(fast.to_vec(), internal);
+	assert_eq!(
+		internal_matrix(&DIAGONAL.map(Fr::from)),
+		(0..WIDTH)
+			.map(|r| (0..WIDTH).map(|c| NODE.internal_entry(r, c)).collect::<Vec<_>>())
+			.collect::<Vec<_>>()
+	);
 }
 
 /// Values a carry, a borrow or the final subtraction could get wrong, in every position.
@@ -105,52 +146,42 @@ fn the_vector_path_agrees_with_the_scalar_one_on_extremes() {
 		return;
 	};
 	let values = extremes();
-	for (i, window) in values.windows(4).enumerate() {
-		let mut threes: [[Fr; 3]; lanes::LANES] =
-			core::array::from_fn(|lane| [window[lane % 4], window[(lane + 1) % 4], values[i]]);
-		let mut fours: [[Fr; 4]; lanes::LANES] = core::array::from_fn(|lane| {
-			[window[lane % 4], window[(lane + 1) % 4], window[(lane + 2) % 4], values[lane]]
-		});
-		let (expected3, expected4) = (
-			threes.map(|mut s| {
-				permute3(&mut s);
+	for permutation in PERMUTATIONS {
+		for window in values.windows(4) {
+			let mut states: [[Fr; WIDTH]; lanes::LANES] = core::array::from_fn(|lane| {
+				[window[lane % 4], window[(lane + 1) % 4], window[(lane + 2) % 4], values[lane]]
+			});
+			let expected = states.map(|mut s| {
+				permute(permutation, &mut s);
 				s
-			}),
-			fours.map(|mut s| {
-				permute4(&mut s);
-				s
-			}),
-		);
-		ifma.permute3(&mut threes);
-		ifma.permute4(&mut fours);
-		assert_eq!(threes, expected3);
-		assert_eq!(fours, expected4);
+			});
+			ifma.permute(permutation, &mut states);
+			assert_eq!(states, expected, "{permutation:?}");
+		}
 	}
 }
 
 #[test]
 fn many_at_once_equals_one_at_a_time_at_every_length() {
-	let pairs: Vec<[Fr; 2]> = (0..37u64).map(|i| [Fr::from(i * 7 + 1), -Fr::from(i * i)]).collect();
 	let groups: Vec<[Fr; 4]> = (0..37u64)
 		.map(|i| [Fr::from(i), -Fr::from(i + 3), Fr::from(i * 11), Fr::from(2u64).pow([i * 12])])
 		.collect();
 	// Lengths below, at and past a call's lanes or side-by-side states, and past twice as many;
 	// the fastest path and the scalar one.
-	type Many<const T: usize> = fn(&[[Fr; T]], &mut Vec<Fr>);
-	let paths: [(Many<2>, Many<4>); 2] =
-		[(hash2_many, compress4_many), (hash2_many_scalar, compress4_many_scalar)];
+	type Many = fn(&[[Fr; WIDTH]], &mut Vec<Fr>);
+	let paths: [(Many, Many); 2] =
+		[(compress_leaf_many, compress4_many), (compress_leaf_many_scalar, compress4_many_scalar)];
 	for (leaves, nodes) in paths {
-		for len in 0..pairs.len() {
+		for len in 0..groups.len() {
 			let mut out = vec![Fr::ONE];
-			leaves(&pairs[..len], &mut out);
-			let expected: Vec<Fr> = core::iter::once(Fr::ONE)
-				.chain(pairs[..len].iter().map(|[a, b]| hash2(*a, *b)))
-				.collect();
-			assert_eq!(out, expected, "{len} pairs");
+			leaves(&groups[..len], &mut out);
+			let expected: Vec<Fr> =
+				core::iter::once(Fr::ONE).chain(groups[..len].iter().map(compress_leaf)).collect();
+			assert_eq!(out, expected, "{len} leaves");
 			let mut out = Vec::new();
 			nodes(&groups[..len], &mut out);
 			let expected: Vec<Fr> = groups[..len].iter().map(compress4).collect();
-			assert_eq!(out, expected, "{len} groups");
+			assert_eq!(out, expected, "{len} nodes");
 		}
 	}
 }
@@ -159,52 +190,44 @@ proptest! {
 	#[cfg(all(target_arch = "x86_64", feature = "std"))]
 	#[test]
 	fn the_vector_path_agrees_with_the_scalar_one(
-		states in proptest::collection::vec(fr_any(), 4 * lanes::LANES)
+		values in proptest::collection::vec(fr_any(), 4 * lanes::LANES)
 	) {
 		let Some(ifma) = lanes::Ifma::detect() else { return Ok(()) };
 		let n = lanes::LANES;
-		let mut threes: [[Fr; 3]; lanes::LANES] =
-			core::array::from_fn(|lane| [states[lane], states[lane + n], states[lane + 2 * n]]);
-		let mut fours: [[Fr; 4]; lanes::LANES] = core::array::from_fn(|lane| {
-			[states[lane], states[lane + n], states[lane + 2 * n], states[lane + 3 * n]]
-		});
-		let expected3 = threes.map(|mut s| { permute3(&mut s); s });
-		let expected4 = fours.map(|mut s| { permute4(&mut s); s });
-		ifma.permute3(&mut threes);
-		ifma.permute4(&mut fours);
-		prop_assert_eq!(threes, expected3);
-		prop_assert_eq!(fours, expected4);
+		for permutation in PERMUTATIONS {
+			let mut states: [[Fr; WIDTH]; lanes::LANES] = core::array::from_fn(|lane| {
+				[values[lane], values[lane + n], values[lane + 2 * n], values[lane + 3 * n]]
+			});
+			let expected = states.map(|mut s| { permute(permutation, &mut s); s });
+			ifma.permute(permutation, &mut states);
+			prop_assert_eq!(states, expected);
+		}
 	}
 
 	#[test]
 	fn fast_permutations_equal_the_reference_procedure(a in fr_any(), b in fr_any(), c in fr_any(), d in fr_any()) {
-		let mut state = vec![a, b, c];
-		permute_reference(&reference(3), &mut state);
-		let mut fast = [a, b, c];
-		permute3(&mut fast);
-		prop_assert_eq!(fast.to_vec(), state);
-		let mut state = vec![a, b, c, d];
-		permute_reference(&reference(4), &mut state);
-		let mut fast = [a, b, c, d];
-		permute4(&mut fast);
-		prop_assert_eq!(fast.to_vec(), state);
+		for permutation in PERMUTATIONS {
+			let mut state = vec![a, b, c, d];
+			permute_reference(&reference_of(permutation), &mut state);
+			let mut fast = [a, b, c, d];
+			permute(permutation, &mut fast);
+			prop_assert_eq!(fast.to_vec(), state);
+		}
 	}
 
 	/// Both multiplication paths, where this CPU has the fast one (the public functions take it).
 	#[test]
 	fn the_multiplication_paths_give_the_same_permutations(a in fr_any(), b in fr_any(), c in fr_any(), d in fr_any()) {
-		let (mut portable, mut fast) = ([a, b, c], [a, b, c]);
-		permute3_with(Portable, &mut portable);
-		permute3(&mut fast);
-		prop_assert_eq!(portable, fast);
-		let (mut portable, mut fast) = ([a, b, c, d], [a, b, c, d]);
-		permute4_with(Portable, &mut portable);
-		permute4(&mut fast);
-		prop_assert_eq!(portable, fast);
-		if let Some(adx) = Adx::detect() {
-			let mut explicit = [a, b, c, d];
-			permute4_with(adx, &mut explicit);
-			prop_assert_eq!(explicit, fast);
+		for permutation in PERMUTATIONS {
+			let (mut portable, mut fast) = ([a, b, c, d], [a, b, c, d]);
+			permute_side_by_side(Portable, core::array::from_mut(&mut portable), permutation);
+			permute(permutation, &mut fast);
+			prop_assert_eq!(portable, fast);
+			if let Some(adx) = Adx::detect() {
+				let mut explicit = [a, b, c, d];
+				permute_side_by_side(adx, core::array::from_mut(&mut explicit), permutation);
+				prop_assert_eq!(explicit, fast);
+			}
 		}
 	}
 }

@@ -1,8 +1,8 @@
 //! The 4-ary Poseidon2 Merkle tree that commits one shard.
 //!
-//! A shard is cut into 62-byte leaves; each leaf is two 31-byte little-endian field elements
-//! ([`leaf_fields`]) hashed with width-3 Poseidon2 ([`hash_leaf`]); a node compresses its four
-//! children with width-4 Poseidon2 ([`hash_node`]). Every shard's tree has depth [`DEPTH`];
+//! A shard is cut into 124-byte leaves; each leaf is four 31-byte little-endian field elements
+//! ([`leaf_fields`]) compressed with the leaf permutation of Poseidon2 ([`hash_leaf`]); a node
+//! compresses its four children with the node permutation ([`hash_node`]). Every shard's tree has depth [`DEPTH`];
 //! leaves past the shard's end are all-zero leaves, so their subtrees hash to
 //! [`empty_subtree_roots`] and cost nothing to compute. The node on level `l` above leaf `index`
 //! is child number `(index / 4^l) % 4` of its parent: the base-4 digits of the index, least
@@ -40,14 +40,14 @@ pub trait TreeHash {
 	fn empty_subtree_roots() -> &'static [Fr];
 }
 
-/// Poseidon2: width 3 for leaves, width-4 compression for nodes. Every shard is committed so.
+/// Poseidon2: the leaf permutation's compression for leaves, the node permutation's for nodes.
+/// Every shard is committed so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Poseidon2Tree;
 
 impl TreeHash for Poseidon2Tree {
 	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
-		let [low, high] = leaf_fields(leaf);
-		poseidon2::hash2(low, high)
+		poseidon2::compress_leaf(&leaf_fields(leaf))
 	}
 
 	fn node(children: &[Fr; ARITY]) -> Fr {
@@ -55,8 +55,8 @@ impl TreeHash for Poseidon2Tree {
 	}
 
 	fn leaves(leaves: &[[u8; LEAF_BYTES]], out: &mut Vec<Fr>) {
-		let fields: Vec<[Fr; 2]> = leaves.iter().map(leaf_fields).collect();
-		poseidon2::hash2_many(&fields, out);
+		let fields: Vec<[Fr; LEAF_FIELDS]> = leaves.iter().map(leaf_fields).collect();
+		poseidon2::compress_leaf_many(&fields, out);
 	}
 
 	fn nodes(groups: &[[Fr; ARITY]], out: &mut Vec<Fr>) {
@@ -84,8 +84,8 @@ impl TreeHash for Poseidon2ScalarTree {
 	}
 
 	fn leaves(leaves: &[[u8; LEAF_BYTES]], out: &mut Vec<Fr>) {
-		let fields: Vec<[Fr; 2]> = leaves.iter().map(leaf_fields).collect();
-		poseidon2::hash2_many_scalar(&fields, out);
+		let fields: Vec<[Fr; LEAF_FIELDS]> = leaves.iter().map(leaf_fields).collect();
+		poseidon2::compress_leaf_many_scalar(&fields, out);
 	}
 
 	fn nodes(groups: &[[Fr; ARITY]], out: &mut Vec<Fr>) {
@@ -97,14 +97,15 @@ impl TreeHash for Poseidon2ScalarTree {
 	}
 }
 
-/// circom's Poseidon: width 3 for leaves, width 5 for nodes. The benchmarks' baseline only.
+/// circom's Poseidon, width 5 for leaves and nodes alike: the benchmarks' baseline only, the
+/// same tree as [`Poseidon2Tree`] hashed as Cairn hashed its trees before Poseidon2 (with no
+/// separation of leaves from nodes, which a speed baseline does not need).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircomPoseidonTree;
 
 impl TreeHash for CircomPoseidonTree {
 	fn leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
-		let [low, high] = leaf_fields(leaf);
-		poseidon::hash2(low, high)
+		poseidon::hash4(&leaf_fields(leaf))
 	}
 
 	fn node(children: &[Fr; ARITY]) -> Fr {
@@ -116,8 +117,10 @@ impl TreeHash for CircomPoseidonTree {
 	}
 }
 
-/// Bytes of one leaf: two 31-byte little-endian chunks, each below the field modulus.
-pub const LEAF_BYTES: usize = 62;
+/// Field elements of one leaf.
+pub const LEAF_FIELDS: usize = 4;
+/// Bytes of one leaf: four 31-byte little-endian chunks, each below the field modulus.
+pub const LEAF_BYTES: usize = LEAF_FIELDS * CHUNK_BYTES;
 /// Bytes of one leaf chunk (one field element).
 pub const CHUNK_BYTES: usize = 31;
 /// Children per node.
@@ -126,18 +129,19 @@ pub const ARITY: usize = 4;
 pub const DEPTH: u32 = 11;
 /// Leaves of a full tree: `4^DEPTH`.
 pub const MAX_LEAVES: u64 = 1 << (2 * DEPTH);
-/// Largest shard a tree commits: `MAX_LEAVES * LEAF_BYTES` (about 260 MB).
+/// Largest shard a tree commits: `MAX_LEAVES * LEAF_BYTES` (496 MiB).
 pub const MAX_SHARD_BYTES: u64 = MAX_LEAVES * LEAF_BYTES as u64;
 
-/// A leaf's two field elements: bytes `0..31` and `31..62`, each read little-endian.
-pub fn leaf_fields(leaf: &[u8; LEAF_BYTES]) -> [Fr; 2] {
-	let (low, high) = leaf.split_at(CHUNK_BYTES);
-	let low = fr_from_le_chunk(low).expect("a 31-byte chunk is below 2^248 < p");
-	let high = fr_from_le_chunk(high).expect("a 31-byte chunk is below 2^248 < p");
-	[low, high]
+/// A leaf's four field elements: bytes `0..31`, `31..62`, `62..93` and `93..124`, each read
+/// little-endian.
+pub fn leaf_fields(leaf: &[u8; LEAF_BYTES]) -> [Fr; LEAF_FIELDS] {
+	core::array::from_fn(|i| {
+		fr_from_le_chunk(&leaf[i * CHUNK_BYTES..(i + 1) * CHUNK_BYTES])
+			.expect("a 31-byte chunk is below 2^248 < p")
+	})
 }
 
-/// The leaf's node in the commitment: `poseidon2::hash2(leaf_fields(leaf))`.
+/// The leaf's node in the commitment: `poseidon2::compress_leaf(leaf_fields(leaf))`.
 pub fn hash_leaf(leaf: &[u8; LEAF_BYTES]) -> Fr {
 	Poseidon2Tree::leaf(leaf)
 }
@@ -220,7 +224,7 @@ pub fn verify(root: &Fr, proof: &MerkleProof) -> bool {
 	try_root_from_proof(proof).is_ok_and(|computed| computed == *root)
 }
 
-/// Leaves of a shard of `shard_bytes` bytes: `ceil(shard_bytes / 62)`; the last is zero-padded.
+/// Leaves of a shard of `shard_bytes` bytes: `ceil(shard_bytes / LEAF_BYTES)`; the last is zero-padded.
 pub fn leaf_count(shard_bytes: u64) -> u64 {
 	shard_bytes.div_ceil(LEAF_BYTES as u64)
 }
@@ -236,7 +240,7 @@ pub fn leaf_at(shard: &[u8], index: u64) -> [u8; LEAF_BYTES] {
 	leaf
 }
 
-/// The nodes of the leaves of `bytes` (62-byte leaves, the last zero-padded) over `H`.
+/// The nodes of the leaves of `bytes` (leaves of [`LEAF_BYTES`], the last zero-padded) over `H`.
 pub fn leaf_nodes<H: TreeHash>(bytes: &[u8]) -> Vec<Fr> {
 	let count = bytes.len().div_ceil(LEAF_BYTES) as u64;
 	let leaves: Vec<[u8; LEAF_BYTES]> = (0..count).map(|index| leaf_at(bytes, index)).collect();

@@ -3,7 +3,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::{
 	poseidon,
-	poseidon2::{compress4 as hash4, hash2},
+	poseidon2::{compress4 as hash4, compress_leaf},
 };
 
 fn shard_of(len: usize, salt: u8) -> Vec<u8> {
@@ -11,19 +11,25 @@ fn shard_of(len: usize, salt: u8) -> Vec<u8> {
 }
 
 #[test]
-fn leaf_fields_are_two_little_endian_chunks() {
+fn leaf_fields_are_four_little_endian_chunks() {
 	let mut leaf = [0u8; LEAF_BYTES];
 	leaf[0] = 1;
 	leaf[1] = 2;
 	leaf[31] = 3;
 	leaf[61] = 0xff;
-	let [low, high] = leaf_fields(&leaf);
-	assert_eq!(low, Fr::from(0x0201u64));
-	let mut expected_high = [0u8; 32];
-	expected_high[0] = 3;
-	expected_high[30] = 0xff;
-	assert_eq!(crate::field::fr_to_le_bytes(&high), expected_high);
-	assert_eq!(hash_leaf(&leaf), hash2(low, high));
+	leaf[62] = 4;
+	leaf[123] = 0x80;
+	let fields = leaf_fields(&leaf);
+	assert_eq!(fields[0], Fr::from(0x0201u64));
+	let mut expected_second = [0u8; 32];
+	expected_second[0] = 3;
+	expected_second[30] = 0xff;
+	assert_eq!(crate::field::fr_to_le_bytes(&fields[1]), expected_second);
+	assert_eq!(fields[2], Fr::from(4u64));
+	let mut expected_last = [0u8; 32];
+	expected_last[30] = 0x80;
+	assert_eq!(crate::field::fr_to_le_bytes(&fields[3]), expected_last);
+	assert_eq!(hash_leaf(&leaf), compress_leaf(&fields));
 }
 
 #[test]
@@ -40,7 +46,7 @@ fn empty_subtree_roots_chain_from_the_zero_leaf() {
 fn the_circom_baseline_tree_is_the_same_tree_over_circom_poseidon() {
 	let roots = CircomPoseidonTree::empty_subtree_roots();
 	assert_eq!(roots.len(), DEPTH as usize + 1);
-	assert_eq!(roots[0], poseidon::hash2(Fr::from(0u64), Fr::from(0u64)));
+	assert_eq!(roots[0], poseidon::hash4(&[Fr::from(0u64); 4]));
 	for level in 1..roots.len() {
 		assert_eq!(roots[level], poseidon::hash4(&[roots[level - 1]; 4]));
 	}
@@ -49,15 +55,24 @@ fn the_circom_baseline_tree_is_the_same_tree_over_circom_poseidon() {
 	let ours = MemoryTree::from_shard(&shard).expect("fits");
 	assert_ne!(circom.root(), ours.root());
 	let leaf = leaf_at(&shard, 5);
-	let [low, high] = leaf_fields(&leaf);
-	assert_eq!(CircomPoseidonTree::leaf(&leaf), poseidon::hash2(low, high));
+	assert_eq!(CircomPoseidonTree::leaf(&leaf), poseidon::hash4(&leaf_fields(&leaf)));
 	assert_eq!(circom.proof(5).expect("in range").leaf, leaf);
 }
 
 #[test]
 fn the_tree_on_the_fastest_path_is_the_tree_on_the_scalar_path() {
 	// Sizes around a batch of eight leaves and of eight nodes, and a many-level tree.
-	for len in [0, 1, 62, 62 * 7 + 1, 62 * 8, 62 * 9, 62 * 33 - 5, 62 * 4 * 8 * 8 + 3, 100_000] {
+	for len in [
+		0,
+		1,
+		LEAF_BYTES,
+		LEAF_BYTES * 7 + 1,
+		LEAF_BYTES * 8,
+		LEAF_BYTES * 9,
+		LEAF_BYTES * 33 - 5,
+		LEAF_BYTES * 4 * 8 * 8 + 3,
+		100_000,
+	] {
 		let shard = shard_of(len, len as u8);
 		let many = MemoryTree::from_shard(&shard).expect("fits");
 		let one = MemoryTree::<Poseidon2ScalarTree>::with_hash(&shard).expect("fits");
@@ -71,8 +86,8 @@ fn the_tree_on_the_fastest_path_is_the_tree_on_the_scalar_path() {
 fn leaf_count_rounds_up() {
 	assert_eq!(leaf_count(0), 0);
 	assert_eq!(leaf_count(1), 1);
-	assert_eq!(leaf_count(62), 1);
-	assert_eq!(leaf_count(63), 2);
+	assert_eq!(leaf_count(LEAF_BYTES as u64), 1);
+	assert_eq!(leaf_count(LEAF_BYTES as u64 + 1), 2);
 	assert_eq!(leaf_count(MAX_SHARD_BYTES), MAX_LEAVES);
 	assert_eq!(MAX_LEAVES, 4u64.pow(DEPTH));
 }
@@ -82,7 +97,7 @@ fn empty_and_zero_shards_share_the_empty_root() {
 	let empty = MemoryTree::from_shard(&[]).expect("an empty shard fits");
 	assert_eq!(empty.root(), empty_subtree_roots()[DEPTH as usize]);
 	// A shard of zero bytes pads with zero leaves, so its tree equals the empty tree.
-	let zeros = MemoryTree::from_shard(&[0u8; 62 * 5]).expect("fits");
+	let zeros = MemoryTree::from_shard(&[0u8; LEAF_BYTES * 5]).expect("fits");
 	assert_eq!(zeros.root(), empty.root());
 	let one_byte = MemoryTree::from_shard(&[1u8]).expect("fits");
 	assert_ne!(one_byte.root(), empty.root());
@@ -90,7 +105,7 @@ fn empty_and_zero_shards_share_the_empty_root() {
 
 #[test]
 fn small_tree_matches_a_hand_computation() {
-	let shard = shard_of(62 * 5 + 7, 3);
+	let shard = shard_of(LEAF_BYTES * 5 + 7, 3);
 	let tree = MemoryTree::from_shard(&shard).expect("fits");
 	let leaves: Vec<Fr> = (0..6).map(|i| hash_leaf(&leaf_at(&shard, i))).collect();
 	let empty = empty_subtree_roots();
@@ -104,13 +119,13 @@ fn small_tree_matches_a_hand_computation() {
 	assert_eq!(tree.leaf_count(), 6);
 	// The last real leaf is zero-padded.
 	let mut last = [0u8; LEAF_BYTES];
-	last[..7].copy_from_slice(&shard[62 * 5..]);
+	last[..7].copy_from_slice(&shard[LEAF_BYTES * 5..]);
 	assert_eq!(leaf_at(&shard, 5), last);
 }
 
 #[test]
 fn malformed_proofs_are_refused() {
-	let shard = shard_of(62 * 9, 1);
+	let shard = shard_of(LEAF_BYTES * 9, 1);
 	let tree = MemoryTree::from_shard(&shard).expect("fits");
 	let mut proof = tree.proof(4).expect("in range");
 	assert!(verify(&tree.root(), &proof));
@@ -128,7 +143,7 @@ fn malformed_proofs_are_refused() {
 
 #[test]
 fn every_position_of_a_small_shard_verifies_and_tampering_fails() {
-	let shard = shard_of(62 * 17 + 30, 9);
+	let shard = shard_of(LEAF_BYTES * 17 + 30, 9);
 	let tree = MemoryTree::from_shard(&shard).expect("fits");
 	let root = tree.root();
 	// Every real leaf, the last real leaf, and padding leaves next to and far from the end.
@@ -157,7 +172,7 @@ proptest! {
 
 	#[test]
 	fn proofs_verify_for_any_shard_and_position(
-		len in 1usize..62 * 80,
+		len in 1usize..LEAF_BYTES * 80,
 		salt in any::<u8>(),
 		pick in any::<u64>(),
 	) {

@@ -14,7 +14,8 @@ use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use cairn_primitives::{
 	poseidon::params,
-	tree::{self, CircomPoseidonTree, MerkleProof, Poseidon2Tree, TreeHash},
+	poseidon2::Permutation,
+	tree::{self, CircomPoseidonTree, MerkleProof, Poseidon2Tree, TreeHash, LEAF_FIELDS},
 	Fr,
 };
 
@@ -27,25 +28,25 @@ use self::poseidon::poseidon_var;
 
 /// A tree hash the circuit proves: the native [`TreeHash`] and the same functions as constraints.
 pub trait TreeGadget: TreeHash {
-	/// A leaf's node from its two field elements.
-	fn leaf_var(low: &FpVar<Fr>, high: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError>;
+	/// A leaf's node from its field elements.
+	fn leaf_var(fields: &[FpVar<Fr>; LEAF_FIELDS]) -> Result<FpVar<Fr>, SynthesisError>;
 	/// A parent from its four children.
 	fn node_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError>;
 }
 
 impl TreeGadget for Poseidon2Tree {
-	fn leaf_var(low: &FpVar<Fr>, high: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-		poseidon2::hash2_var(low, high)
+	fn leaf_var(fields: &[FpVar<Fr>; LEAF_FIELDS]) -> Result<FpVar<Fr>, SynthesisError> {
+		poseidon2::compress_var(Permutation::Leaf, fields)
 	}
 
 	fn node_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError> {
-		poseidon2::compress4_var(children)
+		poseidon2::compress_var(Permutation::Node, children)
 	}
 }
 
 impl TreeGadget for CircomPoseidonTree {
-	fn leaf_var(low: &FpVar<Fr>, high: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-		poseidon_var(params(3), &[low.clone(), high.clone()])
+	fn leaf_var(fields: &[FpVar<Fr>; LEAF_FIELDS]) -> Result<FpVar<Fr>, SynthesisError> {
+		poseidon_var(params(5), fields)
 	}
 
 	fn node_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError> {
@@ -181,12 +182,15 @@ impl<H: TreeGadget> ConstraintSynthesizer<Fr> for StorageCircuit<H> {
 				})
 				.collect::<Result<Vec<_>, _>>()?;
 			let leaf = opening.map(|o| tree::leaf_fields(&o.leaf));
-			let leaf_vars = (0..2)
-				.map(|half| {
-					FpVar::new_witness(cs.clone(), || leaf.map(|l| l[half]).ok_or_else(missing))
-				})
-				.collect::<Result<Vec<_>, _>>()?;
-			let mut node = H::leaf_var(&leaf_vars[0], &leaf_vars[1])?;
+			let mut leaf_vars = Vec::with_capacity(LEAF_FIELDS);
+			for field in 0..LEAF_FIELDS {
+				leaf_vars.push(FpVar::new_witness(cs.clone(), || {
+					leaf.map(|l| l[field]).ok_or_else(missing)
+				})?);
+			}
+			let leaf_vars: [FpVar<Fr>; LEAF_FIELDS] =
+				leaf_vars.try_into().expect("LEAF_FIELDS witnesses");
+			let mut node = H::leaf_var(&leaf_vars)?;
 			for level in 0..tree::DEPTH as usize {
 				let sibling = |k: usize| {
 					FpVar::new_witness(cs.clone(), || {

@@ -1,16 +1,16 @@
 //! Poseidon2 as R1CS constraints, on exactly the native parameters
-//! ([`cairn_primitives::poseidon2::params`]).
+//! ([`cairn_primitives::poseidon2::Permutation::params`]).
 //!
 //! Each S-box costs three constraints (x², x⁴, x⁵); round constants and both matrix layers are
-//! linear and free, each a single symbolic linear combination per state element. A width-3
-//! permutation costs 8·3·3 + 56·3 = 240 constraints, a width-4 one 8·4·3 + 56·3 = 264.
+//! linear and free, each a single symbolic linear combination per state element. A permutation
+//! (width 4, the leaf's or the node's) costs 8·4·3 + 56·3 = 264 constraints.
 
 use alloc::vec::Vec;
 
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::r1cs::SynthesisError;
 use cairn_primitives::{
-	poseidon2::{params, FULL_ROUNDS, PARTIAL_ROUNDS},
+	poseidon2::{Permutation, FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH},
 	Fr,
 };
 
@@ -32,9 +32,12 @@ fn mix(
 		.collect()
 }
 
-/// The Poseidon2 permutation of `state` (width 3 or 4).
-pub fn permutation_var(state: &[FpVar<Fr>]) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
-	let params = params(state.len()).map_err(|_| SynthesisError::Unsatisfiable)?;
+/// `permutation` of `state`.
+pub fn permutation_var(
+	permutation: Permutation,
+	state: &[FpVar<Fr>; WIDTH],
+) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
+	let params = permutation.params();
 	let rounds = FULL_ROUNDS + PARTIAL_ROUNDS;
 	// The first round's constants fold into the initial external layer.
 	let mut state =
@@ -63,17 +66,16 @@ pub fn permutation_var(state: &[FpVar<Fr>]) -> Result<Vec<FpVar<Fr>>, SynthesisE
 	Ok(state)
 }
 
-/// A leaf's hash, as [`cairn_primitives::poseidon2::hash2`]: `P3(a, b, 0)[0]`.
-pub fn hash2_var(a: &FpVar<Fr>, b: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-	let mut state = permutation_var(&[a.clone(), b.clone(), FpVar::Constant(Fr::from(0u64))])?;
-	Ok(state.swap_remove(0))
-}
-
-/// A node's hash, as [`cairn_primitives::poseidon2::compress4`]: `P4(x)[0] + x[0]`.
-pub fn compress4_var(children: &[FpVar<Fr>; 4]) -> Result<FpVar<Fr>, SynthesisError> {
-	let state = permutation_var(children)?;
+/// `P(x)[0] + x[0]` with `permutation`: a leaf's hash as
+/// [`cairn_primitives::poseidon2::compress_leaf`] with [`Permutation::Leaf`], a node's as
+/// [`cairn_primitives::poseidon2::compress4`] with [`Permutation::Node`].
+pub fn compress_var(
+	permutation: Permutation,
+	input: &[FpVar<Fr>; WIDTH],
+) -> Result<FpVar<Fr>, SynthesisError> {
+	let state = permutation_var(permutation, input)?;
 	linear_combination(
-		[(Fr::from(1u64), &state[0]), (Fr::from(1u64), &children[0])].into_iter(),
+		[(Fr::from(1u64), &state[0]), (Fr::from(1u64), &input[0])].into_iter(),
 		Fr::from(0u64),
 	)
 }
@@ -84,7 +86,11 @@ mod tests {
 	use crate::circuit::witnesses;
 	use ark_r1cs_std::prelude::*;
 	use ark_relations::r1cs::ConstraintSystem;
-	use cairn_primitives::poseidon2::{compress4, hash2, permute3, permute4};
+	use cairn_primitives::poseidon2::{compress4, compress_leaf, permute4, permute_leaf};
+
+	fn four(inputs: &[FpVar<Fr>]) -> [FpVar<Fr>; WIDTH] {
+		core::array::from_fn(|i| inputs[i].clone())
+	}
 
 	#[test]
 	fn gadget_equals_the_native_permutations_and_hashes() {
@@ -92,48 +98,38 @@ mod tests {
 		for vector in vectors {
 			let values = vector.map(Fr::from);
 			let cs = ConstraintSystem::<Fr>::new_ref();
-			let inputs = witnesses(&cs, &values);
-			let three = permutation_var(&inputs[..3]).expect("synthesizes");
-			let mut native3 = [values[0], values[1], values[2]];
-			permute3(&mut native3);
-			let three: Vec<Fr> = three.iter().map(|v| v.value().expect("assigned")).collect();
-			assert_eq!(three, native3.to_vec());
-			assert_eq!(cs.num_constraints(), 240);
-			let four = permutation_var(&inputs).expect("synthesizes");
-			let mut native4 = values;
-			permute4(&mut native4);
-			let four: Vec<Fr> = four.iter().map(|v| v.value().expect("assigned")).collect();
-			assert_eq!(four, native4.to_vec());
-			assert_eq!(cs.num_constraints(), 240 + 264);
+			let inputs = four(&witnesses(&cs, &values));
+			let natives: [fn(&mut [Fr; WIDTH]); 2] = [permute_leaf, permute4];
+			for (permutation, native) in
+				[Permutation::Leaf, Permutation::Node].into_iter().zip(natives)
+			{
+				let gadget = permutation_var(permutation, &inputs).expect("synthesizes");
+				let mut expected = values;
+				native(&mut expected);
+				let gadget: Vec<Fr> = gadget.iter().map(|v| v.value().expect("assigned")).collect();
+				assert_eq!(gadget, expected.to_vec(), "{permutation:?}");
+			}
+			assert_eq!(cs.num_constraints(), 2 * 264);
 
-			let leaf = hash2_var(&inputs[0], &inputs[1]).expect("synthesizes");
-			assert_eq!(leaf.value().expect("assigned"), hash2(values[0], values[1]));
-			let children =
-				[inputs[0].clone(), inputs[1].clone(), inputs[2].clone(), inputs[3].clone()];
-			let node = compress4_var(&children).expect("synthesizes");
+			let leaf = compress_var(Permutation::Leaf, &inputs).expect("synthesizes");
+			assert_eq!(leaf.value().expect("assigned"), compress_leaf(&values));
+			let node = compress_var(Permutation::Node, &inputs).expect("synthesizes");
 			assert_eq!(node.value().expect("assigned"), compress4(&values));
-			assert_eq!(cs.num_constraints(), 2 * (240 + 264));
+			assert_eq!(cs.num_constraints(), 4 * 264);
 			assert!(cs.is_satisfied().expect("prove mode"));
 		}
 	}
 
 	#[test]
 	fn gadget_output_is_bound_by_constraints() {
-		let cs = ConstraintSystem::<Fr>::new_ref();
-		let inputs = witnesses(&cs, &[1, 2, 3, 4].map(Fr::from));
-		let children = [inputs[0].clone(), inputs[1].clone(), inputs[2].clone(), inputs[3].clone()];
-		let out = compress4_var(&children).expect("synthesizes");
-		let wrong = compress4(&[1, 2, 3, 5].map(Fr::from));
-		let claimed = FpVar::new_input(cs.clone(), || Ok(wrong)).expect("allocates");
-		out.enforce_equal(&claimed).expect("enforces");
-		assert!(!cs.is_satisfied().expect("prove mode"));
-	}
-
-	#[test]
-	fn other_widths_are_refused() {
-		let cs = ConstraintSystem::<Fr>::new_ref();
-		let inputs = witnesses(&cs, &[Fr::from(1u64); 5]);
-		assert!(permutation_var(&inputs).is_err());
-		assert!(permutation_var(&inputs[..2]).is_err());
+		for permutation in [Permutation::Leaf, Permutation::Node] {
+			let cs = ConstraintSystem::<Fr>::new_ref();
+			let inputs = four(&witnesses(&cs, &[1, 2, 3, 4].map(Fr::from)));
+			let out = compress_var(permutation, &inputs).expect("synthesizes");
+			let wrong = compress4(&[1, 2, 3, 5].map(Fr::from));
+			let claimed = FpVar::new_input(cs.clone(), || Ok(wrong)).expect("allocates");
+			out.enforce_equal(&claimed).expect("enforces");
+			assert!(!cs.is_satisfied().expect("prove mode"));
+		}
 	}
 }

@@ -1,4 +1,4 @@
-//! Shard commitments: 62-byte leaves → 4-ary Poseidon2 Merkle root over the full
+//! Shard commitments: 124-byte leaves → 4-ary Poseidon2 Merkle root over the full
 //! [`tree::DEPTH`], plus a BLAKE3 digest of the shard bytes.
 //!
 //! Leaves past the end of a shard are all-zero leaves, so every subtree made only of padding is one
@@ -25,7 +25,7 @@ pub use proofs::{prove, InMemoryShard, ProofSource, MAX_CHALLENGES};
 
 /// Leaves of the full tree: `4^DEPTH`.
 pub const TREE_LEAVES: u64 = 1 << (2 * tree::DEPTH);
-/// The largest shard one tree commits to (`4^DEPTH × 62` bytes).
+/// The largest shard one tree commits to (`4^DEPTH × 124` bytes).
 pub const MAX_SHARD_BYTES: u64 = TREE_LEAVES * tree::LEAF_BYTES as u64;
 /// Bottom levels that are rehashed from the leaves when a proof is produced; the nodes of every
 /// level from this one up are kept. Three levels: 64 leaves (3,968 bytes) and 85 hashes per

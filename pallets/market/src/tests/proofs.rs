@@ -49,8 +49,8 @@ fn the_pallet_computes_the_same_public_inputs_as_the_primitives() {
 		let on_chain = crate::Pallet::<Test>::public_inputs_for(&provider(2), id, 2, 1).unwrap();
 		assert_eq!(on_chain, inputs_for(provider(2), id, 2, 1));
 		assert_eq!(on_chain.indices.len(), CHALLENGES as usize);
-		// One 1000-byte shard has 17 leaves of 62 bytes.
-		assert!(on_chain.indices.iter().all(|index| *index < 17));
+		// One 1000-byte shard has 9 leaves of 124 bytes.
+		assert!(on_chain.indices.iter().all(|index| *index < 9));
 	});
 }
 
