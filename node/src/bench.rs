@@ -13,7 +13,7 @@ use std::{
 };
 
 use cairn_files::shards::{code_into, ReadThrough, ShardDir, ShardFile};
-use cairn_primitives::tree::CircomPoseidonTree;
+use cairn_primitives::{field::fr_from_le_chunk, poseidon, tree, Fr};
 use cairn_storage::encoding::{
 	decode_stream, encode_stream, random_nonce_prefix, CodingParams, Encryption, EncryptionKey,
 };
@@ -33,6 +33,41 @@ use crate::client::Error;
 /// The in-process baseline's bytes at most: a rate, measured on a sample of the file, so that the
 /// benchmark of a large file does not hold it in memory several times over.
 const BASELINE_MIB: u64 = 256;
+
+/// Leaf bytes of the tree on issue #17's day: two 31-byte elements.
+const ISSUE_DAY_LEAF_BYTES: usize = 62;
+
+/// The commitment of the pipeline issue #17 measures the upload against, as that pipeline was on
+/// the issue's day: the 4-ary tree of depth [`tree::DEPTH`] over 62-byte leaves, each leaf's two
+/// elements hashed with circom's Poseidon at width 3, each node's four children at width 5,
+/// leaves and levels on both cores; and the shard's BLAKE3 digest. The tree has since moved to
+/// 124-byte leaves (`tree::LEAF_BYTES`), over which [`tree::CircomPoseidonTree`] is the same
+/// tree at width 5 throughout.
+fn issue_day_commitment(shard: &[u8]) -> (Fr, [u8; 32]) {
+	use rayon::prelude::*;
+	let leaf = |chunk: &[u8]| {
+		let mut leaf = [0u8; ISSUE_DAY_LEAF_BYTES];
+		leaf[..chunk.len()].copy_from_slice(chunk);
+		let (low, high) = leaf.split_at(tree::CHUNK_BYTES);
+		let element = |bytes: &[u8]| fr_from_le_chunk(bytes).expect("31 bytes are below p");
+		poseidon::hash2(element(low), element(high))
+	};
+	let mut empty = leaf(&[]);
+	let mut level: Vec<Fr> = shard.par_chunks(ISSUE_DAY_LEAF_BYTES).map(leaf).collect();
+	for _ in 0..tree::DEPTH {
+		let pad = empty;
+		level = level
+			.par_chunks(tree::ARITY)
+			.map(|children| {
+				let mut group = [pad; tree::ARITY];
+				group[..children.len()].copy_from_slice(children);
+				poseidon::hash4(&group)
+			})
+			.collect();
+		empty = poseidon::hash4(&[pad; tree::ARITY]);
+	}
+	(level.first().copied().unwrap_or(empty), *blake3::hash(shard).as_bytes())
+}
 
 /// The download rate of a 256 MiB file in this benchmark on the day issue #17 was written
 /// (2026-11-24, MB/s): its bar is 1.5 times this, in the same kind of run.
@@ -216,7 +251,8 @@ pub async fn run(
 	println!("benchmark: {mib} MiB random file, k = 4, m = 2");
 
 	// Baselines: the pipeline alone, in this process, committing with Poseidon2 (the pipeline the
-	// node runs) and with circom's Poseidon (the pipeline before Poseidon2, issue #17's baseline).
+	// node runs), and with circom's Poseidon as on issue #17's day (its baseline) and over
+	// today's tree.
 	let sample = bytes.min(BASELINE_MIB << 20);
 	let mut local = vec![0u8; sample as usize];
 	std::io::Read::read_exact(
@@ -225,8 +261,8 @@ pub async fn run(
 	)
 	.map_err(|e| e.to_string())?;
 	let shard_dir = dir.join("bench-shards");
-	let (pipeline, circom_s, decode_s) =
-		tokio::task::spawn_blocking(move || -> Result<(Pipeline, f64, f64), Error> {
+	let (pipeline, circom_s, circom_today_s, decode_s) =
+		tokio::task::spawn_blocking(move || -> Result<(Pipeline, f64, f64, f64), Error> {
 			let key = EncryptionKey::from_bytes([9; 32]);
 			let coding = CodingParams::new(4, 2).map_err(|e| e.to_string())?;
 			let pipeline = buyer_pipeline(coding, &key, &local, &shard_dir)?;
@@ -236,10 +272,15 @@ pub async fn run(
 				encode_stream(coding, Encryption::with_random_nonce(&key), &local[..], &mut shards)
 					.map_err(|e| e.to_string())?;
 			for shard in &shards {
-				cairn_storage::commitment::commit_over::<CircomPoseidonTree>(shard)
-					.map_err(|e| e.to_string())?;
+				issue_day_commitment(shard);
 			}
 			let circom_s = started.elapsed().as_secs_f64();
+			let started = Instant::now();
+			for shard in &shards {
+				cairn_storage::commitment::commit_over::<tree::CircomPoseidonTree>(shard)
+					.map_err(|e| e.to_string())?;
+			}
+			let circom_today_s = started.elapsed().as_secs_f64();
 			let started = Instant::now();
 			let mut readers: Vec<Option<&[u8]>> = shards.iter().map(|s| Some(&s[..])).collect();
 			readers[0] = None;
@@ -249,7 +290,7 @@ pub async fn run(
 			if decoded != local {
 				return Err("local decode differs".into());
 			}
-			Ok((pipeline, circom_s, started.elapsed().as_secs_f64()))
+			Ok((pipeline, circom_s, circom_today_s, started.elapsed().as_secs_f64()))
 		})
 		.await
 		.map_err(|e| e.to_string())??;
@@ -341,14 +382,16 @@ pub async fn run(
 	println!("|---|---|---|");
 	let sample_mib = sample >> 20;
 	println!(
-		"| upload {mib} MiB, every shard confirmed | {:.2} MB/s ({confirmed_s:.1} s; sent after {:.1} s) | {:.2} MB/s encrypt + code + circom-Poseidon commit of {sample_mib} MiB alone ({circom_s:.1} s): {:.2}x (bar 2.5x) |",
+		"| upload {mib} MiB, every shard confirmed | {:.2} MB/s ({confirmed_s:.1} s; sent after {:.1} s) | {:.2} MB/s encrypt + code + circom-Poseidon commit of {sample_mib} MiB alone, the pipeline of issue #17's day (62-byte leaves; {circom_s:.1} s): {:.2}x (bar 2.5x); over today's tree (124-byte leaves at width 5) {:.2} MB/s ({circom_today_s:.1} s): {:.2}x |",
 		mb_per_s(bytes, confirmed_s),
 		sent_s.unwrap_or(confirmed_s),
 		mb_per_s(sample, circom_s),
 		mb_per_s(bytes, confirmed_s) / mb_per_s(sample, circom_s),
+		mb_per_s(sample, circom_today_s),
+		mb_per_s(bytes, confirmed_s) / mb_per_s(sample, circom_today_s),
 	);
 	println!(
-		"| the buyer's pipeline alone, as the node runs it: encrypt + code + write + hash (commitment, digest, piece paths) of {sample_mib} MiB in one pass | {:.2} MB/s ({:.2} s) | its stages one after the other {:.2} MB/s ({:.2} s: encrypt + code + write {:.2} s, hash {:.2} s): {:.2}x; the same with circom's Poseidon in memory {:.2} MB/s |",
+		"| the buyer's pipeline alone, as the node runs it: encrypt + code + write + hash (commitment, digest, piece paths) of {sample_mib} MiB in one pass | {:.2} MB/s ({:.2} s) | its stages one after the other {:.2} MB/s ({:.2} s: encrypt + code + write {:.2} s, hash {:.2} s): {:.2}x; the same with circom's Poseidon in memory {:.2} MB/s (issue #17's day) |",
 		mb_per_s(sample, pipeline.one_pass),
 		pipeline.one_pass,
 		mb_per_s(sample, pipeline.coding + pipeline.hashing),
@@ -380,4 +423,43 @@ pub async fn run(
 		proofs_per_block_by_weight(),
 	);
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// The issue-day tree: an empty shard is the all-zero tree, a one-byte shard one real leaf
+	/// padded level by level, and four leaves fill the first node.
+	#[test]
+	fn the_issue_day_commitment_is_the_62_byte_leaf_tree() {
+		let zero = Fr::from(0u64);
+		let mut empty = vec![poseidon::hash2(zero, zero)];
+		for level in 0..tree::DEPTH as usize {
+			empty.push(poseidon::hash4(&[empty[level]; 4]));
+		}
+		assert_eq!(issue_day_commitment(&[]).0, empty[tree::DEPTH as usize]);
+
+		let climb = |mut node: Fr| {
+			for pad in &empty[1..tree::DEPTH as usize] {
+				node = poseidon::hash4(&[node, *pad, *pad, *pad]);
+			}
+			node
+		};
+		let byte = issue_day_commitment(&[7]);
+		let leaf = poseidon::hash2(Fr::from(7u64), zero);
+		assert_eq!(byte.0, climb(poseidon::hash4(&[leaf, empty[0], empty[0], empty[0]])));
+		assert_eq!(byte.1, *blake3::hash(&[7]).as_bytes());
+
+		let shard: Vec<u8> = (0..4 * ISSUE_DAY_LEAF_BYTES).map(|i| i as u8).collect();
+		let leaves: Vec<Fr> = shard
+			.chunks(ISSUE_DAY_LEAF_BYTES)
+			.map(|leaf| {
+				let element = |bytes: &[u8]| fr_from_le_chunk(bytes).expect("below p");
+				poseidon::hash2(element(&leaf[..31]), element(&leaf[31..]))
+			})
+			.collect();
+		let first = poseidon::hash4(&[leaves[0], leaves[1], leaves[2], leaves[3]]);
+		assert_eq!(issue_day_commitment(&shard).0, climb(first));
+	}
 }

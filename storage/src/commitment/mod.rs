@@ -28,8 +28,8 @@ pub const TREE_LEAVES: u64 = 1 << (2 * tree::DEPTH);
 /// The largest shard one tree commits to (`4^DEPTH × 124` bytes).
 pub const MAX_SHARD_BYTES: u64 = TREE_LEAVES * tree::LEAF_BYTES as u64;
 /// Bottom levels that are rehashed from the leaves when a proof is produced; the nodes of every
-/// level from this one up are kept. Three levels: 64 leaves (3,968 bytes) and 85 hashes per
-/// challenge, for about 1% extra storage (32 bytes per 64 leaves, plus the levels above).
+/// level from this one up are kept. Three levels: 64 leaves (7,936 bytes) and 85 hashes per
+/// challenge, for about 0.5% extra storage (32 bytes per 64 leaves, plus the levels above).
 pub const REHASHED_LEVELS: u32 = 3;
 /// Leaves under one kept node of level [`REHASHED_LEVELS`].
 pub const SUBTREE_LEAVES: usize = 1 << (2 * REHASHED_LEVELS);
@@ -38,7 +38,7 @@ pub const SUBTREE_BYTES: usize = SUBTREE_LEAVES * tree::LEAF_BYTES;
 /// Bytes of a serialized field element.
 pub const NODE_BYTES: usize = 32;
 /// Shard bytes buffered before a parallel hashing pass (a whole number of subtrees, ~1 MB).
-const BATCH_BYTES: usize = 256 * SUBTREE_BYTES;
+const BATCH_BYTES: usize = 128 * SUBTREE_BYTES;
 /// Subtrees hashed by one task: enough that every level of them fills whole calls of the vector
 /// path (16 hashes a call).
 const TASK_BYTES: usize = 16 * SUBTREE_BYTES;
