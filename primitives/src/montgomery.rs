@@ -381,16 +381,18 @@ mod tests {
 		let extremes = extremes::<F>();
 		for a in &extremes {
 			for b in &extremes {
+				// The portable path's own multiplication; its addition is ark-ff's.
 				assert_eq!(Portable.mul(a, b), *a * b, "{a} · {b}");
-				assert_eq!(Portable.add(a, b), *a + b, "{a} + {b}");
 				if let Some(adx) = adx {
 					assert_eq!(adx.mul(a, b), *a * b, "{a} · {b}");
 					assert_eq!(adx.add(a, b), *a + b, "{a} + {b}");
-					assert_eq!(adx.double(a), a.double(), "2 · {a}");
 				}
 			}
-			assert_eq!(Portable.square(a), a.square());
-			assert_eq!(adx.map(|adx| adx.square(a)).unwrap_or(a.square()), a.square());
+			assert_eq!(Portable.square(a), a.square(), "{a}²");
+			if let Some(adx) = adx {
+				assert_eq!(adx.square(a), a.square(), "{a}²");
+				assert_eq!(adx.double(a), a.double(), "2 · {a}");
+			}
 		}
 	}
 

@@ -333,6 +333,10 @@ pub struct Field52 {
 }
 
 impl Field52 {
+	/// # Safety
+	///
+	/// The CPU must have AVX-512F and AVX-512 IFMA: a `Field52` stands for that, and the
+	/// arithmetic of the poseidon2 lanes relies on it.
 	#[inline(always)]
 	pub(crate) unsafe fn new(modulus: &Modulus) -> Self {
 		Self {

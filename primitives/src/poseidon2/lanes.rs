@@ -12,7 +12,10 @@ use std::sync::OnceLock;
 
 use ark_ff::{AdditiveGroup, Field, PrimeField};
 
-use super::{Permutation, Poseidon2Params, DIAGONAL, FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
+use super::{
+	linear::{external, internal, Additions},
+	Permutation, Poseidon2Params, FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH,
+};
 pub use crate::lanes::{Ifma, LANES};
 use crate::{
 	lanes::{from_limbs, load, store, to_limbs, Field52, Lanes, Limbs, Modulus, LIMBS},
@@ -95,44 +98,21 @@ unsafe fn sbox(f: &Field52, x: &mut Lanes) {
 	*x = f.mul(&fourth, x);
 }
 
-/// The external layer `M4`.
-#[inline(always)]
-unsafe fn external(f: &Field52, state: &mut [Lanes; WIDTH]) {
-	let [a, b, c, d] = *state;
-	let t0 = f.add(&a, &b);
-	let t1 = f.add(&c, &d);
-	let t2 = f.add(&f.double(&b), &t1);
-	let t3 = f.add(&f.double(&d), &t0);
-	let t4 = f.add(&f.double(&f.double(&t1)), &t3);
-	let t5 = f.add(&f.double(&f.double(&t0)), &t2);
-	state[0] = f.add(&t3, &t5);
-	state[1] = t5;
-	state[2] = f.add(&t2, &t4);
-	state[3] = t4;
-}
+/// A [`Field52`] exists only on a CPU with AVX-512F and IFMA (the contract of its constructor),
+/// so its additions are safe to call.
+impl Additions for Field52 {
+	type Element = Lanes;
 
-/// `k·x` for a small `k > 0`, as the scalar path's `times_small`: doublings and additions.
-#[inline(always)]
-unsafe fn times_small(f: &Field52, x: &Lanes, k: u64) -> Lanes {
-	let mut product = *x;
-	for bit in (0..u64::BITS - 1 - k.leading_zeros()).rev() {
-		product = f.double(&product);
-		if k >> bit & 1 == 1 {
-			product = f.add(&product, x);
-		}
+	#[inline(always)]
+	fn add(&self, a: &Lanes, b: &Lanes) -> Lanes {
+		// SAFETY: this `Field52` was made on a CPU with AVX-512F and IFMA.
+		unsafe { Field52::add(self, a, b) }
 	}
-	product
-}
 
-/// The internal layer `J + diag(d)`: additions and doublings only.
-#[inline(always)]
-unsafe fn internal(f: &Field52, state: &mut [Lanes; WIDTH]) {
-	let mut sum = state[0];
-	for element in &state[1..] {
-		sum = f.add(&sum, element);
-	}
-	for (element, factor) in state.iter_mut().zip(DIAGONAL) {
-		*element = f.add(&times_small(f, element, factor), &sum);
+	#[inline(always)]
+	fn double(&self, a: &Lanes) -> Lanes {
+		// SAFETY: as for `add`.
+		unsafe { Field52::double(self, a) }
 	}
 }
 

@@ -31,6 +31,7 @@ pub(crate) use constants::EMPTY_SUBTREE_ROOTS;
 mod generate;
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 pub mod lanes;
+mod linear;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +39,7 @@ use alloc::vec::Vec;
 
 use ark_ff::AdditiveGroup;
 
+use self::linear::{external, internal};
 use crate::{montgomery::Multiply, with_fastest_multiply, Fr};
 
 /// State size of both permutations.
@@ -130,22 +132,6 @@ static LEAF: Poseidon2Params = Poseidon2Params {
 	internal_constants: &constants::LEAF_INTERNAL,
 };
 
-/// The external layer `M4` as the reference computes it: 8 additions and 4 doublings.
-#[inline(always)]
-fn external(m: impl Multiply, state: &mut [Fr; WIDTH]) {
-	let [a, b, c, d] = *state;
-	let t0 = m.add(&a, &b);
-	let t1 = m.add(&c, &d);
-	let t2 = m.add(&m.double(&b), &t1);
-	let t3 = m.add(&m.double(&d), &t0);
-	let t4 = m.add(&m.double(&m.double(&t1)), &t3);
-	let t5 = m.add(&m.double(&m.double(&t0)), &t2);
-	state[0] = m.add(&t3, &t5);
-	state[1] = t5;
-	state[2] = m.add(&t2, &t4);
-	state[3] = t4;
-}
-
 /// `x^5` of every element, each step taken for all of them before the next.
 #[inline(always)]
 fn sboxes<const T: usize, const N: usize>(m: impl Multiply, xs: &mut [[Fr; T]; N]) {
@@ -154,32 +140,6 @@ fn sboxes<const T: usize, const N: usize>(m: impl Multiply, xs: &mut [[Fr; T]; N
 	powers.as_flattened_mut().iter_mut().for_each(|x| *x = m.square(x));
 	let fourth = powers.as_flattened();
 	xs.as_flattened_mut().iter_mut().zip(fourth).for_each(|(x, fourth)| *x = m.mul(fourth, x));
-}
-
-/// `k·x` for a small `k > 0`, by doubling and adding along `k`'s bits: with `k` a constant after
-/// inlining (an entry of [`DIAGONAL`]), the loop unrolls into a few additions.
-#[inline(always)]
-fn times_small(m: impl Multiply, x: Fr, k: u64) -> Fr {
-	let mut product = x;
-	for bit in (0..u64::BITS - 1 - k.leading_zeros()).rev() {
-		product = m.double(&product);
-		if k >> bit & 1 == 1 {
-			product = m.add(&product, &x);
-		}
-	}
-	product
-}
-
-/// The internal layer `J + diag(d)`: additions and doublings only.
-#[inline(always)]
-fn internal(m: impl Multiply, state: &mut [Fr; WIDTH]) {
-	let mut sum = state[0];
-	for element in &state[1..] {
-		sum = m.add(&sum, element);
-	}
-	for (element, factor) in state.iter_mut().zip(DIAGONAL) {
-		*element = m.add(&times_small(m, *element, factor), &sum);
-	}
 }
 
 /// `N` permutations side by side, each step taken for every state before the next, so that
@@ -192,7 +152,7 @@ fn permute<const N: usize>(
 	permutation: Permutation,
 ) {
 	let params = permutation.params();
-	states.iter_mut().for_each(|state| external(m, state));
+	states.iter_mut().for_each(|state| external(&m, state));
 	let (first, last) = params.external_constants.split_at(FULL_ROUNDS / 2 * WIDTH);
 	let full_round = |states: &mut [[Fr; WIDTH]; N], constants: &[Fr]| {
 		for state in states.iter_mut() {
@@ -201,7 +161,7 @@ fn permute<const N: usize>(
 			}
 		}
 		sboxes(m, states);
-		states.iter_mut().for_each(|state| external(m, state));
+		states.iter_mut().for_each(|state| external(&m, state));
 	};
 	for constants in first.chunks_exact(WIDTH) {
 		full_round(states, constants);
@@ -211,7 +171,7 @@ fn permute<const N: usize>(
 		sboxes(m, &mut xs);
 		for (state, [x]) in states.iter_mut().zip(xs) {
 			state[0] = x;
-			internal(m, state);
+			internal(&m, state);
 		}
 	}
 	for constants in last.chunks_exact(WIDTH) {

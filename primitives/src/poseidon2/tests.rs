@@ -115,10 +115,10 @@ fn matrix_entries_are_the_layers_the_permutation_applies() {
 	let external = dense(&|r, c| NODE.external_entry(r, c));
 	let internal = dense(&|r, c| NODE.internal_entry(r, c));
 	let mut fast = state;
-	super::external(Portable, &mut fast);
+	super::external(&Portable, &mut fast);
 	assert_eq!(fast.to_vec(), external);
 	let mut fast = state;
-	super::internal(Portable, &mut fast);
+	super::internal(&Portable, &mut fast);
 	assert_eq!(fast.to_vec(), internal);
 	assert_eq!(
 		internal_matrix(&DIAGONAL.map(Fr::from)),
