@@ -137,53 +137,10 @@ fn merge(left: ChainingValue, right: ChainingValue, root: bool) -> ChainingValue
 /// The path of every `piece`-byte piece of `shard`, in order (empty paths when the shard is a
 /// single piece, whose digest is its own hash).
 pub fn piece_paths(shard: &[u8], piece: u64) -> Result<Vec<PiecePath>, PieceError> {
-	let mut paths = PiecePaths::new(piece)?;
-	for data in shard.chunks(piece as usize) {
-		paths.push(data)?;
-	}
-	Ok(paths.finish())
-}
-
-/// [`piece_paths`] worked out as a shard streams past, one piece at a time, so that the shard
-/// need not be in memory whole: [`push`](Self::push) its pieces in order, then
-/// [`finish`](Self::finish).
-pub struct PiecePaths {
-	piece: u64,
-	/// Bytes pushed so far.
-	total: u64,
-	/// The chaining value of each piece pushed.
-	cvs: Vec<ChainingValue>,
-}
-
-impl PiecePaths {
-	/// Paths of pieces of `piece` bytes, a power of two of at least 1 KiB.
-	pub fn new(piece: u64) -> Result<Self, PieceError> {
-		check_piece_size(piece)?;
-		Ok(Self { piece, total: 0, cvs: Vec::new() })
-	}
-
-	/// The next piece: `piece` bytes, fewer only for the last one.
-	pub fn push(&mut self, data: &[u8]) -> Result<(), PieceError> {
-		let (offset, len) = (self.total, data.len() as u64);
-		if len == 0 || len > self.piece || !offset.is_multiple_of(self.piece) {
-			return Err(PieceError::Misplaced { offset, len, total: offset + len });
-		}
-		self.cvs.push(piece_cv(offset, data));
-		self.total += len;
-		Ok(())
-	}
-
-	/// The path of every piece pushed, in order.
-	pub fn finish(self) -> Vec<PiecePath> {
-		let mut paths = vec![PiecePath::new(); self.cvs.len().max(1)];
-		if self.total > self.piece {
-			// Each parent records its children's values once both are done, so every path
-			// fills from the piece up, the order verification folds in.
-			let all = 0..paths.len();
-			subtree(&self.cvs, 0, self.total, self.piece, self.total, &all, &mut paths);
-		}
-		paths
-	}
+	let mut values = PieceValues::new(piece)?;
+	values.update(shard);
+	let total = shard.len() as u64;
+	paths_of(piece, total, &values.finish(), 0..total.div_ceil(piece).max(1))
 }
 
 /// The chaining value of each piece of a shard, worked out as its bytes stream past in slices of
@@ -340,7 +297,7 @@ mod tests {
 	}
 
 	/// Values kept as the shard streamed past in slices of any size give the same paths as
-	/// the shard read whole, for any run of pieces, and each checks.
+	/// the shard taken whole, for any run of pieces, and each checks.
 	#[test]
 	fn kept_values_give_the_paths_of_any_run_of_pieces() {
 		let piece = 1024u64;
@@ -379,19 +336,11 @@ mod tests {
 	}
 
 	#[test]
-	fn pieces_pushed_out_of_shape_are_refused() {
-		let mut paths = PiecePaths::new(1024).unwrap();
-		assert!(matches!(paths.push(&[]), Err(PieceError::Misplaced { .. })));
-		assert!(matches!(paths.push(&[0; 1025]), Err(PieceError::Misplaced { .. })));
-		paths.push(&[1; 1024]).unwrap();
-		paths.push(&[2; 100]).unwrap();
-		// Nothing after a short piece.
-		assert_eq!(
-			paths.push(&[3; 1024]),
-			Err(PieceError::Misplaced { offset: 1124, len: 1024, total: 2148 })
-		);
-		assert_eq!(paths.finish().len(), 2);
-		assert!(PiecePaths::new(1000).is_err());
+	fn pieces_of_a_size_blake3_does_not_split_at_are_refused() {
+		for piece in [0, 1, 512, 1000, 1025, 3 << 10] {
+			assert_eq!(PieceValues::new(piece).err(), Some(PieceError::PieceSize(piece)));
+			assert_eq!(piece_paths(&[0; 4096], piece), Err(PieceError::PieceSize(piece)));
+		}
 	}
 
 	#[test]
