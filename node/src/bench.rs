@@ -45,6 +45,10 @@ const ISSUE_DAY_LEAF_BYTES: usize = 62;
 /// tree at width 5 throughout.
 fn issue_day_commitment(shard: &[u8]) -> (Fr, [u8; 32]) {
 	use rayon::prelude::*;
+	use tree::{level_above, CircomPoseidonTree};
+	// Each task hashes whole subtrees of this height, leaves included, as `commit_over` does.
+	const TASK_HEIGHT: usize = 5;
+	const TASK_NODES: usize = 1 << (2 * TASK_HEIGHT);
 	let leaf = |chunk: &[u8]| {
 		let mut leaf = [0u8; ISSUE_DAY_LEAF_BYTES];
 		leaf[..chunk.len()].copy_from_slice(chunk);
@@ -52,21 +56,27 @@ fn issue_day_commitment(shard: &[u8]) -> (Fr, [u8; 32]) {
 		let element = |bytes: &[u8]| fr_from_le_chunk(bytes).expect("31 bytes are below p");
 		poseidon::hash2(element(low), element(high))
 	};
-	let mut empty = leaf(&[]);
-	let mut level: Vec<Fr> = shard.par_chunks(ISSUE_DAY_LEAF_BYTES).map(leaf).collect();
-	for _ in 0..tree::DEPTH {
-		let pad = empty;
-		level = level
-			.par_chunks(tree::ARITY)
-			.map(|children| {
-				let mut group = [pad; tree::ARITY];
-				group[..children.len()].copy_from_slice(children);
-				poseidon::hash4(&group)
-			})
+	// `empty[l]`: the root of an all-zero subtree of height `l`.
+	let empty: Vec<Fr> =
+		std::iter::successors(Some(leaf(&[])), |node| Some(poseidon::hash4(&[*node; tree::ARITY])))
+			.take(tree::DEPTH as usize + 1)
 			.collect();
-		empty = poseidon::hash4(&[pad; tree::ARITY]);
+	let mut level: Vec<Fr> = shard
+		.par_chunks(TASK_NODES * ISSUE_DAY_LEAF_BYTES)
+		.flat_map_iter(|part| {
+			let leaves = part.chunks(ISSUE_DAY_LEAF_BYTES).map(leaf).collect();
+			empty[..TASK_HEIGHT]
+				.iter()
+				.fold(leaves, |below: Vec<Fr>, pad| level_above::<CircomPoseidonTree>(&below, *pad))
+		})
+		.collect();
+	for pad in &empty[TASK_HEIGHT..tree::DEPTH as usize] {
+		level = level
+			.par_chunks(TASK_NODES)
+			.flat_map_iter(|children| level_above::<CircomPoseidonTree>(children, *pad))
+			.collect();
 	}
-	(level.first().copied().unwrap_or(empty), *blake3::hash(shard).as_bytes())
+	(level.first().copied().unwrap_or(empty[tree::DEPTH as usize]), *blake3::hash(shard).as_bytes())
 }
 
 /// The download rate of a 256 MiB file in this benchmark on the day issue #17 was written
