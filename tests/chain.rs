@@ -260,3 +260,88 @@ async fn signed_transfer_is_finalized_with_its_events() -> anyhow::Result<()> {
 	);
 	Ok(())
 }
+
+/// A benchmark, not run by the test command: how far finality trails the best block on three
+/// validators while an attacker keeps their pools supplied with block-filling tipped remarks (the
+/// flood of the shard-network test's censorship check, there with six providers beside them),
+/// and how long finality takes to catch up once the flood stops. Prints the lag at every new best
+/// block of the flood. `CAIRN_FLOOD_FULL_NODES=6` starts six full nodes beside the validators,
+/// as many nodes as a devnet has, each of which checks every remark the pools pass on.
+#[tokio::test]
+#[ignore = "a benchmark of finality under a remark flood (about three minutes): see docs/PERFORMANCE.md"]
+async fn finality_under_a_remark_flood() -> anyhow::Result<()> {
+	use cairn_runtime::currency::UNITS;
+	use cairn_tests::remarks::{Plan, RemarkFlood};
+	use std::time::Instant;
+	/// Best blocks watched while the flood runs.
+	const FLOODED_BLOCKS: u32 = 60;
+	let dir = tempfile::tempdir()?;
+	let mut nodes = start_local_network(dir.path()).await?;
+	let urls: Vec<String> = nodes.iter().map(Node::rpc_url).collect();
+	// Full nodes beside the validators, as many as a devnet's providers (none by default).
+	let full_nodes: usize = match std::env::var("CAIRN_FLOOD_FULL_NODES") {
+		Ok(count) => count.parse().context("CAIRN_FLOOD_FULL_NODES")?,
+		Err(_) => 0,
+	};
+	let bootnode = nodes[0].multiaddr().await?;
+	for index in 0..full_nodes {
+		let mut config = NodeConfig::new("local", &dir.path().join(format!("full{index}")), None);
+		config.bootnodes.push(bootnode.clone());
+		let node = Node::start(config)?;
+		node.wait_ready().await?;
+		nodes.push(node);
+	}
+	let client = nodes[0].rpc().await?;
+	within(STARTUP, "finality before the flood", async {
+		let best = rpc::header(&client, None).await?.number;
+		rpc::wait_finalized(&client, best + 1).await
+	})
+	.await?;
+
+	let plan = Plan { tip: 10 * UNITS, ahead: 3 };
+	let flood = RemarkFlood::start(&urls, Sr25519Keyring::FerdieStash.pair(), plan).await?;
+	flood.wait_included(1, Duration::from_secs(120)).await?;
+	let started = Instant::now();
+	let first = rpc::header(&client, None).await?.number;
+	let mut lags = Vec::new();
+	let mut best = first;
+	while best < first + FLOODED_BLOCKS {
+		best = within(STARTUP, "the next best block under the flood", async {
+			rpc::wait_best(&client, best + 1).await
+		})
+		.await?
+		.number;
+		let finalized = rpc::finalized_number(&client).await?;
+		lags.push(best.saturating_sub(finalized));
+	}
+	let flooded = started.elapsed();
+	let stats = flood.stop();
+	let stopped = Instant::now();
+	let caught_up = within(Duration::from_secs(900), "finality after the flood", async {
+		rpc::wait_finalized(&client, best).await
+	})
+	.await;
+	let lag_series: Vec<String> = lags.iter().map(u32::to_string).collect();
+	eprintln!(
+		"finality: {} best blocks in {flooded:.0?} under the flood ({}); finality trailed by {} \
+		 blocks at most, {:.1} on average, {} at the end: {}",
+		lags.len(),
+		stats.summary(),
+		lags.iter().max().copied().unwrap_or(0),
+		lags.iter().sum::<u32>() as f64 / lags.len().max(1) as f64,
+		lags.last().copied().unwrap_or(0),
+		lag_series.join(" "),
+	);
+	if caught_up.is_err() {
+		for node in &nodes {
+			eprintln!("{}:\n{}", node.rpc_url(), node.log_tail(30));
+		}
+	}
+	caught_up?;
+	eprintln!("finality: block {best} final {:.1?} after the flood stopped", stopped.elapsed());
+	ensure!(stats.failed.is_none(), "the attacker stopped early: {}", stats.summary());
+	for mut node in nodes {
+		ensure!(node.stop(Duration::from_secs(30))?, "node did not stop on SIGTERM");
+	}
+	Ok(())
+}

@@ -1495,8 +1495,12 @@ async fn flood_blocks_with_remarks(
 	// node checks each new remark the pools pass on, and the machine's cores also run six
 	// provers. Waited for under a running flood, it once took more than fifteen minutes on two
 	// cores (2026-12-07).
+	let trailing = last.saturating_sub(rpc::finalized_number(buyer).await?);
 	let stats = flood.stop();
 	eprintln!("remarks: the attacker: {}", stats.summary());
+	eprintln!(
+		"remarks: when the flood stopped, the finalized head was {trailing} blocks short of {last}"
+	);
 	let stopped = Instant::now();
 	let finalized = cairn_tests::within(
 		Duration::from_secs(900),
