@@ -20,12 +20,23 @@ const STARTUP: Duration = Duration::from_secs(120);
 
 /// Starts Alice, then Bob and Charlie bootstrapping from her, all on the `local` chain.
 async fn start_local_network(base: &std::path::Path) -> anyhow::Result<Vec<Node>> {
+	start_local_network_with(base, 0).await
+}
+
+/// [`start_local_network`] and `full_nodes` full nodes after the validators, bootstrapping
+/// from Alice too.
+async fn start_local_network_with(
+	base: &std::path::Path,
+	full_nodes: usize,
+) -> anyhow::Result<Vec<Node>> {
 	let alice = Node::start(NodeConfig::new("local", &base.join("alice"), Some("alice")))?;
 	alice.wait_ready().await?;
 	let bootnode = alice.multiaddr().await?;
 	let mut nodes = vec![alice];
-	for name in ["bob", "charlie"] {
-		let mut config = NodeConfig::new("local", &base.join(name), Some(name));
+	let validators = ["bob", "charlie"].map(|name| (name.to_string(), Some(name)));
+	let full = (0..full_nodes).map(|index| (format!("full{index}"), None));
+	for (dir, identity) in validators.into_iter().chain(full) {
+		let mut config = NodeConfig::new("local", &base.join(dir), identity);
 		config.bootnodes.push(bootnode.clone());
 		let node = Node::start(config)?;
 		node.wait_ready().await?;
@@ -119,7 +130,7 @@ async fn three_validators_import_and_finalize_the_same_blocks() -> anyhow::Resul
 			}
 		})
 		.await
-		.with_context(|| format!("{}:\n{}", node.rpc_url(), node.log_tail(20)))?;
+		.with_context(|| Node::log_tails([node], 20))?;
 	}
 
 	let start = rpc::finalized_number(&clients[0]).await?;
@@ -129,7 +140,7 @@ async fn three_validators_import_and_finalize_the_same_blocks() -> anyhow::Resul
 			rpc::wait_finalized(client, target).await
 		})
 		.await
-		.with_context(|| format!("{}:\n{}", node.rpc_url(), node.log_tail(20)))?;
+		.with_context(|| Node::log_tails([node], 20))?;
 	}
 	assert_same_blocks(&nodes, target).await?;
 
@@ -190,7 +201,7 @@ async fn restarted_validator_keeps_its_chain_and_resyncs() -> anyhow::Result<()>
 			rpc::wait_finalized(&client, target),
 		)
 		.await
-		.with_context(|| format!("{}:\n{}", node.rpc_url(), node.log_tail(20)))?;
+		.with_context(|| Node::log_tails([node], 20))?;
 	}
 	ensure!(target > before.number);
 	assert_same_blocks(&nodes, target).await?;
@@ -275,22 +286,15 @@ async fn finality_under_a_remark_flood() -> anyhow::Result<()> {
 	use std::time::Instant;
 	/// Best blocks watched while the flood runs.
 	const FLOODED_BLOCKS: u32 = 60;
-	let dir = tempfile::tempdir()?;
-	let mut nodes = start_local_network(dir.path()).await?;
-	let urls: Vec<String> = nodes.iter().map(Node::rpc_url).collect();
 	// Full nodes beside the validators, as many as a devnet's providers (none by default).
 	let full_nodes: usize = match std::env::var("CAIRN_FLOOD_FULL_NODES") {
 		Ok(count) => count.parse().context("CAIRN_FLOOD_FULL_NODES")?,
 		Err(_) => 0,
 	};
-	let bootnode = nodes[0].multiaddr().await?;
-	for index in 0..full_nodes {
-		let mut config = NodeConfig::new("local", &dir.path().join(format!("full{index}")), None);
-		config.bootnodes.push(bootnode.clone());
-		let node = Node::start(config)?;
-		node.wait_ready().await?;
-		nodes.push(node);
-	}
+	let dir = tempfile::tempdir()?;
+	let nodes = start_local_network_with(dir.path(), full_nodes).await?;
+	// The attacker sends to the validators.
+	let urls: Vec<String> = nodes[..3].iter().map(Node::rpc_url).collect();
 	let client = nodes[0].rpc().await?;
 	within(STARTUP, "finality before the flood", async {
 		let best = rpc::header(&client, None).await?.number;
@@ -320,7 +324,8 @@ async fn finality_under_a_remark_flood() -> anyhow::Result<()> {
 	let caught_up = within(Duration::from_secs(900), "finality after the flood", async {
 		rpc::wait_finalized(&client, best).await
 	})
-	.await;
+	.await
+	.with_context(|| Node::log_tails(&nodes, 30));
 	let lag_series: Vec<String> = lags.iter().map(u32::to_string).collect();
 	eprintln!(
 		"finality: {} best blocks in {flooded:.0?} under the flood ({}); finality trailed by {} \
@@ -332,11 +337,6 @@ async fn finality_under_a_remark_flood() -> anyhow::Result<()> {
 		lags.last().copied().unwrap_or(0),
 		lag_series.join(" "),
 	);
-	if caught_up.is_err() {
-		for node in &nodes {
-			eprintln!("{}:\n{}", node.rpc_url(), node.log_tail(30));
-		}
-	}
 	caught_up?;
 	eprintln!("finality: block {best} final {:.1?} after the flood stopped", stopped.elapsed());
 	ensure!(stats.failed.is_none(), "the attacker stopped early: {}", stats.summary());

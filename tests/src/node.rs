@@ -311,6 +311,15 @@ impl Node {
 		lines[lines.len().saturating_sub(n)..].join("\n")
 	}
 
+	/// The last `n` log lines of each node, under its RPC address, for failure messages.
+	pub fn log_tails<'a>(nodes: impl IntoIterator<Item = &'a Node>, n: usize) -> String {
+		let tails: Vec<String> = nodes
+			.into_iter()
+			.map(|node| format!("{}:\n{}", node.rpc_url(), node.log_tail(n)))
+			.collect();
+		tails.join("\n")
+	}
+
 	/// Every log line that contains `needle`.
 	pub fn log_lines(&self, needle: &str) -> Vec<String> {
 		let lines = self.log.lock().expect("log lock is never poisoned");
